@@ -1,0 +1,423 @@
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Backend is what the local API serves. The agent implements it; it is
+// declared here because the API is its consumer. Implementations must be
+// safe for concurrent use: every request runs on its own goroutine.
+type Backend interface {
+	Snapshot() state.Snapshot
+	// Subscribe follows state.Store.Subscribe: the channel holds the
+	// current snapshot at once and then always the newest.
+	Subscribe() (<-chan state.Snapshot, func())
+	StartSession(ctx context.Context, code string) error
+	EndSession(ctx context.Context) error
+	OpenWindow(name string) error
+	MarkRead(ctx context.Context, req MarkReadRequest) error
+	CheckUpdate(ctx context.Context) error
+	Quit()
+}
+
+// maxBody bounds request bodies; every request here is tiny.
+const maxBody = 64 << 10
+
+// Server serves the local API on a unix socket.
+type Server struct {
+	backend Backend
+	log     *slog.Logger
+	// allowedUID is the only uid whose connections are served.
+	allowedUID int
+
+	mu      sync.Mutex
+	windows map[string]chan string // window name → control events of its holder
+
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Config tunes a Server. Zero values mean defaults.
+type Config struct {
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// AllowedUID; nil means the agent's own uid.
+	AllowedUID *int
+}
+
+// NewServer returns a server for backend.
+func NewServer(backend Backend, cfg Config) *Server {
+	s := &Server{backend: backend, log: cfg.Logger, windows: map[string]chan string{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.allowedUID = os.Getuid()
+	if cfg.AllowedUID != nil {
+		s.allowedUID = *cfg.AllowedUID
+	}
+	return s
+}
+
+type ctxKey struct{}
+
+// Listen creates the socket at path (mode 0600 in a 0700 directory) and
+// serves until Close. A stale socket left by a crashed agent is replaced;
+// a live one means another agent runs, reported as ErrAgentRunning.
+func (s *Server) Listen(path string) error {
+	if err := prepareSocketDir(filepath.Dir(path)); err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil {
+		if alive(path) {
+			return ErrAgentRunning
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("removing stale socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("securing socket: %w", err)
+	}
+	s.Serve(ln)
+	return nil
+}
+
+// Serve serves on ln in the background.
+func (s *Server) Serve(ln net.Listener) {
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			uid, err := peerUID(c)
+			if err != nil && !errors.Is(err, errNoPeerCred) {
+				uid = -1
+			} else if err != nil {
+				uid = s.allowedUID
+			}
+			return context.WithValue(ctx, ctxKey{}, uid)
+		},
+	}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("local API stopped", "err", err)
+		}
+	}()
+}
+
+// Close stops the server and removes the socket.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	s.mu.Lock()
+	for name, ch := range s.windows {
+		select {
+		case ch <- EventClose:
+		default:
+		}
+		delete(s.windows, name)
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.srv.Close() // streams of open windows never finish on their own
+	}
+	return err
+}
+
+// ErrAgentRunning means another agent already serves the socket.
+var ErrAgentRunning = errors.New("another agent is already running")
+
+func alive(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// Handler returns the API's routes, behind the peer check.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	routes := []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{"GET", "/v1/status", s.handleStatus},
+		{"GET", "/v1/watch", s.handleWatch},
+		{"POST", "/v1/session/start", s.handleStart},
+		{"POST", "/v1/session/end", s.handleEnd},
+		{"POST", "/v1/windows/open", s.handleOpenWindow},
+		{"POST", "/v1/announcements/read", s.handleMarkRead},
+		{"POST", "/v1/update/check", s.handleCheckUpdate},
+		{"POST", "/v1/quit", s.handleQuit},
+	}
+	allowed := map[string]string{}
+	for _, r := range routes {
+		mux.HandleFunc(r.method+" "+r.path, r.h)
+		allowed[r.path] = r.method
+	}
+	// Our own catch-all, so that every failure has the JSON error shape.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := allowed[r.URL.Path]; ok {
+			w.Header().Set("Allow", m)
+			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: fmt.Sprintf("%s needs %s, not %s", r.URL.Path, m, r.Method)})
+			return
+		}
+		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
+	})
+	return s.checkPeer(mux)
+}
+
+func (s *Server) checkPeer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		uid, ok := r.Context().Value(ctxKey{}).(int)
+		if !ok || uid != s.allowedUID {
+			s.log.Warn("local API refused a caller", "uid", uid)
+			writeError(w, &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("uid %d may not use this agent (it belongs to uid %d)", uid, s.allowedUID)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.backend.Snapshot())
+}
+
+// handleWatch streams state as newline-delimited JSON events. With
+// ?window=NAME the caller holds that window: a second holder gets 409 and
+// the first is raised instead, so a window never opens twice.
+func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
+	window := r.URL.Query().Get("window")
+	var control chan string
+	if window != "" {
+		if !ValidWindow(window) {
+			writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_window", Message: fmt.Sprintf("unknown window %q", window)})
+			return
+		}
+		var claimed bool
+		control, claimed = s.claimWindow(window)
+		if !claimed {
+			writeError(w, &Error{Status: http.StatusConflict, Code: "window_open", Message: fmt.Sprintf("window %q is already open; it was brought to the front", window)})
+			return
+		}
+		defer s.releaseWindow(window, control)
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "streaming unsupported"})
+		return
+	}
+	updates, cancel := s.backend.Subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	for {
+		var ev Event
+		select {
+		case <-r.Context().Done():
+			return
+		case snap := <-updates:
+			ev = Event{Type: EventState, State: &snap}
+		case typ := <-control:
+			ev = Event{Type: typ}
+		}
+		if err := enc.Encode(ev); err != nil {
+			return
+		}
+		flusher.Flush()
+		if ev.Type == EventClose {
+			return
+		}
+	}
+}
+
+func (s *Server) claimWindow(name string) (chan string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if holder, ok := s.windows[name]; ok {
+		select {
+		case holder <- EventRaise:
+		default: // a raise is already pending
+		}
+		return nil, false
+	}
+	ch := make(chan string, 1)
+	s.windows[name] = ch
+	return ch, true
+}
+
+func (s *Server) releaseWindow(name string, ch chan string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.windows[name] == ch {
+		delete(s.windows, name)
+	}
+}
+
+// RaiseWindow brings an open window to the front. It reports false when no
+// ui process holds that window, so the caller should start one.
+func (s *Server) RaiseWindow(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holder, ok := s.windows[name]
+	if !ok {
+		return false
+	}
+	select {
+	case holder <- EventRaise:
+	default:
+	}
+	return true
+}
+
+// CloseWindow asks an open window to close; false if none is open.
+func (s *Server) CloseWindow(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holder, ok := s.windows[name]
+	if !ok {
+		return false
+	}
+	// A pending raise is moot once the window closes: replace it.
+	select {
+	case holder <- EventClose:
+	default:
+		select {
+		case <-holder:
+		default:
+		}
+		select {
+		case holder <- EventClose:
+		default:
+		}
+	}
+	return true
+}
+
+// OpenWindows lists the windows that a ui process holds.
+func (s *Server) OpenWindows() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.windows))
+	for n := range s.windows {
+		names = append(names, n)
+	}
+	return names
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	var req StartRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.reply(w, s.backend.StartSession(r.Context(), req.Code))
+}
+
+func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) {
+	s.reply(w, s.backend.EndSession(r.Context()))
+}
+
+func (s *Server) handleOpenWindow(w http.ResponseWriter, r *http.Request) {
+	var req OpenWindowRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if !ValidWindow(req.Window) {
+		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_window", Message: fmt.Sprintf("unknown window %q", req.Window)})
+		return
+	}
+	s.reply(w, s.backend.OpenWindow(req.Window))
+}
+
+func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
+	var req MarkReadRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.reply(w, s.backend.MarkRead(r.Context(), req))
+}
+
+func (s *Server) handleCheckUpdate(w http.ResponseWriter, r *http.Request) {
+	s.reply(w, s.backend.CheckUpdate(r.Context()))
+}
+
+func (s *Server) handleQuit(w http.ResponseWriter, _ *http.Request) {
+	s.reply(w, nil)
+	// Quit after the reply is on its way, so the caller sees success.
+	go s.backend.Quit()
+}
+
+func (s *Server) reply(w http.ResponseWriter, err error) {
+	if err != nil {
+		e := AsError(err)
+		if e.Status == http.StatusInternalServerError {
+			s.log.Error("local API action failed", "err", err)
+		}
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// readJSON decodes a small JSON body strictly; on failure it has already
+// answered with a 400 that says what is wrong.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := fmt.Sprintf("malformed JSON body: %v", err)
+		if errors.Is(err, io.EOF) {
+			msg = "empty body: expected a JSON object"
+		}
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			msg = fmt.Sprintf("body larger than %d bytes", maxBody)
+		}
+		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg})
+		return false
+	}
+	if dec.More() {
+		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed JSON body: trailing data after the object"})
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *Error) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	writeJSON(w, status, errorBody{Error: e})
+}

@@ -1,0 +1,369 @@
+package localapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// testBackend is a small real backend around a real state.Store.
+type testBackend struct {
+	*state.Store
+	mu      sync.Mutex
+	codes   []string
+	opened  []string
+	quitted bool
+}
+
+func (b *testBackend) StartSession(_ context.Context, code string) error {
+	b.mu.Lock()
+	b.codes = append(b.codes, code)
+	b.mu.Unlock()
+	if code == "000000" {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "wrong_code", Key: "code.wrong", Message: "wrong code"}
+	}
+	b.Update(func(s *state.Snapshot) { s.Session = state.Connecting })
+	return nil
+}
+func (b *testBackend) EndSession(context.Context) error {
+	b.Update(func(s *state.Snapshot) { s.Session = state.NotConnected })
+	return nil
+}
+func (b *testBackend) OpenWindow(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.opened = append(b.opened, name)
+	return nil
+}
+func (b *testBackend) MarkRead(context.Context, MarkReadRequest) error { return nil }
+func (b *testBackend) CheckUpdate(context.Context) error             { return ErrNotAvailable }
+func (b *testBackend) Quit() {
+	b.mu.Lock()
+	b.quitted = true
+	b.mu.Unlock()
+}
+
+// startServer serves a fresh backend on a socket in a temp dir.
+func startServer(tb testing.TB, cfg Config) (*Server, *testBackend, *Client) {
+	tb.Helper()
+	// Unix socket paths are limited to 108 bytes; t.TempDir can be longer.
+	dir, err := os.MkdirTemp("", "lapi")
+	if err != nil {
+		tb.Fatalf("MkdirTemp: %v", err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "run", socketName)
+	b := &testBackend{Store: state.NewStore(state.Snapshot{Organisation: "Stadt Musterstadt"}, nil)}
+	srv := NewServer(b, cfg)
+	if err := srv.Listen(path); err != nil {
+		tb.Fatalf("Listen: %v", err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	return srv, b, NewClient(path)
+}
+
+func TestStatusAndActions(t *testing.T) {
+	t.Parallel()
+	_, b, c := startServer(t, Config{})
+	ctx := context.Background()
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	if st.Organisation != "Stadt Musterstadt" || st.Session != state.NotConnected {
+		t.Errorf("Status = %+v", st)
+	}
+	if err := c.StartSession(ctx, "123456"); err != nil {
+		t.Fatalf("StartSession: %v", err)
+	}
+	if got := b.Snapshot().Session; got != state.Connecting {
+		t.Errorf("session after start = %v, want connecting", got)
+	}
+	err = c.StartSession(ctx, "000000")
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Code != "wrong_code" || apiErr.Key != "code.wrong" || apiErr.Status != http.StatusUnprocessableEntity {
+		t.Errorf("StartSession(wrong) = %#v, want wrong_code 422", err)
+	}
+	if err := c.CheckUpdate(ctx); !errors.As(err, &apiErr) || apiErr.Code != "not_available" {
+		t.Errorf("CheckUpdate = %v, want not_available", err)
+	}
+	if err := c.OpenWindow(ctx, "nonsense"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
+		t.Errorf("OpenWindow(nonsense) = %v, want 400", err)
+	}
+	if err := c.OpenWindow(ctx, WindowSupport); err != nil {
+		t.Fatalf("OpenWindow: %v", err)
+	}
+	b.mu.Lock()
+	opened := strings.Join(b.opened, ",")
+	b.mu.Unlock()
+	if opened != WindowSupport {
+		t.Errorf("opened = %q", opened)
+	}
+}
+
+func TestSocketIsPrivate(t *testing.T) {
+	t.Parallel()
+	_, _, c := startServer(t, Config{})
+	st, err := os.Stat(c.SocketPath())
+	if err != nil {
+		t.Fatalf("Stat: %v", err)
+	}
+	if perm := st.Mode().Perm(); perm != 0o600 {
+		t.Errorf("socket mode = %o, want 600", perm)
+	}
+	dst, err := os.Stat(filepath.Dir(c.SocketPath()))
+	if err != nil {
+		t.Fatalf("Stat dir: %v", err)
+	}
+	if perm := dst.Mode().Perm(); perm != 0o700 {
+		t.Errorf("socket dir mode = %o, want 700", perm)
+	}
+}
+
+func TestWatchStreamsChanges(t *testing.T) {
+	t.Parallel()
+	_, b, c := startServer(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events, err := c.Watch(ctx, "")
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	first := <-events
+	if first.Type != EventState || first.State.Session != state.NotConnected {
+		t.Fatalf("first event = %+v", first)
+	}
+	b.Update(func(s *state.Snapshot) { s.Session = state.Connected })
+	for ev := range events {
+		if ev.Type == EventState && ev.State.Session == state.Connected {
+			return
+		}
+	}
+	t.Fatal("stream ended before the change arrived")
+}
+
+// A window is held by one ui process; a second one is refused and the
+// first is raised instead.
+func TestWindowOpensOnce(t *testing.T) {
+	t.Parallel()
+	srv, _, c := startServer(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if srv.RaiseWindow(WindowStatus) {
+		t.Fatal("RaiseWindow reported an open window before any was opened")
+	}
+	first, err := c.Watch(ctx, WindowStatus)
+	if err != nil {
+		t.Fatalf("Watch(first): %v", err)
+	}
+	<-first // initial state
+	_, err = c.Watch(ctx, WindowStatus)
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Code != "window_open" || apiErr.Status != http.StatusConflict {
+		t.Fatalf("Watch(second) = %v, want window_open 409", err)
+	}
+	if ev := <-first; ev.Type != EventRaise {
+		t.Errorf("first holder got %+v, want raise", ev)
+	}
+	if !srv.RaiseWindow(WindowStatus) {
+		t.Error("RaiseWindow = false while the window is open")
+	}
+	if ev := <-first; ev.Type != EventRaise {
+		t.Errorf("first holder got %+v, want raise", ev)
+	}
+	if !srv.CloseWindow(WindowStatus) {
+		t.Fatal("CloseWindow = false while the window is open")
+	}
+	if ev := <-first; ev.Type != EventClose {
+		t.Errorf("first holder got %+v, want close", ev)
+	}
+	// After the holder is gone the window can be opened again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		again, err := c.Watch(ctx, WindowStatus)
+		if err == nil {
+			<-again
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("window stayed claimed after close: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func rawRequest(tb testing.TB, c *Client, method, path, body string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequest(method, "http://agent"+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatalf("NewRequest: %v", err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		tb.Fatalf("Do: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestMalformedRequestsGetClearErrors(t *testing.T) {
+	t.Parallel()
+	_, b, c := startServer(t, Config{})
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       string
+		wantStatus int
+		wantText   string
+	}{
+		{name: "broken_json", method: "POST", path: "/v1/session/start", body: `{"code": 12`, wantStatus: 400, wantText: "malformed JSON body"},
+		{name: "wrong_type", method: "POST", path: "/v1/session/start", body: `{"code": 123456}`, wantStatus: 400, wantText: "malformed JSON body"},
+		{name: "unknown_field", method: "POST", path: "/v1/session/start", body: `{"cod": "123456"}`, wantStatus: 400, wantText: "unknown field"},
+		{name: "empty_body", method: "POST", path: "/v1/session/start", body: ``, wantStatus: 400, wantText: "empty body"},
+		{name: "trailing_data", method: "POST", path: "/v1/windows/open", body: `{"window":"status"} {}`, wantStatus: 400, wantText: "trailing data"},
+		{name: "oversized", method: "POST", path: "/v1/session/start", body: `{"code":"` + strings.Repeat("1", 2*maxBody) + `"}`, wantStatus: 400, wantText: "larger than"},
+		{name: "unknown_path", method: "GET", path: "/v1/nope", wantStatus: 404, wantText: "no such endpoint"},
+		{name: "wrong_method", method: "GET", path: "/v1/session/start", wantStatus: 405},
+		{name: "unknown_window", method: "GET", path: "/v1/watch?window=evil", wantStatus: 400, wantText: "unknown window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := rawRequest(t, c, tt.method, tt.path, tt.body)
+			if status != tt.wantStatus {
+				t.Errorf("status = %d, want %d (body %s)", status, tt.wantStatus, body)
+			}
+			if !strings.Contains(body, tt.wantText) {
+				t.Errorf("body %q does not contain %q", body, tt.wantText)
+			}
+		})
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.codes) != 0 {
+		t.Errorf("backend saw codes %v from malformed requests", b.codes)
+	}
+}
+
+// The kernel's peer credentials decide who may talk to the agent.
+func TestOtherUIDIsRefused(t *testing.T) {
+	t.Parallel()
+	other := os.Getuid() + 1
+	_, _, c := startServer(t, Config{AllowedUID: &other})
+	_, err := c.Status(context.Background())
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden {
+		t.Fatalf("Status as uid %d = %v, want 403", os.Getuid(), err)
+	}
+	if want := fmt.Sprintf("uid %d may not use this agent", os.Getuid()); !strings.Contains(apiErr.Message, want) {
+		t.Errorf("message %q does not say %q", apiErr.Message, want)
+	}
+}
+
+// As root, a real process of another user connects (the socket opened up
+// for the test) and is refused by peer credentials alone.
+func TestOtherUserProcessIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root; this test must run there")
+		}
+		t.Skip("needs root to run a child process as another user")
+	}
+	t.Parallel()
+	_, _, c := startServer(t, Config{})
+	// Open the file permissions so only the peer check stands in the way.
+	for _, p := range []string{filepath.Dir(filepath.Dir(c.SocketPath())), filepath.Dir(c.SocketPath()), c.SocketPath()} {
+		if err := os.Chmod(p, 0o777); err != nil {
+			t.Fatalf("Chmod: %v", err)
+		}
+	}
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatalf("curl not found: %v", err)
+	}
+	cmd := exec.Command(curl, "-s", "--unix-socket", c.SocketPath(), "-o", "-", "-w", "\n%{http_code}", "http://agent/v1/status")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl as nobody: %v: %s", err, out)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(string(out)), "403") || !strings.Contains(string(out), "uid 65534 may not use this agent") {
+		t.Errorf("curl as nobody got %q, want 403 naming uid 65534", out)
+	}
+}
+
+func TestSecondAgentAndStaleSocket(t *testing.T) {
+	t.Parallel()
+	_, _, c := startServer(t, Config{})
+	second := NewServer(&testBackend{Store: state.NewStore(state.Snapshot{}, nil)}, Config{})
+	if err := second.Listen(c.SocketPath()); !errors.Is(err, ErrAgentRunning) {
+		t.Fatalf("second Listen = %v, want ErrAgentRunning", err)
+	}
+
+	// A socket file with nobody behind it, as a crashed agent leaves it.
+	dir, err := os.MkdirTemp("", "lapi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	stale := filepath.Join(dir, socketName)
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatalf("stale socket missing: %v", err)
+	}
+	third := NewServer(&testBackend{Store: state.NewStore(state.Snapshot{Organisation: "neu"}, nil)}, Config{})
+	if err := third.Listen(stale); err != nil {
+		t.Fatalf("Listen over stale socket: %v", err)
+	}
+	defer third.Close()
+	st, err := NewClient(stale).Status(context.Background())
+	if err != nil || st.Organisation != "neu" {
+		t.Errorf("Status via replaced socket = %+v, %v", st, err)
+	}
+}
+
+func TestClientReportsAgentNotRunning(t *testing.T) {
+	t.Parallel()
+	c := NewClient(filepath.Join(t.TempDir(), "none.sock"))
+	if _, err := c.Status(context.Background()); !errors.Is(err, ErrAgentNotRunning) {
+		t.Errorf("Status = %v, want ErrAgentNotRunning", err)
+	}
+}
+
+func TestQuitAnswersThenQuits(t *testing.T) {
+	t.Parallel()
+	_, b, c := startServer(t, Config{})
+	if err := c.Quit(context.Background()); err != nil {
+		t.Fatalf("Quit: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		b.mu.Lock()
+		q := b.quitted
+		b.mu.Unlock()
+		if q {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Error("backend Quit was not called")
+}

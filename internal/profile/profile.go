@@ -1,0 +1,173 @@
+// Package profile loads the organisation profile that IT places on each
+// laptop: who the organisation is, where its portal lives, which CA to pin,
+// which keys sign updates and whom employees call for help.
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Profile is the organisation profile. It holds no secrets: it is the same
+// file on every laptop of an organisation.
+type Profile struct {
+	// Organisation is the display name, e.g. "Stadt Musterstadt".
+	Organisation string `json:"organisation"`
+	// PortalURL is the HTTPS base URL of the organisation's portal.
+	PortalURL string `json:"portal_url"`
+	// PortalCA is the PEM-encoded CA certificate the client pins for the
+	// portal. Nothing else is trusted.
+	PortalCA string `json:"portal_ca"`
+	// UpdateKeys are minisign public keys (the base64 line of a .pub file).
+	// Listing two allows key rotation.
+	UpdateKeys []string `json:"update_keys,omitempty"`
+	// UpdateChannel is the release channel, "stable" if empty.
+	UpdateChannel string `json:"update_channel,omitempty"`
+	// Helpdesk is the contact shown in help texts and diagnoses.
+	Helpdesk Helpdesk `json:"helpdesk"`
+	// HealthTargets are office services the health checks probe through
+	// the tunnel.
+	HealthTargets []HealthTarget `json:"health_targets,omitempty"`
+	// OfficeDNSName is an internal name that must resolve through the tunnel.
+	OfficeDNSName string `json:"office_dns_name,omitempty"`
+	// DefaultLanguage is "de" or "en"; empty means follow the system.
+	DefaultLanguage string `json:"default_language,omitempty"`
+}
+
+// Helpdesk is how employees reach the IT service.
+type Helpdesk struct {
+	Phone string `json:"phone"`
+	Hours string `json:"hours,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// HealthTarget is one office service that the health chain checks.
+type HealthTarget struct {
+	Name string `json:"name"`
+	// Kind is "tcp" (Address is host:port) or "https" (Address is a URL).
+	Kind    string `json:"kind"`
+	Address string `json:"address"`
+}
+
+// ErrNotInstalled reports that no profile exists at the platform path.
+var ErrNotInstalled = errors.New("no organisation profile installed")
+
+// DefaultPath is where IT places the profile on this platform.
+func DefaultPath() string {
+	switch runtime.GOOS {
+	case "windows":
+		base := os.Getenv("ProgramData")
+		if base == "" {
+			base = `C:\ProgramData`
+		}
+		return filepath.Join(base, "Dienstweg", "profile.json")
+	case "darwin":
+		return "/Library/Application Support/Dienstweg/profile.json"
+	default:
+		return "/etc/dienstweg/profile.json"
+	}
+}
+
+// maxProfileSize bounds what we read; a real profile is a few kilobytes.
+const maxProfileSize = 1 << 20
+
+// Load reads and validates the profile at path. A missing file gives an
+// error matching ErrNotInstalled.
+func Load(path string) (*Profile, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s", ErrNotInstalled, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening profile: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading profile %s: %w", path, err)
+	}
+	if st.Size() > maxProfileSize {
+		return nil, fmt.Errorf("profile %s is too large (%d bytes)", path, st.Size())
+	}
+	data := make([]byte, st.Size())
+	if _, err := f.ReadAt(data, 0); err != nil && st.Size() > 0 {
+		return nil, fmt.Errorf("reading profile %s: %w", path, err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse decodes and validates a profile. Unknown fields are rejected so a
+// typo in a hand-edited profile is found at once, not on the first Monday.
+func Parse(data []byte) (*Profile, error) {
+	p, err := parseUnvalidated(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func parseUnvalidated(data []byte) (*Profile, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("malformed profile: %w", err)
+	}
+	return &p, nil
+}
+
+// Validate checks the fields the client cannot work without.
+func (p *Profile) Validate() error {
+	var problems []string
+	if strings.TrimSpace(p.Organisation) == "" {
+		problems = append(problems, "organisation is empty")
+	}
+	u, err := url.Parse(p.PortalURL)
+	switch {
+	case p.PortalURL == "":
+		problems = append(problems, "portal_url is empty")
+	case err != nil:
+		problems = append(problems, fmt.Sprintf("portal_url: %v", err))
+	case u.Scheme != "https":
+		problems = append(problems, "portal_url must use https")
+	}
+	if !strings.Contains(p.PortalCA, "BEGIN CERTIFICATE") {
+		problems = append(problems, "portal_ca must be a PEM certificate")
+	}
+	switch p.DefaultLanguage {
+	case "", "de", "en":
+	default:
+		problems = append(problems, fmt.Sprintf("default_language %q is not de or en", p.DefaultLanguage))
+	}
+	for i, t := range p.HealthTargets {
+		if t.Kind != "tcp" && t.Kind != "https" {
+			problems = append(problems, fmt.Sprintf("health_targets[%d]: kind %q is not tcp or https", i, t.Kind))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("invalid profile: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Channel returns the update channel, defaulting to "stable".
+func (p *Profile) Channel() string {
+	if p.UpdateChannel == "" {
+		return "stable"
+	}
+	return p.UpdateChannel
+}

@@ -1,0 +1,205 @@
+// Package state is the agent's model of everything the employee can see:
+// the session state, the health summary, unread announcements, update and
+// enrollment status. The agent's components write it; the tray, the local
+// API and through it every window and the command line read it. It knows
+// nothing about how it is shown.
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Session is the home-office session state, one of the seven in PRODUCT.md.
+type Session int
+
+// The session states. Their String values are stable: they name the tray
+// icons, translation keys and the JSON of `dienstweg status`.
+const (
+	NotConnected Session = iota
+	Connecting
+	Connected
+	Limited
+	NoInternet
+	CodeNeeded
+	Problem
+)
+
+var sessionNames = [...]string{
+	NotConnected: "not_connected",
+	Connecting:   "connecting",
+	Connected:    "connected",
+	Limited:      "limited",
+	NoInternet:   "no_internet",
+	CodeNeeded:   "code_needed",
+	Problem:      "problem",
+}
+
+// Sessions lists all states in PRODUCT.md order.
+func Sessions() []Session {
+	return []Session{NotConnected, Connecting, Connected, Limited, NoInternet, CodeNeeded, Problem}
+}
+
+func (s Session) String() string {
+	if s < 0 || int(s) >= len(sessionNames) {
+		return fmt.Sprintf("session(%d)", int(s))
+	}
+	return sessionNames[s]
+}
+
+// ParseSession is the inverse of String.
+func ParseSession(name string) (Session, error) {
+	for i, n := range sessionNames {
+		if n == name {
+			return Session(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown session state %q", name)
+}
+
+// Active reports whether a tunnel is (being) held up in this state, so
+// "End home office" applies rather than "Start".
+func (s Session) Active() bool {
+	switch s {
+	case Connecting, Connected, Limited, Problem:
+		return true
+	}
+	return false
+}
+
+// MarshalText makes Session appear by name in JSON.
+func (s Session) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a name.
+func (s *Session) UnmarshalText(b []byte) error {
+	v, err := ParseSession(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Message is a translatable text: a key of the translation files plus its
+// arguments, so each process renders it in its own language.
+type Message struct {
+	Key  string            `json:"key"`
+	Args map[string]string `json:"args,omitempty"`
+}
+
+// Link is one link of the health chain.
+type Link struct {
+	Code    string  `json:"code"`
+	OK      bool    `json:"ok"`
+	Detail  Message `json:"detail"`
+	Latency float64 `json:"latency_ms,omitempty"`
+}
+
+// Health summarises the health chain.
+type Health struct {
+	Links     []Link    `json:"links,omitempty"`
+	Diagnosis *Message  `json:"diagnosis,omitempty"`
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+}
+
+// Announcements summarises the feed for the tray badge.
+type Announcements struct {
+	Unread int `json:"unread"`
+	// UnreadUrgent is true when an unread one is an outage or maintenance.
+	UnreadUrgent bool `json:"unread_urgent"`
+}
+
+// Update is the self-update status.
+type Update struct {
+	// State is "idle", "checking", "available", "downloading", "ready",
+	// "up_to_date" or "error".
+	State     string   `json:"state"`
+	Available string   `json:"available,omitempty"`
+	Progress  float64  `json:"progress,omitempty"`
+	Error     *Message `json:"error,omitempty"`
+}
+
+// Enrollment says whether this device is set up.
+type Enrollment struct {
+	Enrolled bool   `json:"enrolled"`
+	Step     string `json:"step,omitempty"`
+	User     string `json:"user,omitempty"`
+}
+
+// ErrorEntry is one recent error, for the support window.
+type ErrorEntry struct {
+	Time    time.Time `json:"time"`
+	Message Message   `json:"message"`
+}
+
+// Snapshot is the whole visible state at one moment. Snapshots are values:
+// the store hands out copies, never shared slices.
+type Snapshot struct {
+	// Seq increases with every change, so clients can drop stale updates.
+	Seq          uint64        `json:"seq"`
+	Version      string        `json:"version"`
+	Organisation string        `json:"organisation"`
+	Demo         bool          `json:"demo"`
+	Language     string        `json:"language"`
+	Session      Session       `json:"session"`
+	Since        time.Time     `json:"since"`
+	Detail       *Message      `json:"detail,omitempty"`
+	Health       Health        `json:"health"`
+	Announce     Announcements `json:"announcements"`
+	Update       Update        `json:"update"`
+	Enrollment   Enrollment    `json:"enrollment"`
+	TrayVisible  bool          `json:"tray_visible"`
+	RecentErrors []ErrorEntry  `json:"recent_errors,omitempty"`
+	Helpdesk     Helpdesk      `json:"helpdesk"`
+}
+
+// Helpdesk is the contact from the profile.
+type Helpdesk struct {
+	Phone string `json:"phone,omitempty"`
+	Hours string `json:"hours,omitempty"`
+}
+
+// clone deep-copies the slices and pointers so that readers can keep a
+// snapshot while the store changes.
+func (s Snapshot) clone() Snapshot {
+	// A JSON round trip would do, but is slow on the hot path of every
+	// publish; copy the few reference fields by hand.
+	c := s
+	c.Detail = cloneMsg(s.Detail)
+	c.Health.Diagnosis = cloneMsg(s.Health.Diagnosis)
+	c.Health.Links = append([]Link(nil), s.Health.Links...)
+	for i := range c.Health.Links {
+		c.Health.Links[i].Detail = *cloneMsg(&c.Health.Links[i].Detail)
+	}
+	c.Update.Error = cloneMsg(s.Update.Error)
+	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)
+	for i := range c.RecentErrors {
+		c.RecentErrors[i].Message = *cloneMsg(&c.RecentErrors[i].Message)
+	}
+	return c
+}
+
+func cloneMsg(m *Message) *Message {
+	if m == nil {
+		return nil
+	}
+	c := Message{Key: m.Key}
+	if m.Args != nil {
+		c.Args = make(map[string]string, len(m.Args))
+		for k, v := range m.Args {
+			c.Args[k] = v
+		}
+	}
+	return &c
+}
+
+// String renders a snapshot compactly for logs.
+func (s Snapshot) String() string {
+	b, _ := json.Marshal(struct {
+		Seq     uint64  `json:"seq"`
+		Session Session `json:"session"`
+		Unread  int     `json:"unread"`
+	}{s.Seq, s.Session, s.Announce.Unread})
+	return string(b)
+}

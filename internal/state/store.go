@@ -1,0 +1,111 @@
+package state
+
+import (
+	"sync"
+	"time"
+)
+
+// maxRecentErrors is how many errors the support window lists.
+const maxRecentErrors = 5
+
+// Store holds the current Snapshot and tells subscribers about changes.
+// It is safe for concurrent use. Publishing never blocks on a subscriber:
+// each subscriber has a one-slot mailbox that always holds the newest
+// snapshot, so a slow reader skips intermediate states instead of stalling
+// the agent.
+type Store struct {
+	now func() time.Time
+
+	mu   sync.Mutex
+	cur  Snapshot
+	subs map[*subscription]struct{}
+}
+
+type subscription struct {
+	ch chan Snapshot
+}
+
+// NewStore returns a store holding initial. now may be nil for time.Now.
+func NewStore(initial Snapshot, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	if initial.Since.IsZero() {
+		initial.Since = now()
+	}
+	return &Store{now: now, cur: initial.clone(), subs: map[*subscription]struct{}{}}
+}
+
+// Snapshot returns a copy of the current state.
+func (s *Store) Snapshot() Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.clone()
+}
+
+// Update applies change to the state and publishes the result if anything
+// changed the session or any other field. It sets Since when the session
+// state changes.
+func (s *Store) Update(change func(*Snapshot)) Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := s.cur.clone()
+	change(&next)
+	if next.Session != s.cur.Session {
+		next.Since = s.now()
+	}
+	next.Seq = s.cur.Seq + 1
+	s.cur = next
+	for sub := range s.subs {
+		offer(sub.ch, next.clone())
+	}
+	return next.clone()
+}
+
+// AddError records an error for the support window, keeping the newest few.
+func (s *Store) AddError(m Message) {
+	s.Update(func(sn *Snapshot) {
+		sn.RecentErrors = append(sn.RecentErrors, ErrorEntry{Time: s.now(), Message: m})
+		if n := len(sn.RecentErrors); n > maxRecentErrors {
+			sn.RecentErrors = sn.RecentErrors[n-maxRecentErrors:]
+		}
+	})
+}
+
+// offer puts v into the one-slot mailbox, replacing an unread older value.
+// Only the store's publisher (under s.mu) sends, so the slot it frees
+// cannot be taken by another sender in between.
+func offer(ch chan Snapshot, v Snapshot) {
+	select {
+	case ch <- v:
+		return
+	default:
+	}
+	select {
+	case <-ch:
+	default:
+	}
+	select {
+	case ch <- v:
+	default:
+	}
+}
+
+// Subscribe returns a channel that immediately holds the current snapshot
+// and then always the newest one, and a cancel function. The channel is
+// never closed; stop reading after cancel.
+func (s *Store) Subscribe() (<-chan Snapshot, func()) {
+	sub := &subscription{ch: make(chan Snapshot, 1)}
+	s.mu.Lock()
+	sub.ch <- s.cur.clone()
+	s.subs[sub] = struct{}{}
+	s.mu.Unlock()
+	var once sync.Once
+	return sub.ch, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.subs, sub)
+			s.mu.Unlock()
+		})
+	}
+}
