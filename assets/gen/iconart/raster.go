@@ -229,3 +229,7 @@ func (c *canvas) image() *image.NRGBA {
 }
 
 func to8(v float64) uint8 { return uint8(math.Round(clamp(v, 0, 1) * 255)) }
+
+// dist is the length of (x, y). math.Hypot is not used because it has an
+// assembly version on some CPUs, which could change the last bit.
+func dist(x, y float64) float64 { return math.Sqrt(x*x + y*y) }

@@ -189,9 +189,9 @@ func stateEmblem(state string, l layout, fg rgba) (emblem, bool) {
 // It shrinks the triangle towards its incentre and grows it back, so the
 // result keeps the original edges.
 func roundTriangle(a, b, c pt, rho float64) sdf {
-	la := math.Hypot(b.x-c.x, b.y-c.y)
-	lb := math.Hypot(a.x-c.x, a.y-c.y)
-	lc := math.Hypot(a.x-b.x, a.y-b.y)
+	la := dist(b.x-c.x, b.y-c.y)
+	lb := dist(a.x-c.x, a.y-c.y)
+	lc := dist(a.x-b.x, a.y-b.y)
 	p := la + lb + lc
 	ix := (la*a.x + lb*b.x + lc*c.x) / p
 	iy := (la*a.y + lb*b.y + lc*c.y) / p
