@@ -1,0 +1,216 @@
+// Package api holds the wire types of the portal HTTP API described in
+// docs/api/openapi.yaml. Both the client (internal/portal) and the reference
+// server (internal/portalsrv) use them, so a field renamed on one side cannot
+// silently diverge from the other; a test compares them with the spec.
+package api
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Prefix of every route. A breaking change gets a new version prefix.
+const Prefix = "/api/v1"
+
+// Routes are the operations of the API as Go 1.22 ServeMux patterns. The
+// server registers exactly these and a test checks them against the spec.
+const (
+	RouteHealth            = "GET /api/v1/health"
+	RouteEnrollmentStart   = "POST /api/v1/enrollments"
+	RouteEnrollmentConfirm = "POST /api/v1/enrollments/confirm"
+	RouteDeviceRegister    = "POST /api/v1/devices"
+	RouteDeviceGet         = "GET /api/v1/device"
+	RouteSessionAuthorise  = "POST /api/v1/session"
+	RouteSessionStatus     = "GET /api/v1/session"
+	RouteSessionEnd        = "DELETE /api/v1/session"
+	RouteAnnouncements     = "GET /api/v1/announcements"
+	RouteReleaseManifest   = "GET /api/v1/releases/{channel}/manifest"
+	RouteReleaseSignature  = "GET /api/v1/releases/{channel}/manifest.minisig"
+	RouteReleaseFile       = "GET /api/v1/releases/{channel}/files/{name}"
+)
+
+// AllRoutes lists every route above.
+var AllRoutes = []string{
+	RouteHealth,
+	RouteEnrollmentStart,
+	RouteEnrollmentConfirm,
+	RouteDeviceRegister,
+	RouteDeviceGet,
+	RouteSessionAuthorise,
+	RouteSessionStatus,
+	RouteSessionEnd,
+	RouteAnnouncements,
+	RouteReleaseManifest,
+	RouteReleaseSignature,
+	RouteReleaseFile,
+}
+
+// Error codes in Error.Code. They are stable identifiers; clients map them
+// to their own texts. Keep in sync with ErrorCode in the spec.
+const (
+	CodeBadRequest        = "bad_request"
+	CodeMalformedJSON     = "malformed_json"
+	CodeBodyTooLarge      = "body_too_large"
+	CodeInvalidLogin      = "invalid_login"
+	CodeActivationExpired = "activation_code_expired"
+	CodeActivationUsed    = "activation_code_used"
+	CodeEnrollmentExpired = "enrollment_expired"
+	CodeEnrollmentPending = "enrollment_not_confirmed"
+	CodeWrongCode         = "wrong_code"
+	CodeCodeReused        = "code_reused"
+	CodeLocked            = "locked"
+	CodeUnauthorised      = "device_unauthorised"
+	CodePublicKeyInUse    = "public_key_in_use"
+	CodeNotFound          = "not_found"
+	CodeOverloaded        = "overloaded"
+	CodeInternal          = "internal"
+)
+
+// AllCodes lists every error code above.
+var AllCodes = []string{
+	CodeBadRequest, CodeMalformedJSON, CodeBodyTooLarge, CodeInvalidLogin,
+	CodeActivationExpired, CodeActivationUsed, CodeEnrollmentExpired,
+	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
+	CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
+	CodeInternal,
+}
+
+// Error is the body of every 4xx and 5xx answer.
+type Error struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
+	// AttemptsLeft is set with wrong_code and invalid_login: how many more
+	// failures lock the account.
+	AttemptsLeft *int `json:"attempts_left,omitempty"`
+	// LockedUntil is set with locked.
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	// RetryAfterSeconds repeats the Retry-After header of 429 and 503.
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+}
+
+// Health is the answer of GET /health.
+type Health struct {
+	Status string    `json:"status"`
+	Time   time.Time `json:"time"`
+}
+
+// EnrollmentStartRequest begins enrollment with the data from IT's letter.
+type EnrollmentStartRequest struct {
+	User           string `json:"user"`
+	ActivationCode string `json:"activation_code"`
+}
+
+// EnrollmentStartResponse carries the new authenticator secret. The factor
+// is unusable until confirmed.
+type EnrollmentStartResponse struct {
+	EnrollmentID string    `json:"enrollment_id"`
+	OTPAuthURI   string    `json:"otpauth_uri"`
+	Secret       string    `json:"secret"`
+	Issuer       string    `json:"issuer"`
+	Account      string    `json:"account"`
+	DisplayName  string    `json:"display_name"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	ServerTime   time.Time `json:"server_time"`
+}
+
+// EnrollmentConfirmRequest proves the authenticator app has the secret.
+type EnrollmentConfirmRequest struct {
+	EnrollmentID string `json:"enrollment_id"`
+	Code         string `json:"code"`
+}
+
+// EnrollmentConfirmResponse says the factor is active.
+type EnrollmentConfirmResponse struct {
+	User        string    `json:"user"`
+	DisplayName string    `json:"display_name"`
+	EnrolledAt  time.Time `json:"enrolled_at"`
+	// RegisterBefore is when the enrollment id stops being accepted for
+	// device registration.
+	RegisterBefore time.Time `json:"register_before"`
+}
+
+// DeviceRegisterRequest registers this device's WireGuard public key.
+type DeviceRegisterRequest struct {
+	EnrollmentID string `json:"enrollment_id"`
+	// PublicKey is the standard base64 encoding of the 32-byte key.
+	PublicKey string `json:"public_key"`
+	// Name is a label for IT, e.g. the host name.
+	Name string `json:"name,omitempty"`
+}
+
+// Tunnel is what the client needs to configure its WireGuard interface.
+type Tunnel struct {
+	Address          netip.Prefix   `json:"address"`
+	DNS              []netip.Addr   `json:"dns"`
+	SearchDomains    []string       `json:"search_domains"`
+	GatewayEndpoint  string         `json:"gateway_endpoint"`
+	GatewayPublicKey string         `json:"gateway_public_key"`
+	AllowedIPs       []netip.Prefix `json:"allowed_ips"`
+	// KeepaliveSeconds is the persistent keepalive; 0 means off.
+	KeepaliveSeconds int `json:"keepalive_seconds,omitempty"`
+}
+
+// DeviceRegisterResponse returns the credential once; the server keeps only
+// its hash.
+type DeviceRegisterResponse struct {
+	DeviceID   string `json:"device_id"`
+	Credential string `json:"credential"`
+	Tunnel     Tunnel `json:"tunnel"`
+	// AuthorisedUntil is set when registration right after confirmation
+	// already admitted the device for today, so the wizard can test the
+	// connection without asking for another code.
+	AuthorisedUntil *time.Time `json:"authorised_until,omitempty"`
+}
+
+// Device is the answer of GET /device.
+type Device struct {
+	DeviceID    string `json:"device_id"`
+	User        string `json:"user"`
+	DisplayName string `json:"display_name"`
+	Name        string `json:"name,omitempty"`
+	PublicKey   string `json:"public_key"`
+	Tunnel      Tunnel `json:"tunnel"`
+}
+
+// SessionRequest asks to admit this device's tunnel peer.
+type SessionRequest struct {
+	Code string `json:"code"`
+}
+
+// Session is the authorisation state of this device.
+type Session struct {
+	Authorised bool       `json:"authorised"`
+	Until      *time.Time `json:"until,omitempty"`
+	ServerTime time.Time  `json:"server_time"`
+}
+
+// Severity of an announcement.
+const (
+	SeverityInfo        = "info"
+	SeverityMaintenance = "maintenance"
+	SeverityOutage      = "outage"
+)
+
+// Text is a text in German and English.
+type Text struct {
+	DE string `json:"de"`
+	EN string `json:"en"`
+}
+
+// Announcement is a message from IT.
+type Announcement struct {
+	ID         string    `json:"id"`
+	Severity   string    `json:"severity"`
+	Title      Text      `json:"title"`
+	Body       Text      `json:"body"`
+	ValidFrom  time.Time `json:"valid_from"`
+	ValidUntil time.Time `json:"valid_until"`
+	// Audience is "all" or a list of group names.
+	Audience  []string  `json:"audience"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Announcements is the answer of GET /announcements.
+type Announcements struct {
+	Announcements []Announcement `json:"announcements"`
+}
