@@ -26,6 +26,11 @@ func code(tb testing.TB, secret string, at time.Time) string {
 // enrolled runs the whole enrollment for a new user and returns a client
 // holding the device credential, and the user's TOTP secret.
 func enrolled(tb testing.TB, env *portaltest.Env, user string) (*portal.Client, string) {
+	c, secret, _ := enrolledReg(tb, env, user)
+	return c, secret
+}
+
+func enrolledReg(tb testing.TB, env *portaltest.Env, user string) (*portal.Client, string, *portal.Registration) {
 	tb.Helper()
 	ctx := context.Background()
 	act := env.AddUser(tb, user, "Test "+user)
@@ -37,12 +42,13 @@ func enrolled(tb testing.TB, env *portaltest.Env, user string) (*portal.Client, 
 	if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, code(tb, en.Secret, env.Clock.Now())); err != nil {
 		tb.Fatalf("ConfirmEnrollment: %v", err)
 	}
-	if _, err := c.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), "laptop"); err != nil {
+	reg, err := c.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), "laptop")
+	if err != nil {
 		tb.Fatalf("RegisterDevice: %v", err)
 	}
 	// The next code must come from a later step than the confirmation's.
 	env.Clock.Advance(30 * time.Second)
-	return c, en.Secret
+	return c, en.Secret, reg
 }
 
 func TestFullFlow(t *testing.T) {

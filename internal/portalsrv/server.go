@@ -60,7 +60,8 @@ type Config struct {
 	// MaxDownloads bounds concurrent release file downloads. Default 32.
 	MaxDownloads int
 	// RetryAfter is the least Retry-After of a 503; a random extra of up to
-	// RetryAfterSpread spreads the retries of a crowd. Defaults 2s and 4s.
+	// RetryAfterSpread spreads the retries of a crowd. Defaults 2s and 4s;
+	// a negative spread means none.
 	RetryAfter       time.Duration
 	RetryAfterSpread time.Duration
 	// MaxBodyBytes bounds request bodies. Default 16 KiB.

@@ -1,0 +1,427 @@
+package portal_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/store"
+)
+
+func TestSaturationBackoffWaitsForRetryAfter(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{Config: portalsrv.Config{
+		MaxInFlight:      1,
+		QueueWait:        time.Millisecond,
+		RetryAfter:       3 * time.Second,
+		RetryAfterSpread: -1,
+	}})
+
+	// Occupy the only slot: a request whose body never finishes arriving.
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(env.CAPEM))
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(env.URL, "https://"), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer conn.Close()
+	body := `{"user":"nobody","activation_code":"AAAA-AAAA-AAAA"}`
+	fmt.Fprintf(conn, "POST /api/v1/enrollments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
+	waitFor(t, "blocking request admitted", func() bool { return env.Server.Stats().Served >= 1 })
+
+	var (
+		mu       sync.Mutex
+		waits    []time.Duration
+		released bool
+	)
+	release := func() {
+		if released {
+			return
+		}
+		released = true
+		io.WriteString(conn, body[10:])
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("blocking request: %v", err)
+			return
+		}
+		resp.Body.Close()
+	}
+	c := env.Client(t, func(cfg *portal.Config) {
+		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			waits = append(waits, d)
+			release()
+			return nil
+		}
+		cfg.Rand = func() float64 { return 0.5 }
+	})
+	if _, err := c.Health(context.Background()); err != nil {
+		t.Fatalf("Health after backoff: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) == 0 {
+		t.Fatalf("client did not back off; server shed %d", env.Server.Stats().Shed)
+	}
+	for i, w := range waits {
+		if w < 3*time.Second {
+			t.Errorf("wait %d = %v, shorter than Retry-After 3s", i, w)
+		}
+	}
+	if env.Server.Stats().Shed < 1 {
+		t.Errorf("server shed nothing")
+	}
+}
+
+func TestOverloadGivesUpAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{Config: portalsrv.Config{MaxInFlight: 1, QueueWait: time.Millisecond}})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(env.CAPEM))
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(env.URL, "https://"), &tls.Config{RootCAs: pool})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/enrollments HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	waitFor(t, "blocking request admitted", func() bool { return env.Server.Stats().Served >= 1 })
+
+	var sleeps int
+	c := env.Client(t, func(cfg *portal.Config) {
+		cfg.Retry.MaxAttempts = 3
+		cfg.Sleep = func(context.Context, time.Duration) error { sleeps++; return nil }
+	})
+	_, err = c.Health(context.Background())
+	var pe *portal.Error
+	if !errors.As(err, &pe) || pe.Kind != portal.KindOverloaded || pe.RetryAfter < 2*time.Second {
+		t.Fatalf("err = %v, want overloaded with Retry-After", err)
+	}
+	if sleeps != 2 {
+		t.Errorf("slept %d times, want 2 (3 attempts)", sleeps)
+	}
+	if msg := portal.Message(err, "de", time.Now()); !strings.Contains(msg, "ausgelastet") {
+		t.Errorf("Message = %q", msg)
+	}
+}
+
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for i := 0; i < 2000; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("gave up waiting for %s", what)
+}
+
+func TestClientRefusesCertificateNotFromPinnedCA(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	other := portaltest.Start(t, portaltest.Options{})
+	sleeps := 0
+	c, err := portal.New(portal.Config{
+		BaseURL: env.URL,
+		CAPEM:   other.CAPEM,
+		Sleep:   func(context.Context, time.Duration) error { sleeps++; return nil },
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	defer c.Close()
+	_, err = c.Health(context.Background())
+	if !errors.Is(err, portal.ErrCertificate) {
+		t.Fatalf("err = %v, want ErrCertificate", err)
+	}
+	if sleeps != 0 {
+		t.Errorf("a certificate error was retried %d times", sleeps)
+	}
+	// The system roots are not consulted either: an empty pin is refused.
+	if _, err := portal.New(portal.Config{BaseURL: env.URL, CAPEM: ""}); err == nil {
+		t.Errorf("New accepted an empty CA")
+	}
+	if _, err := portal.New(portal.Config{BaseURL: strings.Replace(env.URL, "https", "http", 1), CAPEM: env.CAPEM}); err == nil {
+		t.Errorf("New accepted a plain http URL")
+	}
+}
+
+func TestClockOffsetFromDateHeader(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	act := env.AddUser(t, "u", "U")
+	c := env.Client(t, func(cfg *portal.Config) {
+		cfg.Now = func() time.Time { return env.Clock.Now().Add(5 * time.Minute) }
+	})
+	ctx := context.Background()
+	en, err := c.StartEnrollment(ctx, "u", act)
+	if err != nil {
+		t.Fatalf("StartEnrollment: %v", err)
+	}
+	if off, ok := c.ClockOffset(); !ok || off != -5*time.Minute {
+		t.Errorf("ClockOffset = %v, %v; want -5m", off, ok)
+	}
+	_, err = c.ConfirmEnrollment(ctx, en.EnrollmentID, "000000")
+	var pe *portal.Error
+	if !errors.As(err, &pe) || pe.Kind != portal.KindWrongCode || pe.AttemptsLeft != 4 || pe.ClockOffset != -5*time.Minute {
+		t.Fatalf("err = %#v", err)
+	}
+	msg := portal.Message(err, "de", time.Now())
+	for _, want := range []string{"stimmt nicht", "Noch 4 Versuche", "Uhrzeit"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Message = %q, missing %q", msg, want)
+		}
+	}
+}
+
+func TestErrorsForTheUI(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	act := env.AddUser(t, "u", "U")
+	c := env.Client(t, nil)
+
+	_, err := c.StartEnrollment(ctx, "u", "WRONG-CODE-0000")
+	if !errors.Is(err, portal.ErrInvalidLogin) {
+		t.Fatalf("wrong activation code: %v", err)
+	}
+	en, err := c.StartEnrollment(ctx, "u", act)
+	if err != nil {
+		t.Fatalf("StartEnrollment: %v", err)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, "000000"); !errors.Is(err, portal.ErrWrongCode) {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	_, err = c.ConfirmEnrollment(ctx, en.EnrollmentID, "000000")
+	var pe *portal.Error
+	if !errors.As(err, &pe) || pe.Kind != portal.KindLocked {
+		t.Fatalf("fifth wrong code: %v", err)
+	}
+	if got := pe.LockedFor(env.Clock.Now()); got != 5*time.Minute {
+		t.Errorf("LockedFor = %v, want 5m", got)
+	}
+	for lang, want := range map[string]string{"de": "für 5 Minuten gesperrt", "en": "locked for 5 minutes"} {
+		if msg := portal.Message(err, lang, env.Clock.Now()); !strings.Contains(msg, want) {
+			t.Errorf("Message(%s) = %q, want %q", lang, msg, want)
+		}
+	}
+	if _, err := c.ConfirmEnrollment(ctx, "dwe1_unknown", "123456"); !errors.Is(err, portal.ErrEnrollmentExpired) {
+		t.Errorf("unknown enrollment: %v", err)
+	}
+}
+
+func TestRevokedDeviceIsRefused(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	c, _ := enrolled(t, env, "u")
+	dev, err := c.Device(ctx)
+	if err != nil {
+		t.Fatalf("Device: %v", err)
+	}
+	changed, stop := env.Server.Subscribe()
+	defer stop()
+	if err := env.Server.RevokeDevice(ctx, dev.DeviceID); err != nil {
+		t.Fatalf("RevokeDevice: %v", err)
+	}
+	select {
+	case <-changed:
+	default:
+		t.Errorf("no change notification after revocation")
+	}
+	if _, err := c.SessionStatus(ctx); !errors.Is(err, portal.ErrDeviceUnauthorised) {
+		t.Errorf("SessionStatus: %v, want ErrDeviceUnauthorised", err)
+	}
+	if _, err := c.Announcements(ctx, ""); !errors.Is(err, portal.ErrDeviceUnauthorised) {
+		t.Errorf("Announcements: %v, want ErrDeviceUnauthorised", err)
+	}
+	if peers, _ := env.Server.AuthorisedPeers(ctx, env.Clock.Now()); len(peers) != 0 {
+		t.Errorf("revoked device still a peer: %+v", peers)
+	}
+}
+
+func TestCodeReplayOnSession(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	c, secret := enrolled(t, env, "u")
+	if _, err := c.EndSession(ctx); err != nil {
+		t.Fatalf("EndSession: %v", err)
+	}
+	cd := code(t, secret, env.Clock.Now())
+	if _, err := c.AuthoriseSession(ctx, cd); err != nil {
+		t.Fatalf("AuthoriseSession: %v", err)
+	}
+	if _, err := c.EndSession(ctx); err != nil {
+		t.Fatalf("EndSession: %v", err)
+	}
+	if _, err := c.AuthoriseSession(ctx, cd); !errors.Is(err, portal.ErrCodeReused) {
+		t.Errorf("replayed code: %v, want ErrCodeReused", err)
+	}
+}
+
+func putAnnouncement(tb testing.TB, st store.Store, a store.Announcement) {
+	tb.Helper()
+	if a.TitleDE == "" {
+		a.TitleDE, a.TitleEN, a.BodyDE, a.BodyEN = "Titel "+a.ID, "Title "+a.ID, "Text", "Text"
+	}
+	if err := portalsrv.ValidateAnnouncement(a); err != nil {
+		tb.Fatalf("ValidateAnnouncement: %v", err)
+	}
+	if err := st.PutAnnouncement(context.Background(), a); err != nil {
+		tb.Fatalf("PutAnnouncement: %v", err)
+	}
+}
+
+func ids(list []portal.Announcement) string {
+	var out []string
+	for _, a := range list {
+		out = append(out, a.ID)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestAnnouncementsETagAudienceValidity(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	now := env.Clock.Now()
+	putAnnouncement(t, env.Store, store.Announcement{ID: "info", Severity: "info", ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour), Audience: []string{"all"}})
+	putAnnouncement(t, env.Store, store.Announcement{ID: "bau", Severity: "maintenance", ValidFrom: now.Add(-2 * time.Hour), ValidUntil: now.Add(time.Hour), Audience: []string{"bauamt"}})
+	putAnnouncement(t, env.Store, store.Announcement{ID: "old", Severity: "outage", ValidFrom: now.Add(-3 * time.Hour), ValidUntil: now.Add(-time.Hour)})
+	putAnnouncement(t, env.Store, store.Announcement{ID: "soon", Severity: "outage", ValidFrom: now.Add(10 * time.Minute), ValidUntil: now.Add(time.Hour)})
+
+	anon := env.Client(t, nil)
+	a, err := anon.Announcements(ctx, "")
+	if err != nil || ids(a.Items) != "info" || a.ETag == "" {
+		t.Fatalf("anonymous = %+v, %v; want only info", a, err)
+	}
+	a2, err := anon.Announcements(ctx, a.ETag)
+	if err != nil || !a2.NotModified || a2.ETag != a.ETag {
+		t.Fatalf("with If-None-Match = %+v, %v; want 304", a2, err)
+	}
+
+	// A device of a user in group "bauamt" also sees the group's notice.
+	act := env.AddUser(t, "bob", "Bob", "bauamt")
+	dc := env.Client(t, nil)
+	en, err := dc.StartEnrollment(ctx, "bob", act)
+	if err != nil {
+		t.Fatalf("StartEnrollment: %v", err)
+	}
+	if _, err := dc.ConfirmEnrollment(ctx, en.EnrollmentID, code(t, en.Secret, env.Clock.Now())); err != nil {
+		t.Fatalf("ConfirmEnrollment: %v", err)
+	}
+	if _, err := dc.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), ""); err != nil {
+		t.Fatalf("RegisterDevice: %v", err)
+	}
+	g, err := dc.Announcements(ctx, a.ETag)
+	if err != nil || g.NotModified || ids(g.Items) != "info,bau" {
+		t.Fatalf("bauamt device = %+v, %v; want info,bau", g, err)
+	}
+
+	// An edit changes the ETag once the server re-reads the revision.
+	putAnnouncement(t, env.Store, store.Announcement{ID: "info", Severity: "info", TitleDE: "Neu", TitleEN: "New", ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)})
+	env.Clock.Advance(2 * time.Second)
+	a3, err := anon.Announcements(ctx, a.ETag)
+	if err != nil || a3.NotModified || a3.ETag == a.ETag || a3.Items[0].Title.DE != "Neu" {
+		t.Fatalf("after edit = %+v, %v", a3, err)
+	}
+	// A scheduled one appears when its window opens.
+	env.Clock.Advance(10 * time.Minute)
+	a4, err := anon.Announcements(ctx, a3.ETag)
+	if err != nil || ids(a4.Items) != "soon,info" {
+		t.Fatalf("after valid_from = %+v, %v; want soon,info", a4, err)
+	}
+	if a4.Items[0].Severity != "outage" || a4.Items[0].Audience[0] != "all" {
+		t.Errorf("fields = %+v", a4.Items[0])
+	}
+}
+
+func TestReleasePassthrough(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	manifest := []byte("{\"version\":\"1.2.3\"}\n\xff raw bytes")
+	sig := []byte("untrusted comment: signature\nRWQ...\ntrusted comment: x\nabc\n")
+	bin := filepath.Join(t.TempDir(), "dienstweg-linux-amd64")
+	if err := os.WriteFile(bin, []byte("ELF binary"), 0o644); err != nil {
+		t.Fatalf("WriteFile: %v", err)
+	}
+	if err := portalsrv.PublishRelease(ctx, env.Store, env.Config.ReleaseDir, "stable", manifest, sig, []string{bin}, env.Clock.Now()); err != nil {
+		t.Fatalf("PublishRelease: %v", err)
+	}
+	c := env.Client(t, nil)
+	rel, err := c.ReleaseManifest(ctx, "stable")
+	if err != nil || string(rel.Manifest) != string(manifest) || string(rel.Signature) != string(sig) {
+		t.Fatalf("ReleaseManifest = %q, %q, %v", rel.Manifest, rel.Signature, err)
+	}
+	body, size, err := c.OpenReleaseFile(ctx, "stable", "dienstweg-linux-amd64")
+	if err != nil {
+		t.Fatalf("OpenReleaseFile: %v", err)
+	}
+	b, _ := io.ReadAll(body)
+	body.Close()
+	if string(b) != "ELF binary" || size != 10 {
+		t.Errorf("file = %q (%d)", b, size)
+	}
+	if _, err := c.ReleaseManifest(ctx, "beta"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("unpublished channel: %v", err)
+	}
+	if _, _, err := c.OpenReleaseFile(ctx, "stable", "..%2Fportal.db"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("path traversal: %v", err)
+	}
+}
+
+func TestRestartKeepsUsersDevicesAnnouncements(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	ctx := context.Background()
+	c, secret, reg := enrolledReg(t, env, "anna")
+	dev, err := c.Device(ctx)
+	if err != nil {
+		t.Fatalf("Device: %v", err)
+	}
+	now := env.Clock.Now()
+	putAnnouncement(t, env.Store, store.Announcement{ID: "keep", Severity: "info", ValidFrom: now.Add(-time.Hour), ValidUntil: now.Add(time.Hour)})
+	before, err := c.Announcements(ctx, "")
+	if err != nil {
+		t.Fatalf("Announcements: %v", err)
+	}
+
+	env2 := env.Restart(t)
+	if env2.CAPEM != env.CAPEM {
+		t.Errorf("CA changed across restart; pinned clients would break")
+	}
+	c2 := env2.Client(t, func(cfg *portal.Config) { cfg.Credential = reg.Credential })
+	if u, err := env2.Store.User(ctx, "anna"); err != nil || u.TOTPSecret != secret {
+		t.Fatalf("user after restart = %+v, %v", u, err)
+	}
+	dev2, err := c2.Device(ctx)
+	if err != nil || dev2.DeviceID != dev.DeviceID || dev2.Tunnel.Address != dev.Tunnel.Address {
+		t.Fatalf("device after restart = %+v, %v", dev2, err)
+	}
+	after, err := c2.Announcements(ctx, before.ETag)
+	if err != nil || !after.NotModified {
+		t.Errorf("announcements after restart = %+v, %v; want 304 for the same ETag", after, err)
+	}
+	if _, err := c2.AuthoriseSession(ctx, code(t, secret, env2.Clock.Now())); err != nil {
+		t.Errorf("AuthoriseSession after restart: %v", err)
+	}
+}
