@@ -84,10 +84,17 @@ func PrivateBus(tb testing.TB) string {
 	}
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 
-	cmd := exec.Command(daemon, "--session", "--nofork", "--nopidfile",
-		"--print-address=1", "--address=unix:path="+filepath.Join(dir, "bus"))
+	// Our own config instead of --session: no service directories, so a call
+	// to an absent name fails fast instead of activating a daemon (say a
+	// locked gnome-keyring) that would outlive the test.
+	config := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(config, []byte(busConfig(filepath.Join(dir, "bus"))), 0o600); err != nil {
+		tb.Fatalf("PrivateBus: %v", err)
+	}
+	cmd := exec.Command(daemon, "--config-file="+config, "--nofork", "--nopidfile", "--print-address=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	cmd.SysProcAttr = daemonProcAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatalf("PrivateBus: %v", err)
@@ -113,6 +120,24 @@ func PrivateBus(tb testing.TB) string {
 	}
 	tb.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
 	return addr
+}
+
+// busConfig is a session-like bus listening on socket, open to its own user,
+// without service activation.
+func busConfig(socket string) string {
+	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=` + socket + `</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
 }
 
 // changeSignal is a broadcast: close the current channel to wake every waiter,

@@ -32,6 +32,7 @@ type Watcher struct {
 	current []Item // registered and still on the bus, in registration order
 	history []Item // every registration, for WaitItem's cursor
 	next    int    // index into history of the item WaitItem returns next
+	closing bool   // set before the connection closes: publish no more
 	changed changeSignal
 	done    chan struct{} // closed when the NameOwnerChanged loop ends
 }
@@ -107,6 +108,9 @@ func StartWatcher(tb testing.TB) *Watcher {
 			"another watcher or test runs on this bus, use PrivateBus", watcherName, owner, reply, err)
 	}
 	tb.Cleanup(func() {
+		w.mu.Lock()
+		w.closing = true
+		w.mu.Unlock()
 		_, _ = conn.ReleaseName(watcherName)
 		conn.Close()
 		<-w.done
@@ -149,6 +153,9 @@ func (w *Watcher) register(it Item) {
 	w.current = append(w.current, it)
 	w.history = append(w.history, it)
 	w.publishLocked()
+	if w.closing {
+		return
+	}
 	_ = w.conn.Emit(watcherPath, watcherIface+".StatusNotifierItemRegistered", it.String())
 }
 
@@ -167,7 +174,9 @@ func (w *Watcher) followOwners(sigs chan *dbus.Signal) {
 		kept := w.current[:0:0]
 		for _, c := range w.current {
 			if c.Service == name {
-				_ = w.conn.Emit(watcherPath, watcherIface+".StatusNotifierItemUnregistered", c.String())
+				if !w.closing {
+					_ = w.conn.Emit(watcherPath, watcherIface+".StatusNotifierItemUnregistered", c.String())
+				}
 				continue
 			}
 			kept = append(kept, c)
@@ -182,12 +191,22 @@ func (w *Watcher) followOwners(sigs chan *dbus.Signal) {
 
 // publishLocked updates the property and wakes waiters; w.mu is held.
 func (w *Watcher) publishLocked() {
+	w.changed.broadcast()
+	if w.closing {
+		return
+	}
+	// SetMust panics when emitting PropertiesChanged fails; that only
+	// matters while the connection is up.
+	defer func() {
+		if r := recover(); r != nil && w.conn.Connected() {
+			panic(r)
+		}
+	}()
 	names := make([]string, len(w.current))
 	for i, c := range w.current {
 		names[i] = c.String()
 	}
 	w.props.SetMust(watcherIface, "RegisteredStatusNotifierItems", names)
-	w.changed.broadcast()
 }
 
 // Items returns the items registered now, in registration order.
