@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,5 +348,34 @@ func TestDateHeaderFromInjectedClock(t *testing.T) {
 	a := newRaw(t, env).do(t, "GET", "/api/v1/health", "")
 	if got := a.header.Get("Date"); got != "Tue, 06 May 2031 07:08:09 GMT" {
 		t.Errorf("Date = %q", got)
+	}
+}
+
+func TestEveryAPIRouteIsServed(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	hit := map[string]bool{}
+	env := portaltest.Start(t, portaltest.Options{Config: portalsrv.Config{
+		Observe: func(route string, status int, d time.Duration) {
+			mu.Lock()
+			hit[route] = true
+			mu.Unlock()
+		},
+	}})
+	r := newRaw(t, env)
+	for _, route := range api.AllRoutes {
+		method, path, _ := strings.Cut(route, " ")
+		path = strings.NewReplacer("{channel}", "stable", "{name}", "file").Replace(path)
+		a := r.do(t, method, path, "{}")
+		if a.status == http.StatusMethodNotAllowed || strings.Contains(string(a.body), "no such API endpoint") {
+			t.Errorf("%s: not served (%d %s)", route, a.status, a.body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, route := range api.AllRoutes {
+		if !hit[route] {
+			t.Errorf("%s: no handler matched", route)
+		}
 	}
 }

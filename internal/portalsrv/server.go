@@ -73,6 +73,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, if set, is called after each admitted request with its
+	// route pattern (one of api.AllRoutes, or "" for no match), status
+	// and duration, e.g. for metrics. It must be fast and safe for
+	// concurrent use.
+	Observe func(route string, status int, d time.Duration)
 }
 
 // TunnelConfig is the organisation's WireGuard setup as devices see it.
@@ -341,9 +346,33 @@ func (s *Server) withLimit(next http.Handler) http.Handler {
 		}
 		defer func() { <-sem }()
 		s.served.Add(1)
-		next.ServeHTTP(w, r)
+		if s.cfg.Observe == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		// The mux stored the matched pattern in r.
+		s.cfg.Observe(r.Pattern, sw.status, time.Since(start))
 	})
 }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) shedRequest(w http.ResponseWriter) {
 	s.shed.Add(1)
