@@ -142,7 +142,9 @@ export XDG_DATA_HOME="$tmp/data"
 export XDG_CONFIG_HOME="$tmp/config"
 export XDG_STATE_HOME="$tmp/state"
 export XDG_CACHE_HOME="$tmp/cache"
-export LANG="${LANG:-C.UTF-8}"
+# Fyne cannot parse "C.UTF-8" as a language and logs an error on every
+# start; tests that care about the language set LANG themselves.
+export LANG="${LANG:-en_US.UTF-8}"
 unset DBUS_SESSION_BUS_ADDRESS GNOME_KEYRING_CONTROL SSH_AUTH_SOCK WAYLAND_DISPLAY
 
 # --- X display -------------------------------------------------------------

@@ -49,7 +49,7 @@ func (b *testBackend) OpenWindow(name string) error {
 	return nil
 }
 func (b *testBackend) MarkRead(context.Context, MarkReadRequest) error { return nil }
-func (b *testBackend) CheckUpdate(context.Context) error             { return ErrNotAvailable }
+func (b *testBackend) CheckUpdate(context.Context) error               { return ErrNotAvailable }
 func (b *testBackend) Quit() {
 	b.mu.Lock()
 	b.quitted = true

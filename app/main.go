@@ -1,0 +1,174 @@
+// Command dienstweg is the home-office client. One binary, several roles:
+//
+//	dienstweg [agent]      the per-user agent: tray, state, local API (default)
+//	dienstweg ui WINDOW    one window, started by the agent on demand
+//	dienstweg status       the state for scripts and the helpdesk
+//
+// main only parses flags and wires packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/agent"
+	"github.com/dienstweg/dienstweg/internal/cli"
+	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/logging"
+	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/ui"
+	"github.com/dienstweg/dienstweg/internal/version"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	role := "agent"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		role, args = args[0], args[1:]
+	}
+	switch role {
+	case "agent":
+		return runAgent(args)
+	case "ui":
+		return runUI(args)
+	case "status":
+		return runStatus(args)
+	case "version":
+		fmt.Println(version.String())
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, version)\n", role)
+	return 2
+}
+
+func runAgent(args []string) int {
+	fs := flag.NewFlagSet("dienstweg", flag.ContinueOnError)
+	profilePath := fs.String("profile", "", "organisation profile `file` (default "+profile.DefaultPath()+")")
+	demoFlag := fs.Bool("demo", false, "run against the embedded demo organisation Musterstadt (default when no profile is installed)")
+	langFlag := fs.String("lang", "", "language: de or en (default: the system's)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
+	open := fs.String("open", "", "window to open at start: status, wizard, announcements, support")
+	panel := fs.String("tray-panel", "dark", "tray icons for a light or dark panel")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Println(version.String())
+		return 0
+	}
+	level, err := logging.ParseLevel(*logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dienstweg:", err)
+		return 2
+	}
+	logger, logFile, err := openLog(level)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dienstweg:", err)
+		return 1
+	}
+	defer logFile.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	prof, demo, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
+	if err != nil {
+		logger.Error("no usable organisation profile", "err", err)
+		fmt.Fprintln(os.Stderr, "dienstweg:", err)
+		return 1
+	}
+	defer closeDemo()
+
+	opts := agent.Options{
+		Profile:     prof,
+		Demo:        demo,
+		Lang:        i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
+		SocketPath:  *socket,
+		OpenAtStart: *open,
+		Tray:        true,
+		Logger:      logger,
+		UIOutput:    logFile,
+	}
+	if *panel == "light" {
+		opts.Panel = assets.PanelLight
+	}
+	err = agent.Run(ctx, opts)
+	if errors.Is(err, agent.ErrHandedOver) {
+		fmt.Fprintln(os.Stderr, "dienstweg:", err)
+		return 0
+	}
+	if err != nil {
+		logger.Error("agent failed", "err", err)
+		fmt.Fprintln(os.Stderr, "dienstweg:", err)
+		return 1
+	}
+	return 0
+}
+
+// openLog logs to a rotating file in the state directory and, for
+// whoever started the agent in a terminal, to stderr.
+func openLog(level slog.Level) (*slog.Logger, *logging.RotatingFile, error) {
+	dir, err := logging.StateDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := logging.OpenRotating(filepath.Join(dir, "dienstweg.log"), logging.DefaultMaxSize, logging.DefaultBackups)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger := logging.New(io.MultiWriter(f, os.Stderr), level)
+	slog.SetDefault(logger)
+	// Libraries that use the standard log package (systray) land here too.
+	log.SetOutput(io.MultiWriter(f, os.Stderr))
+	return logger, f, nil
+}
+
+func runUI(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(os.Stderr, "dienstweg ui: which window? one of %v\n", localapi.Windows())
+		return 2
+	}
+	window, args := args[0], args[1:]
+	fs := flag.NewFlagSet("dienstweg ui", flag.ContinueOnError)
+	socket := fs.String("socket", "", "local API socket `path`")
+	langFlag := fs.String("lang", "", "language: de or en")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("role", "ui", "window", window)
+	lang := i18n.DetectFromEnv(*langFlag, "")
+	if err := ui.Run(window, localapi.NewClient(*socket), lang, logger); err != nil {
+		logger.Error("window failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func runStatus(args []string) int {
+	fs := flag.NewFlagSet("dienstweg status", flag.ContinueOnError)
+	jsonOut := fs.Bool("json", false, "print JSON for scripts")
+	socket := fs.String("socket", "", "local API socket `path`")
+	langFlag := fs.String("lang", "", "language: de or en")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return cli.Status(context.Background(), localapi.NewClient(*socket), cli.Options{
+		JSON: *jsonOut, Lang: i18n.DetectFromEnv(*langFlag, ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}

@@ -1,0 +1,255 @@
+// Package agent is the per-user background process: it owns the client's
+// state, serves the local API, shows the tray and starts a ui process
+// whenever a window is needed. It never opens a window or initialises
+// OpenGL itself, so it idles at a few megabytes.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/tray"
+	"github.com/dienstweg/dienstweg/internal/version"
+)
+
+// Session starts and ends the home-office session. It is declared here,
+// where it is used; the tunnel provides it. Implementations must be safe
+// for concurrent use and report progress through the store they were
+// given, not through return values alone.
+type Session interface {
+	Start(ctx context.Context, code string) error
+	End(ctx context.Context) error
+}
+
+// Options configures the agent. Zero values mean defaults.
+type Options struct {
+	Profile *profile.Profile
+	Demo    bool
+	// Lang is "de" or "en".
+	Lang string
+	// SocketPath of the local API; "" means localapi.DefaultSocketPath().
+	SocketPath string
+	// Exe is the binary started for windows; "" means this executable.
+	Exe string
+	// OpenAtStart names a window to open at start, "" for none.
+	OpenAtStart string
+	// Tray shows the tray icon; tests of the API alone turn it off.
+	Tray bool
+	// Panel selects tray icons for a light or dark panel.
+	Panel assets.Panel
+	// Session is the home-office session; nil means not available yet.
+	Session Session
+	Logger  *slog.Logger
+	// UIOutput receives the ui processes' stdout and stderr; nil discards.
+	UIOutput io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrHandedOver means another agent was already running and has been
+// asked to show its window; this process should exit successfully.
+var ErrHandedOver = errors.New("another Dienstweg agent is running; it was asked to show its window")
+
+// Agent implements localapi.Backend.
+type Agent struct {
+	opts     Options
+	log      *slog.Logger
+	store    *state.Store
+	api      *localapi.Server
+	launcher *launcher
+	cat      *i18n.Catalog
+	quit     context.CancelFunc
+
+	hostOnce sync.Once
+}
+
+// Run runs the agent until ctx ends or it is asked to quit.
+func Run(ctx context.Context, opts Options) error {
+	a, err := New(opts)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// New prepares an agent without starting anything.
+func New(opts Options) (*Agent, error) {
+	if opts.Profile == nil {
+		return nil, errors.New("agent needs an organisation profile")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SocketPath == "" {
+		opts.SocketPath = localapi.DefaultSocketPath()
+	}
+	if opts.Exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding own executable: %w", err)
+		}
+		opts.Exe = exe
+	}
+	if opts.Lang == "" {
+		opts.Lang = i18n.DetectFromEnv("", opts.Profile.DefaultLanguage)
+	}
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, opts.Lang)
+	if err != nil {
+		return nil, fmt.Errorf("loading translations: %w", err)
+	}
+	a := &Agent{opts: opts, log: opts.Logger, cat: cat}
+	a.store = state.NewStore(state.Snapshot{
+		Version:      version.String(),
+		Organisation: opts.Profile.Organisation,
+		Demo:         opts.Demo,
+		Language:     opts.Lang,
+		Session:      state.NotConnected,
+		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours},
+		// Assume a tray until the bus says otherwise, so no window flashes.
+		TrayVisible: true,
+		Update:      state.Update{State: "idle"},
+	}, opts.Now)
+	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
+	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
+	return a, nil
+}
+
+// Store gives in-process components (tunnel, health, announcements) the
+// state they publish to.
+func (a *Agent) Store() *state.Store { return a.store }
+
+// Run serves until ctx ends or Quit. If another agent already serves the
+// socket, it asks that one to show its window and returns ErrHandedOver.
+func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.quit = cancel
+
+	if err := a.api.Listen(a.opts.SocketPath); err != nil {
+		if errors.Is(err, localapi.ErrAgentRunning) {
+			return a.handOver(ctx)
+		}
+		return fmt.Errorf("starting local API: %w", err)
+	}
+	defer a.api.Close()
+	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
+		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
+
+	var wg sync.WaitGroup
+	if a.opts.Tray {
+		if err := tray.WatchHost(ctx, a.trayHostChanged); err != nil {
+			a.log.Warn("cannot tell whether a tray is shown", "err", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tray.Run(ctx, localapi.NewClient(a.opts.SocketPath), tray.Options{Catalog: a.cat, Panel: a.opts.Panel, Logger: a.log})
+		}()
+	}
+	if a.opts.OpenAtStart != "" {
+		if err := a.OpenWindow(a.opts.OpenAtStart); err != nil {
+			a.log.Error("opening window at start", "window", a.opts.OpenAtStart, "err", err)
+		}
+	}
+	<-ctx.Done()
+	a.log.Info("agent stopping")
+	a.api.Close() // tells open windows to close
+	wg.Wait()
+	a.launcher.wait(3 * time.Second)
+	return nil
+}
+
+func (a *Agent) handOver(ctx context.Context) error {
+	window := a.opts.OpenAtStart
+	if window == "" {
+		window = localapi.WindowStatus
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := localapi.NewClient(a.opts.SocketPath).OpenWindow(ctx, window); err != nil {
+		return fmt.Errorf("handing over to the running agent: %w", err)
+	}
+	return ErrHandedOver
+}
+
+// trayHostChanged records whether a tray is visible. Without one at start
+// the status window opens and explains, so the employee is never left
+// with an invisible program.
+func (a *Agent) trayHostChanged(present bool) {
+	a.store.Update(func(s *state.Snapshot) { s.TrayVisible = present })
+	if present {
+		a.log.Info("tray host present")
+		return
+	}
+	a.log.Warn("no tray host (StatusNotifierWatcher) on the session bus")
+	a.hostOnce.Do(func() {
+		if err := a.OpenWindow(localapi.WindowStatus); err != nil {
+			a.log.Error("opening status window without tray", "err", err)
+		}
+	})
+}
+
+// Snapshot implements localapi.Backend.
+func (a *Agent) Snapshot() state.Snapshot { return a.store.Snapshot() }
+
+// Subscribe implements localapi.Backend.
+func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Subscribe() }
+
+var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
+
+// StartSession implements localapi.Backend.
+func (a *Agent) StartSession(ctx context.Context, code string) error {
+	if !codePattern.MatchString(code) {
+		return &localapi.Error{Status: 400, Code: "bad_code_format", Key: "code.format", Message: "the code has exactly 6 digits"}
+	}
+	if a.opts.Session == nil {
+		return localapi.ErrNotAvailable
+	}
+	return a.opts.Session.Start(ctx, code)
+}
+
+// EndSession implements localapi.Backend.
+func (a *Agent) EndSession(ctx context.Context) error {
+	if a.opts.Session == nil {
+		return localapi.ErrNotAvailable
+	}
+	return a.opts.Session.End(ctx)
+}
+
+// OpenWindow implements localapi.Backend: it raises the window if a ui
+// process holds it, and starts one otherwise.
+func (a *Agent) OpenWindow(name string) error {
+	if a.api.RaiseWindow(name) {
+		return nil
+	}
+	return a.launcher.launch(name)
+}
+
+// MarkRead implements localapi.Backend.
+func (a *Agent) MarkRead(context.Context, localapi.MarkReadRequest) error {
+	return localapi.ErrNotAvailable
+}
+
+// CheckUpdate implements localapi.Backend.
+func (a *Agent) CheckUpdate(context.Context) error {
+	return localapi.ErrNotAvailable
+}
+
+// Quit implements localapi.Backend.
+func (a *Agent) Quit() {
+	if a.quit != nil {
+		a.quit()
+	}
+}

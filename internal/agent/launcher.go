@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// launcher starts `dienstweg ui <window>` processes and remembers the ones
+// still running, so that two quick clicks start one window, not two.
+type launcher struct {
+	exe, socket, lang string
+	out               io.Writer
+	log               *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]*exec.Cmd
+	wg      sync.WaitGroup
+}
+
+func newLauncher(exe, socket, lang string, out io.Writer, log *slog.Logger) *launcher {
+	if out == nil {
+		out = io.Discard
+	}
+	return &launcher{exe: exe, socket: socket, lang: lang, out: out, log: log, running: map[string]*exec.Cmd{}}
+}
+
+func (l *launcher) launch(window string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.running[window]; ok {
+		return nil // starting up; it claims the window when ready
+	}
+	cmd := exec.Command(l.exe, "ui", window, "--socket", l.socket, "--lang", l.lang)
+	cmd.Stdout = l.out
+	cmd.Stderr = l.out
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s window: %w", window, err)
+	}
+	l.log.Info("window started", "window", window, "pid", cmd.Process.Pid)
+	l.running[window] = cmd
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		err := cmd.Wait()
+		l.mu.Lock()
+		delete(l.running, window)
+		l.mu.Unlock()
+		if err != nil {
+			l.log.Warn("window ended with an error", "window", window, "err", err)
+		} else {
+			l.log.Info("window closed", "window", window)
+		}
+	}()
+	return nil
+}
+
+// wait gives windows time to close after the agent told them to, then
+// ends the rest.
+func (l *launcher) wait(grace time.Duration) {
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(grace):
+	}
+	l.mu.Lock()
+	for _, cmd := range l.running {
+		_ = cmd.Process.Kill()
+	}
+	l.mu.Unlock()
+	<-done
+}

@@ -1,0 +1,154 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"image"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/dienstweg/dienstweg/internal/dbustest"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// switchSession is a stand-in for the tunnel until it lands: it moves the
+// state as a started or ended session would.
+type switchSession struct{ store func() *state.Store }
+
+func (s switchSession) Start(context.Context, string) error {
+	s.store().Update(func(sn *state.Snapshot) { sn.Session = state.Connected })
+	return nil
+}
+
+func (s switchSession) End(context.Context) error {
+	s.store().Update(func(sn *state.Snapshot) { sn.Session = state.NotConnected })
+	return nil
+}
+
+// The tray follows state changes made through the local API: the icon,
+// the state line, the tooltip and which of Start/End is offered.
+func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
+	dbustest.PrivateBus(t)
+	watcher := dbustest.StartWatcher(t)
+	_, prof := testProfile(t)
+	socket := socketPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	var a *Agent
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, Exe: binary,
+		Session: switchSession{store: func() *state.Store { return a.Store() }}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+
+	item, err := watcher.WaitItem(ctx)
+	if err != nil {
+		t.Fatalf("WaitItem: %v", err)
+	}
+	menu, err := item.Menu(ctx)
+	if err != nil {
+		t.Fatalf("Menu: %v", err)
+	}
+	if _, err := menu.WaitLayout(ctx, hasVisible("Homeoffice nicht verbunden", "Homeoffice starten")); err != nil {
+		t.Fatalf("initial menu: %v", err)
+	}
+	before, err := item.IconPixmap(ctx)
+	if err != nil {
+		t.Fatalf("IconPixmap: %v", err)
+	}
+
+	c := localapi.NewClient(socket)
+	if err := c.StartSession(ctx, "12345"); !isAPIError(err, "bad_code_format") {
+		t.Errorf("StartSession with 5 digits = %v, want bad_code_format", err)
+	}
+	if err := c.StartSession(ctx, "123456"); err != nil {
+		t.Fatalf("StartSession: %v", err)
+	}
+	layout, err := menu.WaitLayout(ctx, hasVisible("Verbunden – alles in Ordnung", "Homeoffice beenden"))
+	if err != nil {
+		t.Fatalf("menu after start: %v", err)
+	}
+	if n, ok := layout.FindByLabel("Homeoffice starten"); ok && n.Visible {
+		t.Error("Start is still offered while connected")
+	}
+	if _, err := item.WaitProperty(ctx, "ToolTip", func(v dbus.Variant) bool {
+		title, _, _ := item.ToolTip(ctx)
+		return title == "Dienstweg – Verbunden – alles in Ordnung"
+	}); err != nil {
+		t.Errorf("tooltip did not follow: %v", err)
+	}
+	after := waitIconChange(t, ctx, item, before)
+	if samePixels(before, after) {
+		t.Error("icon did not change from not connected to connected")
+	}
+
+	if err := c.EndSession(ctx); err != nil {
+		t.Fatalf("EndSession: %v", err)
+	}
+	if _, err := menu.WaitLayout(ctx, hasVisible("Homeoffice nicht verbunden", "Homeoffice starten")); err != nil {
+		t.Fatalf("menu after end: %v", err)
+	}
+	back := waitIconChange(t, ctx, item, after)
+	if !samePixels(before, back) {
+		t.Error("icon after End differs from the not-connected icon")
+	}
+}
+
+func hasVisible(labels ...string) func(dbustest.MenuNode) bool {
+	return func(n dbustest.MenuNode) bool {
+		for _, l := range labels {
+			if m, ok := n.FindByLabel(l); !ok || !m.Visible {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func isAPIError(err error, code string) bool {
+	var e *localapi.Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+func waitIconChange(tb testing.TB, ctx context.Context, item dbustest.Item, old image.Image) image.Image {
+	tb.Helper()
+	for {
+		img, err := item.IconPixmap(ctx)
+		if err == nil && !samePixels(img, old) {
+			return img
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatal("tray icon never changed")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
+}
+

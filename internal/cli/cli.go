@@ -1,0 +1,71 @@
+// Package cli implements the command line clients of the local API:
+// `dienstweg status` and friends, for scripts and the helpdesk. They work
+// where no window can open, e.g. over SSH.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Exit codes, documented in docs/cli.md.
+const (
+	ExitOK              = 0
+	ExitError           = 1
+	ExitUsage           = 2
+	ExitAgentNotRunning = 3
+)
+
+// StatusClient is the part of the local API `status` needs.
+type StatusClient interface {
+	Status(ctx context.Context) (state.Snapshot, error)
+}
+
+// Options for the commands.
+type Options struct {
+	JSON     bool
+	Lang     string
+	Out, Err io.Writer
+}
+
+// Status prints the agent's state and returns the exit code.
+func Status(ctx context.Context, c StatusClient, o Options) int {
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang)
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg:", err)
+		return ExitError
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := c.Status(ctx)
+	if errors.Is(err, localapi.ErrAgentNotRunning) {
+		fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
+		return ExitAgentNotRunning
+	}
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg:", err)
+		return ExitError
+	}
+	if o.JSON {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			fmt.Fprintln(o.Err, "dienstweg:", err)
+			return ExitError
+		}
+		return ExitOK
+	}
+	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.organisation"), s.Organisation)
+	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.version"), s.Version)
+	return ExitOK
+}

@@ -1,0 +1,48 @@
+// Package tray shows the agent's state as a StatusNotifierItem with
+// fyne.io/systray — plain D-Bus, no GTK and no OpenGL — and turns menu
+// clicks into calls on the local API. It holds no state of its own.
+package tray
+
+import (
+	"strconv"
+
+	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Model is what the tray shows for one snapshot. It is a pure function of
+// the snapshot so it can be table-tested without a bus.
+type Model struct {
+	Icon          string // a state name from assets.TrayStates
+	Badge         bool   // unread outage or maintenance
+	StateLine     string
+	Tooltip       string
+	ShowStart     bool
+	ShowEnd       bool
+	Announcements string
+	ShowSetup     bool
+	UpdateLabel   string
+	UpdateEnabled bool
+}
+
+// ModelFor renders a snapshot in the catalog's language.
+func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
+	line := cat.T("state." + s.Session.String())
+	m := Model{
+		Icon:        s.Session.String(),
+		Badge:       s.Announce.UnreadUrgent,
+		StateLine:   line,
+		Tooltip:     cat.T("tray.tooltip", map[string]string{"State": line}),
+		ShowStart:   !s.Session.Active(),
+		ShowEnd:     s.Session.Active(),
+		ShowSetup:   true,
+		UpdateLabel: cat.T("tray.check_updates"),
+	}
+	m.UpdateEnabled = s.Update.State != "checking" && s.Update.State != "downloading"
+	if s.Announce.Unread > 0 {
+		m.Announcements = cat.T("tray.announcements_unread", map[string]string{"Count": strconv.Itoa(s.Announce.Unread)})
+	} else {
+		m.Announcements = cat.T("tray.announcements")
+	}
+	return m
+}

@@ -1,0 +1,84 @@
+package tray
+
+import (
+	"testing"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+func catalog(tb testing.TB, lang string) *i18n.Catalog {
+	tb.Helper()
+	c, err := i18n.Load(assets.Translations, assets.TranslationsDir, lang)
+	if err != nil {
+		tb.Fatalf("i18n.Load: %v", err)
+	}
+	return c
+}
+
+func TestModelFor(t *testing.T) {
+	t.Parallel()
+	de := catalog(t, i18n.German)
+	en := catalog(t, i18n.English)
+	tests := []struct {
+		name      string
+		cat       *i18n.Catalog
+		snap      state.Snapshot
+		wantLine  string
+		wantStart bool
+		wantAnn   string
+		wantBadge bool
+	}{
+		{name: "not_connected_offers_start", cat: de, snap: state.Snapshot{Session: state.NotConnected},
+			wantLine: "Homeoffice nicht verbunden", wantStart: true, wantAnn: "Mitteilungen"},
+		{name: "connected_offers_end", cat: de, snap: state.Snapshot{Session: state.Connected},
+			wantLine: "Verbunden – alles in Ordnung", wantStart: false, wantAnn: "Mitteilungen"},
+		{name: "connecting_offers_end", cat: de, snap: state.Snapshot{Session: state.Connecting},
+			wantLine: "Verbindung wird aufgebaut …", wantStart: false, wantAnn: "Mitteilungen"},
+		{name: "code_needed_offers_start", cat: de, snap: state.Snapshot{Session: state.CodeNeeded},
+			wantLine: "Bitte Code aus der Authenticator-App eingeben", wantStart: true, wantAnn: "Mitteilungen"},
+		{name: "unread_count_in_menu", cat: de, snap: state.Snapshot{Announce: state.Announcements{Unread: 2}},
+			wantLine: "Homeoffice nicht verbunden", wantStart: true, wantAnn: "Mitteilungen (2)"},
+		{name: "urgent_unread_badges_icon", cat: de, snap: state.Snapshot{Announce: state.Announcements{Unread: 1, UnreadUrgent: true}},
+			wantLine: "Homeoffice nicht verbunden", wantStart: true, wantAnn: "Mitteilungen (1)", wantBadge: true},
+		{name: "english", cat: en, snap: state.Snapshot{Session: state.Limited, Announce: state.Announcements{Unread: 3}},
+			wantLine: "Connected, but limited", wantStart: false, wantAnn: "Announcements (3)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := ModelFor(tt.snap, tt.cat)
+			if m.StateLine != tt.wantLine {
+				t.Errorf("StateLine = %q, want %q", m.StateLine, tt.wantLine)
+			}
+			if m.ShowStart != tt.wantStart || m.ShowEnd == tt.wantStart {
+				t.Errorf("ShowStart/End = %v/%v, want start=%v", m.ShowStart, m.ShowEnd, tt.wantStart)
+			}
+			if m.Announcements != tt.wantAnn {
+				t.Errorf("Announcements = %q, want %q", m.Announcements, tt.wantAnn)
+			}
+			if m.Badge != tt.wantBadge {
+				t.Errorf("Badge = %v, want %v", m.Badge, tt.wantBadge)
+			}
+			if m.Icon != tt.snap.Session.String() {
+				t.Errorf("Icon = %q, want %q", m.Icon, tt.snap.Session.String())
+			}
+			if want := "Dienstweg – " + tt.wantLine; m.Tooltip != want {
+				t.Errorf("Tooltip = %q, want %q", m.Tooltip, want)
+			}
+		})
+	}
+}
+
+// Every state has an icon, so the tray never shows a blank square.
+func TestEveryStateHasAnIcon(t *testing.T) {
+	t.Parallel()
+	for _, s := range state.Sessions() {
+		for _, p := range []assets.Panel{assets.PanelLight, assets.PanelDark} {
+			if _, err := assets.TrayIcon(s.String(), p, 32); err != nil {
+				t.Errorf("TrayIcon(%s, %v): %v", s, p, err)
+			}
+		}
+	}
+}

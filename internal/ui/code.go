@@ -1,0 +1,107 @@
+package ui
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
+
+// normaliseCode removes the spaces people type or paste ("123 456").
+func normaliseCode(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}
+
+// CodeWindow asks for the 6-digit code to start home office (screen C1).
+type CodeWindow struct {
+	app    fyne.App
+	client Client
+	Window fyne.Window
+
+	entry    *widget.Entry
+	submit   *widget.Button
+	errLabel *widget.Label
+	busy     *widget.ProgressBarInfinite
+	// async runs calls to the agent off the UI thread; tests run them
+	// inline, because Fyne's test driver has no separate UI thread.
+	async func(func())
+}
+
+// NewCodeWindow builds the prompt with the entry focused.
+func NewCodeWindow(a fyne.App, c Client) *CodeWindow {
+	w := &CodeWindow{app: a, client: c, Window: a.NewWindow(L("code.title")), async: goAsync}
+	w.entry = widget.NewEntry()
+	w.entry.SetPlaceHolder(L("code.placeholder"))
+	w.entry.OnSubmitted = func(string) { w.Submit() }
+	w.errLabel = wrapped("")
+	w.errLabel.Importance = widget.DangerImportance
+	w.errLabel.Hide()
+	w.busy = widget.NewProgressBarInfinite()
+	w.busy.Stop()
+	w.busy.Hide()
+	w.submit = widget.NewButton(L("code.submit"), w.Submit)
+	w.submit.Importance = widget.HighImportance
+	cancel := widget.NewButton(L("code.cancel"), func() { w.Window.Close() })
+	body := container.NewVBox(
+		heading(L("code.heading")),
+		wrapped(L("code.explain")),
+		w.entry,
+		w.errLabel,
+		w.busy,
+		container.NewHBox(cancel, w.submit),
+	)
+	framed, _ := frame("C1", body)
+	w.Window.SetContent(framed)
+	w.Window.Resize(fyne.NewSize(460, 320))
+	w.Window.Canvas().Focus(w.entry)
+	return w
+}
+
+// Submit checks the format locally, then asks the agent to start.
+func (w *CodeWindow) Submit() {
+	code := normaliseCode(w.entry.Text)
+	if !sixDigits.MatchString(code) {
+		w.showError(L("code.format"))
+		return
+	}
+	w.errLabel.Hide()
+	w.submit.Disable()
+	w.busy.Show()
+	w.busy.Start()
+	w.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		err := w.client.StartSession(ctx, code)
+		fyne.Do(func() {
+			w.busy.Stop()
+			w.busy.Hide()
+			w.submit.Enable()
+			if err != nil {
+				w.entry.SetText("")
+				w.showError(errorText(err))
+				w.Window.Canvas().Focus(w.entry)
+				return
+			}
+			w.Window.Close()
+		})
+	})
+}
+
+func (w *CodeWindow) showError(text string) {
+	w.errLabel.SetText(text)
+	w.errLabel.Show()
+}
+
+// Apply implements liveWindow; the prompt does not follow state.
+func (w *CodeWindow) Apply(state.Snapshot) {}
+
+// AgentLost implements liveWindow.
+func (w *CodeWindow) AgentLost() {}

@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// liveWindow is a window that follows the agent's state.
+type liveWindow interface {
+	Apply(state.Snapshot)
+	AgentLost()
+}
+
+// Build creates the window called name in a. It is exported for tests and
+// screenshots; Run is the ui role's entry point.
+func Build(a fyne.App, c Client, name string) (fyne.Window, liveWindow, error) {
+	switch name {
+	case localapi.WindowStatus:
+		w := NewStatusWindow(a, c)
+		return w.Window, w, nil
+	case localapi.WindowCode:
+		w := NewCodeWindow(a, c)
+		return w.Window, w, nil
+	case localapi.WindowWizard:
+		w := NewPlaceholderWindow(a, "tray.setup", "E1")
+		return w.Window, w, nil
+	case localapi.WindowAnnouncements:
+		w := NewPlaceholderWindow(a, "tray.announcements", "A1")
+		return w.Window, w, nil
+	case localapi.WindowSupport:
+		w := NewPlaceholderWindow(a, "tray.help", "H1")
+		return w.Window, w, nil
+	}
+	return nil, nil, fmt.Errorf("unknown window %q", name)
+}
+
+// Run is the ui role: it shows one window until it is closed. If that
+// window is already open in another process, that one comes to the front
+// and Run returns nil at once.
+func Run(window string, c *localapi.Client, lang string, log *slog.Logger) error {
+	if !localapi.ValidWindow(window) {
+		return fmt.Errorf("unknown window %q (want one of %v)", window, localapi.Windows())
+	}
+	if err := SetLanguage(lang); err != nil {
+		return fmt.Errorf("loading translations: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// Claim the window before creating any GL context, so a second click
+	// costs nothing.
+	events, err := c.Watch(ctx, window)
+	var apiErr *localapi.Error
+	if errors.As(err, &apiErr) && apiErr.Code == "window_open" {
+		log.Info("window already open; raised it", "window", window)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("connecting to the agent: %w", err)
+	}
+
+	a := app.NewWithID(AppID)
+	a.Settings().SetTheme(newTheme())
+	a.SetIcon(fyne.NewStaticResource("dienstweg.png", assets.AppIcon()))
+	w, live, err := Build(a, c, window)
+	if err != nil {
+		return err
+	}
+	w.SetMaster()
+	go follow(ctx, c, window, events, w, live, log)
+	w.ShowAndRun()
+	return nil
+}
+
+// follow applies the stream to the window and reconnects with backoff when
+// the agent restarts.
+func follow(ctx context.Context, c Client, window string, events <-chan localapi.Event, w fyne.Window, live liveWindow, log *slog.Logger) {
+	backoff := 200 * time.Millisecond
+	for {
+		for ev := range events {
+			switch ev.Type {
+			case localapi.EventState:
+				if ev.State != nil {
+					snap := *ev.State
+					fyne.Do(func() { live.Apply(snap) })
+				}
+			case localapi.EventRaise:
+				fyne.Do(func() { w.Show(); w.RequestFocus() })
+			case localapi.EventClose:
+				fyne.Do(func() { w.Close() })
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		fyne.Do(live.AgentLost)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			var err error
+			events, err = c.Watch(ctx, window)
+			if err == nil {
+				backoff = 200 * time.Millisecond
+				break
+			}
+			log.Debug("agent still unreachable", "err", err)
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}
+}

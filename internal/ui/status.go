@@ -1,0 +1,163 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// StatusModel is what the status window shows for one snapshot; a pure
+// function of the snapshot, table-tested without a window.
+type StatusModel struct {
+	Organisation string
+	StateLine    string
+	Since        string
+	Detail       string
+	NextStep     string
+	ShowStart    bool
+	ShowEnd      bool
+	NoTray       bool
+	Demo         bool
+	Version      string
+}
+
+// StatusModelFor renders s; loc is the time zone for "since".
+func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
+	m := StatusModel{
+		Organisation: s.Organisation,
+		StateLine:    L("state." + s.Session.String()),
+		Detail:       ML(s.Detail),
+		ShowStart:    !s.Session.Active(),
+		ShowEnd:      s.Session.Active(),
+		NoTray:       !s.TrayVisible,
+		Demo:         s.Demo,
+		Version:      s.Version,
+	}
+	if s.Health.Diagnosis != nil {
+		m.Detail = ML(s.Health.Diagnosis)
+	}
+	if !s.Since.IsZero() {
+		m.Since = L("status.since", map[string]string{"Time": s.Since.In(loc).Format("15:04")})
+	}
+	m.NextStep = L("next."+s.Session.String(), map[string]string{"Phone": s.Helpdesk.Phone})
+	return m
+}
+
+// StatusWindow shows the session state, live (screen S1).
+type StatusWindow struct {
+	app    fyne.App
+	client Client
+	Window fyne.Window
+
+	org, stateLine, since, detail, next, version *widget.Label
+	icon                                         *fyne.Container
+	noTray, demo, lost                           *widget.Card
+	start, end                                   *widget.Button
+	errLabel                                     *widget.Label
+	async                                        func(func())
+}
+
+// NewStatusWindow builds the window; it shows nothing live until Apply.
+func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
+	w := &StatusWindow{app: a, client: c, Window: a.NewWindow(L("status.title")), async: goAsync}
+	w.org = widget.NewLabel("")
+	w.org.Importance = widget.LowImportance
+	w.stateLine = heading("")
+	w.since = widget.NewLabel("")
+	w.since.Importance = widget.LowImportance
+	w.detail = wrapped("")
+	w.next = wrapped("")
+	w.version = widget.NewLabel("")
+	w.version.Importance = widget.LowImportance
+	w.icon = container.NewCenter(stateIcon(state.NotConnected, isDark(a)))
+	w.noTray = widget.NewCard(L("notray.title"), "", wrapped(L("notray.body")))
+	w.demo = widget.NewCard("", "", wrapped(L("status.demo")))
+	w.lost = widget.NewCard("", "", wrapped(L("status.agent_gone")))
+	w.lost.Hide()
+	w.errLabel = wrapped("")
+	w.errLabel.Importance = widget.DangerImportance
+	w.errLabel.Hide()
+	w.start = widget.NewButton(L("action.start"), w.onStart)
+	w.start.Importance = widget.HighImportance
+	w.end = widget.NewButton(L("action.end"), w.onEnd)
+	closeBtn := widget.NewButton(L("status.close"), func() { w.Window.Close() })
+
+	stateRow := container.NewBorder(nil, nil, w.icon, nil, container.NewVBox(w.stateLine, w.since))
+	nextCard := widget.NewCard("", L("status.next_step"), w.next)
+	body := container.NewVBox(
+		w.org,
+		heading(L("status.heading")),
+		stateRow,
+		w.detail,
+		nextCard,
+		w.errLabel,
+		w.lost,
+		w.noTray,
+		w.demo,
+	)
+	buttons := container.NewHBox(w.start, w.end, closeBtn)
+	content := container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body))
+	framed, _ := frame("S1", content)
+	w.Window.SetContent(container.NewBorder(nil, nil, nil, nil, framed))
+	w.Window.Resize(fyne.NewSize(560, 600))
+	return w
+}
+
+// Apply shows a snapshot.
+func (w *StatusWindow) Apply(s state.Snapshot) {
+	m := StatusModelFor(s, time.Local)
+	w.lost.Hide()
+	w.org.SetText(joinNonEmpty(" · ", m.Organisation, m.Version))
+	w.stateLine.SetText(m.StateLine)
+	w.since.SetText(m.Since)
+	w.detail.SetText(m.Detail)
+	w.detail.Hidden = m.Detail == ""
+	w.next.SetText(m.NextStep)
+	w.icon.Objects = []fyne.CanvasObject{stateIcon(s.Session, isDark(w.app))}
+	w.icon.Refresh()
+	setVisible(w.start, m.ShowStart)
+	setVisible(w.end, m.ShowEnd)
+	setVisible(w.noTray, m.NoTray)
+	setVisible(w.demo, m.Demo)
+}
+
+// AgentLost shows that the agent went away; the runner reconnects.
+func (w *StatusWindow) AgentLost() { w.lost.Show() }
+
+func setVisible(o fyne.CanvasObject, v bool) {
+	if v {
+		o.Show()
+	} else {
+		o.Hide()
+	}
+}
+
+func (w *StatusWindow) onStart() {
+	w.runAction(func(ctx context.Context) error { return w.client.OpenWindow(ctx, localapi.WindowCode) })
+}
+
+func (w *StatusWindow) onEnd() {
+	w.runAction(w.client.EndSession)
+}
+
+// runAction calls the agent off the UI thread and shows a failure.
+func (w *StatusWindow) runAction(f func(context.Context) error) {
+	w.errLabel.Hide()
+	w.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := f(ctx)
+		fyne.Do(func() {
+			if err != nil {
+				w.errLabel.SetText(errorText(err))
+				w.errLabel.Show()
+			}
+		})
+	})
+}

@@ -1,0 +1,135 @@
+// Package ui holds every window of Dienstweg. It is the only package that
+// imports Fyne. A ui process renders what the agent's local API streams to
+// it and sends the employee's actions back; it keeps no state of its own.
+package ui
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Client is the part of the local API the windows use; declared here, at
+// its consumer. *localapi.Client implements it. Safe for concurrent use.
+type Client interface {
+	Watch(ctx context.Context, window string) (<-chan localapi.Event, error)
+	StartSession(ctx context.Context, code string) error
+	EndSession(ctx context.Context) error
+	OpenWindow(ctx context.Context, window string) error
+}
+
+// goAsync runs f on its own goroutine; windows use it for calls to the
+// agent so the UI thread never waits on the socket.
+func goAsync(f func()) { go f() }
+
+// AppID is the application's reverse-DNS id (FyneApp.toml has the same).
+const AppID = "de.dienstweg.client"
+
+// SetLanguage makes Fyne's lang package use lang ("de" or "en") and loads
+// the shared translation files. Call it before building any window.
+func SetLanguage(l string) error {
+	// Fyne picks the language from the gettext variables; LANGUAGE is
+	// ignored under the C locale, so switch to a UTF-8 one first.
+	eff := ""
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if eff = os.Getenv(k); eff != "" {
+			break
+		}
+	}
+	if eff == "" || eff == "C" || eff == "POSIX" {
+		os.Setenv("LC_ALL", "C.UTF-8")
+	}
+	os.Setenv("LANGUAGE", l)
+	return lang.AddTranslationsFS(assets.Translations, assets.TranslationsDir)
+}
+
+// L translates a key with optional arguments.
+func L(key string, args ...map[string]string) string {
+	if len(args) == 0 {
+		return lang.L(key)
+	}
+	return lang.L(key, args[0])
+}
+
+// ML renders a state.Message.
+func ML(m *state.Message) string {
+	if m == nil {
+		return ""
+	}
+	if len(m.Args) == 0 {
+		return lang.L(m.Key)
+	}
+	return lang.L(m.Key, m.Args)
+}
+
+// errorText turns an API error into a sentence for the employee.
+func errorText(err error) string {
+	if e, ok := err.(*localapi.Error); ok && e.Key != "" {
+		return ML(&state.Message{Key: e.Key, Args: e.Args})
+	}
+	return L("action.failed", map[string]string{"Error": err.Error()})
+}
+
+// frame puts content above a footer with the screen code in the
+// bottom-left corner, which a helpdesk can ask for on the phone.
+func frame(screenCode string, content fyne.CanvasObject) (fyne.CanvasObject, *widget.Label) {
+	code := widget.NewLabelWithStyle(L("window.screen_code", map[string]string{"Code": screenCode}), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	code.Importance = widget.LowImportance
+	footer := container.NewHBox(code)
+	return container.NewBorder(nil, footer, nil, nil, container.NewPadded(content)), code
+}
+
+// heading is a large bold title.
+func heading(text string) *widget.Label {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameSubHeadingText
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// wrapped is a word-wrapping body label.
+func wrapped(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// stateIcon is the tray icon of a state, large, for the windows.
+func stateIcon(s state.Session, dark bool) *canvas.Image {
+	panel := assets.PanelLight
+	if dark {
+		panel = assets.PanelDark
+	}
+	img := canvas.NewImageFromResource(nil)
+	if b, err := assets.TrayIcon(s.String(), panel, 48); err == nil {
+		img.Resource = fyne.NewStaticResource("state-"+s.String()+".png", b)
+	}
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSize(48, 48))
+	return img
+}
+
+func isDark(a fyne.App) bool {
+	return a.Settings().ThemeVariant() == theme.VariantDark
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}

@@ -1,0 +1,200 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+func TestMain(m *testing.M) {
+	// Golden markup must not depend on the machine's zone or language.
+	time.Local = time.UTC
+	if err := SetLanguage("de"); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
+// recordingClient is a fake of the local API client; the real one is
+// tested in internal/localapi and end to end in internal/agent.
+type recordingClient struct {
+	mu       sync.Mutex
+	codes    []string
+	opened   []string
+	ended    int
+	startErr error
+}
+
+func (c *recordingClient) Watch(context.Context, string) (<-chan localapi.Event, error) {
+	return nil, localapi.ErrAgentNotRunning
+}
+func (c *recordingClient) StartSession(_ context.Context, code string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.codes = append(c.codes, code)
+	return c.startErr
+}
+func (c *recordingClient) EndSession(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ended++
+	return nil
+}
+func (c *recordingClient) OpenWindow(_ context.Context, w string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opened = append(c.opened, w)
+	return nil
+}
+
+func (c *recordingClient) snapshot() (codes, opened []string, ended int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.codes...), append([]string(nil), c.opened...), c.ended
+}
+
+func inline(f func()) { f() }
+
+var since = time.Date(2026, 11, 23, 8, 12, 0, 0, time.UTC)
+
+func TestStatusModelFor(t *testing.T) {
+	tests := []struct {
+		name      string
+		snap      state.Snapshot
+		wantLine  string
+		wantNext  string
+		wantStart bool
+		wantTray  bool
+	}{
+		{name: "not_connected", snap: state.Snapshot{Session: state.NotConnected, TrayVisible: true},
+			wantLine: "Homeoffice nicht verbunden", wantNext: "Klicken Sie auf „Homeoffice starten“, wenn Sie mit der Arbeit beginnen möchten.", wantStart: true, wantTray: true},
+		{name: "connected", snap: state.Snapshot{Session: state.Connected, TrayVisible: true},
+			wantLine: "Verbunden – alles in Ordnung", wantNext: "Sie können wie im Büro arbeiten.", wantTray: true},
+		{name: "problem_names_helpdesk", snap: state.Snapshot{Session: state.Problem, TrayVisible: true, Helpdesk: state.Helpdesk{Phone: "05221 123-4567"}},
+			wantLine: "Störung – siehe Details", wantNext: "Rufen Sie den IT-Service an: 05221 123-4567", wantTray: true},
+		{name: "no_tray_explains", snap: state.Snapshot{Session: state.NotConnected},
+			wantLine: "Homeoffice nicht verbunden", wantNext: "Klicken Sie auf „Homeoffice starten“, wenn Sie mit der Arbeit beginnen möchten.", wantStart: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := StatusModelFor(tt.snap, time.UTC)
+			if m.StateLine != tt.wantLine {
+				t.Errorf("StateLine = %q, want %q", m.StateLine, tt.wantLine)
+			}
+			if m.NextStep != tt.wantNext {
+				t.Errorf("NextStep = %q, want %q", m.NextStep, tt.wantNext)
+			}
+			if m.ShowStart != tt.wantStart || m.ShowEnd == tt.wantStart {
+				t.Errorf("ShowStart/ShowEnd = %v/%v, want start=%v", m.ShowStart, m.ShowEnd, tt.wantStart)
+			}
+			if m.NoTray == tt.wantTray {
+				t.Errorf("NoTray = %v with TrayVisible=%v", m.NoTray, tt.snap.TrayVisible)
+			}
+		})
+	}
+}
+
+func TestStatusWindowRenders(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(newTheme())
+	c := &recordingClient{}
+	w := NewStatusWindow(a, c)
+	w.async = inline
+	w.Window.Resize(fyne.NewSize(560, 600))
+
+	w.Apply(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.NotConnected, Since: since, Demo: true, TrayVisible: true})
+	test.AssertRendersToMarkup(t, "status_not_connected.xml", w.Window.Canvas())
+	if !w.start.Visible() || w.end.Visible() {
+		t.Fatal("not connected must offer Start, not End")
+	}
+	test.Tap(w.start)
+	if _, opened, _ := c.snapshot(); len(opened) != 1 || opened[0] != localapi.WindowCode {
+		t.Errorf("Start opened %v, want the code prompt", opened)
+	}
+
+	w.Apply(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.Connected, Since: since})
+	test.AssertRendersToMarkup(t, "status_connected_no_tray.xml", w.Window.Canvas())
+	if w.start.Visible() || !w.end.Visible() {
+		t.Fatal("connected must offer End, not Start")
+	}
+	test.Tap(w.end)
+	if _, _, ended := c.snapshot(); ended != 1 {
+		t.Errorf("End ended %d sessions, want 1", ended)
+	}
+}
+
+func TestCodeWindow(t *testing.T) {
+	a := test.NewTempApp(t)
+	c := &recordingClient{}
+	w := NewCodeWindow(a, c)
+	w.async = inline
+
+	// Wrong format is caught locally and never reaches the agent.
+	test.Type(w.entry, "12a4")
+	w.Submit()
+	if !w.errLabel.Visible() || w.errLabel.Text != "Der Code hat genau 6 Ziffern." {
+		t.Errorf("error label = %q (visible %v)", w.errLabel.Text, w.errLabel.Visible())
+	}
+	if codes, _, _ := c.snapshot(); len(codes) != 0 {
+		t.Fatalf("a malformed code reached the agent: %v", codes)
+	}
+
+	// The agent's refusal is shown in the employee's words.
+	c.startErr = &localapi.Error{Status: 422, Code: "bad_code_format", Key: "code.format", Message: "x"}
+	w.entry.SetText("")
+	test.Type(w.entry, "123 456")
+	w.Submit()
+	if codes, _, _ := c.snapshot(); len(codes) != 1 || codes[0] != "123456" {
+		t.Errorf("sent %q, want one code with spaces removed", codes)
+	}
+	if !w.errLabel.Visible() || w.errLabel.Text != "Der Code hat genau 6 Ziffern." {
+		t.Errorf("refusal shown as %q (visible %v)", w.errLabel.Text, w.errLabel.Visible())
+	}
+	test.AssertRendersToMarkup(t, "code_refused.xml", w.Window.Canvas())
+}
+
+func TestEveryWindowBuilds(t *testing.T) {
+	a := test.NewTempApp(t)
+	for _, name := range localapi.Windows() {
+		w, live, err := Build(a, &recordingClient{}, name)
+		if err != nil {
+			t.Fatalf("Build(%s): %v", name, err)
+		}
+		live.Apply(state.Snapshot{})
+		if w.Title() == "" {
+			t.Errorf("window %s has no title", name)
+		}
+		// Every window names its screen for the helpdesk.
+		found := false
+		walk(w.Content(), func(o fyne.CanvasObject) {
+			if l, ok := o.(*widget.Label); ok && len(l.Text) > 9 && l.Text[:9] == "Bildschir" {
+				found = true
+			}
+		})
+		if !found {
+			t.Errorf("window %s shows no screen code", name)
+		}
+	}
+	if _, _, err := Build(a, &recordingClient{}, "evil"); err == nil {
+		t.Error("Build accepted an unknown window")
+	}
+}
+
+func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
+	f(o)
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			walk(c, f)
+		}
+	}
+}
