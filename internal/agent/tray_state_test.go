@@ -151,4 +151,3 @@ func samePixels(a, b image.Image) bool {
 	}
 	return true
 }
-
