@@ -127,7 +127,9 @@ func (s *Server) checkTOTP(ctx context.Context, user, secret, code string, now t
 	if !ok {
 		return s.failure(ctx, user, now, api.CodeWrongCode, "the code is wrong")
 	}
-	err := s.st.UseTOTPStep(ctx, user, step, now)
+	// Steps are spent per user and secret: a re-enrollment's new secret
+	// starts with fresh steps.
+	err := s.st.UseTOTPStep(ctx, user+"#"+tokenHash(secret)[:12], step, now)
 	if errors.Is(err, store.ErrConflict) {
 		// Not a failure: whoever sends it knows the code. Likely a double
 		// submit; the user waits for the next code.
