@@ -3,6 +3,7 @@
 //	dienstweg [agent]      the per-user agent: tray, state, local API (default)
 //	dienstweg ui WINDOW    one window, started by the agent on demand
 //	dienstweg status       the state for scripts and the helpdesk
+//	dienstweg open WINDOW  ask the agent to show a window
 //
 // main only parses flags and wires packages together.
 package main
@@ -47,11 +48,13 @@ func run(args []string) int {
 		return runUI(args)
 	case "status":
 		return runStatus(args)
+	case "open":
+		return runOpen(args)
 	case "version":
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, open, version)\n", role)
 	return 2
 }
 
@@ -170,5 +173,21 @@ func runStatus(args []string) int {
 	}
 	return cli.Status(context.Background(), localapi.NewClient(*socket), cli.Options{
 		JSON: *jsonOut, Lang: i18n.DetectFromEnv(*langFlag, ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}
+
+func runOpen(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintf(os.Stderr, "dienstweg open: which window? one of %v\n", localapi.Windows())
+		return cli.ExitUsage
+	}
+	window, args := args[0], args[1:]
+	fs := flag.NewFlagSet("dienstweg open", flag.ContinueOnError)
+	socket := fs.String("socket", "", "local API socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	return cli.Open(context.Background(), localapi.NewClient(*socket), window, cli.Options{
+		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
 	})
 }

@@ -69,3 +69,31 @@ func Status(ctx context.Context, c StatusClient, o Options) int {
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.version"), s.Version)
 	return ExitOK
 }
+
+// WindowClient is the part of the local API `open` needs.
+type WindowClient interface {
+	OpenWindow(ctx context.Context, window string) error
+}
+
+// Open asks the agent to show a window, e.g. for a helpdesk script.
+func Open(ctx context.Context, c WindowClient, window string, o Options) int {
+	if !localapi.ValidWindow(window) {
+		fmt.Fprintf(o.Err, "dienstweg open: unknown window %q (one of %v)\n", window, localapi.Windows())
+		return ExitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := c.OpenWindow(ctx, window)
+	if errors.Is(err, localapi.ErrAgentNotRunning) {
+		cat, cerr := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang)
+		if cerr == nil {
+			fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
+		}
+		return ExitAgentNotRunning
+	}
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg:", err)
+		return ExitError
+	}
+	return ExitOK
+}

@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
@@ -57,7 +58,7 @@ type StatusWindow struct {
 
 	org, stateLine, since, detail, next, version *widget.Label
 	icon                                         *fyne.Container
-	noTray, demo, lost                           *widget.Card
+	noTray, demo, lost                           *fyne.Container
 	start, end                                   *widget.Button
 	errLabel                                     *widget.Label
 	async                                        func(func())
@@ -76,9 +77,9 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.version = widget.NewLabel("")
 	w.version.Importance = widget.LowImportance
 	w.icon = container.NewCenter(stateIcon(state.NotConnected, isDark(a)))
-	w.noTray = widget.NewCard(L("notray.title"), "", wrapped(L("notray.body")))
-	w.demo = widget.NewCard("", "", wrapped(L("status.demo")))
-	w.lost = widget.NewCard("", "", wrapped(L("status.agent_gone")))
+	w.noTray = notice(theme.WarningIcon(), L("notray.title"), L("notray.body"))
+	w.demo = notice(theme.InfoIcon(), L("status.demo"), "")
+	w.lost = notice(theme.ErrorIcon(), L("status.agent_gone"), "")
 	w.lost.Hide()
 	w.errLabel = wrapped("")
 	w.errLabel.Importance = widget.DangerImportance

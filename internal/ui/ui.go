@@ -133,3 +133,17 @@ func joinNonEmpty(sep string, parts ...string) string {
 	}
 	return strings.Join(out, sep)
 }
+
+// notice is a highlighted box with an icon, a bold title and a text, for
+// things the employee should notice but that are not errors.
+func notice(icon fyne.Resource, title, text string) *fyne.Container {
+	head := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	head.Wrapping = fyne.TextWrapWord
+	body := container.NewVBox(head)
+	if text != "" {
+		body.Add(wrapped(text))
+	}
+	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	bg.CornerRadius = theme.Size(theme.SizeNameInputRadius)
+	return container.NewStack(bg, container.NewPadded(container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(icon)), nil, body)))
+}
