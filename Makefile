@@ -15,6 +15,7 @@ deps:
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/dienstweg ./app
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/dienstweg-portal ./app/portal
 
 # The agent in demo mode with the status window open. Without a display
 # (a server, an SSH session) it runs inside a private Xvfb.

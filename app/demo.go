@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/dienstweg/dienstweg/internal/demo"
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
@@ -48,4 +49,24 @@ func demoDir() (string, error) {
 		base = filepath.Join(home, ".local", "share")
 	}
 	return filepath.Join(base, "dienstweg", "demo-portal"), nil
+}
+
+// startDemo runs the demo organisation's portal in this process, with its
+// data kept across runs, and returns the demo profile pointing at it.
+func startDemo(ctx context.Context, log *slog.Logger) (*profile.Profile, func(), error) {
+	dir, err := demoDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := demo.Start(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := profile.Demo(org.PortalURL, org.CAPEM)
+	if err != nil {
+		org.Close()
+		return nil, nil, err
+	}
+	log.Info("demo organisation started", "portal", org.PortalURL, "users", len(org.Users))
+	return p, func() { org.Close() }, nil
 }
