@@ -3,6 +3,7 @@
 //	dienstweg [agent]      the per-user agent: tray, state, local API (default)
 //	dienstweg ui WINDOW    one window, started by the agent on demand
 //	dienstweg status       the state for scripts and the helpdesk
+//	dienstweg support-code the code the helpdesk asks for
 //	dienstweg open WINDOW  ask the agent to show a window
 //
 // main only parses flags and wires packages together.
@@ -50,11 +51,13 @@ func run(args []string) int {
 		return runStatus(args)
 	case "open":
 		return runOpen(args)
+	case "support-code":
+		return runSupportCode(args)
 	case "version":
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, open, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, support-code, open, version)\n", role)
 	return 2
 }
 
@@ -188,6 +191,17 @@ func runOpen(args []string) int {
 		return cli.ExitUsage
 	}
 	return cli.Open(context.Background(), localapi.NewClient(*socket), window, cli.Options{
+		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}
+
+func runSupportCode(args []string) int {
+	fs := flag.NewFlagSet("dienstweg support-code", flag.ContinueOnError)
+	socket := fs.String("socket", "", "local API socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	return cli.SupportCode(context.Background(), localapi.NewClient(*socket), cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
 	})
 }

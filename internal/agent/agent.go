@@ -18,8 +18,10 @@ import (
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/tray"
 	"github.com/dienstweg/dienstweg/internal/version"
 )
@@ -56,6 +58,9 @@ type Options struct {
 	UIOutput io.Writer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// StateDir holds the agent's non-secret state; "" means
+	// logging.StateDir().
+	StateDir string
 }
 
 // ErrHandedOver means another agent was already running and has been
@@ -109,14 +114,28 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading translations: %w", err)
 	}
+	if opts.StateDir == "" {
+		dir, err := logging.StateDir()
+		if err != nil {
+			return nil, err
+		}
+		opts.StateDir = dir
+	}
+	deviceID, err := support.DeviceID(opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("identifying this device: %w", err)
+	}
+	host, _ := os.Hostname()
 	a := &Agent{opts: opts, log: opts.Logger, cat: cat}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
 		Organisation: opts.Profile.Organisation,
+		SupportCode:  support.Code(deviceID),
+		DeviceName:   host,
 		Demo:         opts.Demo,
 		Language:     opts.Lang,
 		Session:      state.NotConnected,
-		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours},
+		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours, Email: opts.Profile.Helpdesk.Email},
 		// Assume a tray until the bus says otherwise, so no window flashes.
 		TrayVisible: true,
 		Update:      state.Update{State: "idle"},

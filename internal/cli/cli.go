@@ -66,6 +66,7 @@ func Status(ctx context.Context, c StatusClient, o Options) int {
 	}
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.organisation"), s.Organisation)
+	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.support_code"), s.SupportCode)
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.version"), s.Version)
 	return ExitOK
 }
@@ -95,5 +96,24 @@ func Open(ctx context.Context, c WindowClient, window string, o Options) int {
 		fmt.Fprintln(o.Err, "dienstweg:", err)
 		return ExitError
 	}
+	return ExitOK
+}
+
+// SupportCode prints the device's support code alone, for the helpdesk.
+func SupportCode(ctx context.Context, c StatusClient, o Options) int {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := c.Status(ctx)
+	if errors.Is(err, localapi.ErrAgentNotRunning) {
+		if cat, cerr := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang); cerr == nil {
+			fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
+		}
+		return ExitAgentNotRunning
+	}
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg:", err)
+		return ExitError
+	}
+	fmt.Fprintln(o.Out, s.SupportCode)
 	return ExitOK
 }

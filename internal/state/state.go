@@ -140,6 +140,8 @@ type Snapshot struct {
 	Seq          uint64        `json:"seq"`
 	Version      string        `json:"version"`
 	Organisation string        `json:"organisation"`
+	SupportCode  string        `json:"support_code"`
+	DeviceName   string        `json:"device_name"`
 	Demo         bool          `json:"demo"`
 	Language     string        `json:"language"`
 	Session      Session       `json:"session"`
@@ -158,6 +160,7 @@ type Snapshot struct {
 type Helpdesk struct {
 	Phone string `json:"phone,omitempty"`
 	Hours string `json:"hours,omitempty"`
+	Email string `json:"email,omitempty"`
 }
 
 // clone deep-copies the slices and pointers so that readers can keep a

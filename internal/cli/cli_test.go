@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+type fixedClient struct {
+	snap state.Snapshot
+	err  error
+}
+
+func (c fixedClient) Status(context.Context) (state.Snapshot, error) { return c.snap, c.err }
+
+func sample() state.Snapshot {
+	at := time.Date(2026, 11, 23, 8, 12, 0, 0, time.UTC)
+	return state.Snapshot{
+		Seq: 42, Version: "0.1.0", Organisation: "Stadt Musterstadt", SupportCode: "DW-7K3F-Q9",
+		DeviceName: "nb-0815", Language: "de", Session: state.Limited, Since: at,
+		Detail: &state.Message{Key: "health.limited", Args: map[string]string{"Service": "Intranet"}},
+		Health: state.Health{
+			Links: []state.Link{
+				{Code: "internet", OK: true, Detail: state.Message{Key: "health.internet.ok"}, Latency: 12.5},
+				{Code: "office_services", OK: false, Detail: state.Message{Key: "health.service.down", Args: map[string]string{"Service": "Intranet"}}},
+			},
+			CheckedAt: at,
+		},
+		Announce:     state.Announcements{Unread: 2, UnreadUrgent: true},
+		Update:       state.Update{State: "available", Available: "0.2.0"},
+		Enrollment:   state.Enrollment{Enrolled: true, User: "anna.schmidt"},
+		TrayVisible:  true,
+		RecentErrors: []state.ErrorEntry{{Time: at, Message: state.Message{Key: "session.gateway_unreachable"}}},
+		Helpdesk:     state.Helpdesk{Phone: "05221 123-4567", Hours: "Mo–Fr 7:30–16:00"},
+	}
+}
+
+// The JSON of `dienstweg status --json` is a contract with helpdesk
+// scripts; docs/cli.md describes it. A change must be deliberate.
+func TestStatusJSONGolden(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := Status(context.Background(), fixedClient{snap: sample()}, Options{JSON: true, Lang: "de", Out: &out, Err: &errOut})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	golden := filepath.Join("testdata", "status.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("reading golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("status JSON changed; if deliberate, update docs/cli.md and run go test ./internal/cli -update\ngot:\n%s\nwant:\n%s", out.Bytes(), want)
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	var out bytes.Buffer
+	if code := Status(context.Background(), fixedClient{snap: sample()}, Options{Lang: "de", Out: &out, Err: &out}); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	want := "Zustand: Verbunden, aber eingeschränkt\nOrganisation: Stadt Musterstadt\nSupport-Code: DW-7K3F-Q9\nVersion: 0.1.0\n"
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	notRunning := fmt.Errorf("%w (socket /x)", localapi.ErrAgentNotRunning)
+	tests := []struct {
+		name string
+		run  func(o Options) int
+		want int
+	}{
+		{"status_ok", func(o Options) int { return Status(context.Background(), fixedClient{snap: sample()}, o) }, ExitOK},
+		{"status_agent_not_running", func(o Options) int { return Status(context.Background(), fixedClient{err: notRunning}, o) }, ExitAgentNotRunning},
+		{"status_other_error", func(o Options) int {
+			return Status(context.Background(), fixedClient{err: fmt.Errorf("boom")}, o)
+		}, ExitError},
+		{"support_code_ok", func(o Options) int { return SupportCode(context.Background(), fixedClient{snap: sample()}, o) }, ExitOK},
+		{"support_code_agent_not_running", func(o Options) int {
+			return SupportCode(context.Background(), fixedClient{err: notRunning}, o)
+		}, ExitAgentNotRunning},
+		{"open_unknown_window", func(o Options) int { return Open(context.Background(), nil, "evil", o) }, ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if got := tt.run(Options{Lang: "de", Out: &out, Err: &out}); got != tt.want {
+				t.Errorf("exit %d, want %d (output %q)", got, tt.want, out.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,78 @@
+// Package support produces what the helpdesk asks for: a support code that
+// is easy to read aloud and stable per device, and the text summary of the
+// "Hilfe & Support" window.
+package support
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// alphabet has no 0/O, 1/I/L and no U (read-aloud confusions); 30 symbols.
+const alphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// codeLen symbols give 30^6 ≈ 729 million codes: collisions in one
+// organisation are rare, and the helpdesk confirms by name anyway.
+const codeLen = 6
+
+// Code derives the support code from a device id, e.g. "DW-7K3F-Q9". The
+// id itself never leaves the device; the code is a keyed hash of it.
+func Code(deviceID []byte) string {
+	mac := hmac.New(sha256.New, []byte("dienstweg support code v1"))
+	mac.Write(deviceID)
+	n := new(big.Int).SetBytes(mac.Sum(nil))
+	base := big.NewInt(int64(len(alphabet)))
+	var b strings.Builder
+	mod := new(big.Int)
+	for i := 0; i < codeLen; i++ {
+		n.DivMod(n, base, mod)
+		b.WriteByte(alphabet[mod.Int64()])
+	}
+	s := b.String()
+	return "DW-" + s[:4] + "-" + s[4:]
+}
+
+// machineIDPaths are where Linux keeps a stable machine id.
+var machineIDPaths = []string{"/etc/machine-id", "/var/lib/dbus/machine-id"}
+
+// DeviceID returns a stable id for this device: the system's machine id
+// where there is one, otherwise a random id kept in stateDir.
+func DeviceID(stateDir string) ([]byte, error) {
+	for _, p := range machineIDPaths {
+		if b, err := os.ReadFile(p); err == nil {
+			if id := strings.TrimSpace(string(b)); id != "" {
+				return []byte(id), nil
+			}
+		}
+	}
+	path := filepath.Join(stateDir, "device-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading device id: %w", err)
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("making device id: %w", err)
+	}
+	id := hex.EncodeToString(raw)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("storing device id: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("storing device id: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("storing device id: %w", err)
+	}
+	return []byte(id), nil
+}

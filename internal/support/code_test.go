@@ -1,0 +1,64 @@
+package support
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var codeShape = regexp.MustCompile(`^DW-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{2}$`)
+
+func TestCodeIsStableReadableAndDistinct(t *testing.T) {
+	t.Parallel()
+	a := Code([]byte("5f1e0c3a9b7d4e2f8a6c1b3d5e7f9a0b"))
+	if a != Code([]byte("5f1e0c3a9b7d4e2f8a6c1b3d5e7f9a0b")) {
+		t.Fatal("the same device gave two codes")
+	}
+	if !codeShape.MatchString(a) {
+		t.Errorf("code %q is not DW-XXXX-XX in the read-aloud alphabet", a)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 2000; i++ {
+		c := Code([]byte(strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune(i))))
+		if !codeShape.MatchString(c) {
+			t.Fatalf("code %q has the wrong shape", c)
+		}
+		for _, bad := range "01OILU" {
+			if strings.ContainsRune(c[3:], bad) {
+				t.Fatalf("code %q contains the confusable %q", c, bad)
+			}
+		}
+		seen[c] = true
+	}
+	if len(seen) < 1990 {
+		t.Errorf("2000 devices gave only %d distinct codes", len(seen))
+	}
+}
+
+// Without a machine id, the id is made once and kept across restarts; a
+// second device (another state dir) gets another code.
+func TestDeviceIDFallbackIsStable(t *testing.T) {
+	saved := machineIDPaths
+	machineIDPaths = []string{"/nonexistent/machine-id"}
+	t.Cleanup(func() { machineIDPaths = saved })
+
+	dirA, dirB := t.TempDir(), t.TempDir()
+	first, err := DeviceID(dirA)
+	if err != nil {
+		t.Fatalf("DeviceID: %v", err)
+	}
+	again, err := DeviceID(dirA)
+	if err != nil {
+		t.Fatalf("DeviceID again: %v", err)
+	}
+	if string(first) != string(again) || Code(first) != Code(again) {
+		t.Errorf("device id changed across restarts: %s vs %s", first, again)
+	}
+	other, err := DeviceID(dirB)
+	if err != nil {
+		t.Fatalf("DeviceID(other): %v", err)
+	}
+	if Code(first) == Code(other) {
+		t.Errorf("two devices share the code %s", Code(first))
+	}
+}
