@@ -4,6 +4,7 @@
 //	dienstweg ui WINDOW    one window, started by the agent on demand
 //	dienstweg status       the state for scripts and the helpdesk
 //	dienstweg support-code the code the helpdesk asks for
+//	dienstweg diag --out F write the redacted diagnostics bundle
 //	dienstweg open WINDOW  ask the agent to show a window
 //
 // main only parses flags and wires packages together.
@@ -53,11 +54,13 @@ func run(args []string) int {
 		return runOpen(args)
 	case "support-code":
 		return runSupportCode(args)
+	case "diag":
+		return runDiag(args)
 	case "version":
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, support-code, open, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, support-code, diag, open, version)\n", role)
 	return 2
 }
 
@@ -110,6 +113,7 @@ func runAgent(args []string) int {
 		Tray:        true,
 		Logger:      logger,
 		UIOutput:    logFile,
+		LogPath:     logFile.Path(),
 	}
 	if *panel == "light" {
 		opts.Panel = assets.PanelLight
@@ -202,6 +206,18 @@ func runSupportCode(args []string) int {
 		return cli.ExitUsage
 	}
 	return cli.SupportCode(context.Background(), localapi.NewClient(*socket), cli.Options{
+		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}
+
+func runDiag(args []string) int {
+	fs := flag.NewFlagSet("dienstweg diag", flag.ContinueOnError)
+	out := fs.String("out", "", "write the zip to `file` (required)")
+	socket := fs.String("socket", "", "local API socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	return cli.Diag(context.Background(), localapi.NewClient(*socket), *out, cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/diag"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
@@ -61,6 +62,8 @@ type Options struct {
 	// StateDir holds the agent's non-secret state; "" means
 	// logging.StateDir().
 	StateDir string
+	// LogPath is the agent's log file, for the diagnostics bundle.
+	LogPath string
 }
 
 // ErrHandedOver means another agent was already running and has been
@@ -264,6 +267,25 @@ func (a *Agent) MarkRead(context.Context, localapi.MarkReadRequest) error {
 // CheckUpdate implements localapi.Backend.
 func (a *Agent) CheckUpdate(context.Context) error {
 	return localapi.ErrNotAvailable
+}
+
+// Diagnostics implements localapi.Backend: the redacted bundle.
+func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
+	var logs []string
+	if a.opts.LogPath != "" {
+		logs = logging.Files(a.opts.LogPath, logging.DefaultBackups)
+	}
+	err := diag.Write(w, diag.Sources{
+		Snapshot:      a.store.Snapshot(),
+		Profile:       a.opts.Profile,
+		LogFiles:      logs,
+		SecretService: secretServiceState(ctx),
+		Now:           a.opts.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("writing diagnostics: %w", err)
+	}
+	return nil
 }
 
 // Quit implements localapi.Backend.

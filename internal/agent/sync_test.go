@@ -3,6 +3,7 @@ package agent
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // syncWriter serialises writes from a child's stdout and stderr.
@@ -16,3 +17,5 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+func waitBriefly() { time.Sleep(50 * time.Millisecond) }

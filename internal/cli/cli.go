@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
@@ -115,5 +117,49 @@ func SupportCode(ctx context.Context, c StatusClient, o Options) int {
 		return ExitError
 	}
 	fmt.Fprintln(o.Out, s.SupportCode)
+	return ExitOK
+}
+
+// DiagClient is the part of the local API `diag` needs.
+type DiagClient interface {
+	Diagnostics(ctx context.Context, w io.Writer) error
+}
+
+// Diag saves the diagnostics bundle to path. It writes a temporary file
+// beside it and renames it only when complete, so a failure never leaves
+// a truncated zip under the name the helpdesk asked for.
+func Diag(ctx context.Context, c DiagClient, path string, o Options) int {
+	if path == "" {
+		fmt.Fprintln(o.Err, "dienstweg diag: --out FILE is required")
+		return ExitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	f, err := os.CreateTemp(filepath.Dir(path), ".dienstweg-diag-*.zip")
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg diag:", err)
+		return ExitError
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	err = c.Diagnostics(ctx, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, localapi.ErrAgentNotRunning) {
+		if cat, cerr := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang); cerr == nil {
+			fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
+		}
+		return ExitAgentNotRunning
+	}
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg diag:", err)
+		return ExitError
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		fmt.Fprintln(o.Err, "dienstweg diag:", err)
+		return ExitError
+	}
+	fmt.Fprintln(o.Out, path)
 	return ExitOK
 }

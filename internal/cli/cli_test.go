@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,5 +105,32 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("exit %d, want %d (output %q)", got, tt.want, out.String())
 			}
 		})
+	}
+}
+
+type failingDiag struct{ after int }
+
+func (f failingDiag) Diagnostics(_ context.Context, w io.Writer) error {
+	_, _ = w.Write(bytes.Repeat([]byte("x"), f.after))
+	if f.after > 0 {
+		return fmt.Errorf("connection reset")
+	}
+	return nil
+}
+
+// A failed download leaves no file under the requested name.
+func TestDiagNeverLeavesATruncatedFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bericht.zip")
+	var out bytes.Buffer
+	if code := Diag(context.Background(), failingDiag{after: 100}, path, Options{Lang: "de", Out: &out, Err: &out}); code != ExitError {
+		t.Fatalf("exit %d, want %d", code, ExitError)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 0 {
+		t.Errorf("files left after a failed download: %v", entries)
+	}
+	if code := Diag(context.Background(), failingDiag{}, "", Options{Lang: "de", Out: &out, Err: &out}); code != ExitUsage {
+		t.Errorf("missing --out gave exit %d", code)
 	}
 }

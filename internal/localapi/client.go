@@ -76,6 +76,30 @@ func (c *Client) CheckUpdate(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/update/check", struct{}{}, nil)
 }
 
+// Diagnostics writes the agent's redacted diagnostics zip to w.
+func (c *Client) Diagnostics(ctx context.Context, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/diagnostics", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.wrapDialErr(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return decodeError(resp)
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return fmt.Errorf("receiving diagnostics: %w", err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return fmt.Errorf("receiving diagnostics: got %d of %d bytes", n, resp.ContentLength)
+	}
+	return nil
+}
+
 // Quit asks the agent to exit.
 func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)

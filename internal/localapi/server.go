@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -30,6 +32,8 @@ type Backend interface {
 	OpenWindow(name string) error
 	MarkRead(ctx context.Context, req MarkReadRequest) error
 	CheckUpdate(ctx context.Context) error
+	// Diagnostics writes the redacted diagnostics zip to w.
+	Diagnostics(ctx context.Context, w io.Writer) error
 	Quit()
 }
 
@@ -173,6 +177,7 @@ func (s *Server) Handler() http.Handler {
 		{"POST", "/v1/announcements/read", s.handleMarkRead},
 		{"POST", "/v1/update/check", s.handleCheckUpdate},
 		{"POST", "/v1/quit", s.handleQuit},
+		{"GET", "/v1/diagnostics", s.handleDiagnostics},
 	}
 	allowed := map[string]string{}
 	for _, r := range routes {
@@ -364,6 +369,20 @@ func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCheckUpdate(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, s.backend.CheckUpdate(r.Context()))
+}
+
+// handleDiagnostics streams the bundle. It is built in memory first so a
+// failure still gets a proper error status instead of a truncated zip.
+func (s *Server) handleDiagnostics(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	if err := s.backend.Diagnostics(r.Context(), &buf); err != nil {
+		s.reply(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = buf.WriteTo(w)
 }
 
 func (s *Server) handleQuit(w http.ResponseWriter, _ *http.Request) {

@@ -50,6 +50,13 @@ func (b *testBackend) OpenWindow(name string) error {
 }
 func (b *testBackend) MarkRead(context.Context, MarkReadRequest) error { return nil }
 func (b *testBackend) CheckUpdate(context.Context) error               { return ErrNotAvailable }
+func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
+	if b.Snapshot().Organisation == "broken" {
+		return &Error{Status: 500, Code: "internal", Message: "disk full"}
+	}
+	_, err := io.WriteString(w, "PK-zip-bytes")
+	return err
+}
 func (b *testBackend) Quit() {
 	b.mu.Lock()
 	b.quitted = true
@@ -366,4 +373,23 @@ func TestQuitAnswersThenQuits(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Error("backend Quit was not called")
+}
+
+func TestDiagnosticsStream(t *testing.T) {
+	t.Parallel()
+	_, b, c := startServer(t, Config{})
+	var buf strings.Builder
+	if err := c.Diagnostics(context.Background(), &buf); err != nil {
+		t.Fatalf("Diagnostics: %v", err)
+	}
+	if buf.String() != "PK-zip-bytes" {
+		t.Errorf("got %q", buf.String())
+	}
+	b.Update(func(s *state.Snapshot) { s.Organisation = "broken" })
+	buf.Reset()
+	err := c.Diagnostics(context.Background(), &buf)
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Message != "disk full" || buf.Len() != 0 {
+		t.Errorf("Diagnostics on failure = %v, wrote %q", err, buf.String())
+	}
 }

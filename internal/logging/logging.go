@@ -99,6 +99,9 @@ func (r *RotatingFile) rotate() error {
 	return r.open()
 }
 
+// Path is the current log file.
+func (r *RotatingFile) Path() string { return r.path }
+
 // Close closes the file.
 func (r *RotatingFile) Close() error {
 	r.mu.Lock()

@@ -55,6 +55,12 @@ func TestString(t *testing.T) {
 			keep:    []string{"hash", "done"},
 		},
 		{
+			name:    "support_code_stays",
+			in:      `{"support_code": "DW-7K3F-Q9"} support code: DW-7K3F-Q9 code=123456`,
+			mustNot: []string{"123456"},
+			keep:    []string{`"support_code": "DW-7K3F-Q9"`, "support code: DW-7K3F-Q9"},
+		},
+		{
 			name: "ordinary_text_stays",
 			in:   `Verbunden – alles in Ordnung; gateway 10.77.0.1:51820 handshake 3s ago`,
 			keep: []string{"Verbunden – alles in Ordnung", "10.77.0.1:51820", "handshake 3s ago"},
