@@ -1,0 +1,22 @@
+package enroll
+
+import (
+	"fmt"
+
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// QRPNG renders uri (the otpauth:// URI of the authenticator step) as a PNG
+// QR code of size×size pixels, with medium error correction, which phone
+// cameras read reliably off a screen. Do not log or store the result: it
+// is the secret.
+func QRPNG(uri string, size int) ([]byte, error) {
+	if uri == "" {
+		return nil, fmt.Errorf("qr code: empty uri")
+	}
+	png, err := qrcode.Encode(uri, qrcode.Medium, size)
+	if err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	return png, nil
+}
