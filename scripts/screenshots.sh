@@ -34,3 +34,4 @@ shoot() {
 
 shoot status "Dienstweg – Status" status-de.png
 shoot code "Dienstweg – Code eingeben" code-de.png
+shoot support "Dienstweg – Hilfe & Support" support-de.png

@@ -101,6 +101,9 @@ type Health struct {
 	Links     []Link    `json:"links,omitempty"`
 	Diagnosis *Message  `json:"diagnosis,omitempty"`
 	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// ClockOffset is the local clock minus the portal's, in seconds; nil
+	// until the portal has answered once.
+	ClockOffset *float64 `json:"clock_offset_s,omitempty"`
 }
 
 // Announcements summarises the feed for the tray badge.
@@ -171,6 +174,10 @@ func (s Snapshot) clone() Snapshot {
 	c := s
 	c.Detail = cloneMsg(s.Detail)
 	c.Health.Diagnosis = cloneMsg(s.Health.Diagnosis)
+	if s.Health.ClockOffset != nil {
+		off := *s.Health.ClockOffset
+		c.Health.ClockOffset = &off
+	}
 	c.Health.Links = append([]Link(nil), s.Health.Links...)
 	for i := range c.Health.Links {
 		c.Health.Links[i].Detail = *cloneMsg(&c.Health.Links[i].Detail)

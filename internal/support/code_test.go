@@ -1,9 +1,12 @@
 package support
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var codeShape = regexp.MustCompile(`^DW-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{4}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{2}$`)
@@ -60,5 +63,25 @@ func TestDeviceIDFallbackIsStable(t *testing.T) {
 	}
 	if Code(first) == Code(other) {
 		t.Errorf("two devices share the code %s", Code(first))
+	}
+}
+
+func TestReportPathPrefersTheDesktop(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("XDG_DESKTOP_DIR", "")
+	now := time.Date(2026, 11, 23, 8, 12, 5, 0, time.UTC)
+	if got, want := ReportPath(now), filepath.Join(home, "dienstweg-bericht-2026-11-23-081205.zip"); got != want {
+		t.Errorf("without a desktop: %s, want %s", got, want)
+	}
+	desk := filepath.Join(home, "Schreibtisch")
+	if err := os.MkdirAll(desk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(home, ".config"), 0o755)
+	os.WriteFile(filepath.Join(home, ".config", "user-dirs.dirs"), []byte(`XDG_DESKTOP_DIR="$HOME/Schreibtisch"`+"\n"), 0o644)
+	if got := ReportPath(now); filepath.Dir(got) != desk {
+		t.Errorf("with user-dirs: %s, want in %s", got, desk)
 	}
 }

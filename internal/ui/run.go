@@ -38,7 +38,7 @@ func Build(a fyne.App, c Client, name string) (fyne.Window, liveWindow, error) {
 		w := NewPlaceholderWindow(a, "tray.announcements", "A1")
 		return w.Window, w, nil
 	case localapi.WindowSupport:
-		w := NewPlaceholderWindow(a, "tray.help", "H1")
+		w := NewSupportWindow(a, c)
 		return w.Window, w, nil
 	}
 	return nil, nil, fmt.Errorf("unknown window %q", name)

@@ -27,6 +27,7 @@ type Client interface {
 	StartSession(ctx context.Context, code string) error
 	EndSession(ctx context.Context) error
 	OpenWindow(ctx context.Context, window string) error
+	SupportClient
 }
 
 // goAsync runs f on its own goroutine; windows use it for calls to the

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ type recordingClient struct {
 	opened   []string
 	ended    int
 	startErr error
+	diagErr  error
 }
 
 func (c *recordingClient) Watch(context.Context, string) (<-chan localapi.Event, error) {
@@ -54,6 +56,14 @@ func (c *recordingClient) OpenWindow(_ context.Context, w string) error {
 	defer c.mu.Unlock()
 	c.opened = append(c.opened, w)
 	return nil
+}
+
+func (c *recordingClient) Diagnostics(_ context.Context, w io.Writer) error {
+	if c.diagErr != nil {
+		return c.diagErr
+	}
+	_, err := io.WriteString(w, "PK\x03\x04 zip")
+	return err
 }
 
 func (c *recordingClient) snapshot() (codes, opened []string, ended int) {

@@ -1,0 +1,93 @@
+package support
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Translate renders a translation key with arguments; the ui passes
+// Fyne's lang, the command line internal/i18n.
+type Translate func(key string, args map[string]string) string
+
+// Line is one row of the support summary.
+type Line struct {
+	Label, Value string
+}
+
+// Summary lists everything the helpdesk asks for, in reading order. The
+// support window shows it and "Kopieren" puts Text(Summary(...)) on the
+// clipboard, so both always say the same.
+func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
+	msg := func(m *state.Message) string {
+		if m == nil {
+			return ""
+		}
+		return T(m.Key, m.Args)
+	}
+	lines := []Line{
+		{T("support.code", nil), s.SupportCode},
+		{T("support.version", nil), s.Version},
+		{T("support.device", nil), s.DeviceName},
+		{T("support.user", nil), orDash(s.Enrollment.User)},
+		{T("support.organisation", nil), s.Organisation},
+		{T("support.session", nil), T("state."+s.Session.String(), nil)},
+		{T("support.health", nil), healthLine(s.Health, T)},
+		{T("support.clock", nil), clockLine(s.Health.ClockOffset, T)},
+	}
+	if len(s.RecentErrors) == 0 {
+		lines = append(lines, Line{T("support.errors", nil), T("support.no_errors", nil)})
+	}
+	for i := len(s.RecentErrors) - 1; i >= 0; i-- {
+		e := s.RecentErrors[i]
+		lines = append(lines, Line{T("support.error_at", map[string]string{"Time": e.Time.In(loc).Format("02.01. 15:04")}), msg(&e.Message)})
+	}
+	lines = append(lines, Line{T("support.helpdesk", nil), strings.TrimSpace(s.Helpdesk.Phone + "  " + s.Helpdesk.Hours)})
+	return lines
+}
+
+// Text renders the summary as plain text, one "Label: value" per line.
+func Text(lines []Line) string {
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "%s: %s\n", l.Label, l.Value)
+	}
+	return b.String()
+}
+
+func healthLine(h state.Health, T Translate) string {
+	if len(h.Links) == 0 {
+		return T("support.health_unknown", nil)
+	}
+	parts := make([]string, 0, len(h.Links))
+	for _, l := range h.Links {
+		mark := "✓"
+		if !l.OK {
+			mark = "✗"
+		}
+		parts = append(parts, mark+" "+T("health.link."+l.Code, nil))
+	}
+	return strings.Join(parts, " → ")
+}
+
+func clockLine(offset *float64, T Translate) string {
+	if offset == nil {
+		return T("support.clock_unknown", nil)
+	}
+	secs := *offset
+	switch {
+	case secs > 0.5 || secs < -0.5:
+		return T("support.clock_offset", map[string]string{"Seconds": fmt.Sprintf("%+.0f", secs)})
+	default:
+		return T("support.clock_ok", nil)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
