@@ -1,0 +1,282 @@
+package tunnel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/tun/netstack"
+
+	"github.com/dienstweg/dienstweg/internal/tunnel/wgconf"
+)
+
+// UserspaceOptions configure the userspace engine.
+type UserspaceOptions struct {
+	// SOCKSAddr is where the SOCKS5 proxy listens while the tunnel is up,
+	// e.g. "127.0.0.1:1080"; "127.0.0.1:0" picks a port; "" means no
+	// proxy. It must be a loopback address.
+	SOCKSAddr string
+	// Logger nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Userspace is the engine that needs no privileges: WireGuard and a TCP/IP
+// stack (gVisor netstack) inside this process. Only this process's own
+// connections and the SOCKS5 proxy's use the tunnel.
+type Userspace struct {
+	opts UserspaceOptions
+	log  *slog.Logger
+
+	mu    sync.RWMutex
+	cfg   Config
+	dev   *device.Device
+	tnet  *netstack.Net
+	ep    netip.AddrPort
+	socks *socksServer
+}
+
+var _ Engine = (*Userspace)(nil)
+
+// NewUserspace returns an engine that is down.
+func NewUserspace(opts UserspaceOptions) *Userspace {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Userspace{opts: opts, log: opts.Logger.With("component", "tunnel")}
+}
+
+// Up brings the tunnel up with cfg, or replaces a running one. It does
+// not wait for the handshake: the first packet starts it, and Stats shows
+// when it completed.
+func (u *Userspace) Up(ctx context.Context, cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("tunnel config: %w", err)
+	}
+	ep, err := resolveEndpoint(ctx, cfg.GatewayEndpoint)
+	if err != nil {
+		return err
+	}
+	uapi, err := uapiConfig(cfg, ep)
+	if err != nil {
+		return err
+	}
+	tdev, tnet, err := netstack.CreateNetTUN([]netip.Addr{cfg.Address.Addr()}, cfg.DNS, cfg.MTU)
+	if err != nil {
+		return fmt.Errorf("creating netstack: %w", err)
+	}
+	dev := device.NewDevice(tdev, conn.NewDefaultBind(), wgLogger(u.log))
+	if err := dev.IpcSet(uapi); err != nil {
+		dev.Close()
+		return fmt.Errorf("configuring tunnel: %w", err)
+	}
+	if err := dev.Up(); err != nil {
+		dev.Close()
+		return fmt.Errorf("tunnel up: %w", err)
+	}
+
+	u.mu.Lock()
+	old := u.dev
+	u.cfg, u.dev, u.tnet, u.ep = cfg, dev, tnet, ep
+	startSocks := u.socks == nil && u.opts.SOCKSAddr != ""
+	u.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	if startSocks {
+		if err := u.startSOCKS(); err != nil {
+			u.Down()
+			return err
+		}
+	}
+	u.log.Info("tunnel up", "address", cfg.Address, "gateway", ep, "socks", u.SOCKSAddr())
+	return nil
+}
+
+func (u *Userspace) startSOCKS() error {
+	ap, err := netip.ParseAddrPort(u.opts.SOCKSAddr)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return fmt.Errorf("socks proxy address %q must be a loopback address with port", u.opts.SOCKSAddr)
+	}
+	ln, err := net.Listen("tcp", u.opts.SOCKSAddr)
+	if err != nil {
+		return fmt.Errorf("starting socks proxy: %w", err)
+	}
+	s := newSOCKSServer(ln, u.DialContext, u.log)
+	u.mu.Lock()
+	u.socks = s
+	u.mu.Unlock()
+	go s.serve()
+	return nil
+}
+
+// SOCKSAddr is the proxy's host:port while it runs, else "".
+func (u *Userspace) SOCKSAddr() string {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	if u.socks == nil {
+		return ""
+	}
+	return u.socks.ln.Addr().String()
+}
+
+// Down closes the tunnel and the proxy.
+func (u *Userspace) Down() error {
+	u.mu.Lock()
+	dev, s := u.dev, u.socks
+	u.dev, u.tnet, u.socks = nil, nil, nil
+	u.cfg = Config{}
+	u.mu.Unlock()
+	if s != nil {
+		s.close()
+	}
+	if dev != nil {
+		dev.Close()
+		u.log.Info("tunnel down")
+	}
+	return nil
+}
+
+// Rebind reopens the UDP sockets, e.g. after the network changed. The
+// peer's endpoint stays; wireguard-go handshakes again on the next packet.
+func (u *Userspace) Rebind() error {
+	u.mu.RLock()
+	dev := u.dev
+	u.mu.RUnlock()
+	if dev == nil {
+		return ErrDown
+	}
+	return dev.BindUpdate()
+}
+
+// Stats implements Engine.
+func (u *Userspace) Stats() (Stats, error) {
+	u.mu.RLock()
+	dev, pub := u.dev, u.cfg.GatewayPublicKey
+	u.mu.RUnlock()
+	if dev == nil {
+		return Stats{}, ErrDown
+	}
+	s, err := dev.IpcGet()
+	if err != nil {
+		return Stats{}, fmt.Errorf("reading tunnel state: %w", err)
+	}
+	d, err := wgconf.ParseUAPI(s)
+	if err != nil {
+		return Stats{}, fmt.Errorf("reading tunnel state: %w", err)
+	}
+	for _, p := range d.Peers {
+		if p.PublicKey == pub {
+			return Stats{LastHandshake: p.LastHandshake, RxBytes: p.RxBytes, TxBytes: p.TxBytes, Endpoint: p.Endpoint}, nil
+		}
+	}
+	return Stats{}, errors.New("gateway peer missing from tunnel")
+}
+
+func (u *Userspace) current() (*netstack.Net, Config, error) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	if u.tnet == nil {
+		return nil, Config{}, ErrDown
+	}
+	return u.tnet, u.cfg, nil
+}
+
+// LookupHost implements Engine.
+func (u *Userspace) LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	tnet, cfg, err := u.current()
+	if err != nil {
+		return nil, err
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	var lastErr error
+	for _, name := range candidates(host, cfg.SearchDomains) {
+		ss, err := tnet.LookupContextHost(ctx, name)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		var out []netip.Addr
+		for _, s := range ss {
+			if a, err := netip.ParseAddr(s); err == nil {
+				out = append(out, a.Unmap())
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	if lastErr == nil {
+		lastErr = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return nil, fmt.Errorf("resolving %s through the tunnel: %w", host, lastErr)
+}
+
+// DialContext implements Engine for "tcp", "tcp4", "tcp6", "udp", "udp4"
+// and "udp6".
+func (u *Userspace) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	tnet, cfg, err := u.current()
+	if err != nil {
+		return nil, err
+	}
+	host, portStr, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", address, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: bad port", address)
+	}
+	addrs, err := u.LookupHost(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error = ErrNotInTunnel
+	for _, a := range addrs {
+		if !cfg.Contains(a) {
+			continue
+		}
+		if (network == "tcp4" || network == "udp4") && !a.Is4() || (network == "tcp6" || network == "udp6") && !a.Is6() {
+			continue
+		}
+		ap := netip.AddrPortFrom(a, uint16(port))
+		var c net.Conn
+		switch network {
+		case "tcp", "tcp4", "tcp6":
+			c, err = tnet.DialContextTCPAddrPort(ctx, ap)
+		case "udp", "udp4", "udp6":
+			c, err = tnet.DialUDPAddrPort(netip.AddrPort{}, ap)
+		default:
+			return nil, fmt.Errorf("dialing through the tunnel: network %q not supported", network)
+		}
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("dialing %s through the tunnel: %w", address, lastErr)
+}
+
+// wgLogger routes wireguard-go's logs to slog. Its verbose lines come per
+// packet burst, so they are formatted only when debug logging is on.
+func wgLogger(l *slog.Logger) *device.Logger {
+	verbose := device.DiscardLogf
+	if l.Enabled(context.Background(), slog.LevelDebug) {
+		verbose = func(format string, args ...any) { l.Debug(fmt.Sprintf(format, args...)) }
+	}
+	return &device.Logger{
+		Verbosef: verbose,
+		Errorf:   func(format string, args ...any) { l.Warn(fmt.Sprintf(format, args...)) },
+	}
+}
