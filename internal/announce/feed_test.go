@@ -1,0 +1,195 @@
+package announce
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+
+func ann(id, sev string, from, until time.Time, audience ...string) portal.Announcement {
+	return portal.Announcement{ID: id, Severity: sev, Title: portal.Text{DE: "T " + id, EN: "T " + id},
+		ValidFrom: from, ValidUntil: until, Audience: audience, UpdatedAt: from}
+}
+
+func TestVisibleAt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		a      portal.Announcement
+		groups []string
+		want   bool
+	}{
+		{"inside_window", ann("a", "info", t0.Add(-time.Hour), t0.Add(time.Hour), "all"), nil, true},
+		{"not_started", ann("a", "info", t0.Add(time.Minute), t0.Add(time.Hour), "all"), nil, false},
+		{"ended_exactly_now", ann("a", "info", t0.Add(-time.Hour), t0, "all"), nil, false},
+		{"group_matches", ann("a", "info", t0.Add(-time.Hour), t0.Add(time.Hour), "buergeramt"), []string{"kaemmerei", "buergeramt"}, true},
+		{"group_differs", ann("a", "info", t0.Add(-time.Hour), t0.Add(time.Hour), "buergeramt"), []string{"kaemmerei"}, false},
+		{"groups_unknown_trusts_portal", ann("a", "info", t0.Add(-time.Hour), t0.Add(time.Hour), "buergeramt"), nil, true},
+		{"empty_audience_is_all", ann("a", "info", t0.Add(-time.Hour), t0.Add(time.Hour)), []string{"x"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := visibleAt(tt.a, t0, tt.groups); got != tt.want {
+				t.Errorf("visibleAt = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestItemOfLanguage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                string
+		title, body         portal.Text
+		lang                string
+		wantTitle, wantBody string
+		wantLang            string
+	}{
+		{"german", portal.Text{DE: "Titel", EN: "Title"}, portal.Text{DE: "Text", EN: "Body"}, "de", "Titel", "Text", "de"},
+		{"english", portal.Text{DE: "Titel", EN: "Title"}, portal.Text{DE: "Text", EN: "Body"}, "en", "Title", "Body", "en"},
+		{"english_missing_falls_back", portal.Text{DE: "Titel"}, portal.Text{DE: "Text"}, "en", "Titel", "Text", "de"},
+		{"german_missing_falls_back", portal.Text{EN: "Title"}, portal.Text{EN: "Body"}, "de", "Title", "Body", "en"},
+		{"body_only_from_other", portal.Text{DE: "Titel", EN: "Title"}, portal.Text{DE: "Text"}, "en", "Title", "Text", "en"},
+		{"no_title_uses_first_line", portal.Text{}, portal.Text{DE: "**Heute** kein Netz\nmehr dazu"}, "de", "Heute kein Netz", "**Heute** kein Netz\nmehr dazu", "de"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			it := itemOf(portal.Announcement{ID: "x", Title: tt.title, Body: tt.body}, tt.lang, false)
+			if it.Title != tt.wantTitle || it.Body != tt.wantBody || it.Lang != tt.wantLang {
+				t.Errorf("itemOf = %q / %q (%s), want %q / %q (%s)", it.Title, it.Body, it.Lang, tt.wantTitle, tt.wantBody, tt.wantLang)
+			}
+		})
+	}
+}
+
+func TestCleanCutsLongTexts(t *testing.T) {
+	t.Parallel()
+	long := make([]rune, 500)
+	for i := range long {
+		long[i] = 'ä'
+	}
+	a, _, ok := clean(portal.Announcement{ID: "x", Severity: "info", Title: portal.Text{DE: string(long) + "\n\tmehr"}})
+	if !ok || len([]rune(a.Title.DE)) != MaxTitleRunes {
+		t.Errorf("title has %d runes, ok %v", len([]rune(a.Title.DE)), ok)
+	}
+}
+
+func TestCovers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		list      []string
+		component string
+		want      bool
+	}{
+		{"default_covers_gateway", nil, ComponentGateway, true},
+		{"default_covers_service", nil, "service:fachverfahren", true},
+		{"default_not_home_network", nil, ComponentLocalNetwork, false},
+		{"default_not_internet", nil, ComponentInternet, false},
+		{"named_match", []string{ComponentDNS}, ComponentDNS, true},
+		{"named_other", []string{ComponentDNS}, ComponentGateway, false},
+		{"services_cover_each_service", []string{ComponentServices}, "service:mail", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := covers(tt.list, tt.component); got != tt.want {
+				t.Errorf("covers(%v, %q) = %v, want %v", tt.list, tt.component, got, tt.want)
+			}
+		})
+	}
+}
+
+// staticFeed answers every poll with the same list or error.
+type staticFeed struct {
+	items []portal.Announcement
+	err   error
+}
+
+func (f staticFeed) Announcements(context.Context, string) (*portal.Announcements, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &portal.Announcements{Items: f.items, ETag: `"x"`}, nil
+}
+
+func newTestPoller(tb testing.TB, feed Feed, r float64) *Poller {
+	tb.Helper()
+	d := newDirs(tb)
+	p, err := New(Deps{Feed: feed, Store: state.NewStore(state.Snapshot{}, nil), Now: func() time.Time { return t0 }, Rand: func() float64 { return r }},
+		Config{CacheDir: d.cache, StateDir: d.state, Interval: 10 * time.Minute, UrgentInterval: 2 * time.Minute, MaxBackoff: time.Hour, Jitter: 0.25})
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return p
+}
+
+func TestNextWait(t *testing.T) {
+	t.Parallel()
+	overloaded := &portal.Error{Kind: portal.KindOverloaded, Status: http.StatusServiceUnavailable, RetryAfter: 20 * time.Minute}
+	down := &portal.Error{Kind: portal.KindUnreachable}
+	outage := []portal.Announcement{ann("o", SeverityOutage, t0.Add(-time.Hour), t0.Add(time.Hour))}
+	tests := []struct {
+		name     string
+		items    []portal.Announcement
+		polls    int
+		err      error
+		rand     float64
+		min, max time.Duration
+	}{
+		{"jitter_low_end", nil, 1, nil, 0, 7*time.Minute + 30*time.Second, 7*time.Minute + 30*time.Second},
+		{"jitter_high_end", nil, 1, nil, 0.999, 12*time.Minute + 29*time.Second, 12*time.Minute + 30*time.Second},
+		{"faster_during_outage", outage, 1, nil, 0.5, 2 * time.Minute, 2 * time.Minute},
+		{"backs_off_after_failures", nil, 3, down, 0.5, 40 * time.Minute, 40 * time.Minute},
+		{"backoff_is_capped", nil, 12, down, 0.999, time.Hour, time.Hour},
+		{"honours_retry_after", nil, 1, overloaded, 0, 20 * time.Minute, 20 * time.Minute},
+		{"spreads_after_retry_after", nil, 1, overloaded, 0.999, 24*time.Minute + 59*time.Second, 25 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newTestPoller(t, staticFeed{items: tt.items, err: tt.err}, tt.rand)
+			var err error
+			for range tt.polls {
+				err = p.Poll(context.Background())
+			}
+			if (err != nil) != (tt.err != nil) || (tt.err != nil && !errors.Is(err, tt.err)) {
+				t.Fatalf("Poll error = %v, want %v", err, tt.err)
+			}
+			if got := p.nextWait(err); got < tt.min || got > tt.max {
+				t.Errorf("nextWait = %v, want %v … %v", got, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+func TestCovering(t *testing.T) {
+	t.Parallel()
+	items := []portal.Announcement{
+		ann("info", SeverityInfo, t0.Add(-time.Hour), t0.Add(time.Hour)),
+		ann("old-outage", SeverityOutage, t0.Add(-3*time.Hour), t0.Add(-time.Hour)),
+		ann("maint", SeverityMaintenance, t0.Add(-time.Hour), t0.Add(time.Hour)),
+	}
+	p := newTestPoller(t, staticFeed{items: items}, 0.5)
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if it := p.Covering(ComponentGateway, t0); it == nil || it.ID != "maint" {
+		t.Errorf("Covering(gateway) = %+v, want maint", it)
+	}
+	if it := p.Covering(ComponentInternet, t0); it != nil {
+		t.Errorf("Covering(internet) = %+v, want nil", it)
+	}
+	if it := p.Covering(ComponentGateway, t0.Add(2*time.Hour)); it != nil {
+		t.Errorf("Covering after the window = %+v, want nil", it)
+	}
+}
