@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -56,6 +57,7 @@ type world struct {
 	now    func() time.Time
 	user   string
 	code   string // activation code
+	tb     testing.TB
 }
 
 type worldOpt func(*world)
@@ -73,7 +75,7 @@ func withSkew(d time.Duration) worldOpt {
 func newWorld(tb testing.TB, opts ...worldOpt) *world {
 	tb.Helper()
 	env := portaltest.Start(tb, portaltest.Options{})
-	w := &world{env: env, ks: keyring.NewMem(), dir: tb.TempDir(), now: env.Clock.Now, user: "m.mustermann"}
+	w := &world{env: env, ks: keyring.NewMem(), dir: tb.TempDir(), now: env.Clock.Now, user: "m.mustermann", tb: tb}
 	w.code = env.AddUser(tb, w.user, "Maria Mustermann")
 	for _, o := range opts {
 		o(w)
@@ -90,7 +92,7 @@ func (w *world) machine(tb testing.TB) *enroll.Machine {
 	c := w.env.Client(tb, func(c *portal.Config) { c.Retry.MaxAttempts = 1 })
 	m, err := enroll.New(context.Background(), enroll.Config{
 		Portal: c, Keyring: w.ks, StateDir: w.dir, DeviceName: "test-laptop",
-		Now: w.now, Location: time.UTC,
+		Now: w.now, Location: time.UTC, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
