@@ -51,7 +51,8 @@ type Helpdesk struct {
 // HealthTarget is one office service that the health chain checks.
 type HealthTarget struct {
 	Name string `json:"name"`
-	// Kind is "tcp" (Address is host:port) or "https" (Address is a URL).
+	// Kind is "tcp" (Address is host:port), or "https" or "http" (Address
+	// is a URL; plain http is fine inside the tunnel, which encrypts).
 	Kind    string `json:"kind"`
 	Address string `json:"address"`
 }
@@ -154,8 +155,10 @@ func (p *Profile) Validate() error {
 		problems = append(problems, fmt.Sprintf("default_language %q is not de or en", p.DefaultLanguage))
 	}
 	for i, t := range p.HealthTargets {
-		if t.Kind != "tcp" && t.Kind != "https" {
-			problems = append(problems, fmt.Sprintf("health_targets[%d]: kind %q is not tcp or https", i, t.Kind))
+		switch t.Kind {
+		case "tcp", "https", "http":
+		default:
+			problems = append(problems, fmt.Sprintf("health_targets[%d]: kind %q is not tcp, http or https", i, t.Kind))
 		}
 	}
 	if len(problems) > 0 {

@@ -1,0 +1,44 @@
+package profile
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateHealthTargetKinds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, kind string
+		ok         bool
+	}{
+		{"tcp", "tcp", true},
+		{"https", "https", true},
+		{"http", "http", true},
+		{"ping_is_unknown", "ping", false},
+		{"empty", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := &Profile{
+				Organisation:  "Stadt Musterstadt",
+				PortalURL:     "https://portal.example",
+				PortalCA:      "-----BEGIN CERTIFICATE-----\n",
+				HealthTargets: []HealthTarget{{Name: "Intranet", Kind: tc.kind, Address: "http://intranet.example/"}},
+			}
+			err := p.Validate()
+			if tc.ok && err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			if !tc.ok && (err == nil || !strings.Contains(err.Error(), "health_targets[0]")) {
+				t.Fatalf("Validate = %v, want a health_targets[0] problem", err)
+			}
+		})
+	}
+}
+
+func TestDemoProfileIsValid(t *testing.T) {
+	t.Parallel()
+	if _, err := Demo("https://127.0.0.1:1", "-----BEGIN CERTIFICATE-----\n"); err != nil {
+		t.Fatalf("Demo: %v", err)
+	}
+}
