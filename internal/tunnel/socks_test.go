@@ -1,0 +1,140 @@
+package tunnel
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+)
+
+// rw is a request buffer plus a record of what the server wrote.
+type rw struct {
+	in  *bytes.Reader
+	out bytes.Buffer
+}
+
+func (r *rw) Read(p []byte) (int, error)  { return r.in.Read(p) }
+func (r *rw) Write(p []byte) (int, error) { return r.out.Write(p) }
+
+func TestReadSOCKSRequest(t *testing.T) {
+	t.Parallel()
+	greet := []byte{5, 1, 0}
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		want    string
+		rep     int // -1: no reply error
+		wantErr bool
+	}{
+		{"ipv4", append(greet, 5, 1, 0, 1, 10, 77, 0, 1, 0, 80), "10.77.0.1:80", -1, false},
+		{"ipv6", append(greet, append([]byte{5, 1, 0, 4}, append(net.ParseIP("fd00::1").To16(), 1, 187)...)...), "[fd00::1]:443", -1, false},
+		{"domain", append(greet, append([]byte{5, 1, 0, 3, 8}, append([]byte("intranet"), 0, 80)...)...), "intranet:80", -1, false},
+		{"no_auth_among_others", append([]byte{5, 2, 2, 0}, 5, 1, 0, 1, 1, 2, 3, 4, 0, 22), "1.2.3.4:22", -1, false},
+		{"socks4", []byte{4, 1, 0, 80, 1, 2, 3, 4, 0}, "", -1, true},
+		{"only_password_auth", []byte{5, 1, 2}, "", -1, true},
+		{"bind_command", append(greet, 5, 2, 0, 1, 1, 2, 3, 4, 0, 22), "", socksRepCmdUnsupported, true},
+		{"udp_associate", append(greet, 5, 3, 0, 1, 1, 2, 3, 4, 0, 22), "", socksRepCmdUnsupported, true},
+		{"bad_atyp", append(greet, 5, 1, 0, 9, 1, 2, 3, 4, 0, 22), "", socksRepAtypUnsupported, true},
+		{"empty_domain", append(greet, 5, 1, 0, 3, 0, 0, 80), "", socksRepHostUnreachable, true},
+		{"truncated", append(greet, 5, 1, 0, 1, 10, 77), "", -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &rw{in: bytes.NewReader(tc.in)}
+			got, err := readSOCKSRequest(c)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("readSOCKSRequest = %q, %v; want %q, err %v", got, err, tc.want, tc.wantErr)
+			}
+			var re *socksReplyError
+			if errors.As(err, &re) != (tc.rep >= 0) || (tc.rep >= 0 && int(re.rep) != tc.rep) {
+				t.Errorf("reply error = %v, want rep %d", err, tc.rep)
+			}
+		})
+	}
+}
+
+func TestSOCKSServerEndToEnd(t *testing.T) {
+	t.Parallel()
+	// Upstream is an echo server on loopback; the dial function stands in
+	// for the tunnel and refuses all but one name.
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr != "echo.office:7" {
+			return nil, ErrNotInTunnel
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, echo.Addr().String())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	s := newSOCKSServer(ln, dial, slog.Default())
+	go s.serve()
+	defer s.close()
+
+	connect := func(t *testing.T, host string) (net.Conn, byte) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		req := append([]byte{5, 1, 0, 5, 1, 0, 3, byte(len(host))}, host...)
+		c.Write(append(req, 0, 7))
+		var resp [2 + 10]byte
+		if _, err := io.ReadFull(c, resp[:]); err != nil {
+			t.Fatalf("reading reply: %v", err)
+		}
+		return c, resp[3]
+	}
+	t.Run("connect_and_echo", func(t *testing.T) {
+		c, rep := connect(t, "echo.office")
+		defer c.Close()
+		if rep != socksRepSuccess {
+			t.Fatalf("reply %d, want success", rep)
+		}
+		c.Write([]byte("hallo"))
+		c.(*net.TCPConn).CloseWrite()
+		b, _ := io.ReadAll(c)
+		if string(b) != "hallo" {
+			t.Errorf("echo = %q", b)
+		}
+	})
+	t.Run("refused_destination", func(t *testing.T) {
+		c, rep := connect(t, "elsewhere.example")
+		defer c.Close()
+		if rep != socksRepNotAllowed {
+			t.Errorf("reply %d, want %d (not allowed)", rep, socksRepNotAllowed)
+		}
+	})
+}
+
+func FuzzReadSOCKSRequest(f *testing.F) {
+	f.Add([]byte{5, 1, 0, 5, 1, 0, 1, 10, 77, 0, 1, 0, 80})
+	f.Add([]byte{5, 1, 0, 5, 1, 0, 3, 3, 'a', '.', 'b', 0, 80})
+	f.Add([]byte{5, 0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c := &rw{in: bytes.NewReader(in)}
+		dest, err := readSOCKSRequest(c)
+		if err == nil {
+			if _, _, err := net.SplitHostPort(dest); err != nil {
+				t.Fatalf("destination %q does not split: %v", dest, err)
+			}
+		}
+	})
+}
