@@ -94,6 +94,22 @@ type Link struct {
 	OK      bool    `json:"ok"`
 	Detail  Message `json:"detail"`
 	Latency float64 `json:"latency_ms,omitempty"`
+	// Target names the office service of an office_services link (there
+	// is one such link per configured service).
+	Target string `json:"target,omitempty"`
+	// Skipped means the link was not checked because an earlier one
+	// fails; OK is then false but says nothing about this link.
+	Skipped bool `json:"skipped,omitempty"`
+	// History is the recent latency of an office service, oldest first,
+	// for the sparkline in the status window.
+	History []Sample `json:"history,omitempty"`
+}
+
+// Sample is one probe of an office service.
+type Sample struct {
+	At      time.Time `json:"at"`
+	OK      bool      `json:"ok"`
+	Latency float64   `json:"latency_ms,omitempty"`
 }
 
 // Health summarises the health chain.
@@ -101,6 +117,8 @@ type Health struct {
 	Links     []Link    `json:"links,omitempty"`
 	Diagnosis *Message  `json:"diagnosis,omitempty"`
 	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// ChangedAt is when a link or the diagnosis last changed.
+	ChangedAt time.Time `json:"changed_at,omitzero"`
 	// ClockOffset is the local clock minus the portal's, in seconds; nil
 	// until the portal has answered once.
 	ClockOffset *float64 `json:"clock_offset_s,omitempty"`
@@ -181,6 +199,9 @@ func (s Snapshot) clone() Snapshot {
 	c.Health.Links = append([]Link(nil), s.Health.Links...)
 	for i := range c.Health.Links {
 		c.Health.Links[i].Detail = *cloneMsg(&c.Health.Links[i].Detail)
+		if h := c.Health.Links[i].History; h != nil {
+			c.Health.Links[i].History = append([]Sample(nil), h...)
+		}
 	}
 	c.Update.Error = cloneMsg(s.Update.Error)
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)

@@ -114,13 +114,15 @@ func TestSnapshotIsACopy(t *testing.T) {
 	t.Parallel()
 	s := NewStore(Snapshot{}, nil)
 	s.Update(func(sn *Snapshot) {
-		sn.Health.Links = []Link{{Code: "internet", OK: true, Detail: Message{Key: "k", Args: map[string]string{"a": "1"}}}}
+		sn.Health.Links = []Link{{Code: "internet", OK: true, Detail: Message{Key: "k", Args: map[string]string{"a": "1"}},
+			History: []Sample{{OK: true, Latency: 12}}}}
 	})
 	snap := s.Snapshot()
 	snap.Health.Links[0].OK = false
 	snap.Health.Links[0].Detail.Args["a"] = "changed"
+	snap.Health.Links[0].History[0].Latency = 999
 	again := s.Snapshot()
-	if !again.Health.Links[0].OK || again.Health.Links[0].Detail.Args["a"] != "1" {
+	if !again.Health.Links[0].OK || again.Health.Links[0].Detail.Args["a"] != "1" || again.Health.Links[0].History[0].Latency != 12 {
 		t.Errorf("store changed through a snapshot: %+v", again.Health.Links[0])
 	}
 }
