@@ -58,6 +58,7 @@ type world struct {
 	user   string
 	code   string // activation code
 	tb     testing.TB
+	secret string // the last authenticator secret seen
 }
 
 type worldOpt func(*world)
@@ -151,7 +152,8 @@ func (w *world) toAuthenticator(tb testing.TB, m *enroll.Machine) (enroll.View, 
 	v = must(tb)(m.SubmitSignIn(ctx, w.user, w.code))
 	wantStep(tb, v, enroll.StepAuthenticator, enroll.PageStep)
 	v = must(tb)(m.ToggleSecret())
-	return v, secretOfURI(tb, v.Authenticator.URI.Reveal())
+	w.secret = secretOfURI(tb, v.Authenticator.URI.Reveal())
+	return v, w.secret
 }
 
 // toDevice goes through confirmation.
