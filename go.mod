@@ -62,3 +62,5 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.61.1 // indirect
 )
+
+replace fyne.io/systray => ./third_party/fyne-systray

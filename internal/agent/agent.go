@@ -288,6 +288,13 @@ func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// SetSafeMode implements localapi.Backend.
+func (a *Agent) SetSafeMode(_ context.Context, on bool) error {
+	a.store.Update(func(s *state.Snapshot) { s.SafeMode = on })
+	a.log.Info("screen-share safe mode", "on", on)
+	return nil
+}
+
 // Quit implements localapi.Backend.
 func (a *Agent) Quit() {
 	if a.quit != nil {

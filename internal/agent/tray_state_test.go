@@ -105,6 +105,28 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	if !samePixels(before, back) {
 		t.Error("icon after End differs from the not-connected icon")
 	}
+
+	// The safe-mode entry is a checkbox that follows and sets the state.
+	layout, err = menu.Layout(ctx)
+	if err != nil {
+		t.Fatalf("Layout: %v", err)
+	}
+	safe, ok := layout.FindByLabel("Bildschirm wird geteilt")
+	if !ok || safe.ToggleType != "checkmark" || safe.ToggleState != 0 {
+		t.Fatalf("safe mode entry = %+v (found %v)", safe, ok)
+	}
+	if err := menu.Click(ctx, safe.ID); err != nil {
+		t.Fatalf("Click(safe mode): %v", err)
+	}
+	if _, err := menu.WaitLayout(ctx, func(n dbustest.MenuNode) bool {
+		m, ok := n.FindByLabel("Bildschirm wird geteilt")
+		return ok && m.ToggleState == 1
+	}); err != nil {
+		t.Fatalf("safe mode not checked after click: %v", err)
+	}
+	if st, err := c.Status(ctx); err != nil || !st.SafeMode {
+		t.Errorf("agent safe mode after click = %v, %v", st.SafeMode, err)
+	}
 }
 
 func hasVisible(labels ...string) func(dbustest.MenuNode) bool {

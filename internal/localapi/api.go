@@ -67,6 +67,11 @@ type MarkReadRequest struct {
 	All bool     `json:"all,omitempty"`
 }
 
+// SafeModeRequest is the body of POST /v1/safemode.
+type SafeModeRequest struct {
+	On bool `json:"on"`
+}
+
 // Error is the error body of every failed call, and the error type that
 // backends return to choose the status and a translatable message.
 type Error struct {

@@ -100,6 +100,11 @@ func (c *Client) Diagnostics(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// SetSafeMode turns the screen-share safe mode on or off.
+func (c *Client) SetSafeMode(ctx context.Context, on bool) error {
+	return c.do(ctx, http.MethodPost, "/v1/safemode", SafeModeRequest{On: on}, nil)
+}
+
 // Quit asks the agent to exit.
 func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)

@@ -32,6 +32,7 @@ type Backend interface {
 	OpenWindow(name string) error
 	MarkRead(ctx context.Context, req MarkReadRequest) error
 	CheckUpdate(ctx context.Context) error
+	SetSafeMode(ctx context.Context, on bool) error
 	// Diagnostics writes the redacted diagnostics zip to w.
 	Diagnostics(ctx context.Context, w io.Writer) error
 	Quit()
@@ -176,6 +177,7 @@ func (s *Server) Handler() http.Handler {
 		{"POST", "/v1/windows/open", s.handleOpenWindow},
 		{"POST", "/v1/announcements/read", s.handleMarkRead},
 		{"POST", "/v1/update/check", s.handleCheckUpdate},
+		{"POST", "/v1/safemode", s.handleSafeMode},
 		{"POST", "/v1/quit", s.handleQuit},
 		{"GET", "/v1/diagnostics", s.handleDiagnostics},
 	}
@@ -365,6 +367,14 @@ func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, s.backend.MarkRead(r.Context(), req))
+}
+
+func (s *Server) handleSafeMode(w http.ResponseWriter, r *http.Request) {
+	var req SafeModeRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.reply(w, s.backend.SetSafeMode(r.Context(), req.On))
 }
 
 func (s *Server) handleCheckUpdate(w http.ResponseWriter, r *http.Request) {

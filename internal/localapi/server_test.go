@@ -57,6 +57,10 @@ func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	_, err := io.WriteString(w, "PK-zip-bytes")
 	return err
 }
+func (b *testBackend) SetSafeMode(_ context.Context, on bool) error {
+	b.Update(func(s *state.Snapshot) { s.SafeMode = on })
+	return nil
+}
 func (b *testBackend) Quit() {
 	b.mu.Lock()
 	b.quitted = true
@@ -109,6 +113,9 @@ func TestStatusAndActions(t *testing.T) {
 	}
 	if err := c.OpenWindow(ctx, "nonsense"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
 		t.Errorf("OpenWindow(nonsense) = %v, want 400", err)
+	}
+	if err := c.SetSafeMode(ctx, true); err != nil || !b.Snapshot().SafeMode {
+		t.Errorf("SetSafeMode(true) = %v, safe mode %v", err, b.Snapshot().SafeMode)
 	}
 	if err := c.OpenWindow(ctx, WindowSupport); err != nil {
 		t.Fatalf("OpenWindow: %v", err)

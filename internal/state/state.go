@@ -173,8 +173,11 @@ type Snapshot struct {
 	Update       Update        `json:"update"`
 	Enrollment   Enrollment    `json:"enrollment"`
 	TrayVisible  bool          `json:"tray_visible"`
-	RecentErrors []ErrorEntry  `json:"recent_errors,omitempty"`
-	Helpdesk     Helpdesk      `json:"helpdesk"`
+	// SafeMode hides QR codes, keys, the user name and tokens in every
+	// window, for screen sharing with the helpdesk.
+	SafeMode     bool         `json:"safe_mode"`
+	RecentErrors []ErrorEntry `json:"recent_errors,omitempty"`
+	Helpdesk     Helpdesk     `json:"helpdesk"`
 }
 
 // Helpdesk is the contact from the profile.

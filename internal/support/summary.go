@@ -31,7 +31,7 @@ func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
 		{T("support.code", nil), s.SupportCode},
 		{T("support.version", nil), s.Version},
 		{T("support.device", nil), s.DeviceName},
-		{T("support.user", nil), orDash(s.Enrollment.User)},
+		{T("support.user", nil), userLine(s, T)},
 		{T("support.organisation", nil), s.Organisation},
 		{T("support.session", nil), T("state."+s.Session.String(), nil)},
 		{T("support.health", nil), healthLine(s.Health, T)},
@@ -83,6 +83,14 @@ func clockLine(offset *float64, T Translate) string {
 	default:
 		return T("support.clock_ok", nil)
 	}
+}
+
+// userLine hides the user name in screen-share safe mode.
+func userLine(s state.Snapshot, T Translate) string {
+	if s.SafeMode && s.Enrollment.User != "" {
+		return T("support.hidden", nil)
+	}
+	return orDash(s.Enrollment.User)
 }
 
 func orDash(s string) string {

@@ -54,3 +54,16 @@ func TestSummaryText(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestSummaryHidesUserInSafeMode(t *testing.T) {
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	T := func(k string, a map[string]string) string { return cat.T(k, a) }
+	s := state.Snapshot{SafeMode: true, Enrollment: state.Enrollment{User: "anna.schmidt"}}
+	text := Text(Summary(s, T, time.UTC))
+	if strings.Contains(text, "anna.schmidt") || !strings.Contains(text, "Benutzer: (ausgeblendet)") {
+		t.Errorf("safe mode summary:\n%s", text)
+	}
+}

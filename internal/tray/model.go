@@ -23,6 +23,7 @@ type Model struct {
 	ShowSetup     bool
 	UpdateLabel   string
 	UpdateEnabled bool
+	SafeMode      bool
 }
 
 // ModelFor renders a snapshot in the catalog's language.
@@ -37,6 +38,7 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		ShowEnd:     s.Session.Active(),
 		ShowSetup:   true,
 		UpdateLabel: cat.T("tray.check_updates"),
+		SafeMode:    s.SafeMode,
 	}
 	m.UpdateEnabled = s.Update.State != "checking" && s.Update.State != "downloading"
 	if s.Announce.Unread > 0 {

@@ -20,6 +20,7 @@ type Client interface {
 	OpenWindow(ctx context.Context, window string) error
 	EndSession(ctx context.Context) error
 	CheckUpdate(ctx context.Context) error
+	SetSafeMode(ctx context.Context, on bool) error
 	Quit(ctx context.Context) error
 }
 
@@ -34,7 +35,7 @@ type Options struct {
 }
 
 type items struct {
-	state, start, end, announcements, status, help, setup, update, quit *systray.MenuItem
+	state, start, end, announcements, status, help, setup, safeMode, update, quit *systray.MenuItem
 }
 
 // Run shows the tray until ctx ends. It must be called once per process:
@@ -70,6 +71,7 @@ func Run(ctx context.Context, c Client, opts Options) {
 	it.status = systray.AddMenuItem(cat.T("tray.status"), "")
 	it.help = systray.AddMenuItem(cat.T("tray.help"), "")
 	it.setup = systray.AddMenuItem(cat.T("tray.setup"), "")
+	it.safeMode = systray.AddMenuItemCheckbox(cat.T("tray.safe_mode"), cat.T("tray.safe_mode_tip"), false)
 	systray.AddSeparator()
 	it.update = systray.AddMenuItem(cat.T("tray.check_updates"), "")
 	it.quit = systray.AddMenuItem(cat.T("tray.quit"), "")
@@ -135,6 +137,11 @@ func apply(it items, m, last Model, force bool, opts Options) {
 	if force || m.Announcements != last.Announcements {
 		it.announcements.SetTitle(m.Announcements)
 	}
+	if m.SafeMode {
+		it.safeMode.Check()
+	} else {
+		it.safeMode.Uncheck()
+	}
 	if m.UpdateEnabled {
 		it.update.Enable()
 	} else {
@@ -167,6 +174,7 @@ func clicks(ctx context.Context, c Client, it items, log *slog.Logger) {
 		{it.status, "status", open(localapi.WindowStatus)},
 		{it.help, "help", open(localapi.WindowSupport)},
 		{it.setup, "setup", open(localapi.WindowWizard)},
+		{it.safeMode, "safe_mode", func(ctx context.Context) error { return c.SetSafeMode(ctx, !it.safeMode.Checked()) }},
 		{it.update, "update", c.CheckUpdate},
 		{it.quit, "quit", c.Quit},
 	}

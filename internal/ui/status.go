@@ -58,7 +58,7 @@ type StatusWindow struct {
 
 	org, stateLine, since, detail, next, version *widget.Label
 	icon                                         *fyne.Container
-	noTray, demo, lost                           *fyne.Container
+	noTray, demo, lost, safe                     *fyne.Container
 	start, end                                   *widget.Button
 	errLabel                                     *widget.Label
 	async                                        func(func())
@@ -81,6 +81,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.demo = notice(theme.InfoIcon(), L("status.demo"), "")
 	w.lost = notice(theme.ErrorIcon(), L("status.agent_gone"), "")
 	w.lost.Hide()
+	w.safe = notice(theme.VisibilityOffIcon(), L("status.safe_mode"), "")
 	w.errLabel = wrapped("")
 	w.errLabel.Importance = widget.DangerImportance
 	w.errLabel.Hide()
@@ -99,6 +100,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		nextCard,
 		w.errLabel,
 		w.lost,
+		w.safe,
 		w.noTray,
 		w.demo,
 	)
@@ -126,6 +128,7 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	setVisible(w.end, m.ShowEnd)
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
+	setVisible(w.safe, s.SafeMode)
 }
 
 // AgentLost shows that the agent went away; the runner reconnects.
