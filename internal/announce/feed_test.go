@@ -92,12 +92,13 @@ func TestCovers(t *testing.T) {
 		want      bool
 	}{
 		{"default_covers_gateway", nil, ComponentGateway, true},
-		{"default_covers_service", nil, "service:fachverfahren", true},
+		{"default_covers_service", nil, "office_services:Fachverfahren", true},
 		{"default_not_home_network", nil, ComponentLocalNetwork, false},
 		{"default_not_internet", nil, ComponentInternet, false},
+		{"default_not_captive_portal", nil, ComponentCaptivePortal, false},
 		{"named_match", []string{ComponentDNS}, ComponentDNS, true},
 		{"named_other", []string{ComponentDNS}, ComponentGateway, false},
-		{"services_cover_each_service", []string{ComponentServices}, "service:mail", true},
+		{"services_cover_each_service", []string{ComponentServices}, "office_services:Mail", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
