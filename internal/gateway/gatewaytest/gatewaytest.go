@@ -32,6 +32,8 @@ type Office struct {
 	Portal     *portaltest.Env
 	Gateway    *gateway.Gateway
 	GatewayKey string
+
+	gcfg gateway.Config
 }
 
 // Options change the defaults of Start.
@@ -79,7 +81,23 @@ func Start(tb testing.TB, opt Options) *Office {
 	if err := env.Server.SetTunnel(tcfg); err != nil {
 		tb.Fatalf("SetTunnel: %v", err)
 	}
-	return &Office{Portal: env, Gateway: gw, GatewayKey: key}
+	gcfg.ListenPort = gw.Port()
+	return &Office{Portal: env, Gateway: gw, GatewayKey: key, gcfg: gcfg}
+}
+
+// StopGateway stops the gateway, as in an outage.
+func (o *Office) StopGateway() { o.Gateway.Close() }
+
+// StartGateway starts a new gateway with the same key and port, as after
+// an outage.
+func (o *Office) StartGateway(tb testing.TB) {
+	tb.Helper()
+	gw, err := gateway.Start(context.Background(), o.gcfg)
+	if err != nil {
+		tb.Fatalf("gateway.Start: %v", err)
+	}
+	tb.Cleanup(func() { gw.Close() })
+	o.Gateway = gw
 }
 
 // Device is an enrolled device of a user.

@@ -1,0 +1,230 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/session"
+	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/tunnel"
+)
+
+type rig struct {
+	office *gatewaytest.Office
+	dev    *gatewaytest.Device
+	engine *tunnel.Userspace
+	store  *state.Store
+	ctl    *session.Controller
+}
+
+// newRig enrolls a device whose session is not yet authorised and builds a
+// controller for it. mod may change the options (e.g. the portal).
+func newRig(tb testing.TB, po portaltest.Options, mod func(testing.TB, *session.Options, *gatewaytest.Office)) *rig {
+	tb.Helper()
+	o := gatewaytest.Start(tb, gatewaytest.Options{Portal: po})
+	d := o.Enroll(tb, "anna")
+	if _, err := d.Client.EndSession(context.Background()); err != nil {
+		tb.Fatalf("EndSession: %v", err)
+	}
+	e := tunnel.NewUserspace(tunnel.UserspaceOptions{})
+	tb.Cleanup(func() { e.Down() })
+	st := state.NewStore(state.Snapshot{Session: state.NotConnected}, nil)
+	opts := session.Options{
+		Portal:          o.Portal.Client(tb, nil),
+		Keys:            session.StaticKeys{Private: d.PrivateKey, Cred: d.Credential},
+		Engine:          e,
+		Store:           st,
+		CheckURL:        gatewaytest.IntranetURL,
+		MonitorInterval: 50 * time.Millisecond,
+		BackoffBase:     100 * time.Millisecond,
+		BackoffMax:      500 * time.Millisecond,
+		Now:             o.Portal.Clock.Now,
+	}
+	if mod != nil {
+		mod(tb, &opts, o)
+	}
+	c, err := session.New(opts)
+	if err != nil {
+		tb.Fatalf("session.New: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return &rig{office: o, dev: d, engine: e, store: st, ctl: c}
+}
+
+// waitState waits (generously, not as a timing assertion) for want.
+func waitState(tb testing.TB, st *state.Store, want state.Session, key string) state.Snapshot {
+	tb.Helper()
+	ch, cancel := st.Subscribe()
+	defer cancel()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case sn := <-ch:
+			if sn.Session == want && (key == "" || sn.Detail != nil && sn.Detail.Key == key) {
+				return sn
+			}
+		case <-deadline:
+			sn := st.Snapshot()
+			tb.Fatalf("state %v %+v, want %v %s", sn.Session, sn.Detail, want, key)
+		}
+	}
+}
+
+func TestStartConnectsAndEndTearsDown(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, portaltest.Options{}, nil)
+	ctx := context.Background()
+	r.office.WaitAdmitted(t, r.dev, false)
+	if err := r.ctl.Start(ctx, r.dev.NextCode(t)); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	sn := r.store.Snapshot()
+	if sn.Session != state.Connected || sn.Detail == nil || sn.Detail.Key != session.KeyConnectedUntil || sn.Detail.Args["Until"] == "" {
+		t.Fatalf("after Start: %v %+v", sn.Session, sn.Detail)
+	}
+	st, err := r.engine.Stats()
+	if err != nil || st.LastHandshake.IsZero() {
+		t.Fatalf("engine after Start: %+v, %v", st, err)
+	}
+	if err := r.ctl.End(ctx); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	if sn := r.store.Snapshot(); sn.Session != state.NotConnected {
+		t.Errorf("after End: %v", sn.Session)
+	}
+	if _, err := r.engine.Stats(); !errors.Is(err, tunnel.ErrDown) {
+		t.Errorf("engine after End: %v, want down", err)
+	}
+	// End withdrew the authorisation: the gateway drops the peer.
+	r.office.WaitAdmitted(t, r.dev, false)
+	if s, err := r.dev.Client.SessionStatus(ctx); err != nil || s.Authorised {
+		t.Errorf("portal session after End: %+v, %v", s, err)
+	}
+}
+
+func TestStartFailuresEndInClearStates(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		portal portaltest.Options
+		mod    func(testing.TB, *session.Options, *gatewaytest.Office)
+		// prepare runs before Start and returns the code to use.
+		prepare func(t *testing.T, r *rig) string
+		state   state.Session
+		key     string
+	}{
+		{
+			name: "wrong_code",
+			prepare: func(t *testing.T, r *rig) string {
+				return gatewaytest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
+			},
+			state: state.CodeNeeded, key: session.KeyWrongCode,
+		},
+		{
+			name:   "locked_account",
+			portal: portaltest.Options{Config: portalsrv.Config{LockAfter: 1}},
+			prepare: func(t *testing.T, r *rig) string {
+				return gatewaytest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
+			},
+			state: state.NotConnected, key: session.KeyLocked,
+		},
+		{
+			name: "unreachable_portal",
+			mod: func(tb testing.TB, o *session.Options, off *gatewaytest.Office) {
+				o.Portal = off.Portal.Client(tb, func(c *portal.Config) { c.BaseURL = "https://127.0.0.1:1" })
+			},
+			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
+			state:   state.Problem, key: session.KeyPortalUnreachable,
+		},
+		{
+			name: "unreachable_gateway",
+			mod: func(_ testing.TB, o *session.Options, _ *gatewaytest.Office) {
+				o.CheckTimeout, o.BackoffBase = 2*time.Second, time.Hour
+			},
+			prepare: func(t *testing.T, r *rig) string {
+				r.office.StopGateway()
+				return r.dev.NextCode(t)
+			},
+			state: state.Problem, key: session.KeyGatewayUnreachable,
+		},
+		{
+			name: "revoked_device",
+			prepare: func(t *testing.T, r *rig) string {
+				if err := r.office.Portal.Server.RevokeDevice(context.Background(), r.dev.Reg.DeviceID); err != nil {
+					t.Fatalf("RevokeDevice: %v", err)
+				}
+				return r.dev.NextCode(t)
+			},
+			state: state.Problem, key: session.KeyDeviceRevoked,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, tc.portal, tc.mod)
+			code := tc.prepare(t, r)
+			err := r.ctl.Start(context.Background(), code)
+			var le *localapi.Error
+			if !errors.As(err, &le) || le.Key != tc.key {
+				t.Fatalf("Start = %v, want a local API error with key %s", err, tc.key)
+			}
+			sn := r.store.Snapshot()
+			if sn.Session != tc.state || sn.Detail == nil || sn.Detail.Key != tc.key {
+				t.Fatalf("state %v %+v, want %v %s", sn.Session, sn.Detail, tc.state, tc.key)
+			}
+			if len(sn.RecentErrors) == 0 || sn.RecentErrors[len(sn.RecentErrors)-1].Message.Key != tc.key {
+				t.Errorf("recent errors %+v lack %s", sn.RecentErrors, tc.key)
+			}
+			if tc.key == session.KeyWrongCode && sn.Detail.Args["Attempts"] == "" {
+				t.Errorf("wrong code without attempts left: %+v", sn.Detail)
+			}
+			if tc.key == session.KeyLocked && sn.Detail.Args["Minutes"] == "" {
+				t.Errorf("lock without minutes: %+v", sn.Detail)
+			}
+		})
+	}
+}
+
+func TestExpiredAuthorisationNeedsCode(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, portaltest.Options{}, nil)
+	ctx := context.Background()
+	if err := r.ctl.Start(ctx, r.dev.NextCode(t)); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	s, err := r.dev.Client.SessionStatus(ctx)
+	if err != nil || s.Until == nil {
+		t.Fatalf("SessionStatus: %+v, %v", s, err)
+	}
+	r.office.Portal.Clock.Set(s.Until.Add(time.Second))
+	waitState(t, r.store, state.CodeNeeded, session.KeyExpired)
+	if _, err := r.engine.Stats(); !errors.Is(err, tunnel.ErrDown) {
+		t.Errorf("engine after expiry: %v, want down", err)
+	}
+	r.office.WaitAdmitted(t, r.dev, false)
+}
+
+func TestReconnectsWhenGatewayReturns(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, portaltest.Options{}, func(_ testing.TB, o *session.Options, _ *gatewaytest.Office) {
+		o.CheckTimeout = 2 * time.Second
+	})
+	if err := r.ctl.Start(context.Background(), r.dev.NextCode(t)); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	r.office.StopGateway()
+	// As after a network change or resume: the agent asks to reconnect.
+	r.ctl.Reconnect()
+	waitState(t, r.store, state.Problem, session.KeyGatewayUnreachable)
+	r.office.StartGateway(t)
+	waitState(t, r.store, state.Connected, session.KeyConnectedUntil)
+	if _, err := r.engine.Stats(); err != nil {
+		t.Errorf("engine after recovery: %v", err)
+	}
+}
