@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,40 @@ func TestStepCodes(t *testing.T) {
 		if s.Code() != code || s.Number() != int(code[1]-'0') {
 			t.Errorf("%s: %s %d, want %s", s, s.Code(), s.Number(), code)
 		}
+	}
+}
+
+// TestMessageKeysComplete finds every key literal in the package's source
+// and checks MessageKeys lists it.
+func TestMessageKeysComplete(t *testing.T) {
+	t.Parallel()
+	listed := map[string]bool{}
+	for _, k := range MessageKeys() {
+		listed[k] = true
+	}
+	files, _ := filepath.Glob("*.go")
+	re := regexp.MustCompile(`"(enroll\.[a-z_]+\.[a-z_.]+)"`)
+	found := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "keys.go" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			found++
+			k := m[1]
+			if strings.HasSuffix(k, ".") || strings.HasSuffix(k, "_") {
+				continue // a prefix completed at run time
+			}
+			if !listed[k] && !listed[k+"_attempts"] {
+				t.Errorf("%s: key %s missing from MessageKeys", f, k)
+			}
+		}
+	}
+	if found < 20 {
+		t.Fatalf("found only %d keys; the pattern is broken", found)
 	}
 }
