@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,8 +122,20 @@ func TestInteropWithWireguardGo(t *testing.T) {
 	if err := wgcmd.Start(); err != nil {
 		t.Fatalf("starting wireguard-go: %v", err)
 	}
-	t.Cleanup(func() { wgcmd.Process.Kill(); wgcmd.Wait() })
 	sock := filepath.Join("/var/run/wireguard", wgIf+".sock")
+	t.Cleanup(func() {
+		// SIGTERM lets wireguard-go remove its device and control socket.
+		wgcmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { wgcmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			wgcmd.Process.Kill()
+			<-done
+		}
+		os.Remove(sock)
+	})
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(sock); err == nil {
 			break
