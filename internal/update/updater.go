@@ -1,0 +1,454 @@
+package update
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"aead.dev/minisign"
+
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// The values of state.Update.State this package publishes.
+const (
+	StateIdle        = "idle"
+	StateChecking    = "checking"
+	StateAvailable   = "available"
+	StateDownloading = "downloading"
+	StateReady       = "ready"
+	StateUpToDate    = "up_to_date"
+	StateError       = "error"
+	// StateManaged: a newer version exists, but the binary is installed
+	// where the agent cannot write (a system package); IT distributes it.
+	StateManaged = "managed"
+)
+
+// ManagedMessageKey is the text shown with StateManaged.
+const ManagedMessageKey = "update.managed"
+
+// Config wires an Updater. Zero values mean defaults where noted.
+type Config struct {
+	// Source is the portal client.
+	Source Source
+	// Store receives the Update part of the state.
+	Store *state.Store
+	// Keys are the profile's minisign public keys.
+	Keys []string
+	// Channel is the profile's channel; "" means "stable".
+	Channel string
+	// Version is the running version.
+	Version string
+	// DeviceID places the device in staged rollouts (support.DeviceID).
+	DeviceID []byte
+	// Exe is the installed binary; "" means os.Executable().
+	Exe string
+	// Dir is the agent's state directory: update memory and staging.
+	Dir string
+	// Now is the clock for expiry; nil means time.Now.
+	Now func() time.Time
+	// Interval between background checks, jittered by ±25%. Default 6h.
+	Interval time.Duration
+	// FirstCheck is the delay before the first background check,
+	// jittered between half and all of it. Default 3m.
+	FirstCheck time.Duration
+	// Rand returns a number in [0,1) for jitter; nil means math/rand/v2.
+	Rand         func() float64
+	GOOS, GOARCH string
+	Logger       *slog.Logger
+	// Restart is called after a successful Install. The agent closes its
+	// local API and runs Handoff; nil means nothing is installed without
+	// an explicit InstallNow.
+	Restart func(*Installed)
+	// AskAlways asks before installing even without a session. By
+	// default an update installs by itself when no session is up.
+	AskAlways bool
+}
+
+// Choice is the employee's answer to "install now?".
+type Choice string
+
+// The choices. ChoiceAtSessionEnd is the default while a session is up.
+const (
+	ChoiceNow          Choice = "now"
+	ChoiceAtSessionEnd Choice = "session_end"
+)
+
+// Plan is the install decision as data, for the UI to show: while a
+// home-office session is up nothing installs without asking.
+type Plan struct {
+	Version string
+	// Ask is true while a session is up (or AskAlways): show the choice.
+	Ask     bool
+	Default Choice
+	Choices []Choice
+	// Chosen is the answer given so far, "" if none.
+	Chosen Choice
+}
+
+// Updater checks, downloads and installs updates and publishes what it
+// does to the store. Its methods are safe for concurrent use; one update
+// step (check, download, install) runs at a time.
+type Updater struct {
+	cfg  Config
+	keys []minisign.PublicKey
+	mem  *memory
+	log  *slog.Logger
+	kick chan struct{}
+
+	step sync.Mutex // serialises check, download and install
+
+	mu      sync.Mutex
+	staged  *Staged
+	chosen  Choice
+	managed bool
+}
+
+// New validates cfg and prepares an updater. It reports a rollback that
+// happened before this start in the state.
+func New(cfg Config) (*Updater, error) {
+	if cfg.Source == nil || cfg.Store == nil {
+		return nil, errors.New("update: Source and Store are required")
+	}
+	if cfg.Dir == "" {
+		return nil, errors.New("update: Dir is required")
+	}
+	if _, err := ParseVersion(cfg.Version); err != nil {
+		return nil, fmt.Errorf("update: running version: %w", err)
+	}
+	keys, err := ParseKeys(cfg.Keys)
+	if err != nil {
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	if cfg.Channel == "" {
+		cfg.Channel = "stable"
+	}
+	if cfg.Exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("update: finding own executable: %w", err)
+		}
+		cfg.Exe = exe
+	}
+	if exe, err := filepath.EvalSymlinks(cfg.Exe); err == nil {
+		cfg.Exe = exe
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 6 * time.Hour
+	}
+	if cfg.FirstCheck <= 0 {
+		cfg.FirstCheck = 3 * time.Minute
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	if cfg.GOOS == "" {
+		cfg.GOOS, cfg.GOARCH = runtime.GOOS, runtime.GOARCH
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	u := &Updater{cfg: cfg, keys: keys, mem: newMemory(cfg.Dir), log: cfg.Logger.With("component", "update"), kick: make(chan struct{}, 1)}
+	u.managed = Writable(cfg.Exe) != nil
+	if f, err := TakeRollbackNote(cfg.Dir); err == nil {
+		u.log.Error("the previous update was rolled back", "version", f.Version, "reason", f.Reason)
+		msg := state.Message{Key: MessageKey(CodeSelfTestFailed), Args: map[string]string{"version": f.Version}}
+		cfg.Store.Update(func(s *state.Snapshot) { s.Update = state.Update{State: StateError, Error: &msg} })
+		cfg.Store.AddError(msg)
+	}
+	return u, nil
+}
+
+// Managed reports whether updates are left to the package manager
+// because the agent cannot replace its binary.
+func (u *Updater) Managed() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.managed
+}
+
+// CheckNow asks the background loop for a check (and download) now; it
+// does not wait. The tray's "Nach Updates suchen" calls it.
+func (u *Updater) CheckNow() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run checks in the background with jitter until ctx ends, and installs
+// a ready update when the session ends (or at once without a session).
+func (u *Updater) Run(ctx context.Context) error {
+	snaps, cancel := u.cfg.Store.Subscribe()
+	defer cancel()
+	timer := time.NewTimer(u.jitter(u.cfg.FirstCheck/2, u.cfg.FirstCheck))
+	defer timer.Stop()
+	wasActive := false
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			u.cycle(ctx)
+			d := u.cfg.Interval
+			timer.Reset(u.jitter(d*3/4, d*5/4))
+		case <-u.kick:
+			u.cycle(ctx)
+		case s := <-snaps:
+			active := s.Session.Active()
+			if wasActive && !active {
+				u.maybeInstall(ctx)
+			}
+			wasActive = active
+		}
+	}
+}
+
+func (u *Updater) jitter(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(u.cfg.Rand()*float64(hi-lo))
+}
+
+// cycle is one background round: check, download, maybe install.
+func (u *Updater) cycle(ctx context.Context) {
+	rel, err := u.Check(ctx)
+	if err != nil || rel == nil || u.Managed() {
+		return
+	}
+	if _, err := u.Download(ctx, rel, nil); err != nil {
+		return
+	}
+	u.maybeInstall(ctx)
+}
+
+func (u *Updater) publish(f func(*state.Update)) {
+	u.cfg.Store.Update(func(s *state.Snapshot) { f(&s.Update) })
+}
+
+func (u *Updater) fail(err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Code: CodeCheckFailed, Err: err}
+	}
+	msg := e.Message()
+	u.publish(func(s *state.Update) { *s = state.Update{State: StateError, Error: &msg} })
+	switch e.Code {
+	case CodeCheckFailed, CodeDownloadFailed:
+		u.log.Warn("update failed", "code", e.Code, "err", err)
+	default:
+		// Everything else may be an attack or a broken release: keep it
+		// for the support window too.
+		u.log.Error("update rejected", "code", e.Code, "err", err)
+		u.cfg.Store.AddError(msg)
+	}
+	return e
+}
+
+// Check fetches and verifies the manifest and decides whether this device
+// should update. It returns nil without error when there is nothing to
+// do. Every security check failure is an *Error and is published.
+func (u *Updater) Check(ctx context.Context) (*Release, error) {
+	u.step.Lock()
+	defer u.step.Unlock()
+	u.publish(func(s *state.Update) { *s = state.Update{State: StateChecking} })
+	raw, err := u.cfg.Source.ReleaseManifest(ctx, u.cfg.Channel)
+	if errors.Is(err, portal.ErrNotFound) {
+		u.publish(func(s *state.Update) { *s = state.Update{State: StateUpToDate} })
+		return nil, nil
+	}
+	if err != nil {
+		return nil, u.fail(errf(CodeCheckFailed, "reading the release manifest: %v", err))
+	}
+	m, err := VerifyManifest(raw.Manifest, raw.Signature, u.keys)
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	verdict, art, err := Evaluate(m, Target{
+		Version: u.cfg.Version, Channel: u.cfg.Channel, GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH,
+		DeviceID: u.cfg.DeviceID, Now: u.cfg.Now(),
+	})
+	if CodeOf(err) == CodeDowngrade {
+		// IT may withdraw a release by publishing the previous one; we
+		// stay where we are without alarming the employee.
+		u.log.Warn("update refused", "err", err)
+		u.publish(func(s *state.Update) { *s = state.Update{State: StateUpToDate} })
+		return nil, err
+	}
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	if verdict != Available {
+		u.log.Info("no update for this device", "offered", m.Version, "running", u.cfg.Version, "in_rollout", verdict != NotYet)
+		u.publish(func(s *state.Update) { *s = state.Update{State: StateUpToDate} })
+		return nil, nil
+	}
+	rec, err := u.mem.get()
+	if err == nil && rec.Failed != nil {
+		if c, err := compareVersions(m.Version, rec.Failed.Version); err == nil && c <= 0 {
+			return nil, u.fail(errf(CodeFailedBefore, "version %s failed its self-test on %s (%s); waiting for a newer one",
+				rec.Failed.Version, rec.Failed.At.Format(time.RFC3339), rec.Failed.Reason))
+		}
+	}
+	rel := &Release{Manifest: m, Artifact: *art}
+	u.mu.Lock()
+	u.managed = Writable(u.cfg.Exe) != nil
+	managed := u.managed
+	u.mu.Unlock()
+	if managed {
+		u.log.Info("update available; the binary is managed by the package manager", "version", m.Version, "exe", u.cfg.Exe)
+		msg := state.Message{Key: ManagedMessageKey, Args: map[string]string{"version": m.Version}}
+		u.publish(func(s *state.Update) { *s = state.Update{State: StateManaged, Available: m.Version, Error: &msg} })
+		return rel, nil
+	}
+	u.log.Info("update available", "version", m.Version, "running", u.cfg.Version)
+	u.publish(func(s *state.Update) { *s = state.Update{State: StateAvailable, Available: m.Version} })
+	return rel, nil
+}
+
+// Download fetches and verifies rel's binary (by patch where one applies)
+// and stages it. progress, if not nil, gets non-blocking updates; the
+// state's Progress follows too.
+func (u *Updater) Download(ctx context.Context, rel *Release, progress chan<- Progress) (*Staged, error) {
+	u.step.Lock()
+	defer u.step.Unlock()
+	u.mu.Lock()
+	st := u.staged
+	u.mu.Unlock()
+	if st != nil && st.Version == rel.Manifest.Version {
+		u.publishReady(st.Version)
+		return st, nil
+	}
+	version := rel.Manifest.Version
+	u.publish(func(s *state.Update) { *s = state.Update{State: StateDownloading, Available: version} })
+	ch := make(chan Progress, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		last := -1.0
+		for p := range ch {
+			if progress != nil {
+				select {
+				case progress <- p:
+				default:
+				}
+			}
+			// Whole percents are enough for a progress bar.
+			if f := float64(int(p.Fraction()*100)) / 100; f != last {
+				last = f
+				u.publish(func(s *state.Update) { s.Progress = f })
+			}
+		}
+	}()
+	f := &fetcher{
+		src: u.cfg.Source, channel: u.cfg.Channel, keys: u.keys,
+		dir: filepath.Join(u.cfg.Dir, "updates"), goos: u.cfg.GOOS, goarch: u.cfg.GOARCH,
+		current: u.cfg.Exe, currentVersion: u.cfg.Version, progress: ch,
+	}
+	st, err := f.download(ctx, version, rel.Artifact)
+	close(ch)
+	<-done
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	u.log.Info("update downloaded and verified", "version", version, "patched", st.Patched, "path", st.Path)
+	u.mu.Lock()
+	u.staged, u.chosen = st, ""
+	u.mu.Unlock()
+	u.publishReady(version)
+	return st, nil
+}
+
+func (u *Updater) publishReady(version string) {
+	u.publish(func(s *state.Update) { *s = state.Update{State: StateReady, Available: version, Progress: 1} })
+}
+
+// Plan returns the install decision for the staged update; false if
+// nothing is staged.
+func (u *Updater) Plan() (Plan, bool) {
+	u.mu.Lock()
+	st, chosen := u.staged, u.chosen
+	u.mu.Unlock()
+	if st == nil {
+		return Plan{}, false
+	}
+	ask := u.cfg.AskAlways || u.cfg.Store.Snapshot().Session.Active()
+	return Plan{Version: st.Version, Ask: ask, Default: ChoiceAtSessionEnd, Choices: []Choice{ChoiceNow, ChoiceAtSessionEnd}, Chosen: chosen}, true
+}
+
+// Choose records the employee's answer. ChoiceNow installs at once (and
+// restarts through Config.Restart); ChoiceAtSessionEnd waits for the
+// session to end.
+func (u *Updater) Choose(ctx context.Context, c Choice) error {
+	switch c {
+	case ChoiceNow, ChoiceAtSessionEnd:
+	default:
+		return fmt.Errorf("update: unknown choice %q", c)
+	}
+	u.mu.Lock()
+	u.chosen = c
+	u.mu.Unlock()
+	if c == ChoiceNow {
+		_, err := u.InstallNow(ctx)
+		return err
+	}
+	return nil
+}
+
+// maybeInstall installs a staged update when nobody needs asking: no
+// session is up and AskAlways is off (or the employee chose the end of
+// the session, which has come).
+func (u *Updater) maybeInstall(ctx context.Context) {
+	p, ok := u.Plan()
+	if !ok || u.cfg.Restart == nil {
+		return
+	}
+	if p.Ask && p.Chosen != ChoiceNow {
+		return
+	}
+	if u.cfg.AskAlways && p.Chosen == "" {
+		return
+	}
+	if _, err := u.InstallNow(ctx); err != nil {
+		u.log.Error("installing update", "err", err)
+	}
+}
+
+// InstallNow replaces the binary with the staged update and calls
+// Config.Restart. The caller has the employee's consent if a session is
+// up.
+func (u *Updater) InstallNow(ctx context.Context) (*Installed, error) {
+	u.step.Lock()
+	defer u.step.Unlock()
+	u.mu.Lock()
+	st := u.staged
+	u.mu.Unlock()
+	if st == nil {
+		return nil, &Error{Code: CodeNothingToInstall}
+	}
+	inst, err := Install(st, InstallOptions{
+		Exe: u.cfg.Exe, Dir: u.cfg.Dir, FromVersion: u.cfg.Version, Keys: u.keys,
+		GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH, Now: u.cfg.Now,
+	})
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	u.mu.Lock()
+	u.staged, u.chosen = nil, ""
+	u.mu.Unlock()
+	os.Remove(st.Path)
+	u.log.Info("update installed; restarting for the self-test", "version", inst.Version, "exe", inst.Exe)
+	if u.cfg.Restart != nil {
+		u.cfg.Restart(inst)
+	}
+	return inst, nil
+}
