@@ -1,0 +1,846 @@
+package health
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Cover is an announcement that explains a failing link.
+type Cover struct {
+	// Outage is true for an outage, false for a maintenance.
+	Outage bool
+	Title  string
+	// Until is the end of the announcement's validity; zero if open.
+	Until time.Time
+}
+
+// Announcements tells whether IT announced a maintenance or outage that
+// covers a part of the connection. It is declared here so health does not
+// depend on internal/announce; the agent adapts (*announce.Poller).Covering.
+// Implementations must be safe for concurrent use.
+type Announcements interface {
+	Covering(component string, now time.Time) (Cover, bool)
+}
+
+// Reconnector is the session controller's side of recovery.
+type Reconnector interface {
+	// Reconnect re-establishes the tunnel (rebind, fresh handshake or a
+	// new Up) without asking for a code while the authorisation holds.
+	// The monitor calls it from a goroutine of its own, never twice at
+	// once, with exponential backoff and jitter between calls; ctx ends
+	// when the session ends or the monitor stops.
+	Reconnect(ctx context.Context) error
+}
+
+// Config is what the monitor checks. Zero fields leave a check out.
+type Config struct {
+	// InternetTargets are host:port that show the internet works when
+	// one of them accepts a connection, e.g. the portal's host:443.
+	InternetTargets []string
+	// Captive is the captive-portal probe; an empty URL leaves it out.
+	Captive CaptiveProbe
+	// OfficeDNSName must resolve through the tunnel.
+	OfficeDNSName string
+	// Services are the office services from the profile.
+	Services []profile.HealthTarget
+	// Phone is the helpdesk's number for diagnoses.
+	Phone string
+	// Location formats times in diagnoses ("bis 14:00"); nil is Local.
+	Location *time.Location
+	Timing   Timing
+}
+
+// ConfigFromProfile fills Config from the organisation profile: the
+// portal's host is the internet target.
+func ConfigFromProfile(p *profile.Profile) Config {
+	cfg := Config{
+		OfficeDNSName: p.OfficeDNSName,
+		Services:      append([]profile.HealthTarget(nil), p.HealthTargets...),
+		Phone:         p.Helpdesk.Phone,
+	}
+	if u, err := url.Parse(p.PortalURL); err == nil && u.Hostname() != "" {
+		port := u.Port()
+		if port == "" {
+			port = "443"
+		}
+		cfg.InternetTargets = []string{net.JoinHostPort(u.Hostname(), port)}
+	}
+	return cfg
+}
+
+// Timing tunes the scheduler. Zero fields take DefaultTiming's values.
+type Timing struct {
+	// Every is the interval per check code while the check passes.
+	Every map[string]time.Duration
+	// Quick is the recheck after a single failure (and after a change).
+	Quick time.Duration
+	// Retry is the recheck of a confirmed failure.
+	Retry time.Duration
+	// Merge runs checks due within this much of each other together, so
+	// they share one wake-up.
+	Merge time.Duration
+	// Timeout bounds one probe.
+	Timeout time.Duration
+	// FailAfter consecutive failures confirm a failure. One lost probe
+	// among good ones must not flap the state.
+	FailAfter int
+	// Slow is the latency beyond which an office service counts as slow.
+	Slow time.Duration
+	// BackoffBase and BackoffMax bound the waits between reconnects.
+	BackoffBase, BackoffMax time.Duration
+}
+
+// DefaultTiming is tuned for the targets in issue 6: a lost gateway is
+// shown within about 5 s (probe every 2 s, 1 s timeout, one quick
+// recheck), its return within about 3 s (confirmed failures are retried
+// every 2 s and one success recovers); the rest is probed rarely since a
+// working gateway already proves the internet works.
+func DefaultTiming() Timing {
+	return Timing{
+		Every: map[string]time.Duration{
+			LocalNetwork:   10 * time.Second,
+			Internet:       5 * time.Minute,
+			CaptivePortal:  5 * time.Minute,
+			Portal:         5 * time.Minute,
+			Gateway:        2 * time.Second,
+			OfficeDNS:      30 * time.Second,
+			OfficeServices: 30 * time.Second,
+		},
+		Quick:       500 * time.Millisecond,
+		Retry:       2 * time.Second,
+		Merge:       time.Second,
+		Timeout:     time.Second,
+		FailAfter:   2,
+		Slow:        1500 * time.Millisecond,
+		BackoffBase: time.Second,
+		BackoffMax:  2 * time.Minute,
+	}
+}
+
+func (t Timing) withDefaults() Timing {
+	d := DefaultTiming()
+	every := map[string]time.Duration{}
+	for k, v := range d.Every {
+		every[k] = v
+	}
+	for k, v := range t.Every {
+		if v > 0 {
+			every[k] = v
+		}
+	}
+	t.Every = every
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.Quick, &d.Quick}, {&t.Retry, &d.Retry}, {&t.Merge, &d.Merge}, {&t.Timeout, &d.Timeout},
+		{&t.Slow, &d.Slow}, {&t.BackoffBase, &d.BackoffBase}, {&t.BackoffMax, &d.BackoffMax},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if t.FailAfter <= 0 {
+		t.FailAfter = d.FailAfter
+	}
+	return t
+}
+
+// Deps are what the monitor uses. Nil fields take the noted defaults.
+type Deps struct {
+	// Store receives the chain; required.
+	Store *state.Store
+	// Clock; nil means SystemClock.
+	Clock Clock
+	// Routes; nil means SystemRoutes().
+	Routes RouteSource
+	// Dial is the host's dialer for the internet and captive checks; nil
+	// means HostDial.
+	Dial DialFunc
+	// Portal; nil leaves the portal check out.
+	Portal PortalClient
+	// Announcements; nil means none.
+	Announcements Announcements
+	// Recover; nil means the monitor only reports.
+	Recover Reconnector
+	// Rand returns a number in [0,1) for jitter; nil means math/rand/v2.
+	Rand func() float64
+	// Log; nil discards.
+	Log *slog.Logger
+}
+
+// probe is the scheduler's view of one link. It is owned by the loop.
+type probe struct {
+	check  Check
+	target profile.HealthTarget // office services only
+	next   time.Time
+	fails  int    // consecutive failures
+	seen   bool   // has a confirmed result
+	down   bool   // confirmed failing
+	shown  Result // what the chain shows
+	hist   *history
+	// blocked: an earlier link fails, so this one is not probed.
+	blocked bool
+}
+
+func (p *probe) component() string {
+	if p.check.Code == OfficeServices {
+		return "service:" + p.target.Name
+	}
+	return p.check.Component
+}
+
+// Monitor runs the health chain. Its methods are safe for concurrent
+// use; Run must be called once.
+type Monitor struct {
+	deps    Deps
+	cfg     Config
+	t       Timing
+	clock   Clock
+	log     *slog.Logger
+	probes  []*probe
+	hostHC  *http.Client
+	trigger chan struct{}
+	// recoverDone carries the end of a Reconnect call.
+	recoverDone chan error
+
+	mu         sync.Mutex
+	tunnel     Tunnel
+	gwProbe    string
+	gen        uint64 // counts SessionStarted/SessionEnded
+	active     bool
+	pendingAll bool
+	reasons    []string
+
+	// Owned by the loop.
+	loopGen       uint64
+	svcHC         *http.Client
+	gatewayWasOK  bool // in this session
+	pub           state.Health
+	pubSession    state.Session
+	pubAt         time.Time
+	wroteSession  bool
+	clockOffset   *float64
+	attempt       int
+	reconnectAt   time.Time
+	reconnecting  bool
+	recoverCancel context.CancelFunc
+}
+
+// New returns a monitor; call Run to start it.
+func New(deps Deps, cfg Config) *Monitor {
+	if deps.Clock == nil {
+		deps.Clock = SystemClock{}
+	}
+	if deps.Routes == nil {
+		deps.Routes = SystemRoutes()
+	}
+	if deps.Dial == nil {
+		deps.Dial = HostDial
+	}
+	if deps.Rand == nil {
+		deps.Rand = rand.Float64
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	m := &Monitor{
+		deps:        deps,
+		cfg:         cfg,
+		t:           cfg.Timing.withDefaults(),
+		clock:       deps.Clock,
+		log:         deps.Log,
+		hostHC:      NoRedirects(deps.Dial),
+		trigger:     make(chan struct{}, 1),
+		recoverDone: make(chan error, 1),
+		pendingAll:  true,
+	}
+	for _, c := range Checks {
+		switch c.Code {
+		case Internet:
+			if len(cfg.InternetTargets) == 0 {
+				continue
+			}
+		case CaptivePortal:
+			if cfg.Captive.URL == "" {
+				continue
+			}
+		case Portal:
+			if deps.Portal == nil {
+				continue
+			}
+		case OfficeDNS:
+			if cfg.OfficeDNSName == "" {
+				continue
+			}
+		case OfficeServices:
+			for _, t := range cfg.Services {
+				m.probes = append(m.probes, &probe{check: c, target: t, hist: &history{}})
+			}
+			continue
+		}
+		m.probes = append(m.probes, &probe{check: c})
+	}
+	return m
+}
+
+// Trigger asks for a quick check of every link after a change: a network
+// change, resume from sleep. It never blocks.
+func (m *Monitor) Trigger(reason string) {
+	m.mu.Lock()
+	m.pendingAll = true
+	if len(m.reasons) < 8 {
+		m.reasons = append(m.reasons, reason)
+	}
+	m.mu.Unlock()
+	select {
+	case m.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// SessionStarted tells the monitor that the session controller brought
+// the tunnel up. From now on the tunnel-side links are checked and the
+// monitor owns the session state among Connected, Limited, No internet
+// and Problem. gatewayProbe is a host:port in the office network (e.g.
+// the office DNS server's port 53) that the gateway check connects to.
+func (m *Monitor) SessionStarted(t Tunnel, gatewayProbe string) {
+	m.mu.Lock()
+	m.tunnel, m.gwProbe, m.active = t, gatewayProbe, true
+	m.gen++
+	m.mu.Unlock()
+	m.Trigger("session started")
+}
+
+// SessionEnded tells the monitor the session is over; it stops checking
+// the tunnel and leaves the session state to the controller.
+func (m *Monitor) SessionEnded() {
+	m.mu.Lock()
+	m.tunnel, m.gwProbe, m.active = nil, "", false
+	m.gen++
+	m.mu.Unlock()
+	m.Trigger("session ended")
+}
+
+// Run checks until ctx ends. One timer at a time; nothing runs between
+// its wake-ups.
+func (m *Monitor) Run(ctx context.Context) error {
+	defer m.stopRecover()
+	for {
+		m.round(ctx)
+		now := m.clock.Now()
+		ch, stop := m.clock.NewTimer(m.nextWait(now))
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil
+		case <-ch:
+		case <-m.trigger:
+			stop()
+		case err := <-m.recoverDone:
+			stop()
+			m.recovered(err)
+		}
+	}
+}
+
+func (m *Monitor) stopRecover() {
+	if m.recoverCancel != nil {
+		m.recoverCancel()
+		m.recoverCancel = nil
+	}
+}
+
+// recovered handles the end of a Reconnect call: check the tunnel at once.
+func (m *Monitor) recovered(err error) {
+	m.reconnecting = false
+	m.stopRecover()
+	if err != nil {
+		m.log.Info("reconnect failed", "attempt", m.attempt, "err", err)
+	}
+	now := m.clock.Now()
+	for _, p := range m.probes {
+		if p.check.Tunnel {
+			p.next = now
+		}
+	}
+}
+
+// jitter spreads d by ±10 % so laptops woken together do not probe the
+// portal in step.
+func (m *Monitor) jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*m.deps.Rand()))
+}
+
+// backoff is the wait before reconnect attempt n: exponential, capped,
+// with "equal jitter" (half fixed, half random) so it never collapses to 0.
+func (m *Monitor) backoff(n int) time.Duration {
+	d := m.t.BackoffBase
+	for i := 0; i < n && d < m.t.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, m.t.BackoffMax)
+	return d/2 + time.Duration(float64(d/2)*m.deps.Rand())
+}
+
+// nextWait is how long until the earliest due probe or reconnect.
+func (m *Monitor) nextWait(now time.Time) time.Duration {
+	m.mu.Lock()
+	active := m.active
+	m.mu.Unlock()
+	var earliest time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (earliest.IsZero() || t.Before(earliest)) {
+			earliest = t
+		}
+	}
+	for _, p := range m.probes {
+		if (p.check.Tunnel && !active) || p.blocked {
+			continue
+		}
+		if p.next.IsZero() {
+			return 0 // never probed
+		}
+		consider(p.next)
+	}
+	if !m.reconnecting {
+		consider(m.reconnectAt)
+	}
+	if earliest.IsZero() {
+		return time.Hour
+	}
+	return max(earliest.Sub(now), 0)
+}
+
+// round runs the due probes once and publishes the outcome.
+func (m *Monitor) round(ctx context.Context) {
+	now := m.clock.Now()
+	m.mu.Lock()
+	tun, gwProbe, active, gen, all, reasons := m.tunnel, m.gwProbe, m.active, m.gen, m.pendingAll, m.reasons
+	m.pendingAll, m.reasons = false, nil
+	m.mu.Unlock()
+	if len(reasons) > 0 {
+		m.log.Debug("health check requested", "reasons", reasons)
+	}
+	if gen != m.loopGen {
+		m.newSession(now, tun, active)
+		m.loopGen = gen
+	}
+	if all {
+		for _, p := range m.probes {
+			p.next = now
+		}
+	}
+
+	// Choose the due probes. A link behind a confirmed hard failure is
+	// not probed: it would fail too and the diagnosis names the first.
+	var due []*probe
+	blocked := false
+	for _, p := range m.probes {
+		if p.check.Tunnel && !active {
+			continue
+		}
+		if blocked {
+			if !p.blocked {
+				p.blocked, p.seen, p.down, p.fails = true, false, false, 0
+			}
+			continue
+		}
+		if p.blocked {
+			p.blocked, p.next = false, now
+		}
+		if !p.next.After(now.Add(m.t.Merge)) {
+			due = append(due, p)
+		}
+		if p.down && p.check.Severity >= SeverityProblem {
+			blocked = true
+		}
+	}
+
+	results := m.runProbes(ctx, due, tun, gwProbe)
+	historyChanged := false
+	for i, p := range due {
+		r := results[i]
+		if p.hist != nil {
+			historyChanged = p.hist.add(state.Sample{At: now, OK: r.OK, Latency: msf(r.Latency)}) || historyChanged
+		}
+		if r.ClockOffset != nil {
+			s := r.ClockOffset.Seconds()
+			m.clockOffset = &s
+		}
+		if r.OK {
+			p.fails, p.down, p.seen, p.shown = 0, false, true, r
+			p.next = now.Add(m.jitter(m.t.Every[p.check.Code]))
+			if p.check.Code == Gateway {
+				m.gatewayWasOK = true
+			}
+			continue
+		}
+		p.fails++
+		if p.fails >= m.t.FailAfter {
+			p.down, p.seen, p.shown = true, true, r
+			p.next = now.Add(m.t.Retry)
+			continue
+		}
+		// A single failure: recheck soon, together with every earlier
+		// link, so a confirmed failure comes with the right first link.
+		p.next = now.Add(m.t.Quick)
+		for _, q := range m.probes {
+			if q == p {
+				break
+			}
+			if q.next.After(now.Add(m.t.Quick)) {
+				q.next = now.Add(m.t.Quick)
+			}
+		}
+	}
+	m.publish(now, active, gen, historyChanged)
+}
+
+// newSession resets the tunnel-side links when a session starts or ends.
+func (m *Monitor) newSession(now time.Time, tun Tunnel, active bool) {
+	for _, p := range m.probes {
+		if p.check.Tunnel {
+			p.seen, p.down, p.fails, p.blocked, p.next = false, false, 0, false, now
+			p.shown = Result{}
+			if p.hist != nil {
+				*p.hist = history{}
+			}
+		}
+	}
+	m.gatewayWasOK, m.attempt, m.reconnectAt, m.wroteSession = false, 0, time.Time{}, false
+	m.stopRecover()
+	m.svcHC = nil
+	if active && tun != nil {
+		m.svcHC = NoRedirects(tun.DialContext)
+	}
+}
+
+func (m *Monitor) runProbes(ctx context.Context, due []*probe, tun Tunnel, gwProbe string) []Result {
+	out := make([]Result, len(due))
+	one := func(i int) {
+		pctx, cancel := context.WithTimeout(ctx, m.t.Timeout)
+		defer cancel()
+		out[i] = m.probe(pctx, due[i], tun, gwProbe)
+		m.log.Debug("health probe", "link", due[i].check.Code, "target", due[i].target.Name, "result", errString(out[i]))
+	}
+	if len(due) == 1 {
+		one(0)
+		return out
+	}
+	var wg sync.WaitGroup
+	for i := range due {
+		wg.Go(func() { one(i) })
+	}
+	wg.Wait()
+	return out
+}
+
+func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe string) Result {
+	if p.check.Tunnel && tun == nil {
+		return fail(KeyTunnelDown, nil)
+	}
+	switch p.check.Code {
+	case LocalNetwork:
+		return ProbeLocalNetwork(m.deps.Routes)
+	case Internet:
+		return ProbeInternet(ctx, m.deps.Dial, m.cfg.InternetTargets)
+	case CaptivePortal:
+		return ProbeCaptive(ctx, m.hostHC, m.cfg.Captive)
+	case Portal:
+		return ProbePortal(ctx, m.deps.Portal, m.clock.Now)
+	case Gateway:
+		return ProbeGateway(ctx, tun, gwProbe, m.clock.Now())
+	case OfficeDNS:
+		return ProbeOfficeDNS(ctx, tun.LookupHost, m.cfg.OfficeDNSName)
+	case OfficeServices:
+		return ProbeService(ctx, tun.DialContext, m.svcHC, p.target, m.t.Slow)
+	}
+	return fail(KeyFailed, nil)
+}
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// verdict is what the chain means: the first link to name, and the
+// session state while a session is up.
+type verdict struct {
+	first   *probe // first confirmed failure that matters most, or nil
+	slow    *probe // first slow office service
+	session state.Session
+	// decided is false while the session state is not yet known
+	// (Connecting until the gateway answered once).
+	decided bool
+}
+
+func (m *Monitor) judge(active bool) verdict {
+	var v verdict
+	var notice *probe
+	for _, p := range m.probes {
+		if (p.check.Tunnel && !active) || p.blocked || !p.seen {
+			continue
+		}
+		if p.down {
+			if p.check.Severity == SeverityNotice {
+				if notice == nil {
+					notice = p
+				}
+				continue
+			}
+			if v.first == nil {
+				v.first = p
+			}
+		} else if p.shown.Slow && v.slow == nil {
+			v.slow = p
+		}
+	}
+	switch {
+	case v.first != nil:
+		v.session, v.decided = v.first.check.Severity.Session(), true
+	case !m.gatewayWasOK:
+		// Connecting: the gateway has not answered yet.
+	case v.slow != nil:
+		v.session, v.decided = state.Limited, true
+	default:
+		v.session, v.decided = state.Connected, true
+	}
+	if v.first == nil {
+		v.first = notice
+	}
+	return v
+}
+
+// diagnosis names the first failing link in plain words.
+func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
+	args := map[string]string{"Phone": m.cfg.Phone}
+	p := v.first
+	if p == nil {
+		if v.slow != nil {
+			args["Service"] = v.slow.target.Name
+			return &state.Message{Key: KeyDiagServiceSlow, Args: args}
+		}
+		if m.clockOffset != nil && (*m.clockOffset > ClockSkewThreshold.Seconds() || *m.clockOffset < -ClockSkewThreshold.Seconds()) {
+			for k, v := range clockArgs(time.Duration(*m.clockOffset * float64(time.Second))) {
+				args[k] = v
+			}
+			return &state.Message{Key: KeyDiagClock, Args: args}
+		}
+		return nil
+	}
+	if m.deps.Announcements != nil {
+		if c, ok := m.deps.Announcements.Covering(p.component(), now); ok {
+			args["Title"] = c.Title
+			key := KeyDiagMaintenance
+			if c.Outage {
+				key = KeyDiagOutage
+			}
+			if !c.Until.IsZero() {
+				key += "_until"
+				args["Until"] = untilText(c.Until, now, m.cfg.Location)
+			}
+			return &state.Message{Key: key, Args: args}
+		}
+	}
+	switch p.check.Code {
+	case CaptivePortal:
+		args["URL"] = p.shown.LoginURL
+	case OfficeServices:
+		args["Service"] = p.target.Name
+		return &state.Message{Key: KeyDiagService, Args: args}
+	}
+	return &state.Message{Key: p.check.DiagKey(), Args: args}
+}
+
+// untilText is "14:00" today, else "24.12. 14:00".
+func untilText(t, now time.Time, loc *time.Location) string {
+	t, now = t.In(loc), now.In(loc)
+	if y, mo, d := t.Date(); y == now.Year() && mo == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("02.01. 15:04")
+}
+
+// links renders the chain as the store shows it.
+func (m *Monitor) links(now time.Time, active bool) []state.Link {
+	var out []state.Link
+	for _, p := range m.probes {
+		if p.check.Tunnel && !active {
+			continue
+		}
+		l := state.Link{Code: p.check.Code}
+		if p.check.Code == OfficeServices {
+			l.Target = p.target.Name
+			l.History = p.hist.since(now)
+		}
+		switch {
+		case p.blocked || !p.seen:
+			l.Skipped = true
+			l.Detail = state.Message{Key: KeySkipped}
+		default:
+			l.OK = !p.down
+			l.Detail = state.Message{Key: p.shown.Detail.Key, Args: cloneArgs(p.shown.Detail.Args)}
+			if l.OK && p.check.Code == OfficeServices {
+				l.Latency = msf(p.shown.Latency)
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func cloneArgs(a map[string]string) map[string]string {
+	if a == nil {
+		return nil
+	}
+	c := make(map[string]string, len(a))
+	for k, v := range a {
+		c[k] = v
+	}
+	return c
+}
+
+// refreshEvery bounds how stale CheckedAt may get while nothing changes;
+// between changes the monitor does not publish, so the tray and windows
+// are not woken by every gateway probe.
+const refreshEvery = time.Minute
+
+// publish writes the chain to the store if anything visible changed, and
+// drives recovery.
+func (m *Monitor) publish(now time.Time, active bool, gen uint64, historyChanged bool) {
+	v := m.judge(active)
+	h := state.Health{
+		Links:       m.links(now, active),
+		Diagnosis:   m.diagnosis(v, now),
+		ClockOffset: m.clockOffset,
+		ChangedAt:   m.pub.ChangedAt,
+	}
+	if m.clockOffset != nil {
+		off := *m.clockOffset
+		h.ClockOffset = &off
+	}
+	changed := !sameChain(h, m.pub)
+	if changed {
+		h.ChangedAt = now
+	}
+	writeSession := active && v.decided && (!m.wroteSession || v.session != m.pubSession)
+	if m.deps.Store != nil && (changed || historyChanged || writeSession || now.Sub(m.pubAt) >= refreshEvery) {
+		h.CheckedAt = now
+		m.deps.Store.Update(func(sn *state.Snapshot) {
+			sn.Health = h
+			if !writeSession {
+				return
+			}
+			m.mu.Lock()
+			current := m.active && m.gen == gen
+			m.mu.Unlock()
+			if current && healthOwned(sn.Session) {
+				sn.Session = v.session
+			}
+		})
+		m.pubAt = now
+		if writeSession {
+			m.pubSession, m.wroteSession = v.session, true
+		}
+		if changed {
+			m.log.Info("health changed", "session", v.session, "diagnosis", h.Diagnosis)
+		}
+	}
+	m.pub = h
+	if active {
+		m.recover(now, v)
+	}
+}
+
+// healthOwned are the session states the monitor may replace while a
+// session is up; the controller owns the others (Not connected, Code
+// needed) and the moves into and out of a session.
+func healthOwned(s state.Session) bool {
+	switch s {
+	case state.Connecting, state.Connected, state.Limited, state.NoInternet, state.Problem:
+		return true
+	}
+	return false
+}
+
+// sameChain compares what the employee sees, not when it was checked.
+func sameChain(a, b state.Health) bool {
+	strip := func(h state.Health) state.Health {
+		h.CheckedAt, h.ChangedAt = time.Time{}, time.Time{}
+		h.Links = append([]state.Link(nil), h.Links...)
+		for i := range h.Links {
+			h.Links[i].History = nil
+			h.Links[i].Latency = 0
+			switch h.Links[i].Detail.Key {
+			case KeyLatency, KeySlow, KeyHandshake, KeyResolved:
+				h.Links[i].Detail.Args = nil
+			}
+		}
+		return h
+	}
+	return reflect.DeepEqual(strip(a), strip(b))
+}
+
+// recover asks the session controller to reconnect while the tunnel side
+// fails and the laptop's own connection works; behind a captive portal or
+// offline, reconnecting is pointless and only the diagnosis speaks.
+func (m *Monitor) recover(now time.Time, v verdict) {
+	if m.deps.Recover == nil {
+		return
+	}
+	tunnelSide := v.first != nil && (v.first.check.Code == Gateway || v.first.check.Code == OfficeDNS)
+	if !tunnelSide {
+		if v.first == nil || v.first.check.Tunnel {
+			// Healthy (or only services fail): start over next time.
+			m.attempt, m.reconnectAt = 0, time.Time{}
+		}
+		return
+	}
+	if m.reconnecting {
+		return
+	}
+	if m.reconnectAt.IsZero() {
+		m.reconnectAt = now.Add(m.backoff(m.attempt))
+		return
+	}
+	if now.Before(m.reconnectAt) {
+		return
+	}
+	m.attempt++
+	m.reconnectAt = now.Add(m.backoff(m.attempt))
+	m.reconnecting = true
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	m.recoverCancel = cancel
+	m.log.Info("asking the session to reconnect", "attempt", m.attempt, "link", v.first.check.Code)
+	go func() {
+		m.recoverDone <- m.deps.Recover.Reconnect(ctx)
+	}()
+}
+
+// PortalFunc adapts a function to PortalClient.
+type PortalFunc func(ctx context.Context) (time.Time, error)
+
+// Health calls f.
+func (f PortalFunc) Health(ctx context.Context) (time.Time, error) { return f(ctx) }
+
+// AnnouncementsFunc adapts a function to Announcements.
+type AnnouncementsFunc func(component string, now time.Time) (Cover, bool)
+
+// Covering calls f.
+func (f AnnouncementsFunc) Covering(component string, now time.Time) (Cover, bool) {
+	return f(component, now)
+}
+
+// ReconnectFunc adapts a function to Reconnector.
+type ReconnectFunc func(ctx context.Context) error
+
+// Reconnect calls f.
+func (f ReconnectFunc) Reconnect(ctx context.Context) error { return f(ctx) }

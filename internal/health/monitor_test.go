@@ -1,0 +1,292 @@
+package health
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+func TestHealthyChainIsConnected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	s := e.store.Snapshot()
+	if s.Health.Diagnosis != nil {
+		t.Errorf("diagnosis %+v, want none", s.Health.Diagnosis)
+	}
+	var codes []string
+	for _, l := range s.Health.Links {
+		if !l.OK || l.Skipped {
+			t.Errorf("link %s not OK: %+v", l.Code, l)
+		}
+		codes = append(codes, l.Code)
+	}
+	want := "local_network internet captive_portal portal gateway office_dns office_services"
+	if got := strings.Join(codes, " "); got != want {
+		t.Errorf("chain %q, want %q", got, want)
+	}
+	svc := link(t, s.Health, OfficeServices, "Intranet")
+	if svc.Latency <= 0 || len(svc.History) == 0 {
+		t.Errorf("service link has no latency or history: %+v", svc)
+	}
+	if s.Health.CheckedAt.IsZero() || s.Health.ChangedAt.IsZero() {
+		t.Errorf("CheckedAt %v ChangedAt %v, want both set", s.Health.CheckedAt, s.Health.ChangedAt)
+	}
+}
+
+func TestFlapping(t *testing.T) {
+	t.Parallel()
+	t.Run("one_dropped_probe_keeps_state", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		before := e.store.Snapshot().Health.ChangedAt
+		e.tunnel.drops.Store(1)
+		for range 6 {
+			s := e.step()
+			if s.Session != state.Connected || s.Health.Diagnosis != nil {
+				t.Fatalf("session %v diagnosis %+v after one lost probe", s.Session, s.Health.Diagnosis)
+			}
+		}
+		if got := e.store.Snapshot().Health.ChangedAt; !got.Equal(before) {
+			t.Errorf("ChangedAt moved from %v to %v on a lost probe", before, got)
+		}
+	})
+	t.Run("two_in_a_row_change_it", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		e.tunnel.drops.Store(2)
+		var s state.Snapshot
+		for range 4 {
+			if s = e.step(); s.Session != state.Connected {
+				break
+			}
+		}
+		if s.Session != state.Problem || s.Health.Diagnosis == nil || s.Health.Diagnosis.Key != "health.diag.gateway" {
+			t.Fatalf("session %v diagnosis %+v, want problem naming the gateway", s.Session, s.Health.Diagnosis)
+		}
+		// The gateway answers again: back to Connected by itself.
+		s = e.steps(3)
+		if s.Session != state.Connected {
+			t.Fatalf("after the gateway returned: %v %+v", s.Session, s.Health.Diagnosis)
+		}
+	})
+}
+
+func TestDiagnosisNamesFirstFailingLink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		brk     func(*env)
+		session state.Session
+		key     string
+		link    string
+		args    map[string]string
+	}{
+		{"no_default_route", func(e *env) { e.noRoute.Store(true) }, state.NoInternet, "health.diag.local_network", LocalNetwork, nil},
+		{"internet_down", func(e *env) { e.offline.Store(true) }, state.NoInternet, "health.diag.internet", Internet, nil},
+		{"captive_portal", func(e *env) { e.captive.Store(true) }, state.NoInternet, "health.diag.captive_portal", CaptivePortal,
+			map[string]string{"URL": "http://login.hotel.test/start?orig=1"}},
+		{"portal_down", func(e *env) { e.portalUp.Store(false) }, state.Connected, "health.diag.portal", Portal, nil},
+		{"gateway_stopped", func(e *env) { e.tunnel.gatewayOff.Store(true) }, state.Problem, "health.diag.gateway", Gateway,
+			map[string]string{"Phone": "05221 123-4567"}},
+		{"office_dns_blocked", func(e *env) { e.tunnel.dnsOff.Store(true) }, state.Problem, "health.diag.office_dns", OfficeDNS, nil},
+		{"office_service_down", func(e *env) { e.svcDown.Store(true) }, state.Limited, "health.diag.office_service", OfficeServices,
+			map[string]string{"Service": "Intranet", "Phone": "05221 123-4567"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.start()
+			tc.brk(e)
+			// Make every link due now, as a network change would.
+			e.mon.Trigger("test")
+			s := e.steps(4)
+			if s.Session != tc.session {
+				t.Errorf("session %v, want %v", s.Session, tc.session)
+			}
+			d := s.Health.Diagnosis
+			if d == nil || d.Key != tc.key {
+				t.Fatalf("diagnosis %+v, want %s", d, tc.key)
+			}
+			for k, v := range tc.args {
+				if d.Args[k] != v {
+					t.Errorf("diagnosis arg %s = %q, want %q", k, d.Args[k], v)
+				}
+			}
+			target := ""
+			if tc.link == OfficeServices {
+				target = "Intranet"
+			}
+			if l := link(t, s.Health, tc.link, target); l.OK || l.Skipped {
+				t.Errorf("link %s shown as %+v, want failed", tc.link, l)
+			}
+		})
+	}
+}
+
+func TestAnnouncementCoversFailingLink(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	now := e.clock.Now()
+	e.cover = &Cover{Title: "Wartung am Zugang", Until: time.Date(now.Year(), now.Month(), now.Day(), 14, 0, 0, 0, time.UTC)}
+	e.tunnel.gatewayOff.Store(true)
+	s := e.steps(4)
+	d := s.Health.Diagnosis
+	if d == nil || d.Key != "health.diag.maintenance_until" || d.Args["Until"] != "14:00" || d.Args["Title"] != "Wartung am Zugang" {
+		t.Fatalf("diagnosis %+v, want maintenance until 14:00", d)
+	}
+	if s.Session != state.Problem {
+		t.Errorf("session %v, want problem", s.Session)
+	}
+}
+
+func TestAnnouncementDoesNotCoverHomeInternet(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	e.cover = &Cover{Outage: true, Title: "Störung"}
+	e.offline.Store(true)
+	e.mon.Trigger("test")
+	s := e.steps(4)
+	if d := s.Health.Diagnosis; d == nil || d.Key != "health.diag.internet" {
+		t.Fatalf("diagnosis %+v, want the internet named", d)
+	}
+}
+
+func TestRecoveryReconnectsWithBackoff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(d *Deps, c *Config) {
+		c.Timing = Timing{BackoffBase: 4 * time.Second, BackoffMax: 16 * time.Second}
+	})
+	e.start()
+	e.tunnel.gatewayOff.Store(true)
+	var waits []time.Duration
+	last := time.Time{}
+	for range 60 {
+		e.step()
+		if e.mon.reconnecting {
+			// Run would receive this and recheck the tunnel at once.
+			e.mon.recovered(<-e.mon.recoverDone)
+			if !last.IsZero() {
+				waits = append(waits, e.clock.Now().Sub(last))
+			}
+			last = e.clock.Now()
+		}
+	}
+	if len(waits) < 3 {
+		t.Fatalf("reconnects %d, waits %v: want several", e.recon.Load(), waits)
+	}
+	// Equal jitter with Rand 0.5 gives 3/4 of 4, 8, 16, 16 … seconds;
+	// a round may end up to one retry interval later.
+	for i, w := range waits {
+		base := min(4*time.Second<<(i+1), 16*time.Second)
+		if w < base*3/4 || w > base*3/4+DefaultTiming().Retry {
+			t.Errorf("wait %d = %v, want about %v", i, w, base*3/4)
+		}
+	}
+	// Back up: no more reconnects.
+	e.tunnel.gatewayOff.Store(false)
+	e.steps(3)
+	n := e.recon.Load()
+	e.steps(20)
+	if e.recon.Load() != n {
+		t.Errorf("reconnects continued after recovery: %d → %d", n, e.recon.Load())
+	}
+}
+
+func TestCaptivePortalDoesNotReconnect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	e.captive.Store(true)
+	e.tunnel.gatewayOff.Store(true)
+	e.mon.Trigger("network change")
+	s := e.steps(30)
+	if d := s.Health.Diagnosis; d == nil || d.Key != "health.diag.captive_portal" {
+		t.Fatalf("diagnosis %+v, want the login page", d)
+	}
+	if n := e.recon.Load(); n != 0 {
+		t.Errorf("reconnected %d times behind a captive portal", n)
+	}
+	if l := link(t, s.Health, Gateway, ""); !l.Skipped {
+		t.Errorf("gateway link %+v, want skipped behind the login page", l)
+	}
+}
+
+func TestCaptiveProbeAgainstLoginRedirect(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/generate_204" {
+			http.Redirect(w, r, "/login?next=%2F", http.StatusFound)
+			return
+		}
+		_, _ = w.Write([]byte("<form>Hotel-WLAN</form>"))
+	}))
+	t.Cleanup(srv.Close)
+	hc := NoRedirects(HostDial)
+	for _, tc := range []struct {
+		name  string
+		probe CaptiveProbe
+		ok    bool
+		login string
+	}{
+		{"redirect_is_captive", CaptiveProbe{URL: srv.URL + "/generate_204"}, false, srv.URL + "/login?next=%2F"},
+		{"page_instead_of_204_is_captive", CaptiveProbe{URL: srv.URL + "/other"}, false, srv.URL + "/other"},
+		{"expected_body_is_free", CaptiveProbe{URL: srv.URL + "/other", WantBody: "Hotel-WLAN"}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := ProbeCaptive(context.Background(), hc, tc.probe)
+			if r.OK != tc.ok || r.LoginURL != tc.login {
+				t.Fatalf("ProbeCaptive = ok %v login %q, want %v %q", r.OK, r.LoginURL, tc.ok, tc.login)
+			}
+		})
+	}
+}
+
+func TestSessionStateOwnership(t *testing.T) {
+	t.Parallel()
+	t.Run("stays_connecting_until_gateway_answers", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.tunnel.gatewayOff.Store(true)
+		e.mon.SessionStarted(e.tunnel, e.gwAddr)
+		if s := e.step(); s.Session != state.Connecting {
+			t.Fatalf("session %v before the gateway answered, want connecting", s.Session)
+		}
+	})
+	t.Run("never_overrides_controller_states", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		e.store.Update(func(s *state.Snapshot) { s.Session = state.CodeNeeded })
+		e.tunnel.gatewayOff.Store(true)
+		if s := e.steps(4); s.Session != state.CodeNeeded {
+			t.Fatalf("session %v, want code_needed left alone", s.Session)
+		}
+	})
+	t.Run("ended_session_leaves_state_and_tunnel_links", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		e.mon.SessionEnded()
+		e.store.Update(func(s *state.Snapshot) { s.Session = state.NotConnected })
+		s := e.steps(3)
+		if s.Session != state.NotConnected {
+			t.Fatalf("session %v, want not_connected", s.Session)
+		}
+		for _, l := range s.Health.Links {
+			if c, _ := Lookup(l.Code); c.Tunnel {
+				t.Errorf("tunnel link %s shown without a session", l.Code)
+			}
+		}
+	})
+}

@@ -1,0 +1,226 @@
+package health
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+func TestSchedulerQuickAfterChangeSlowWhenWell(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	every := DefaultTiming().Every
+	// All well with a session: the gateway probe sets the pace (Rand 0.5
+	// makes the ±10 % jitter zero).
+	if got := e.mon.nextWait(e.clock.Now()); got != every[Gateway] {
+		t.Errorf("wait when well = %v, want %v", got, every[Gateway])
+	}
+	// A single failure asks for a quick recheck of it and every earlier link.
+	e.tunnel.drops.Store(1)
+	e.step()
+	if got := e.mon.nextWait(e.clock.Now()); got != DefaultTiming().Quick {
+		t.Errorf("wait after a failure = %v, want %v", got, DefaultTiming().Quick)
+	}
+	for _, p := range e.mon.probes[:4] {
+		if p.next.After(e.clock.Now().Add(DefaultTiming().Quick)) {
+			t.Errorf("%s not rechecked quickly after the gateway failed once", p.check.Code)
+		}
+	}
+	e.steps(3)
+	// A change (resume, network change) makes every link due at once.
+	e.mon.Trigger("resume")
+	e.mon.mu.Lock()
+	pending := e.mon.pendingAll
+	e.mon.mu.Unlock()
+	if !pending {
+		t.Fatal("Trigger did not mark the links due")
+	}
+	e.mon.round(context.Background())
+	for _, p := range e.mon.probes {
+		if !p.next.After(e.clock.Now().Add(DefaultTiming().Merge)) {
+			t.Errorf("%s still due after the triggered round", p.check.Code)
+		}
+	}
+	// Without a session the cheap local check sets the pace.
+	e.mon.SessionEnded()
+	e.step()
+	if got := e.mon.nextWait(e.clock.Now()); got != every[LocalNetwork] {
+		t.Errorf("wait without session = %v, want %v", got, every[LocalNetwork])
+	}
+}
+
+func TestSchedulerMergesNearbyChecks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	svc := e.mon.probes[len(e.mon.probes)-1]
+	gw := e.mon.probes[4]
+	now := e.clock.Now()
+	gw.next = now.Add(2 * time.Second)
+	svc.next = now.Add(2*time.Second + 600*time.Millisecond)
+	e.step()
+	if !svc.next.After(now.Add(10 * time.Second)) {
+		t.Errorf("service due %v after the gateway round at %v: not merged", svc.next, e.clock.Now())
+	}
+}
+
+func TestRunWaitsOnOneTimerAndWakesOnTrigger(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.mon.Run(ctx) }()
+	// The first round runs at once; then Run sleeps for the next check.
+	if d := <-e.clock.waits; d != DefaultTiming().Every[LocalNetwork] {
+		t.Fatalf("first wait %v, want the local check's %v", d, DefaultTiming().Every[LocalNetwork])
+	}
+	e.mon.SessionStarted(e.tunnel, e.gwAddr)
+	<-e.clock.waits // after the triggered round
+	for i := 0; i < 10 && e.store.Snapshot().Session != state.Connected; i++ {
+		e.clock.Advance(DefaultTiming().Every[Gateway])
+		<-e.clock.waits
+	}
+	if s := e.store.Snapshot().Session; s != state.Connected {
+		t.Errorf("session %v, want connected", s)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+func TestClockOffFiveMinutes(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	pc, err := portal.New(portal.Config{BaseURL: env.URL, CAPEM: env.CAPEM})
+	if err != nil {
+		t.Fatalf("portal.New: %v", err)
+	}
+	t.Cleanup(pc.Close)
+	local := func() time.Time { return env.Clock.Now().Add(5 * time.Minute) }
+
+	r := ProbePortal(context.Background(), pc, local)
+	if !r.OK || r.ClockOffset == nil {
+		t.Fatalf("ProbePortal = %+v", r)
+	}
+	if off := *r.ClockOffset; off < 4*time.Minute || off > 6*time.Minute {
+		t.Errorf("offset %v, want about +5m", off)
+	}
+	if r.Detail.Key != KeyClockOff || r.Detail.Args["Minutes"] != "5" || r.Detail.Args["Direction"] != "ahead" {
+		t.Errorf("detail %+v, want clock 5 minutes ahead", r.Detail)
+	}
+
+	e := newEnv(t, func(d *Deps, c *Config) { d.Portal = pc })
+	e.clock.now = local()
+	e.start()
+	s := e.store.Snapshot()
+	if s.Health.ClockOffset == nil || *s.Health.ClockOffset < 240 || *s.Health.ClockOffset > 360 {
+		t.Fatalf("Health.ClockOffset %v, want about 300 s", fmtOffset(s.Health.ClockOffset))
+	}
+	if d := s.Health.Diagnosis; d == nil || d.Key != KeyDiagClock || d.Args["Minutes"] != "5" {
+		t.Errorf("diagnosis %+v, want the clock named", d)
+	}
+	if s.Session != state.Connected {
+		t.Errorf("session %v: a wrong clock alone does not break the tunnel", s.Session)
+	}
+}
+
+func TestProcRoutes(t *testing.T) {
+	t.Parallel()
+	const header = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+	const v4Default = "wlan0\t00000000\t0100A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n"
+	const v4Subnet = "wlan0\t0000A8C0\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0\n"
+	const v6Reject = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n"
+	const v6Default = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000002 00000000 00000003     eth1\n"
+	for _, tc := range []struct {
+		name, v4, v6 string
+		up           bool
+		want         string // result detail key
+	}{
+		{"ipv4_default_route", header + v4Default + v4Subnet, "", true, KeyOK},
+		{"no_default_route", header + v4Subnet, v6Reject, true, KeyNoRoute},
+		{"ipv6_only_default", header, v6Reject + v6Default, true, KeyOK},
+		{"interface_down", header + v4Default, "", false, KeyInterfaceDown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for name, data := range map[string]string{"route": tc.v4, "ipv6_route": tc.v6} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatalf("WriteFile: %v", err)
+				}
+			}
+			src := ProcRoutes{Root: dir, InterfaceUp: func(string) bool { return tc.up }}
+			r := ProbeLocalNetwork(src)
+			if r.Detail.Key != tc.want || r.OK != (tc.want == KeyOK) {
+				t.Fatalf("ProbeLocalNetwork = %+v, want %s", r, tc.want)
+			}
+		})
+	}
+	t.Run("missing_files", func(t *testing.T) {
+		t.Parallel()
+		if _, err := (ProcRoutes{Root: t.TempDir()}).DefaultRoutes(); err == nil {
+			t.Fatal("DefaultRoutes without files: no error")
+		}
+	})
+}
+
+func TestHistoryKeepsFifteenMinutes(t *testing.T) {
+	t.Parallel()
+	var h history
+	start := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	for i := range 400 { // 400 × 5 s = 33 minutes, half of them dropped by the step
+		h.add(state.Sample{At: start.Add(time.Duration(i) * 5 * time.Second), OK: true, Latency: float64(i)})
+	}
+	now := start.Add(399 * 5 * time.Second)
+	got := h.since(now)
+	if len(got) == 0 || now.Sub(got[0].At) > HistoryWindow {
+		t.Fatalf("oldest sample %v at %v: beyond the window", got[0].At, now)
+	}
+	if want := int(HistoryWindow / historyStep); len(got) != want {
+		t.Errorf("%d samples, want %d", len(got), want)
+	}
+	for i := 1; i < len(got); i++ {
+		if !got[i].At.After(got[i-1].At) {
+			t.Fatalf("samples out of order at %d", i)
+		}
+	}
+	// A change of OK is recorded even within the step.
+	if !h.add(state.Sample{At: now.Add(time.Second), OK: false}) {
+		t.Error("failure right after a success not recorded")
+	}
+}
+
+func TestTranslationKeysAreComplete(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, k := range TranslationKeys() {
+		if seen[k] {
+			t.Errorf("key %s listed twice", k)
+		}
+		seen[k] = true
+		if !strings.HasPrefix(k, "health.") {
+			t.Errorf("key %s outside health.", k)
+		}
+	}
+	for _, c := range Checks {
+		if !seen[c.DiagKey()] || !seen[c.NextKey()] {
+			t.Errorf("check %s lacks keys", c.Code)
+		}
+	}
+}
+
+func fmtOffset(p *float64) any {
+	if p == nil {
+		return "nil"
+	}
+	return *p
+}
