@@ -10,32 +10,33 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/demo"
 	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/state"
 )
 
 // loadProfile finds the organisation profile: an explicit file, the
 // installed one, or — with --demo or when none is installed — the
 // embedded demo organisation, whose portal starts in this process.
-func loadProfile(ctx context.Context, path string, demo bool, log *slog.Logger) (*profile.Profile, bool, func(), error) {
+func loadProfile(ctx context.Context, path string, demo bool, log *slog.Logger) (*profile.Profile, *state.DemoLogin, func(), error) {
 	noop := func() {}
 	if path != "" && !demo {
 		p, err := profile.Load(path)
-		return p, false, noop, err
+		return p, nil, noop, err
 	}
 	if !demo {
 		p, err := profile.Load(profile.DefaultPath())
 		if err == nil {
-			return p, false, noop, nil
+			return p, nil, noop, nil
 		}
 		if !errors.Is(err, profile.ErrNotInstalled) {
-			return nil, false, noop, err
+			return nil, nil, noop, err
 		}
 		log.Info("no organisation profile installed; starting the demo organisation", "path", profile.DefaultPath())
 	}
-	p, closeDemo, err := startDemo(ctx, log)
+	p, login, closeDemo, err := startDemo(ctx, log)
 	if err != nil {
-		return nil, true, noop, fmt.Errorf("starting the demo organisation: %w", err)
+		return nil, nil, noop, fmt.Errorf("starting the demo organisation: %w", err)
 	}
-	return p, true, closeDemo, nil
+	return p, login, closeDemo, nil
 }
 
 // demoDir keeps the demo portal's data across runs, beside the logs.
@@ -53,20 +54,24 @@ func demoDir() (string, error) {
 
 // startDemo runs the demo organisation's portal in this process, with its
 // data kept across runs, and returns the demo profile pointing at it.
-func startDemo(ctx context.Context, log *slog.Logger) (*profile.Profile, func(), error) {
+func startDemo(ctx context.Context, log *slog.Logger) (*profile.Profile, *state.DemoLogin, func(), error) {
 	dir, err := demoDir()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	org, err := demo.Start(ctx, dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	p, err := profile.Demo(org.PortalURL, org.CAPEM)
 	if err != nil {
 		org.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	var login *state.DemoLogin
+	if len(org.Users) > 0 {
+		login = &state.DemoLogin{User: org.Users[0].Name, ActivationCode: org.Users[0].ActivationCode}
 	}
 	log.Info("demo organisation started", "portal", org.PortalURL, "users", len(org.Users))
-	return p, func() { org.Close() }, nil
+	return p, login, func() { org.Close() }, nil
 }

@@ -96,7 +96,7 @@ func runAgent(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	prof, demo, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
+	prof, demoLogin, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
 	if err != nil {
 		logger.Error("no usable organisation profile", "err", err)
 		fmt.Fprintln(os.Stderr, "dienstweg:", err)
@@ -106,7 +106,8 @@ func runAgent(args []string) int {
 
 	opts := agent.Options{
 		Profile:     prof,
-		Demo:        demo,
+		Demo:        demoLogin != nil,
+		DemoLogin:   demoLogin,
 		Lang:        i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
 		SocketPath:  *socket,
 		OpenAtStart: *open,

@@ -10,7 +10,7 @@ sock="$XDG_RUNTIME_DIR/shots/agent.sock"
 mkdir -p "$out"
 export LANG=de_DE.UTF-8
 
-"$bin" agent --demo --socket "$sock" --lang de >/dev/null 2>&1 &
+"$bin" agent --demo --socket "$sock" --lang de >"$XDG_RUNTIME_DIR/shots-agent.log" 2>&1 &
 agent=$!
 trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
@@ -31,6 +31,44 @@ shoot() {
 	sleep 0.5
 	echo "screenshots: $out/$file"
 }
+
+api() { curl -sf --unix-socket "$sock" "$@"; }
+act() { api -X POST -H 'Content-Type: application/json' -d "$1" http://agent/v1/enroll >/dev/null; sleep 1.2; }
+wizard_id() { LC_ALL=C.UTF-8 xwininfo -root -tree | awk '/"Dienstweg – Einrichtung":/ {print $1; exit}'; }
+grab() { import -window "$(wizard_id)" "$out/$1"; echo "screenshots: $out/$1"; }
+
+# The wizard opens by itself on a device that is not set up.
+for _ in $(seq 100); do [ -n "$(wizard_id)" ] && break; sleep 0.1; done
+sleep 1.5
+grab wizard-e1-de.png
+act '{"action":"next"}'
+grab wizard-e2-de.png
+login=$(api http://agent/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin)["demo_login"]; print(json.dumps({"action":"sign_in","user":d["user"],"activation_code":d["activation_code"]}))')
+act "$login"
+grab wizard-e3-hidden-de.png
+act '{"action":"toggle_secret"}'
+grab wizard-e3-de.png
+# A phone would scan the QR code; compute its code the same way (RFC 6238).
+code=$(api http://agent/v1/enroll | python3 -c '
+import base64,hashlib,hmac,json,struct,sys,time,urllib.parse
+uri=json.load(sys.stdin)["authenticator"]["uri"]
+secret=urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+key=base64.b32decode(secret+"="*(-len(secret)%8))
+h=hmac.new(key,struct.pack(">Q",int(time.time())//30),hashlib.sha1).digest()
+o=h[-1]&15
+print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))')
+act '{"action":"next"}'
+grab wizard-e4-de.png
+act "{\"action\":\"code\",\"code\":\"$code\"}"
+grab wizard-e5-de.png
+act '{"action":"next"}'
+grab wizard-e6-de.png
+act '{"action":"next"}'
+grab wizard-e6-tested-de.png
+act '{"action":"next"}'
+grab wizard-done-de.png
+pkill -f "$bin ui wizard" || true
+sleep 0.5
 
 shoot status "Dienstweg – Status" status-de.png
 shoot code "Dienstweg – Code eingeben" code-de.png

@@ -17,9 +17,12 @@ import (
 
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/diag"
+	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
@@ -64,6 +67,15 @@ type Options struct {
 	StateDir string
 	// LogPath is the agent's log file, for the diagnostics bundle.
 	LogPath string
+	// Keyring holds the device's secrets; nil means the OS keyring.
+	Keyring keyring.Store
+	// Portal overrides the portal client built from the profile (tests).
+	Portal *portal.Client
+	// DemoLogin is shown on the wizard's first screens in demo mode.
+	DemoLogin *state.DemoLogin
+	// NoWizardAtStart keeps the wizard closed at start even when the
+	// device is not set up (tests of other windows).
+	NoWizardAtStart bool
 }
 
 // ErrHandedOver means another agent was already running and has been
@@ -79,6 +91,8 @@ type Agent struct {
 	launcher *launcher
 	cat      *i18n.Catalog
 	quit     context.CancelFunc
+	portal   *portal.Client
+	enroll   *enroll.Machine
 
 	hostOnce sync.Once
 }
@@ -143,6 +157,19 @@ func New(opts Options) (*Agent, error) {
 		TrayVisible: true,
 		Update:      state.Update{State: "idle"},
 	}, opts.Now)
+	a.store.Update(func(s *state.Snapshot) { s.DemoLogin = opts.DemoLogin })
+	if opts.Keyring == nil {
+		opts.Keyring = &keyring.System{}
+	}
+	a.opts.Keyring = redactingKeyring{opts.Keyring}
+	a.portal = opts.Portal
+	if a.portal == nil {
+		pc, err := portal.New(portal.ConfigFromProfile(opts.Profile))
+		if err != nil {
+			return nil, fmt.Errorf("portal client: %w", err)
+		}
+		a.portal = pc
+	}
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
@@ -170,6 +197,30 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
+	// The wizard reads the keyring on start; a locked or missing keyring
+	// shows as a page of the wizard, not as a failure here.
+	m, err := enroll.New(ctx, enroll.Config{Portal: a.portal, Keyring: a.opts.Keyring, StateDir: a.opts.StateDir, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("starting the setup wizard: %w", err)
+	}
+	a.enroll = m
+	if m.Enrolled() {
+		// Later portal calls (session, announcements) use the device's
+		// credential; the wizard sets it itself when it finishes.
+		if dev, err := enroll.LoadDevice(ctx, a.opts.Keyring); err == nil {
+			a.portal.SetCredential(dev.Credential.Reveal())
+		} else {
+			a.log.Warn("device set up but its keys are not readable", "err", err)
+		}
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
+	if !m.Enrolled() && !a.opts.NoWizardAtStart {
+		a.log.Info("device not set up; opening the setup wizard", "wizard", m.String())
+		if err := a.OpenWindow(localapi.WindowWizard); err != nil {
+			a.log.Error("opening the setup wizard", "err", err)
+		}
+	}
 	if a.opts.Tray {
 		if err := tray.WatchHost(ctx, a.trayHostChanged); err != nil {
 			a.log.Warn("cannot tell whether a tray is shown", "err", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/redact"
@@ -33,7 +34,8 @@ func TestDiagnosticsOverLocalAPI(t *testing.T) {
 	logger.Info("session", "code", "123456", "uri", "otpauth://totp/X:anna?secret=JBSWY3DPEHPK3PXP")
 
 	socket := socketPath(t)
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: dir, LogPath: logPath, Logger: logger, Exe: binary})
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: dir, LogPath: logPath, Logger: logger, Exe: binary,
+		Keyring: keyring.NewMem(), NoWizardAtStart: true})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/dienstweg/dienstweg/internal/dbustest"
+	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -40,6 +41,7 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 
 	var a *Agent
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, Exe: binary,
+		Keyring: keyring.NewMem(), NoWizardAtStart: true, StateDir: t.TempDir(),
 		Session: switchSession{store: func() *state.Store { return a.Store() }}})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -67,6 +67,34 @@ type MarkReadRequest struct {
 	All bool     `json:"all,omitempty"`
 }
 
+// Wizard actions for POST /v1/enroll.
+const (
+	EnrollNext         = "next"
+	EnrollBack         = "back"
+	EnrollToggleSecret = "toggle_secret"
+	EnrollSignIn       = "sign_in"
+	EnrollCode         = "code"
+	EnrollRetry        = "retry"
+	EnrollRestart      = "restart"
+)
+
+func validEnrollAction(a string) bool {
+	switch a {
+	case EnrollNext, EnrollBack, EnrollToggleSecret, EnrollSignIn, EnrollCode, EnrollRetry, EnrollRestart:
+		return true
+	}
+	return false
+}
+
+// EnrollAction is the body of POST /v1/enroll: one action of the setup
+// wizard with its inputs.
+type EnrollAction struct {
+	Action         string `json:"action"`
+	User           string `json:"user,omitempty"`
+	ActivationCode string `json:"activation_code,omitempty"`
+	Code           string `json:"code,omitempty"`
+}
+
 // SafeModeRequest is the body of POST /v1/safemode.
 type SafeModeRequest struct {
 	On bool `json:"on"`

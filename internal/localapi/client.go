@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -100,6 +101,26 @@ func (c *Client) Diagnostics(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// EnrollView returns the setup wizard's current view.
+func (c *Client) EnrollView(ctx context.Context) (enroll.View, error) {
+	var v enroll.View
+	err := c.do(ctx, http.MethodGet, "/v1/enroll", nil, &v)
+	return v, err
+}
+
+// Enroll performs a wizard action and returns the view afterwards. Actions
+// that reach the portal take a while; the watch stream shows them busy.
+func (c *Client) Enroll(ctx context.Context, act EnrollAction) (enroll.View, error) {
+	var v enroll.View
+	err := c.do(ctx, http.MethodPost, "/v1/enroll", act, &v)
+	return v, err
+}
+
+// WatchEnroll streams the wizard's views until ctx ends or the agent goes.
+func (c *Client) WatchEnroll(ctx context.Context) (<-chan enroll.View, error) {
+	return watchNDJSON[enroll.View](ctx, c, "/v1/enroll/watch")
+}
+
 // SetSafeMode turns the screen-share safe mode on or off.
 func (c *Client) SetSafeMode(ctx context.Context, on bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/safemode", SafeModeRequest{On: on}, nil)
@@ -119,6 +140,12 @@ func (c *Client) Watch(ctx context.Context, window string) (<-chan Event, error)
 	if window != "" {
 		path += "?window=" + window
 	}
+	return watchNDJSON[Event](ctx, c, path)
+}
+
+// watchNDJSON streams newline-delimited JSON values of type T from path
+// until ctx ends or the agent goes away; the channel is closed then.
+func watchNDJSON[T any](ctx context.Context, c *Client, path string) (<-chan T, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent"+path, nil)
 	if err != nil {
 		return nil, err
@@ -131,19 +158,19 @@ func (c *Client) Watch(ctx context.Context, window string) (<-chan Event, error)
 		defer resp.Body.Close()
 		return nil, decodeError(resp)
 	}
-	ch := make(chan Event, 1)
+	ch := make(chan T, 1)
 	go func() {
 		defer close(ch)
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
-			var ev Event
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				continue // a newer agent may send events we don't know
+			var v T
+			if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+				continue // a newer agent may send what we don't know
 			}
 			select {
-			case ch <- ev:
+			case ch <- v:
 			case <-ctx.Done():
 				return
 			}

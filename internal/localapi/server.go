@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -33,6 +34,11 @@ type Backend interface {
 	MarkRead(ctx context.Context, req MarkReadRequest) error
 	CheckUpdate(ctx context.Context) error
 	SetSafeMode(ctx context.Context, on bool) error
+	// Enroll performs a wizard action ("" just reads) and returns the
+	// wizard's view afterwards.
+	Enroll(ctx context.Context, act EnrollAction) (enroll.View, error)
+	// SubscribeEnroll streams the wizard's views like Subscribe.
+	SubscribeEnroll() (<-chan enroll.View, func())
 	// Diagnostics writes the redacted diagnostics zip to w.
 	Diagnostics(ctx context.Context, w io.Writer) error
 	Quit()
@@ -178,6 +184,9 @@ func (s *Server) Handler() http.Handler {
 		{"POST", "/v1/announcements/read", s.handleMarkRead},
 		{"POST", "/v1/update/check", s.handleCheckUpdate},
 		{"POST", "/v1/safemode", s.handleSafeMode},
+		{"GET", "/v1/enroll", s.handleEnrollView},
+		{"POST", "/v1/enroll", s.handleEnrollAction},
+		{"GET", "/v1/enroll/watch", s.handleEnrollWatch},
 		{"POST", "/v1/quit", s.handleQuit},
 		{"GET", "/v1/diagnostics", s.handleDiagnostics},
 	}
@@ -367,6 +376,57 @@ func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, s.backend.MarkRead(r.Context(), req))
+}
+
+func (s *Server) handleEnrollView(w http.ResponseWriter, r *http.Request) {
+	v, err := s.backend.Enroll(r.Context(), EnrollAction{})
+	if err != nil {
+		s.reply(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) handleEnrollAction(w http.ResponseWriter, r *http.Request) {
+	var act EnrollAction
+	if !readJSON(w, r, &act) {
+		return
+	}
+	if !validEnrollAction(act.Action) {
+		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_action", Message: fmt.Sprintf("unknown wizard action %q", act.Action)})
+		return
+	}
+	v, err := s.backend.Enroll(r.Context(), act)
+	if err != nil {
+		s.reply(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// handleEnrollWatch streams the wizard's views as newline-delimited JSON.
+func (s *Server) handleEnrollWatch(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "streaming unsupported"})
+		return
+	}
+	views, cancel := s.backend.SubscribeEnroll()
+	defer cancel()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case v := <-views:
+			if err := enc.Encode(v); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
 }
 
 func (s *Server) handleSafeMode(w http.ResponseWriter, r *http.Request) {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -26,6 +27,9 @@ type testBackend struct {
 	codes   []string
 	opened  []string
 	quitted bool
+
+	enrollView enroll.View
+	enrollSubs []chan enroll.View
 }
 
 func (b *testBackend) StartSession(_ context.Context, code string) error {
@@ -60,6 +64,30 @@ func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
 func (b *testBackend) SetSafeMode(_ context.Context, on bool) error {
 	b.Update(func(s *state.Snapshot) { s.SafeMode = on })
 	return nil
+}
+func (b *testBackend) Enroll(_ context.Context, act EnrollAction) (enroll.View, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if act.Action == EnrollSignIn {
+		b.enrollView.Step = enroll.StepAuthenticator
+		b.enrollView.User = act.User
+		b.enrollView.Seq++
+		for _, ch := range b.enrollSubs {
+			select {
+			case ch <- b.enrollView:
+			default:
+			}
+		}
+	}
+	return b.enrollView, nil
+}
+func (b *testBackend) SubscribeEnroll() (<-chan enroll.View, func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ch := make(chan enroll.View, 4)
+	ch <- b.enrollView
+	b.enrollSubs = append(b.enrollSubs, ch)
+	return ch, func() {}
 }
 func (b *testBackend) Quit() {
 	b.mu.Lock()
@@ -398,5 +426,34 @@ func TestDiagnosticsStream(t *testing.T) {
 	var apiErr *Error
 	if !errors.As(err, &apiErr) || apiErr.Message != "disk full" || buf.Len() != 0 {
 		t.Errorf("Diagnostics on failure = %v, wrote %q", err, buf.String())
+	}
+}
+
+func TestEnrollEndpoints(t *testing.T) {
+	t.Parallel()
+	_, _, c := startServer(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	views, err := c.WatchEnroll(ctx)
+	if err != nil {
+		t.Fatalf("WatchEnroll: %v", err)
+	}
+	if first := <-views; first.Step != "" {
+		t.Fatalf("first view = %+v", first)
+	}
+	v, err := c.Enroll(ctx, EnrollAction{Action: EnrollSignIn, User: "anna", ActivationCode: "X"})
+	if err != nil || v.Step != enroll.StepAuthenticator || v.User != "anna" {
+		t.Fatalf("Enroll(sign_in) = %+v, %v", v, err)
+	}
+	if next := <-views; next.Step != enroll.StepAuthenticator {
+		t.Errorf("stream did not follow: %+v", next)
+	}
+	if got, err := c.EnrollView(ctx); err != nil || got.Step != enroll.StepAuthenticator {
+		t.Errorf("EnrollView = %+v, %v", got, err)
+	}
+	_, err = c.Enroll(ctx, EnrollAction{Action: "format_disk"})
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Code != "bad_action" {
+		t.Errorf("unknown action = %v, want bad_action", err)
 	}
 }

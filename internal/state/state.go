@@ -178,6 +178,15 @@ type Snapshot struct {
 	SafeMode     bool         `json:"safe_mode"`
 	RecentErrors []ErrorEntry `json:"recent_errors,omitempty"`
 	Helpdesk     Helpdesk     `json:"helpdesk"`
+	// DemoLogin is the demo organisation's sign-in, shown by the wizard;
+	// nil outside demo mode.
+	DemoLogin *DemoLogin `json:"demo_login,omitempty"`
+}
+
+// DemoLogin is a demo user's name and activation code.
+type DemoLogin struct {
+	User           string `json:"user"`
+	ActivationCode string `json:"activation_code"`
 }
 
 // Helpdesk is the contact from the profile.
@@ -207,6 +216,10 @@ func (s Snapshot) clone() Snapshot {
 		}
 	}
 	c.Update.Error = cloneMsg(s.Update.Error)
+	if s.DemoLogin != nil {
+		d := *s.DemoLogin
+		c.DemoLogin = &d
+	}
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)
 	for i := range c.RecentErrors {
 		c.RecentErrors[i].Message = *cloneMsg(&c.RecentErrors[i].Message)

@@ -32,7 +32,7 @@ func Build(a fyne.App, c Client, name string) (fyne.Window, liveWindow, error) {
 		w := NewCodeWindow(a, c)
 		return w.Window, w, nil
 	case localapi.WindowWizard:
-		w := NewPlaceholderWindow(a, "tray.setup", "E1")
+		w := NewWizardWindow(a, c)
 		return w.Window, w, nil
 	case localapi.WindowAnnouncements:
 		w := NewPlaceholderWindow(a, "tray.announcements", "A1")
@@ -77,6 +77,10 @@ func Run(window string, c *localapi.Client, lang string, log *slog.Logger) error
 		return err
 	}
 	w.SetMaster()
+	// Windows with a stream of their own (the wizard) start it here.
+	if s, ok := live.(interface{ Start(context.Context) }); ok {
+		s.Start(ctx)
+	}
 	go follow(ctx, c, window, events, w, live, log)
 	w.ShowAndRun()
 	return nil

@@ -28,6 +28,7 @@ type Client interface {
 	EndSession(ctx context.Context) error
 	OpenWindow(ctx context.Context, window string) error
 	SupportClient
+	WizardClient
 }
 
 // goAsync runs f on its own goroutine; windows use it for calls to the

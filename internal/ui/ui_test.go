@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -34,6 +35,8 @@ type recordingClient struct {
 	ended    int
 	startErr error
 	diagErr  error
+	actions  []localapi.EnrollAction
+	nextView enroll.View
 }
 
 func (c *recordingClient) Watch(context.Context, string) (<-chan localapi.Event, error) {
@@ -64,6 +67,17 @@ func (c *recordingClient) Diagnostics(_ context.Context, w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "PK\x03\x04 zip")
 	return err
+}
+
+func (c *recordingClient) Enroll(_ context.Context, act localapi.EnrollAction) (enroll.View, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.actions = append(c.actions, act)
+	return c.nextView, nil
+}
+
+func (c *recordingClient) WatchEnroll(context.Context) (<-chan enroll.View, error) {
+	return nil, localapi.ErrAgentNotRunning
 }
 
 func (c *recordingClient) snapshot() (codes, opened []string, ended int) {

@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/redact"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// redactingKeyring registers every secret that passes through it with
+// internal/redact, so that a secret which ever reached a log or an error
+// text is still removed from the diagnostics bundle.
+type redactingKeyring struct{ keyring.Store }
+
+func (r redactingKeyring) Get(ctx context.Context, account string) (string, error) {
+	v, err := r.Store.Get(ctx, account)
+	if err == nil {
+		redact.Register(v)
+	}
+	return v, err
+}
+
+func (r redactingKeyring) Set(ctx context.Context, account, secret string) error {
+	redact.Register(secret)
+	return r.Store.Set(ctx, account, secret)
+}
+
+// Enroll implements localapi.Backend: one action of the setup wizard.
+func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.View, error) {
+	m := a.enroll
+	if m == nil {
+		return enroll.View{}, localapi.ErrNotAvailable
+	}
+	var (
+		v   enroll.View
+		err error
+	)
+	switch act.Action {
+	case "":
+		v = m.View()
+	case localapi.EnrollNext:
+		v, err = m.Next(ctx)
+	case localapi.EnrollBack:
+		v, err = m.Back()
+	case localapi.EnrollToggleSecret:
+		if a.store.Snapshot().SafeMode {
+			return a.mask(m.View()), &localapi.Error{Status: http.StatusConflict, Code: "safe_mode", Key: "enroll.safe_mode", Message: "screen-share safe mode hides the code"}
+		}
+		v, err = m.ToggleSecret()
+	case localapi.EnrollSignIn:
+		v, err = m.SubmitSignIn(ctx, act.User, act.ActivationCode)
+	case localapi.EnrollCode:
+		v, err = m.SubmitCode(ctx, act.Code)
+	case localapi.EnrollRetry:
+		v, err = m.Retry(ctx)
+	case localapi.EnrollRestart:
+		v, err = m.Restart(ctx)
+	default:
+		return m.View(), &localapi.Error{Status: http.StatusBadRequest, Code: "bad_action", Message: "unknown wizard action " + act.Action}
+	}
+	switch {
+	case errors.Is(err, enroll.ErrBusy):
+		err = &localapi.Error{Status: http.StatusConflict, Code: "busy", Message: "the wizard is busy with the previous step"}
+	case errors.Is(err, enroll.ErrNotNow):
+		// A stale window: it gets the current view and renders that.
+		err = nil
+	}
+	return a.mask(v), err
+}
+
+// SubscribeEnroll implements localapi.Backend. The wizard's views pass
+// through mask, so safe mode holds even for a window that missed it.
+func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
+	if a.enroll == nil {
+		ch := make(chan enroll.View, 1)
+		ch <- enroll.View{}
+		return ch, func() {}
+	}
+	in, cancel := a.enroll.Subscribe()
+	out := make(chan enroll.View, 1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case v := <-in:
+				v = a.mask(v)
+				select {
+				case out <- v:
+				default:
+					select {
+					case <-out:
+					default:
+					}
+					out <- v
+				}
+			}
+		}
+	}()
+	return out, func() { cancel(); close(done) }
+}
+
+// mask hides the QR code's URI and the manual key in safe mode.
+func (a *Agent) mask(v enroll.View) enroll.View {
+	if v.Authenticator == nil || !a.store.Snapshot().SafeMode {
+		return v
+	}
+	auth := *v.Authenticator
+	auth.Hidden, auth.URI, auth.ManualKey = true, "", ""
+	v.Authenticator = &auth
+	return v
+}
+
+// followEnrollment mirrors the wizard into the state that the tray, the
+// status window and `dienstweg status` show.
+func (a *Agent) followEnrollment(ctx context.Context) {
+	views, cancel := a.enroll.Subscribe()
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case v := <-views:
+			a.store.Update(func(s *state.Snapshot) {
+				s.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
+			})
+		}
+	}
+}

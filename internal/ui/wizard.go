@@ -1,0 +1,340 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// WizardClient is what the setup wizard needs from the agent, which owns
+// the wizard's state machine; the window only renders its views.
+type WizardClient interface {
+	Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.View, error)
+	WatchEnroll(ctx context.Context) (<-chan enroll.View, error)
+}
+
+// qrSize is the QR code's edge in the window; large, for phone cameras.
+const qrSize = 260
+
+// WizardWindow is the first-day setup (screens E1–E6).
+type WizardWindow struct {
+	app    fyne.App
+	client WizardClient
+	Window fyne.Window
+
+	stepLabel, title, body *widget.Label
+	content                *fyne.Container
+	notice, errBox         *fyne.Container
+	noticeText, errText    *widget.Label
+	busy                   *widget.ProgressBarInfinite
+	back, next             *widget.Button
+	retry, restart         *widget.Button
+	screenCode             *widget.Label
+
+	user, activation, code *widget.Entry
+
+	view     enroll.View
+	rendered string // step/page whose content is built
+	snap     state.Snapshot
+	async    func(func())
+}
+
+// NewWizardWindow builds the window; ApplyView renders the wizard.
+func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
+	w := &WizardWindow{app: a, client: c, Window: a.NewWindow(L("enroll.window_title")), async: goAsync}
+	w.stepLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	w.stepLabel.Importance = widget.HighImportance
+	w.title = heading("")
+	w.title.SizeName = theme.SizeNameHeadingText
+	w.body = wrapped("")
+	w.content = container.NewVBox()
+	w.noticeText, w.errText = wrapped(""), wrapped("")
+	w.errText.Importance = widget.DangerImportance
+	w.notice = container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil, w.noticeText)
+	w.errBox = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), nil, w.errText)
+	w.busy = widget.NewProgressBarInfinite()
+	w.busy.Stop()
+
+	w.user = widget.NewEntry()
+	w.activation = widget.NewEntry()
+	w.code = widget.NewEntry()
+	w.code.SetPlaceHolder("123456")
+	w.user.OnSubmitted = func(string) { w.Window.Canvas().Focus(w.activation) }
+	w.activation.OnSubmitted = func(string) { w.Next() }
+	w.code.OnSubmitted = func(string) { w.Next() }
+
+	w.back = widget.NewButtonWithIcon(L("enroll.button.back"), theme.NavigateBackIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollBack}) })
+	w.next = widget.NewButtonWithIcon(L("enroll.button.next"), theme.NavigateNextIcon(), w.Next)
+	w.next.Importance = widget.HighImportance
+	w.next.IconPlacement = widget.ButtonIconTrailingText
+	w.retry = widget.NewButtonWithIcon(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
+	w.restart = widget.NewButton(L("enroll.button.restart"), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRestart}) })
+
+	body := container.NewVBox(w.stepLabel, w.title, w.body, w.content, w.notice, w.errBox, w.busy)
+	buttons := container.NewHBox(w.back, w.restart, layout.NewSpacer(), w.retry, w.next)
+	framed, code := frame("E1", container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
+	w.screenCode = code
+	w.Window.SetContent(framed)
+	w.Window.Resize(fyne.NewSize(640, 640))
+	w.ApplyView(enroll.View{Step: enroll.StepWelcome, Number: 1, Total: enroll.TotalSteps, Code: "E1", Page: enroll.PageStep, Title: "enroll.welcome.title", Body: "enroll.welcome.body", Busy: true})
+	return w
+}
+
+// Start follows the agent's wizard until ctx ends, reconnecting with
+// backoff when the agent restarts.
+func (w *WizardWindow) Start(ctx context.Context) {
+	go func() {
+		backoff := 200 * time.Millisecond
+		for ctx.Err() == nil {
+			views, err := w.client.WatchEnroll(ctx)
+			if err == nil {
+				backoff = 200 * time.Millisecond
+				for v := range views {
+					fyne.Do(func() { w.ApplyView(v) })
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}()
+}
+
+// Apply implements liveWindow: safe mode and the demo sign-in come from
+// the agent's state.
+func (w *WizardWindow) Apply(s state.Snapshot) {
+	changed := s.SafeMode != w.snap.SafeMode || (s.DemoLogin == nil) != (w.snap.DemoLogin == nil)
+	w.snap = s
+	if changed {
+		w.rendered = "" // rebuild with or without the secret
+		w.ApplyView(w.view)
+	}
+}
+
+// AgentLost implements liveWindow.
+func (w *WizardWindow) AgentLost() {}
+
+// Next is the primary button: it submits the step's inputs or moves on.
+func (w *WizardWindow) Next() {
+	v := w.view
+	if v.Busy || !v.CanNext && v.Step != enroll.StepDone {
+		return
+	}
+	switch {
+	case v.Step == enroll.StepDone:
+		w.Window.Close()
+	case hasField(v, enroll.FieldActivationCode):
+		w.act(localapi.EnrollAction{Action: localapi.EnrollSignIn, User: w.user.Text, ActivationCode: w.activation.Text})
+	case hasField(v, enroll.FieldCode):
+		code := normaliseCode(w.code.Text)
+		w.code.SetText("")
+		w.act(localapi.EnrollAction{Action: localapi.EnrollCode, Code: code})
+	default:
+		w.act(localapi.EnrollAction{Action: localapi.EnrollNext})
+	}
+}
+
+// act sends an action off the UI thread; the stream brings the new view,
+// and the reply renders it too in case the stream is slow.
+func (w *WizardWindow) act(a localapi.EnrollAction) {
+	w.setButtons(false)
+	w.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		v, err := w.client.Enroll(ctx, a)
+		fyne.Do(func() {
+			var apiErr *localapi.Error
+			if err != nil && !(errors.As(err, &apiErr) && apiErr.Code == "busy") {
+				w.errText.SetText(errorText(err))
+				w.errBox.Show()
+				w.setButtons(true)
+				return
+			}
+			if err == nil {
+				w.ApplyView(v)
+			}
+		})
+	})
+}
+
+func hasField(v enroll.View, f enroll.Field) bool {
+	for _, x := range v.Fields {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// ApplyView renders one view of the wizard.
+func (w *WizardWindow) ApplyView(v enroll.View) {
+	if v.Seq != 0 && v.Seq < w.view.Seq {
+		return // a late reply; the stream already brought something newer
+	}
+	w.view = v
+	w.stepLabel.SetText(L("enroll.step_label", map[string]string{"Number": strconv.Itoa(v.Number), "Total": strconv.Itoa(v.Total), "Code": v.Code}))
+	w.screenCode.SetText(L("window.screen_code", map[string]string{"Code": v.Code}))
+	w.title.SetText(L(v.Title))
+	w.body.SetText(L(v.Body))
+
+	key := string(v.Step) + "/" + string(v.Page) + "/" + authKey(v)
+	if key != w.rendered {
+		w.rendered = key
+		w.content.Objects = w.stepContent(v)
+		w.content.Refresh()
+		w.focusFirst(v)
+	}
+	if v.Step == enroll.StepTest {
+		w.content.Objects = w.stepContent(v) // checks change within the step
+		w.content.Refresh()
+	}
+	w.noticeText.SetText(ML(v.Notice))
+	setVisible(w.notice, v.Notice != nil)
+	w.errText.SetText(ML(v.Error))
+	setVisible(w.errBox, v.Error != nil)
+	if v.Busy {
+		w.busy.Show()
+		w.busy.Start()
+	} else {
+		w.busy.Stop()
+		w.busy.Hide()
+	}
+	w.next.SetText(nextLabel(v))
+	setVisible(w.back, v.CanBack)
+	setVisible(w.retry, v.CanRetry)
+	setVisible(w.restart, v.CanRestart)
+	setVisible(w.next, v.CanNext || v.Step == enroll.StepDone)
+	w.setButtons(!v.Busy)
+}
+
+func (w *WizardWindow) setButtons(enabled bool) {
+	for _, b := range []*widget.Button{w.back, w.next, w.retry, w.restart} {
+		if enabled {
+			b.Enable()
+		} else {
+			b.Disable()
+		}
+	}
+}
+
+func authKey(v enroll.View) string {
+	if v.Authenticator == nil || v.Authenticator.Hidden {
+		return "hidden"
+	}
+	return "shown"
+}
+
+func nextLabel(v enroll.View) string {
+	switch v.Step {
+	case enroll.StepDevice:
+		return L("enroll.button.register")
+	case enroll.StepTest:
+		if len(v.Checks) == 0 {
+			return L("enroll.button.test")
+		}
+	case enroll.StepDone:
+		return L("enroll.button.finish")
+	}
+	return L("enroll.button.next")
+}
+
+func (w *WizardWindow) focusFirst(v enroll.View) {
+	switch {
+	case hasField(v, enroll.FieldUser):
+		if w.user.Text == "" && v.User != "" {
+			w.user.SetText(v.User)
+		}
+		if w.user.Text == "" {
+			w.Window.Canvas().Focus(w.user)
+		} else {
+			w.Window.Canvas().Focus(w.activation)
+		}
+	case hasField(v, enroll.FieldCode):
+		w.Window.Canvas().Focus(w.code)
+	}
+}
+
+// stepContent builds what a step shows between its text and the buttons.
+func (w *WizardWindow) stepContent(v enroll.View) []fyne.CanvasObject {
+	var objs []fyne.CanvasObject
+	if d := w.snap.DemoLogin; d != nil && (v.Step == enroll.StepWelcome || v.Step == enroll.StepSignIn) {
+		objs = append(objs, notice(theme.InfoIcon(), L("enroll.demo_login", map[string]string{"User": d.User, "Code": d.ActivationCode}), ""))
+	}
+	if v.Page != enroll.PageStep {
+		return objs
+	}
+	switch {
+	case hasField(v, enroll.FieldActivationCode):
+		form := widget.NewForm(
+			widget.NewFormItem(L("enroll.field.user"), w.user),
+			widget.NewFormItem(L("enroll.field.activation_code"), w.activation),
+		)
+		objs = append(objs, form)
+	case hasField(v, enroll.FieldCode):
+		objs = append(objs, widget.NewForm(widget.NewFormItem(L("enroll.field.code"), w.code)))
+	case v.Step == enroll.StepAuthenticator && v.Authenticator != nil:
+		objs = append(objs, w.authenticatorContent(v.Authenticator))
+	case v.Step == enroll.StepTest:
+		for _, c := range v.Checks {
+			icon := theme.ConfirmIcon()
+			if !c.OK {
+				icon = theme.ErrorIcon()
+			}
+			objs = append(objs, container.NewHBox(widget.NewIcon(icon), widget.NewLabel(L(c.Name))))
+		}
+	}
+	return objs
+}
+
+func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.CanvasObject {
+	apps := wrapped(L("enroll.authenticator.apps", map[string]string{"Apps": strings.Join(a.Apps, ", ")}))
+	who := widget.NewForm(
+		widget.NewFormItem(L("enroll.authenticator.issuer"), widget.NewLabel(a.Issuer)),
+		widget.NewFormItem(L("enroll.authenticator.account"), widget.NewLabel(a.Account)),
+	)
+	if a.Hidden || w.snap.SafeMode || a.URI == "" {
+		text := L("enroll.authenticator.hidden")
+		show := widget.NewButtonWithIcon(L("enroll.button.show_secret"), theme.VisibilityIcon(), func() {
+			w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
+		})
+		if w.snap.SafeMode {
+			text = L("enroll.safe_mode")
+			show.Disable()
+		}
+		placeholder := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+		placeholder.SetMinSize(fyne.NewSize(qrSize, qrSize))
+		placeholder.CornerRadius = theme.Size(theme.SizeNameInputRadius)
+		box := container.NewStack(placeholder, container.NewCenter(container.NewVBox(widget.NewIcon(theme.VisibilityOffIcon()), show)))
+		return container.NewVBox(container.NewHBox(box, container.NewVBox(wrapped(text), who)), apps)
+	}
+	qr := canvas.NewImageFromResource(nil)
+	if png, err := enroll.QRPNG(a.URI.Reveal(), 2*qrSize); err == nil {
+		qr.Resource = fyne.NewStaticResource("qr.png", png)
+	}
+	qr.FillMode = canvas.ImageFillContain
+	qr.ScaleMode = canvas.ImageScalePixels
+	qr.SetMinSize(fyne.NewSize(qrSize, qrSize))
+	key := widget.NewLabelWithStyle(a.ManualKey.Reveal(), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	key.Wrapping = fyne.TextWrapWord
+	hide := widget.NewButtonWithIcon(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
+		w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
+	})
+	side := container.NewVBox(widget.NewLabelWithStyle(L("enroll.authenticator.manual_key"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), key, who, hide)
+	return container.NewVBox(container.NewBorder(nil, nil, qr, nil, side), apps)
+}
