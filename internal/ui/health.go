@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"math"
+	"strconv"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -36,7 +38,8 @@ type HealthChain struct {
 func NewHealthChain() *HealthChain {
 	h := &HealthChain{}
 	h.title = widget.NewLabelWithStyle(L("health.chain.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	h.rows = container.NewVBox()
+	// A form layout lines the details up after the widest link name.
+	h.rows = container.New(layout.NewFormLayout())
 	h.changed = widget.NewLabel(L("health.chain.never"))
 	h.changed.Importance = widget.LowImportance
 	h.content = container.NewVBox(h.title, h.rows, h.changed)
@@ -79,41 +82,12 @@ func HealthRowFor(l state.Link) HealthRow {
 	return r
 }
 
+// formatMS rounds to whole milliseconds; below one it says "<1".
 func formatMS(v float64) string {
-	if v < 10 {
-		return trimFloat(v)
+	if v < 1 {
+		return "<1"
 	}
-	return itoa(int(v + 0.5))
-}
-
-func trimFloat(v float64) string {
-	n := int(v*10 + 0.5)
-	if n%10 == 0 {
-		return itoa(n / 10)
-	}
-	return itoa(n/10) + "," + itoa(n%10)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return strconv.Itoa(int(math.Round(v)))
 }
 
 // Apply shows h. Call it on the UI thread.
@@ -122,9 +96,10 @@ func (h *HealthChain) Apply(hs state.Health) {
 	if loc == nil {
 		loc = time.Local
 	}
-	objs := make([]fyne.CanvasObject, 0, len(hs.Links))
+	objs := make([]fyne.CanvasObject, 0, 2*len(hs.Links))
 	for _, l := range hs.Links {
-		objs = append(objs, h.row(HealthRowFor(l), l.History, hs.CheckedAt))
+		name, rest := h.row(HealthRowFor(l), l.History, hs.CheckedAt)
+		objs = append(objs, name, rest)
 	}
 	h.rows.Objects = objs
 	switch {
@@ -139,7 +114,9 @@ func (h *HealthChain) Apply(hs state.Health) {
 	h.Refresh()
 }
 
-func (h *HealthChain) row(r HealthRow, hist []state.Sample, end time.Time) fyne.CanvasObject {
+// row returns the two cells of a link: icon and name, then the detail
+// with latency, sparkline and login button on the right.
+func (h *HealthChain) row(r HealthRow, hist []state.Sample, end time.Time) (fyne.CanvasObject, fyne.CanvasObject) {
 	var icon fyne.Resource
 	switch {
 	case r.Skipped:
@@ -154,7 +131,11 @@ func (h *HealthChain) row(r HealthRow, hist []state.Sample, end time.Time) fyne.
 		name.TextStyle.Bold = true
 	}
 	detail := widget.NewLabel(r.Detail)
-	detail.Importance = widget.LowImportance
+	if r.OK || r.Skipped {
+		// A failing link's detail stays at full contrast: it is the part
+		// the employee reads out to the helpdesk.
+		detail.Importance = widget.LowImportance
+	}
 	detail.Truncation = fyne.TextTruncateEllipsis
 	left := container.NewHBox(widget.NewIcon(icon), name)
 	var right []fyne.CanvasObject
@@ -168,7 +149,7 @@ func (h *HealthChain) row(r HealthRow, hist []state.Sample, end time.Time) fyne.
 		url := r.Login
 		right = append(right, widget.NewButtonWithIcon(L("health.chain.open_login"), theme.ComputerIcon(), func() { h.OnOpenLogin(url) }))
 	}
-	return container.NewBorder(nil, nil, left, container.NewHBox(right...), detail)
+	return left, container.NewBorder(nil, nil, nil, container.NewHBox(right...), detail)
 }
 
 // sparkline draws latency samples of the last 15 minutes as lines, with a
@@ -192,35 +173,44 @@ func newSparkline(samples []state.Sample, end time.Time) *sparkline {
 }
 
 func (s *sparkline) CreateRenderer() fyne.WidgetRenderer {
-	r := &sparkRenderer{s: s}
-	r.build(sparkSize)
+	segs, fails := sparkPoints(s.samples, s.end, sparkSize)
+	r := &sparkRenderer{s: s, base: canvas.NewLine(theme.Color(theme.ColorNameSeparator))}
+	r.objects = append(r.objects, r.base)
+	for range segs {
+		l := canvas.NewLine(theme.Color(theme.ColorNamePrimary))
+		l.StrokeWidth = 1.5
+		r.lines = append(r.lines, l)
+		r.objects = append(r.objects, l)
+	}
+	for range fails {
+		l := canvas.NewLine(theme.Color(theme.ColorNameError))
+		l.StrokeWidth = 1.5
+		r.ticks = append(r.ticks, l)
+		r.objects = append(r.objects, l)
+	}
+	r.Layout(sparkSize)
 	return r
 }
 
+// sparkRenderer keeps one line per segment and tick; the samples of a
+// sparkline never change (Apply builds a new one), only its size.
 type sparkRenderer struct {
 	s       *sparkline
+	base    *canvas.Line
+	lines   []*canvas.Line
+	ticks   []*canvas.Line
 	objects []fyne.CanvasObject
 }
 
-func (r *sparkRenderer) build(size fyne.Size) {
-	pts, fails := sparkPoints(r.s.samples, r.s.end, size)
-	objs := make([]fyne.CanvasObject, 0, len(pts)+len(fails)+1)
-	base := canvas.NewLine(theme.Color(theme.ColorNameSeparator))
-	base.Position1, base.Position2 = fyne.NewPos(0, size.Height), fyne.NewPos(size.Width, size.Height)
-	objs = append(objs, base)
-	for _, seg := range pts {
-		l := canvas.NewLine(theme.Color(theme.ColorNamePrimary))
-		l.StrokeWidth = 1.5
-		l.Position1, l.Position2 = seg[0], seg[1]
-		objs = append(objs, l)
+func (r *sparkRenderer) Layout(size fyne.Size) {
+	segs, fails := sparkPoints(r.s.samples, r.s.end, size)
+	r.base.Position1, r.base.Position2 = fyne.NewPos(0, size.Height), fyne.NewPos(size.Width, size.Height)
+	for i, l := range r.lines {
+		l.Position1, l.Position2 = segs[i][0], segs[i][1]
 	}
-	for _, x := range fails {
-		l := canvas.NewLine(theme.Color(theme.ColorNameError))
-		l.StrokeWidth = 1.5
-		l.Position1, l.Position2 = fyne.NewPos(x, size.Height/2), fyne.NewPos(x, size.Height)
-		objs = append(objs, l)
+	for i, l := range r.ticks {
+		l.Position1, l.Position2 = fyne.NewPos(fails[i], size.Height/2), fyne.NewPos(fails[i], size.Height)
 	}
-	r.objects = objs
 }
 
 // sparkPoints maps samples to line segments between consecutive good
@@ -266,14 +256,17 @@ func sparkPoints(samples []state.Sample, end time.Time, size fyne.Size) (segs []
 	return segs, fails
 }
 
-func (r *sparkRenderer) Layout(size fyne.Size) {
-	r.build(size)
-}
-
 func (r *sparkRenderer) MinSize() fyne.Size { return sparkSize }
 
 func (r *sparkRenderer) Refresh() {
-	r.build(r.s.Size())
+	r.Layout(r.s.Size())
+	r.base.StrokeColor = theme.Color(theme.ColorNameSeparator)
+	for _, l := range r.lines {
+		l.StrokeColor = theme.Color(theme.ColorNamePrimary)
+	}
+	for _, l := range r.ticks {
+		l.StrokeColor = theme.Color(theme.ColorNameError)
+	}
 	for _, o := range r.objects {
 		o.Refresh()
 	}
@@ -282,8 +275,3 @@ func (r *sparkRenderer) Refresh() {
 func (r *sparkRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 func (r *sparkRenderer) Destroy() {}
-
-var _ fyne.Widget = (*HealthChain)(nil)
-
-// spacer keeps layout imported for callers that pad the chain.
-var _ = layout.NewSpacer
