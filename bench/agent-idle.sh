@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# agent-idle.sh measures what the tray costs: the dienstweg agent next to the
+# smallest Fyne app that shows a tray (bench/cmd/fynetray), both built in this
+# run. For each it measures
+#   - cold start: process start until its item registers with the tray host
+#     (bench/cmd/sniwait), median of RUNS fresh processes;
+#   - idle RSS: VmRSS from /proc/PID/status after SETTLE seconds;
+#   - idle CPU: utime+stime ticks from /proc/PID/stat over IDLE seconds, as
+#     % of one core, and context switches (wake-ups) per second.
+# Each app runs in its own scripts/testenv.sh (Xvfb, private session bus,
+# keyring, temp HOME), so nothing touches the real desktop. Loopback only.
+# Prints a markdown table; the numbers go into docs/performance.md by hand.
+# APPS="agent fynetray" limits the run to some of agent, agent-demo, fynetray.
+# AGENT=path measures that dienstweg binary instead of building ./app (A/B).
+#
+#   bash bench/agent-idle.sh            # about 4 minutes
+#   RUNS=3 IDLE=20 bash bench/agent-idle.sh   # quick look
+#
+# The agent runs twice: with a profile (what employees run) and with --demo,
+# which also starts the demo organisation's portal in the same process.
+set -uo pipefail
+
+RUNS=${RUNS:-5}
+SETTLE=${SETTLE:-10}
+IDLE=${IDLE:-60}
+prog=agent-idle
+say() { printf '%s: %s\n' "$prog" "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# now_us prints wall-clock microseconds without forking (bash 5).
+now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
+
+# ticks PID prints utime+stime of the whole process (all threads). Fields
+# are counted after the last ')', since the command name may hold spaces.
+ticks() {
+	local s
+	s=$(<"/proc/$1/stat") || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086 # split into fields on purpose
+	set -- $s
+	echo $((${12} + ${13}))
+}
+
+# status_kb PID FIELD prints a kB field of /proc/PID/status.
+status_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# ctxsw PID sums voluntary and involuntary context switches over all
+# threads: each is a wake-up of some thread of the process.
+ctxsw() {
+	cat "/proc/$1"/task/*/status 2>/dev/null |
+		awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+
+# ---------------------------------------------------------------------------
+# inner NAME DIR CMD...: runs inside testenv.sh. Starts the tray host, then
+# CMD RUNS times (each until its item registers), keeps the last one running
+# for the idle measurement and writes DIR/NAME.result as key=value lines.
+# "@RUN@" in CMD is replaced by the run number (for unique sockets).
+inner() {
+	local name=$1 dir=$2
+	shift 2
+	local sni_log="$dir/$name.sni" app_log="$dir/$name.log" out="$dir/$name.result"
+	# Global, not local: the EXIT trap runs after inner has returned.
+	sni_pid="" app_pid=""
+	# shellcheck disable=SC2317 # called by the trap
+	finish() {
+		local p
+		for p in $app_pid $sni_pid; do
+			kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+		done
+	}
+	trap finish EXIT
+
+	# sniwait's lines come through a FIFO, so the script blocks in read
+	# instead of polling: a poll loop would steal CPU from the app starting.
+	mkfifo "$dir/$name.fifo" || die "$name: mkfifo failed"
+	exec 3<>"$dir/$name.fifo"
+	"$dir/sniwait" >&3 2>>"$app_log" &
+	sni_pid=$!
+	local line
+	read -r -t 10 -u 3 line || die "$name: sniwait not ready within 10 s: $(cat "$app_log")"
+	echo "$line" >>"$sni_log"
+	[ "${line%% *}" = ready ] || die "$name: sniwait said $line"
+
+	# German, as the agent runs with --lang de; and a locale Fyne can parse.
+	export LANG=de_DE.UTF-8
+	local cmd=("$@") starts=() run t0 t1 args when pid
+	for run in $(seq "$RUNS"); do
+		args=("${cmd[@]//@RUN@/$run}")
+		t0=$(now_us)
+		"${args[@]}" 3>&- >>"$app_log" 2>&1 &
+		app_pid=$!
+		line=""
+		# 30 s covers a first Fyne start on a loaded 2-core box.
+		for _ in $(seq 30); do
+			if read -r -t 1 -u 3 line; then
+				echo "$line" >>"$sni_log"
+				break
+			fi
+			kill -0 "$app_pid" 2>/dev/null || die "$name: exited before its tray item registered; log: $(tail -n 20 "$app_log")"
+		done
+		[ -n "$line" ] || die "$name: no tray item within 30 s; log: $(tail -n 20 "$app_log")"
+		read -r _ when pid _ <<<"$line"
+		[ "$pid" = "$app_pid" ] || say "$name: item registered by pid $pid, started $app_pid"
+		t1=$((when / 1000))
+		starts+=($(((t1 - t0 + 500) / 1000)))
+		say "$name: run $run: tray registered after ${starts[-1]} ms"
+		if [ "$run" -lt "$RUNS" ]; then
+			kill -TERM "$app_pid" && wait "$app_pid" 2>/dev/null
+			app_pid=""
+		fi
+	done
+
+	pid=$app_pid
+	sleep "$SETTLE"
+	local rss_settled k0 c0 w0 k1 c1 w1 rss rss_anon rss_file threads load
+	rss_settled=$(status_kb "$pid" VmRSS)
+	load=$(cut -d' ' -f1 /proc/loadavg) # others' builds slow the starts down
+	k0=$(ticks "$pid") c0=$(ctxsw "$pid") w0=$(now_us)
+	sleep "$IDLE"
+	k1=$(ticks "$pid") c1=$(ctxsw "$pid") w1=$(now_us)
+	kill -0 "$pid" 2>/dev/null || die "$name: exited during the idle window"
+	rss=$(status_kb "$pid" VmRSS)
+	rss_anon=$(status_kb "$pid" RssAnon)
+	rss_file=$(status_kb "$pid" RssFile)
+	threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$pid/status")
+	{
+		echo "starts=${starts[*]}"
+		echo "rss_settled_kb=$rss_settled"
+		echo "rss_kb=$rss"
+		echo "rss_anon_kb=$rss_anon"
+		echo "rss_file_kb=$rss_file"
+		echo "threads=$threads"
+		echo "load=$load"
+		echo "ticks=$((k1 - k0))"
+		echo "ctxsw=$((c1 - c0))"
+		echo "elapsed_us=$((w1 - w0))"
+	} >"$out"
+}
+
+if [ "${1:-}" = "--inner" ]; then
+	shift
+	inner "$@"
+	exit
+fi
+
+# ---------------------------------------------------------------------------
+# outer: build, run each app in its own test environment, print the table.
+cd "$(dirname "$0")/.." || die "cannot find the repository"
+command -v go >/dev/null || die "go not found"
+[ "${BASH_VERSINFO[0]}" -ge 5 ] || die "needs bash 5 for EPOCHREALTIME"
+
+began=$(now_us)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/dienstweg-bench.XXXXXX") || die "cannot create temp dir"
+# shellcheck disable=SC2317
+cleanup() { rm -rf "$dir"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "building dienstweg, fynetray and sniwait into $dir"
+if [ -n "${AGENT:-}" ]; then
+	cp "$AGENT" "$dir/dienstweg" || die "cannot copy AGENT=$AGENT"
+else
+	go build -o "$dir/dienstweg" ./app || die "building ./app failed"
+fi
+go build -o "$dir/fynetray" ./bench/cmd/fynetray || die "building bench/cmd/fynetray failed"
+go build -o "$dir/sniwait" ./bench/cmd/sniwait || die "building bench/cmd/sniwait failed"
+
+# The demo profile with a throwaway CA and a portal nobody answers: the
+# agent at idle does not call its portal.
+bench_profile=$(go run ./bench/cmd/benchprofile) || die "making the benchmark profile failed"
+printf '%s\n' "$bench_profile" >"$dir/profile.json"
+
+read -ra names <<<"${APPS:-agent agent-demo fynetray}"
+declare -A label=(
+	[agent]="agent (\`--profile\`)"
+	[agent-demo]="agent (\`--demo\`, with demo portal)"
+	[fynetray]="Fyne tray app"
+)
+self=$(pwd)/bench/agent-idle.sh
+for n in "${names[@]}"; do
+	case $n in
+	agent) cmd=("$dir/dienstweg" agent --profile "$dir/profile.json" --socket "$dir/a@RUN@.sock" --lang de) ;;
+	agent-demo) cmd=("$dir/dienstweg" agent --demo --socket "$dir/d@RUN@.sock" --lang de) ;;
+	fynetray) cmd=("$dir/fynetray") ;;
+	esac
+	say "measuring $n: $RUNS starts, ${SETTLE}s settle, ${IDLE}s idle"
+	bash scripts/testenv.sh bash "$self" --inner "$n" "$dir" "${cmd[@]}" ||
+		die "$n: measurement failed; app log: $(tail -n 30 "$dir/$n.log" 2>/dev/null)"
+done
+
+hz=$(getconf CLK_TCK)
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+declare -A rss cpu
+echo
+echo "| app | start to tray, median of $RUNS (min–max) | idle RSS | anon / file | CPU over ${IDLE} s idle | wake-ups in ${IDLE} s | threads | load avg |"
+echo "|---|---|---|---|---|---|---|---|"
+declare -A r
+for n in "${names[@]}"; do
+	r=()
+	while IFS='=' read -r k v; do r[$k]=$v; done <"$dir/$n.result"
+	read -ra s <<<"${r[starts]}"
+	med=$(median "${s[@]}")
+	lo=$(printf '%s\n' "${s[@]}" | sort -n | head -n1)
+	hi=$(printf '%s\n' "${s[@]}" | sort -n | tail -n1)
+	rss[$n]=${r[rss_kb]}
+	cpu[$n]=$(awk -v t="${r[ticks]}" -v hz="$hz" -v us="${r[elapsed_us]}" 'BEGIN { printf "%.3f", 100 * t / hz / (us / 1e6) }')
+	printf '| %s | %d ms (%d–%d) | %s MB | %s / %s MB | %s %% (%d ticks) | %d | %d | %s |\n' \
+		"${label[$n]}" "$med" "$lo" "$hi" "$(mib "${r[rss_kb]}")" "$(mib "${r[rss_anon_kb]}")" "$(mib "${r[rss_file_kb]}")" \
+		"${cpu[$n]}" "${r[ticks]}" "${r[ctxsw]}" "${r[threads]}" "${r[load]}"
+done
+echo
+echo "Built from $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' plus uncommitted changes')${AGENT:+ (agent: $AGENT)}, $(nproc) cores."
+echo "RSS in MiB (VmRSS after ${SETTLE}+${IDLE} s); wake-ups are context switches of all threads; CPU is % of one core at CLK_TCK=$hz (1 tick = $(awk -v hz="$hz" -v s="$IDLE" 'BEGIN { printf "%.4f", 100 / hz / s }') %)."
+for n in agent agent-demo; do
+	if [ -z "${rss[$n]:-}" ] || [ -z "${rss[fynetray]:-}" ]; then
+		continue
+	fi
+	ratio=$(awk -v a="${rss[$n]}" -v f="${rss[fynetray]}" 'BEGIN { printf "%.2f", a / f }')
+	verdict=$(awk -v r="$ratio" -v c="${cpu[$n]}" 'BEGIN { print (r < 0.3 && c <= 0.1) ? "met" : "MISSED" }')
+	echo "Target for ${label[$n]}: RSS < 0.3× Fyne tray app (is ${ratio}×) and CPU ≤ 0.1 % (is ${cpu[$n]} %): **$verdict**"
+done
+say "done in $((($(now_us) - began) / 1000000)) s"
