@@ -38,7 +38,7 @@ type InstallOptions struct {
 	GOOS, GOARCH string
 	Now          func() time.Time
 	// Checkpoint, if set, is called between the steps of Install with
-	// the step's name ("prepared", "recorded", "backed_up", "committed").
+	// the step's name ("recorded", "prepared", "backed_up", "committed").
 	// Crash tests stop the process there; production leaves it nil.
 	Checkpoint func(step string)
 }
@@ -105,19 +105,15 @@ func Install(st *Staged, opt InstallOptions) (*Installed, error) {
 	if fi, err := os.Stat(opt.Exe); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	so := selfupdate.Options{TargetPath: opt.Exe, TargetMode: mode, Checksum: sum, Verifier: verifier}
-	if err := selfupdate.PrepareAndCheckBinary(bytes.NewReader(b), so); err != nil {
-		return nil, errf(CodeApplyFailed, "preparing new binary: %v", err)
-	}
 	newPath := filepath.Join(filepath.Dir(opt.Exe), "."+filepath.Base(opt.Exe)+".new")
-	checkpoint("prepared")
 
+	// Recorded first, so a start after a crash at any later step finds
+	// the record and cleans up (Startup).
 	inst := &Installed{Version: st.Version, FromVersion: opt.FromVersion, Exe: opt.Exe, Backup: BackupPath(opt.Exe)}
 	mem := newMemory(opt.Dir)
 	if _, err := mem.change(func(r *record) {
 		r.Pending = &Pending{Version: inst.Version, FromVersion: inst.FromVersion, Exe: inst.Exe, Backup: inst.Backup, InstalledAt: opt.Now()}
 	}); err != nil {
-		os.Remove(newPath)
 		return nil, &Error{Code: CodeApplyFailed, Err: err}
 	}
 	checkpoint("recorded")
@@ -126,6 +122,13 @@ func Install(st *Staged, opt InstallOptions) (*Installed, error) {
 		mem.change(func(r *record) { r.Pending = nil })
 		return nil, &Error{Code: CodeApplyFailed, Err: err}
 	}
+
+	so := selfupdate.Options{TargetPath: opt.Exe, TargetMode: mode, Checksum: sum, Verifier: verifier}
+	if err := selfupdate.PrepareAndCheckBinary(bytes.NewReader(b), so); err != nil {
+		return undo(fmt.Errorf("preparing new binary: %w", err))
+	}
+	checkpoint("prepared")
+
 
 	if runtime.GOOS == "windows" {
 		// A running .exe cannot be replaced by rename-over on Windows, but

@@ -178,13 +178,17 @@ func Handoff(ctx context.Context, inst *Installed, opt HandoffOptions) (HandoffR
 	cmd.Env = opt.Env
 	cmd.Stdout, cmd.Stderr = opt.Stdout, opt.Stderr
 	cmd.SysProcAttr = detachedAttr()
-	exited := make(chan error, 1)
+	// exited is closed once the child is reaped; waitErr is set before.
+	exited := make(chan struct{})
+	var waitErr error
 	reason := ""
+	started := false
 	if err := cmd.Start(); err != nil {
 		reason = fmt.Sprintf("starting %s: %v", inst.Exe, err)
 	} else {
-		go func() { exited <- cmd.Wait() }()
-		reason = waitHealthy(ctx, inst.Version, opt, exited)
+		started = true
+		go func() { waitErr = cmd.Wait(); close(exited) }()
+		reason = waitHealthy(ctx, inst.Version, opt, exited, &waitErr)
 	}
 	if reason == "" {
 		log.Info("update self-test passed", "pid", cmd.Process.Pid)
@@ -194,7 +198,7 @@ func Handoff(ctx context.Context, inst *Installed, opt HandoffOptions) (HandoffR
 		return HandoffResult{Healthy: true}, nil
 	}
 	log.Error("update self-test failed; restoring the previous version", "reason", reason)
-	if cmd.Process != nil {
+	if started {
 		select {
 		case <-exited:
 		default:
@@ -215,7 +219,7 @@ func Handoff(ctx context.Context, inst *Installed, opt HandoffOptions) (HandoffR
 }
 
 // waitHealthy returns "" once the probe reports version, or why not.
-func waitHealthy(ctx context.Context, version string, opt HandoffOptions, exited <-chan error) string {
+func waitHealthy(ctx context.Context, version string, opt HandoffOptions, exited <-chan struct{}, waitErr *error) string {
 	ctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	defer cancel()
 	tick := time.NewTicker(opt.Poll)
@@ -234,7 +238,8 @@ func waitHealthy(ctx context.Context, version string, opt HandoffOptions, exited
 			last = err.Error()
 		}
 		select {
-		case err := <-exited:
+		case <-exited:
+			err := *waitErr
 			if err == nil {
 				return "the new version exited at start"
 			}

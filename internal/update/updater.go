@@ -110,6 +110,9 @@ type Updater struct {
 	staged  *Staged
 	chosen  Choice
 	managed bool
+	// installed is set once a new binary is in place; this process only
+	// waits for its restart then.
+	installed *Installed
 }
 
 // New validates cfg and prepares an updater. It reports a rollback that
@@ -221,6 +224,12 @@ func (u *Updater) jitter(lo, hi time.Duration) time.Duration {
 
 // cycle is one background round: check, download, maybe install.
 func (u *Updater) cycle(ctx context.Context) {
+	u.mu.Lock()
+	done := u.installed != nil
+	u.mu.Unlock()
+	if done {
+		return
+	}
 	rel, err := u.Check(ctx)
 	if err != nil || rel == nil || u.Managed() {
 		return
@@ -430,8 +439,11 @@ func (u *Updater) InstallNow(ctx context.Context) (*Installed, error) {
 	u.step.Lock()
 	defer u.step.Unlock()
 	u.mu.Lock()
-	st := u.staged
+	st, done := u.staged, u.installed
 	u.mu.Unlock()
+	if done != nil {
+		return done, nil
+	}
 	if st == nil {
 		return nil, &Error{Code: CodeNothingToInstall}
 	}
@@ -443,7 +455,7 @@ func (u *Updater) InstallNow(ctx context.Context) (*Installed, error) {
 		return nil, u.fail(err)
 	}
 	u.mu.Lock()
-	u.staged, u.chosen = nil, ""
+	u.staged, u.chosen, u.installed = nil, "", inst
 	u.mu.Unlock()
 	os.Remove(st.Path)
 	u.log.Info("update installed; restarting for the self-test", "version", inst.Version, "exe", inst.Exe)

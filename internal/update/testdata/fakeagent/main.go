@@ -87,6 +87,14 @@ func run(args []string) error {
 	}
 	ctx := context.Background()
 
+	if role == "check" {
+		_, err := u.Check(ctx)
+		json.NewEncoder(os.Stdout).Encode(store.Snapshot().Update)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fakeagent: check:", err)
+		}
+		return nil
+	}
 	if role == "install" {
 		rel, err := u.Check(ctx)
 		if err != nil || rel == nil {
@@ -128,6 +136,8 @@ func run(args []string) error {
 			json.NewEncoder(w).Encode(store.Snapshot())
 		case "/v1/update/check":
 			u.CheckNow()
+		case "/v1/quit":
+			os.Exit(0)
 		default:
 			http.NotFound(w, r)
 		}
