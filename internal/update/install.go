@@ -129,7 +129,6 @@ func Install(st *Staged, opt InstallOptions) (*Installed, error) {
 	}
 	checkpoint("prepared")
 
-
 	if runtime.GOOS == "windows" {
 		// A running .exe cannot be replaced by rename-over on Windows, but
 		// it can be renamed away; selfupdate does that dance.
