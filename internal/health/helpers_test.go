@@ -203,6 +203,9 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		Services:        []profile.HealthTarget{{Name: "Intranet", Kind: "http", Address: e.service.URL + "/"}},
 		Phone:           "05221 123-4567",
 		Location:        time.UTC,
+		// Generous limits: a loaded CI machine must not turn a slow
+		// loopback answer into a failure.
+		Timing: Timing{Timeout: 5 * time.Second, Slow: 10 * time.Second},
 	}
 	for _, o := range opts {
 		o(&deps, &cfg)

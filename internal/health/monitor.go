@@ -314,6 +314,10 @@ func (m *Monitor) Trigger(reason string) {
 // monitor owns the session state among Connected, Limited, No internet
 // and Problem. gatewayProbe is a host:port in the office network (e.g.
 // the office DNS server's port 53) that the gateway check connects to.
+// Call it again after the controller itself changed the session state
+// during a session (e.g. Connecting while it re-establishes the tunnel):
+// the tunnel links start over and the monitor writes the state again
+// once the gateway answers.
 func (m *Monitor) SessionStarted(t Tunnel, gatewayProbe string) {
 	m.mu.Lock()
 	m.tunnel, m.gwProbe, m.active = t, gatewayProbe, true

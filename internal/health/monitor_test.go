@@ -164,7 +164,7 @@ func TestAnnouncementDoesNotCoverHomeInternet(t *testing.T) {
 func TestRecoveryReconnectsWithBackoff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(d *Deps, c *Config) {
-		c.Timing = Timing{BackoffBase: 4 * time.Second, BackoffMax: 16 * time.Second}
+		c.Timing.BackoffBase, c.Timing.BackoffMax = 4*time.Second, 16*time.Second
 	})
 	e.start()
 	e.tunnel.gatewayOff.Store(true)
