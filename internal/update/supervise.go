@@ -152,6 +152,8 @@ type HandoffResult struct {
 	RolledBack bool
 	// Reason says why the self-test failed.
 	Reason string
+	// Pid is the new agent's process id when Healthy.
+	Pid int
 }
 
 // Handoff is the post-update supervisor step. The old process runs it
@@ -195,7 +197,7 @@ func Handoff(ctx context.Context, inst *Installed, opt HandoffOptions) (HandoffR
 		if err := Confirm(opt.Dir, inst.Version); err != nil {
 			log.Warn("confirming update", "err", err)
 		}
-		return HandoffResult{Healthy: true}, nil
+		return HandoffResult{Healthy: true, Pid: cmd.Process.Pid}, nil
 	}
 	log.Error("update self-test failed; restoring the previous version", "reason", reason)
 	if started {
