@@ -194,3 +194,39 @@ func TestCovering(t *testing.T) {
 		t.Errorf("Covering after the window = %+v, want nil", it)
 	}
 }
+
+// signalFeed reports each call on a channel.
+type signalFeed struct {
+	staticFeed
+	calls chan string
+}
+
+func (f signalFeed) Announcements(ctx context.Context, etag string) (*portal.Announcements, error) {
+	f.calls <- etag
+	return f.staticFeed.Announcements(ctx, etag)
+}
+
+func TestRunPollsAndStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	feed := signalFeed{staticFeed: staticFeed{items: []portal.Announcement{ann("a", SeverityInfo, t0.Add(-time.Hour), t0.Add(time.Hour))}}, calls: make(chan string, 4)}
+	d := newDirs(t)
+	st := state.NewStore(state.Snapshot{}, nil)
+	p, err := New(Deps{Feed: feed, Store: st, Now: func() time.Time { return t0 }},
+		Config{CacheDir: d.cache, StateDir: d.state, FirstPoll: time.Millisecond, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	if etag := <-feed.calls; etag != "" {
+		t.Errorf("first poll sent ETag %q, want none", etag)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil after cancel", err)
+	}
+	if got := st.Snapshot().Announce.Unread; got != 1 {
+		t.Errorf("unread after Run's poll = %d, want 1", got)
+	}
+}

@@ -179,29 +179,34 @@ func New(deps Deps, cfg Config) (*Poller, error) {
 }
 
 // Run polls until ctx ends. It also wakes when an announcement starts or
-// ends, so the counts follow the validity windows between polls.
+// ends, so the counts follow the validity windows between polls. Waits
+// use real timers; the injected clock only places the boundaries.
 func (p *Poller) Run(ctx context.Context) error {
 	wait := time.Duration(p.rand() * float64(p.cfg.FirstPoll))
 	for {
-		due := p.deps.Now().Add(wait)
-		for {
-			d := due.Sub(p.deps.Now())
-			if b, ok := p.nextBoundary(); ok && b.Before(due) {
-				d = b.Sub(p.deps.Now()) + time.Second
+		pollT := time.NewTimer(wait)
+		for waiting := true; waiting; {
+			var boundary <-chan time.Time
+			var bt *time.Timer
+			if b, ok := p.nextBoundary(); ok {
+				// A second late, so the boundary has passed for sure.
+				bt = time.NewTimer(b.Sub(p.deps.Now()) + time.Second)
+				boundary = bt.C
 			}
-			if d <= 0 {
-				break
-			}
-			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
-				t.Stop()
+				pollT.Stop()
+				if bt != nil {
+					bt.Stop()
+				}
 				return nil
-			case <-t.C:
+			case <-pollT.C:
+				waiting = false
+			case <-boundary:
+				p.Refresh(ctx)
 			}
-			p.Refresh(ctx)
-			if !p.deps.Now().Before(due) {
-				break
+			if bt != nil {
+				bt.Stop()
 			}
 		}
 		err := p.Poll(ctx)
