@@ -3,6 +3,7 @@
 //	dienstweg [agent]      the per-user agent: tray, state, local API (default)
 //	dienstweg ui WINDOW    one window, started by the agent on demand
 //	dienstweg status       the state for scripts and the helpdesk
+//	dienstweg up / down    start or end home office from a terminal
 //	dienstweg support-code the code the helpdesk asks for
 //	dienstweg diag --out F write the redacted diagnostics bundle
 //	dienstweg open WINDOW  ask the agent to show a window
@@ -56,11 +57,15 @@ func run(args []string) int {
 		return runSupportCode(args)
 	case "diag":
 		return runDiag(args)
+	case "up":
+		return runUp(args)
+	case "down":
+		return runDown(args)
 	case "version":
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, support-code, diag, open, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, up, down, support-code, diag, open, version)\n", role)
 	return 2
 }
 
@@ -73,6 +78,7 @@ func runAgent(args []string) int {
 	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
 	open := fs.String("open", "", "window to open at start: status, wizard, announcements, support")
 	panel := fs.String("tray-panel", "dark", "tray icons for a light or dark panel")
+	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up (\"\" for none)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -115,6 +121,7 @@ func runAgent(args []string) int {
 		Logger:      logger,
 		UIOutput:    logFile,
 		LogPath:     logFile.Path(),
+		SOCKSAddr:   *socks,
 	}
 	if *panel == "light" {
 		opts.Panel = assets.PanelLight
@@ -219,6 +226,29 @@ func runDiag(args []string) int {
 		return cli.ExitUsage
 	}
 	return cli.Diag(context.Background(), localapi.NewClient(*socket), *out, cli.Options{
+		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}
+
+func runUp(args []string) int {
+	fs := flag.NewFlagSet("dienstweg up", flag.ContinueOnError)
+	code := fs.String("code", "", "the 6-digit code from the authenticator app (asked for when empty)")
+	socket := fs.String("socket", "", "local API socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	return cli.Up(context.Background(), localapi.NewClient(*socket), *code, os.Stdin, cli.Options{
+		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}
+
+func runDown(args []string) int {
+	fs := flag.NewFlagSet("dienstweg down", flag.ContinueOnError)
+	socket := fs.String("socket", "", "local API socket `path`")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	return cli.Down(context.Background(), localapi.NewClient(*socket), cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
 	})
 }

@@ -76,6 +76,9 @@ type Options struct {
 	// NoWizardAtStart keeps the wizard closed at start even when the
 	// device is not set up (tests of other windows).
 	NoWizardAtStart bool
+	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
+	// is up, for other programs; "" means none.
+	SOCKSAddr string
 }
 
 // ErrHandedOver means another agent was already running and has been
@@ -93,6 +96,9 @@ type Agent struct {
 	quit     context.CancelFunc
 	portal   *portal.Client
 	enroll   *enroll.Machine
+	// closeSession takes the tunnel down at quit but keeps the day's
+	// authorisation, so a restart needs no new code.
+	closeSession func() error
 
 	hostOnce sync.Once
 }
@@ -170,6 +176,14 @@ func New(opts Options) (*Agent, error) {
 		}
 		a.portal = pc
 	}
+	if a.opts.Session == nil {
+		ctl, _, err := a.newSession()
+		if err != nil {
+			return nil, fmt.Errorf("home-office session: %w", err)
+		}
+		a.opts.Session = ctl
+		a.closeSession = ctl.Close
+	}
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
@@ -186,21 +200,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer cancel()
 	a.quit = cancel
 
-	if err := a.api.Listen(a.opts.SocketPath); err != nil {
+	// Claim the socket first: a second agent hands over before it touches
+	// the keyring or the wizard's progress.
+	ln, err := localapi.Listen(a.opts.SocketPath)
+	if err != nil {
 		if errors.Is(err, localapi.ErrAgentRunning) {
 			return a.handOver(ctx)
 		}
 		return fmt.Errorf("starting local API: %w", err)
 	}
-	defer a.api.Close()
-	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
-		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
-
-	var wg sync.WaitGroup
 	// The wizard reads the keyring on start; a locked or missing keyring
 	// shows as a page of the wizard, not as a failure here.
 	m, err := enroll.New(ctx, enroll.Config{Portal: a.portal, Keyring: a.opts.Keyring, StateDir: a.opts.StateDir, Logger: a.log})
 	if err != nil {
+		ln.Close()
 		return fmt.Errorf("starting the setup wizard: %w", err)
 	}
 	a.enroll = m
@@ -213,6 +226,12 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("device set up but its keys are not readable", "err", err)
 		}
 	}
+	a.api.Serve(ln)
+	defer a.api.Close()
+	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
+		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
+
+	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
 	if !m.Enrolled() && !a.opts.NoWizardAtStart {
@@ -238,6 +257,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	a.log.Info("agent stopping")
+	if a.closeSession != nil {
+		if err := a.closeSession(); err != nil {
+			a.log.Warn("closing the session", "err", err)
+		}
+	}
 	a.api.Close() // tells open windows to close
 	wg.Wait()
 	a.launcher.wait(3 * time.Second)

@@ -81,10 +81,11 @@ func testProfile(tb testing.TB) (string, *profile.Profile) {
 		tb.Fatal(err)
 	}
 	p := &profile.Profile{
-		Organisation: "Stadt Teststadt",
-		PortalURL:    "https://127.0.0.1:9/",
-		PortalCA:     string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		Helpdesk:     profile.Helpdesk{Phone: "0123 456"},
+		Organisation:  "Stadt Teststadt",
+		PortalURL:     "https://127.0.0.1:9/",
+		PortalCA:      string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		Helpdesk:      profile.Helpdesk{Phone: "0123 456"},
+		OfficeDNSName: "intranet.teststadt.example",
 	}
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -220,6 +221,19 @@ func distinctColours(img image.Image) int {
 	return len(seen)
 }
 
+// closeUI ends a window's ui process, as the employee closing it would.
+func closeUI(tb testing.TB, ctx context.Context, window string) {
+	tb.Helper()
+	_ = exec.Command("pkill", "-f", binary+" ui "+window).Run()
+	for countUI(tb, window) > 0 {
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("%s window did not close", window)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func countUI(tb testing.TB, window string) int {
 	tb.Helper()
 	out, _ := exec.Command("pgrep", "-f", binary+" ui "+window).Output()
@@ -239,6 +253,10 @@ func TestTrayEndToEnd(t *testing.T) {
 	defer cancel()
 
 	agent := startAgent(t, socket, profilePath)
+	// A device that is not set up gets the wizard at once. Without a
+	// window manager it would cover the status window in the screenshot.
+	waitWindow(t, ctx, "Dienstweg – Einrichtung")
+	closeUI(t, ctx, "wizard")
 	item, err := watcher.WaitItem(ctx)
 	if err != nil {
 		t.Fatalf("WaitItem: %v", err)

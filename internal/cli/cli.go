@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
@@ -161,5 +163,68 @@ func Diag(ctx context.Context, c DiagClient, path string, o Options) int {
 		return ExitError
 	}
 	fmt.Fprintln(o.Out, path)
+	return ExitOK
+}
+
+// SessionClient is the part of the local API `up` and `down` need.
+type SessionClient interface {
+	StartSession(ctx context.Context, code string) error
+	EndSession(ctx context.Context) error
+	Status(ctx context.Context) (state.Snapshot, error)
+}
+
+// Up starts home office with code, asking on in for it when empty, and
+// prints the state reached.
+func Up(ctx context.Context, c SessionClient, code string, in io.Reader, o Options) int {
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang)
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg:", err)
+		return ExitError
+	}
+	if code == "" {
+		fmt.Fprint(o.Err, cat.T("cli.enter_code")+" ")
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		code = strings.Join(strings.Fields(line), "")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return report(ctx, c, c.StartSession(ctx, code), cat, o)
+}
+
+// Down ends home office.
+func Down(ctx context.Context, c SessionClient, o Options) int {
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang)
+	if err != nil {
+		fmt.Fprintln(o.Err, "dienstweg:", err)
+		return ExitError
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return report(ctx, c, c.EndSession(ctx), cat, o)
+}
+
+// report prints an action's outcome in the employee's words and the state
+// it left; the exit code says whether the action worked.
+func report(ctx context.Context, c SessionClient, err error, cat *i18n.Catalog, o Options) int {
+	if errors.Is(err, localapi.ErrAgentNotRunning) {
+		fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
+		return ExitAgentNotRunning
+	}
+	if err != nil {
+		var apiErr *localapi.Error
+		if errors.As(err, &apiErr) && apiErr.Key != "" {
+			fmt.Fprintln(o.Err, cat.T(apiErr.Key, apiErr.Args))
+		} else {
+			fmt.Fprintln(o.Err, "dienstweg:", err)
+		}
+		return ExitError
+	}
+	s, err := c.Status(ctx)
+	if err == nil {
+		fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+		if s.Detail != nil {
+			fmt.Fprintln(o.Out, cat.T(s.Detail.Key, s.Detail.Args))
+		}
+	}
 	return ExitOK
 }

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/gateway"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/store"
 )
@@ -42,6 +43,8 @@ type Org struct {
 	// key devices get; the in-process demo gateway uses it. It persists in
 	// dir so devices registered in earlier runs keep working.
 	GatewayPrivateKey string
+	// Gateway is the running demo gateway with the intranet behind it.
+	Gateway *gateway.Gateway
 
 	cancel    context.CancelFunc
 	done      chan error
@@ -168,9 +171,25 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		cancel:            cancel,
 		done:              make(chan error, 1),
 	}
+	// The gateway behind which the demo intranet lives, admitting the
+	// peers this portal authorises.
+	gw, err := gateway.Start(sctx, gateway.Config{
+		PrivateKey: state.GatewayPrivateKey,
+		ListenPort: state.GatewayPort,
+		Address:    netip.PrefixFrom(demoGateway, demoPool.Bits()),
+		Peers:      srv,
+		DNS:        gateway.DemoDNS(demoGateway),
+		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
+		Logger:     slog.Default().With("component", "demo-gateway"),
+	})
+	if err != nil {
+		cancel()
+		return fail(fmt.Errorf("demo gateway: %w", err))
+	}
+	o.Gateway = gw
 	go func() {
 		err := srv.Serve(sctx, ln, mat.Config())
-		o.done <- errors.Join(err, st.Close())
+		o.done <- errors.Join(err, gw.Close(), st.Close())
 	}()
 	return o, nil
 }

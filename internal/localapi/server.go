@@ -88,27 +88,37 @@ type ctxKey struct{}
 // serves until Close. A stale socket left by a crashed agent is replaced;
 // a live one means another agent runs, reported as ErrAgentRunning.
 func (s *Server) Listen(path string) error {
-	if err := prepareSocketDir(filepath.Dir(path)); err != nil {
+	ln, err := Listen(path)
+	if err != nil {
 		return err
+	}
+	s.Serve(ln)
+	return nil
+}
+
+// Listen creates the socket without serving it yet, so the agent can
+// claim its place first and get ready before the first request arrives.
+func Listen(path string) (net.Listener, error) {
+	if err := prepareSocketDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	if _, err := os.Stat(path); err == nil {
 		if alive(path) {
-			return ErrAgentRunning
+			return nil, ErrAgentRunning
 		}
 		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("removing stale socket: %w", err)
+			return nil, fmt.Errorf("removing stale socket: %w", err)
 		}
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", path, err)
+		return nil, fmt.Errorf("listening on %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return fmt.Errorf("securing socket: %w", err)
+		return nil, fmt.Errorf("securing socket: %w", err)
 	}
-	s.Serve(ln)
-	return nil
+	return ln, nil
 }
 
 // Serve serves on ln in the background.

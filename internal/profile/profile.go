@@ -149,6 +149,9 @@ func (p *Profile) Validate() error {
 	if !strings.Contains(p.PortalCA, "BEGIN CERTIFICATE") {
 		problems = append(problems, "portal_ca must be a PEM certificate")
 	}
+	if strings.TrimSpace(p.OfficeDNSName) == "" {
+		problems = append(problems, "office_dns_name is empty (an internal name that must resolve through the tunnel)")
+	}
 	switch p.DefaultLanguage {
 	case "", "de", "en":
 	default:

@@ -23,6 +23,7 @@ func TestValidateHealthTargetKinds(t *testing.T) {
 				Organisation:  "Stadt Musterstadt",
 				PortalURL:     "https://portal.example",
 				PortalCA:      "-----BEGIN CERTIFICATE-----\n",
+				OfficeDNSName: "intranet.example",
 				HealthTargets: []HealthTarget{{Name: "Intranet", Kind: tc.kind, Address: "http://intranet.example/"}},
 			}
 			err := p.Validate()
@@ -40,5 +41,13 @@ func TestDemoProfileIsValid(t *testing.T) {
 	t.Parallel()
 	if _, err := Demo("https://127.0.0.1:1", "-----BEGIN CERTIFICATE-----\n"); err != nil {
 		t.Fatalf("Demo: %v", err)
+	}
+}
+
+func TestProfileNeedsAnOfficeName(t *testing.T) {
+	t.Parallel()
+	p := &Profile{Organisation: "Stadt Musterstadt", PortalURL: "https://portal.example", PortalCA: "-----BEGIN CERTIFICATE-----\n"}
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "office_dns_name") {
+		t.Errorf("Validate without office_dns_name = %v", err)
 	}
 }

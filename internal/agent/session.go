@@ -1,0 +1,61 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/session"
+	"github.com/dienstweg/dienstweg/internal/tunnel"
+)
+
+// keyringKeys gives the session controller the device's keys, read from
+// the keyring when a session starts and kept in memory only.
+type keyringKeys struct{ ks keyring.Store }
+
+func (k keyringKeys) device() (*enroll.Device, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return enroll.LoadDevice(ctx, k.ks)
+}
+
+func (k keyringKeys) PrivateKey() (string, error) {
+	d, err := k.device()
+	if err != nil {
+		return "", err
+	}
+	return d.PrivateKey.Reveal(), nil
+}
+
+func (k keyringKeys) Credential() (string, error) {
+	d, err := k.device()
+	if err != nil {
+		return "", err
+	}
+	return d.Credential.Reveal(), nil
+}
+
+// newSession builds the home-office session: the userspace tunnel (with
+// its SOCKS proxy for other programs) and the controller that authorises
+// it at the portal and keeps it up.
+func (a *Agent) newSession() (*session.Controller, *tunnel.Userspace, error) {
+	eng := tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: a.opts.SOCKSAddr, Logger: a.log})
+	host := a.opts.Profile.OfficeDNSName
+	if host == "" {
+		return nil, nil, fmt.Errorf("the profile names no office_dns_name to check the tunnel with")
+	}
+	ctl, err := session.New(session.Options{
+		Portal:   a.portal,
+		Keys:     keyringKeys{a.opts.Keyring},
+		Engine:   eng,
+		Store:    a.store,
+		CheckURL: "http://" + host + "/",
+		Logger:   a.log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctl, eng, nil
+}
