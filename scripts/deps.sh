@@ -10,7 +10,11 @@ packages=(
 	# run and test: a display, a session bus and a Secret Service
 	xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
 	# test tools: HTTP over unix sockets, screenshots, X inspection
-	curl imagemagick x11-utils
+	curl imagemagick x11-utils procps
+	# tunnel tests: an independent WireGuard peer in a network namespace
+	wireguard-go wireguard-tools iproute2
+	# update tests: signatures and patches made by the standard tools
+	minisign bsdiff
 )
 
 missing=()
