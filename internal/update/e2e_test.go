@@ -122,7 +122,7 @@ func TestCrashingUpdateIsRolledBack(t *testing.T) {
 		snap = s
 		return err == nil && s.Update.Error != nil && s.Update.Error.Key == update.MessageKey(update.CodeSelfTestFailed)
 	})
-	if snap.Version != "0.1.0" || snap.Update.Error.Args["version"] != "0.2.0" {
+	if snap.Version != "0.1.0" || snap.Update.Error.Args["Version"] != "0.2.0" {
 		t.Errorf("after rollback: version %q, message %+v", snap.Version, snap.Update.Error)
 	}
 	if len(snap.RecentErrors) == 0 {

@@ -166,7 +166,7 @@ func New(cfg Config) (*Updater, error) {
 	u.managed = Writable(cfg.Exe) != nil
 	if f, err := TakeRollbackNote(cfg.Dir); err == nil {
 		u.log.Error("the previous update was rolled back", "version", f.Version, "reason", f.Reason)
-		msg := state.Message{Key: MessageKey(CodeSelfTestFailed), Args: map[string]string{"version": f.Version}}
+		msg := state.Message{Key: MessageKey(CodeSelfTestFailed), Args: map[string]string{"Version": f.Version}}
 		cfg.Store.Update(func(s *state.Snapshot) { s.Update = state.Update{State: StateError, Error: &msg} })
 		cfg.Store.AddError(msg)
 	}
@@ -315,7 +315,7 @@ func (u *Updater) Check(ctx context.Context) (*Release, error) {
 	u.mu.Unlock()
 	if managed {
 		u.log.Info("update available; the binary is managed by the package manager", "version", m.Version, "exe", u.cfg.Exe)
-		msg := state.Message{Key: ManagedMessageKey, Args: map[string]string{"version": m.Version}}
+		msg := state.Message{Key: ManagedMessageKey, Args: map[string]string{"Version": m.Version}}
 		u.publish(func(s *state.Update) { *s = state.Update{State: StateManaged, Available: m.Version, Error: &msg} })
 		return rel, nil
 	}
