@@ -63,7 +63,7 @@ func (s *Server) startEnrollment(r *http.Request, req api.EnrollmentStartRequest
 	}
 	hash := code.Hash
 	if uerr != nil || cerr != nil {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	ok, err := verifyCode(ctx, req.ActivationCode, hash)
 	if err != nil {

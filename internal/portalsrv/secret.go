@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -131,14 +132,16 @@ func verifyCode(ctx context.Context, code, encoded string) (bool, error) {
 }
 
 // dummyHash is verified against when the user is unknown, so that answer
-// takes as long as a wrong code for a known user.
-var dummyHash = func() string {
+// takes as long as a wrong code for a known user. It is made on first use:
+// every dienstweg process links the portal for demo mode, and an eager
+// argon2id hash cost each of them 110 ms and 20 MB before main.
+var dummyHash = sync.OnceValue(func() string {
 	h, err := hashCode("dummy-never-matches", defaultHashParams)
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 // newToken returns prefix + 32 random bytes in base64url. Tokens are bearer
 // secrets; the server stores only tokenHash.
