@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/diag"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/i18n"
@@ -76,6 +77,11 @@ type Options struct {
 	// NoWizardAtStart keeps the wizard closed at start even when the
 	// device is not set up (tests of other windows).
 	NoWizardAtStart bool
+	// Notifier shows desktop notifications; nil means D-Bus.
+	Notifier announce.Notifier
+	// CacheDir holds non-secret caches (the announcement feed); "" means
+	// the user cache directory.
+	CacheDir string
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
 	// is up, for other programs; "" means none.
 	SOCKSAddr string
@@ -99,6 +105,7 @@ type Agent struct {
 	// closeSession takes the tunnel down at quit but keeps the day's
 	// authorisation, so a restart needs no new code.
 	closeSession func() error
+	announce     *announce.Poller
 
 	hostOnce sync.Once
 }
@@ -184,6 +191,11 @@ func New(opts Options) (*Agent, error) {
 		a.opts.Session = ctl
 		a.closeSession = ctl.Close
 	}
+	ann, err := a.newAnnouncements()
+	if err != nil {
+		return nil, err
+	}
+	a.announce = ann
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
@@ -232,8 +244,14 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := a.announce.Run(ctx); err != nil {
+			a.log.Error("announcements stopped", "err", err)
+		}
+	}()
 	if !m.Enrolled() && !a.opts.NoWizardAtStart {
 		a.log.Info("device not set up; opening the setup wizard", "wizard", m.String())
 		if err := a.OpenWindow(localapi.WindowWizard); err != nil {
@@ -332,11 +350,6 @@ func (a *Agent) OpenWindow(name string) error {
 		return nil
 	}
 	return a.launcher.launch(name)
-}
-
-// MarkRead implements localapi.Backend.
-func (a *Agent) MarkRead(context.Context, localapi.MarkReadRequest) error {
-	return localapi.ErrNotAvailable
 }
 
 // CheckUpdate implements localapi.Backend.

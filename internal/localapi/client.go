@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -70,6 +71,13 @@ func (c *Client) OpenWindow(ctx context.Context, window string) error {
 // MarkRead marks announcements as read.
 func (c *Client) MarkRead(ctx context.Context, req MarkReadRequest) error {
 	return c.do(ctx, http.MethodPost, "/v1/announcements/read", req, nil)
+}
+
+// Announcements lists IT's announcements, newest first.
+func (c *Client) Announcements(ctx context.Context) ([]announce.Item, error) {
+	var items []announce.Item
+	err := c.do(ctx, http.MethodGet, "/v1/announcements", nil, &items)
+	return items, err
 }
 
 // CheckUpdate asks for an update check now.

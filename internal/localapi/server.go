@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -32,6 +33,8 @@ type Backend interface {
 	EndSession(ctx context.Context) error
 	OpenWindow(name string) error
 	MarkRead(ctx context.Context, req MarkReadRequest) error
+	// Announcements lists IT's announcements for the window.
+	Announcements(ctx context.Context) ([]announce.Item, error)
 	CheckUpdate(ctx context.Context) error
 	SetSafeMode(ctx context.Context, on bool) error
 	// Enroll performs a wizard action ("" just reads) and returns the
@@ -192,6 +195,7 @@ func (s *Server) Handler() http.Handler {
 		{"POST", "/v1/session/end", s.handleEnd},
 		{"POST", "/v1/windows/open", s.handleOpenWindow},
 		{"POST", "/v1/announcements/read", s.handleMarkRead},
+		{"GET", "/v1/announcements", s.handleAnnouncements},
 		{"POST", "/v1/update/check", s.handleCheckUpdate},
 		{"POST", "/v1/safemode", s.handleSafeMode},
 		{"GET", "/v1/enroll", s.handleEnrollView},
@@ -378,6 +382,18 @@ func (s *Server) handleOpenWindow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, s.backend.OpenWindow(req.Window))
+}
+
+func (s *Server) handleAnnouncements(w http.ResponseWriter, r *http.Request) {
+	items, err := s.backend.Announcements(r.Context())
+	if err != nil {
+		s.reply(w, err)
+		return
+	}
+	if items == nil {
+		items = []announce.Item{}
+	}
+	writeJSON(w, http.StatusOK, items)
 }
 
 func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {

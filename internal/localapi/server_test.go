@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -53,7 +54,10 @@ func (b *testBackend) OpenWindow(name string) error {
 	return nil
 }
 func (b *testBackend) MarkRead(context.Context, MarkReadRequest) error { return nil }
-func (b *testBackend) CheckUpdate(context.Context) error               { return ErrNotAvailable }
+func (b *testBackend) Announcements(context.Context) ([]announce.Item, error) {
+	return []announce.Item{{ID: "a1", Severity: announce.SeverityMaintenance, Title: "Wartung"}}, nil
+}
+func (b *testBackend) CheckUpdate(context.Context) error { return ErrNotAvailable }
 func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	if b.Snapshot().Organisation == "broken" {
 		return &Error{Status: 500, Code: "internal", Message: "disk full"}
@@ -141,6 +145,9 @@ func TestStatusAndActions(t *testing.T) {
 	}
 	if err := c.OpenWindow(ctx, "nonsense"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
 		t.Errorf("OpenWindow(nonsense) = %v, want 400", err)
+	}
+	if items, err := c.Announcements(ctx); err != nil || len(items) != 1 || items[0].Title != "Wartung" {
+		t.Errorf("Announcements = %+v, %v", items, err)
 	}
 	if err := c.SetSafeMode(ctx, true); err != nil || !b.Snapshot().SafeMode {
 		t.Errorf("SetSafeMode(true) = %v, safe mode %v", err, b.Snapshot().SafeMode)

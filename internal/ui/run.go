@@ -35,7 +35,7 @@ func Build(a fyne.App, c Client, name string) (fyne.Window, liveWindow, error) {
 		w := NewWizardWindow(a, c)
 		return w.Window, w, nil
 	case localapi.WindowAnnouncements:
-		w := NewPlaceholderWindow(a, "tray.announcements", "A1")
+		w := NewAnnouncementsWindow(a, c)
 		return w.Window, w, nil
 	case localapi.WindowSupport:
 		w := NewSupportWindow(a, c)

@@ -29,11 +29,13 @@ type Client interface {
 	OpenWindow(ctx context.Context, window string) error
 	SupportClient
 	WizardClient
+	AnnouncementsClient
 }
 
 // goAsync runs f on its own goroutine; windows use it for calls to the
-// agent so the UI thread never waits on the socket.
-func goAsync(f func()) { go f() }
+// agent so the UI thread never waits on the socket. Tests replace it:
+// Fyne's test driver has no UI thread of its own to hand results to.
+var goAsync = func(f func()) { go f() }
 
 // AppID is the application's reverse-DNS id (FyneApp.toml has the same).
 const AppID = "de.dienstweg.client"
@@ -58,6 +60,9 @@ func SetLanguage(l string) error {
 
 // L translates a key with optional arguments.
 func L(key string, args ...map[string]string) string {
+	if key == "" {
+		return "" // a view without that text, not a missing translation
+	}
 	if len(args) == 0 {
 		return lang.L(key)
 	}

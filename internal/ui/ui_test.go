@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -20,6 +21,7 @@ import (
 func TestMain(m *testing.M) {
 	// Golden markup must not depend on the machine's zone or language.
 	time.Local = time.UTC
+	goAsync = inline
 	if err := SetLanguage("de"); err != nil {
 		panic(err)
 	}
@@ -79,6 +81,10 @@ func (c *recordingClient) Enroll(_ context.Context, act localapi.EnrollAction) (
 func (c *recordingClient) WatchEnroll(context.Context) (<-chan enroll.View, error) {
 	return nil, localapi.ErrAgentNotRunning
 }
+
+func (c *recordingClient) Announcements(context.Context) ([]announce.Item, error) { return nil, nil }
+
+func (c *recordingClient) MarkRead(context.Context, localapi.MarkReadRequest) error { return nil }
 
 func (c *recordingClient) snapshot() (codes, opened []string, ended int) {
 	c.mu.Lock()
