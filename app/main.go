@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/agent"
@@ -32,6 +33,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/ui"
+	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
 )
 
@@ -102,6 +104,23 @@ func runAgent(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	stateDir, err := logging.StateDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dienstweg:", err)
+		return 1
+	}
+	// A freshly installed version that keeps failing is rolled back here,
+	// before it can fail again.
+	if res, err := update.Startup(stateDir, version.String(), nil); err != nil {
+		logger.Warn("update start-up check", "err", err)
+	} else if res.Reexec {
+		logger.Warn("rolled back a failed update; starting the previous version", "exe", res.Exe)
+		if err := update.Reexec(res.Exe, os.Args[1:]); err != nil {
+			logger.Error("starting the previous version", "err", err)
+			return 1
+		}
+	}
+
 	prof, demoLogin, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
 	if err != nil {
 		logger.Error("no usable organisation profile", "err", err)
@@ -127,6 +146,9 @@ func runAgent(args []string) int {
 		opts.Panel = assets.PanelLight
 	}
 	err = agent.Run(ctx, opts)
+	if inst, ok := agent.AsRestartForUpdate(err); ok {
+		return handOverToUpdate(inst, opts.SocketPath, stateDir, logger)
+	}
 	if errors.Is(err, agent.ErrHandedOver) {
 		fmt.Fprintln(os.Stderr, "dienstweg:", err)
 		return 0
@@ -251,4 +273,32 @@ func runDown(args []string) int {
 	return cli.Down(context.Background(), localapi.NewClient(*socket), cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
 	})
+}
+
+// handOverToUpdate starts the new version and waits until it answers on
+// the local API; if it does not, the previous binary is restored and
+// started again.
+func handOverToUpdate(inst *update.Installed, socket, stateDir string, logger *slog.Logger) int {
+	if socket == "" {
+		socket = localapi.DefaultSocketPath()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := update.Handoff(ctx, inst, update.HandoffOptions{
+		Args: os.Args[1:], Probe: update.StatusProbe(socket), Dir: stateDir, Logger: logger,
+	})
+	if err != nil {
+		logger.Error("handing over to the update", "err", err)
+	}
+	if res.Healthy {
+		logger.Info("update running", "version", inst.Version, "pid", res.Pid)
+		return 0
+	}
+	if res.RolledBack {
+		logger.Warn("update failed its self-test; back to the previous version", "reason", res.Reason)
+		if err := update.Reexec(inst.Exe, os.Args[1:]); err != nil {
+			logger.Error("starting the previous version", "err", err)
+		}
+	}
+	return 1
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/tray"
+	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
 )
 
@@ -106,6 +107,9 @@ type Agent struct {
 	// authorisation, so a restart needs no new code.
 	closeSession func() error
 	announce     *announce.Poller
+	updater      *update.Updater
+	restartMu    sync.Mutex
+	restart      *update.Installed
 
 	hostOnce sync.Once
 }
@@ -196,6 +200,9 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.announce = ann
+	if a.updater, err = a.newUpdater(); err != nil {
+		return nil, err
+	}
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
@@ -252,6 +259,19 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("announcements stopped", "err", err)
 		}
 	}()
+	if a.updater != nil {
+		// This version serves its API: an update that led here is good.
+		if err := update.Confirm(a.opts.StateDir, version.String()); err != nil {
+			a.log.Warn("confirming the update", "err", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.updater.Run(ctx); err != nil {
+				a.log.Error("self-update stopped", "err", err)
+			}
+		}()
+	}
 	if !m.Enrolled() && !a.opts.NoWizardAtStart {
 		a.log.Info("device not set up; opening the setup wizard", "wizard", m.String())
 		if err := a.OpenWindow(localapi.WindowWizard); err != nil {
@@ -283,7 +303,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.api.Close() // tells open windows to close
 	wg.Wait()
 	a.launcher.wait(3 * time.Second)
-	return nil
+	return a.restartErr()
 }
 
 func (a *Agent) handOver(ctx context.Context) error {
@@ -350,11 +370,6 @@ func (a *Agent) OpenWindow(name string) error {
 		return nil
 	}
 	return a.launcher.launch(name)
-}
-
-// CheckUpdate implements localapi.Backend.
-func (a *Agent) CheckUpdate(context.Context) error {
-	return localapi.ErrNotAvailable
 }
 
 // Diagnostics implements localapi.Backend: the redacted bundle.

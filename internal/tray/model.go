@@ -41,6 +41,14 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		SafeMode:    s.SafeMode,
 	}
 	m.UpdateEnabled = s.Update.State != "checking" && s.Update.State != "downloading"
+	// While something is happening, the entry says what instead.
+	switch s.Update.State {
+	case "checking", "downloading", "available", "ready":
+		m.UpdateLabel = cat.T("update.state."+s.Update.State, map[string]string{"Version": s.Update.Available})
+		if s.Update.State == "downloading" && s.Update.Progress > 0 {
+			m.UpdateLabel += " " + strconv.Itoa(int(s.Update.Progress*100)) + " %"
+		}
+	}
 	if s.Announce.Unread > 0 {
 		m.Announcements = cat.T("tray.announcements_unread", map[string]string{"Count": strconv.Itoa(s.Announce.Unread)})
 	} else {

@@ -82,3 +82,28 @@ func TestEveryStateHasAnIcon(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdateEntryShowsProgress(t *testing.T) {
+	t.Parallel()
+	de := catalog(t, i18n.German)
+	tests := []struct {
+		name    string
+		update  state.Update
+		label   string
+		enabled bool
+	}{
+		{"idle", state.Update{State: "idle"}, "Nach Updates suchen", true},
+		{"checking", state.Update{State: "checking"}, "Suche nach Updates …", false},
+		{"downloading", state.Update{State: "downloading", Progress: 0.42}, "Update wird geladen … 42 %", false},
+		{"ready", state.Update{State: "ready", Available: "0.2.0"}, "Version 0.2.0 ist bereit zur Installation", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := ModelFor(state.Snapshot{Update: tt.update}, de)
+			if m.UpdateLabel != tt.label || m.UpdateEnabled != tt.enabled {
+				t.Errorf("update entry = %q enabled %v, want %q %v", m.UpdateLabel, m.UpdateEnabled, tt.label, tt.enabled)
+			}
+		})
+	}
+}

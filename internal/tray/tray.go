@@ -142,6 +142,9 @@ func apply(it items, m, last Model, force bool, opts Options) {
 	} else {
 		it.safeMode.Uncheck()
 	}
+	if force || m.UpdateLabel != last.UpdateLabel {
+		it.update.SetTitle(m.UpdateLabel)
+	}
 	if m.UpdateEnabled {
 		it.update.Enable()
 	} else {
