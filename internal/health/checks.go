@@ -78,8 +78,9 @@ func (s Severity) Session() state.Session {
 type Check struct {
 	Code     string
 	Severity Severity
-	// Component is what an announcement names when it covers this link
-	// (see internal/announce); an office service is "service:<name>".
+	// Component is what an announcement names when it covers this link,
+	// the link code as in internal/announce; one office service is
+	// "office_services:<name>".
 	Component string
 	// Tunnel is true for checks that need a session: they run only
 	// while one is up.
@@ -104,13 +105,13 @@ func (c Check) NameKey() string { return "health.link." + c.Code }
 // Checks is the chain in order: the diagnosis names the first link that
 // fails, since every later one depends on it.
 var Checks = []Check{
-	{Code: LocalNetwork, Severity: SeverityNoInternet, Component: "local_network"},
-	{Code: Internet, Severity: SeverityNoInternet, Component: "internet"},
-	{Code: CaptivePortal, Severity: SeverityNoInternet, Component: "internet"},
-	{Code: Portal, Severity: SeverityNotice, Component: "portal"},
-	{Code: Gateway, Severity: SeverityProblem, Component: "gateway", Tunnel: true},
-	{Code: OfficeDNS, Severity: SeverityProblem, Component: "dns", Tunnel: true},
-	{Code: OfficeServices, Severity: SeverityLimited, Component: "services", Tunnel: true},
+	{Code: LocalNetwork, Severity: SeverityNoInternet, Component: LocalNetwork},
+	{Code: Internet, Severity: SeverityNoInternet, Component: Internet},
+	{Code: CaptivePortal, Severity: SeverityNoInternet, Component: CaptivePortal},
+	{Code: Portal, Severity: SeverityNotice, Component: Portal},
+	{Code: Gateway, Severity: SeverityProblem, Component: Gateway, Tunnel: true},
+	{Code: OfficeDNS, Severity: SeverityProblem, Component: OfficeDNS, Tunnel: true},
+	{Code: OfficeServices, Severity: SeverityLimited, Component: OfficeServices, Tunnel: true},
 }
 
 // Lookup returns the check with code.

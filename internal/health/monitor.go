@@ -192,7 +192,7 @@ type probe struct {
 
 func (p *probe) component() string {
 	if p.check.Code == OfficeServices {
-		return "service:" + p.target.Name
+		return OfficeServices + ":" + p.target.Name
 	}
 	return p.check.Component
 }
