@@ -1,0 +1,3 @@
+// Package helpertest runs the privileged helper in network namespaces for
+// tests (Linux, root). See helpertest_linux.go.
+package helpertest
