@@ -10,9 +10,15 @@ sock="$XDG_RUNTIME_DIR/shots/agent.sock"
 mkdir -p "$out"
 export LANG=de_DE.UTF-8
 
+# A tray host, as on a desktop; without one the agent opens its status
+# window at start to explain, which would cover the others.
+go build -o "$XDG_RUNTIME_DIR/sniwait" ./bench/cmd/sniwait
+"$XDG_RUNTIME_DIR/sniwait" >/dev/null &
+host=$!
+sleep 0.5
 "$bin" agent --demo --socket "$sock" --lang de >"$XDG_RUNTIME_DIR/shots-agent.log" 2>&1 &
 agent=$!
-trap 'kill $agent 2>/dev/null; wait $agent 2>/dev/null' EXIT
+trap 'kill $agent $host 2>/dev/null; wait $agent $host 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 
 # shoot WINDOW TITLE FILE: open the window, wait for it, grab it, close it.
@@ -73,3 +79,4 @@ sleep 0.5
 shoot status "Dienstweg – Status" status-de.png
 shoot code "Dienstweg – Code eingeben" code-de.png
 shoot support "Dienstweg – Hilfe & Support" support-de.png
+shoot announcements "Mitteilungen der IT" announcements-de.png
