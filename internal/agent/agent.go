@@ -251,8 +251,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
+	go func() { defer wg.Done(); a.followSession(ctx) }()
 	go func() {
 		defer wg.Done()
 		if err := a.announce.Run(ctx); err != nil {

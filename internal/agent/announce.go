@@ -11,12 +11,8 @@ import (
 // newAnnouncements builds the poller of IT's announcements; it shows the
 // cached feed at once and polls the portal from Run.
 func (a *Agent) newAnnouncements() (*announce.Poller, error) {
-	n := a.opts.Notifier
-	if n == nil {
-		n = announce.DBusNotifier{AppName: a.cat.T("app.name")}
-	}
 	p, err := announce.New(
-		announce.Deps{Feed: a.portal, Store: a.store, Notifier: n, Logger: a.log, Now: a.opts.Now},
+		announce.Deps{Feed: a.portal, Store: a.store, Notifier: a.notifier(), Logger: a.log, Now: a.opts.Now},
 		announce.Config{CacheDir: a.opts.CacheDir, StateDir: a.opts.StateDir, Lang: a.opts.Lang},
 	)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +175,83 @@ func samePixels(a, b image.Image) bool {
 		}
 	}
 	return true
+}
+
+// expiringSession ends the day's authorisation as the real one does when
+// the portal says it is over.
+type expiringSession struct{ store func() *state.Store }
+
+func (s expiringSession) Start(context.Context, string) error {
+	s.store().Update(func(sn *state.Snapshot) { sn.Session = state.Connected })
+	return nil
+}
+
+func (s expiringSession) End(context.Context) error {
+	s.store().Update(func(sn *state.Snapshot) {
+		sn.Session = state.CodeNeeded
+		sn.Detail = &state.Message{Key: "session.expired"}
+	})
+	return nil
+}
+
+// When the authorisation runs out the employee gets one desktop
+// notification, on a real notification server over D-Bus.
+func TestExpiryNotifiesOnce(t *testing.T) {
+	dbustest.PrivateBus(t)
+	server := dbustest.StartNotificationServer(t)
+	_, prof := testProfile(t)
+	socket := socketPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var a *Agent
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Exe: binary, Keyring: keyring.NewMem(),
+		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir(),
+		Session: expiringSession{store: func() *state.Store { return a.Store() }}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	c := localapi.NewClient(socket)
+	waitAPI(t, ctx, c)
+	for i := 0; i < 2; i++ {
+		if err := c.StartSession(ctx, "123456"); err != nil {
+			t.Fatalf("StartSession: %v", err)
+		}
+		waitSession(t, ctx, c, state.Connected)
+		if err := c.EndSession(ctx); err != nil {
+			t.Fatalf("EndSession: %v", err)
+		}
+		waitSession(t, ctx, c, state.CodeNeeded)
+		got, err := server.Wait(ctx, i+1)
+		if err != nil {
+			t.Fatalf("notification %d: %v", i+1, err)
+		}
+		if n := got[i]; n.AppName != "Dienstweg" || !strings.Contains(n.Body, "Freigabe für heute ist abgelaufen") {
+			t.Errorf("notification = %+v", n)
+		}
+	}
+	// Staying in the state sends nothing more.
+	a.Store().Update(func(s *state.Snapshot) { s.Announce.Unread = 0 })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(server.Notifications()); n != 2 {
+		t.Errorf("%d notifications for 2 expiries", n)
+	}
+}
+
+func waitAPI(tb testing.TB, ctx context.Context, c *localapi.Client) {
+	tb.Helper()
+	for {
+		if _, err := c.Status(ctx); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatal("agent API never came up")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

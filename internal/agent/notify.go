@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/dienstweg/dienstweg/internal/announce"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// followSession tells the employee, once, when the day's authorisation
+// has run out: the session cannot come back without a new code, and the
+// tray icon alone is easy to miss.
+func (a *Agent) followSession(ctx context.Context) {
+	snaps, cancel := a.store.Subscribe()
+	defer cancel()
+	// Snapshots collapse, so a quick Connected → Code needed → Connected
+	// → Code needed may arrive as one change; Since moves with every
+	// change of the session state, so it tells a new entry apart.
+	last := a.store.Snapshot().Since
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-snaps:
+			entered := !s.Since.Equal(last)
+			last = s.Since
+			if !entered || s.Session != state.CodeNeeded || s.Detail == nil || s.Detail.Key != "session.expired" {
+				continue
+			}
+			n := announce.Notification{
+				ID:       "session-expired",
+				Severity: announce.SeverityInfo,
+				Title:    a.cat.T("state.code_needed"),
+				Body:     a.cat.T("session.expired"),
+			}
+			nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := a.notifier().Notify(nctx, n); err != nil {
+				a.log.Warn("cannot show the expiry notification", "err", err)
+			}
+			ncancel()
+		}
+	}
+}
+
+func (a *Agent) notifier() announce.Notifier {
+	if a.opts.Notifier != nil {
+		return a.opts.Notifier
+	}
+	return announce.DBusNotifier{AppName: a.cat.T("app.name")}
+}
