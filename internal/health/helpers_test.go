@@ -205,7 +205,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		Location:        time.UTC,
 		// Generous limits: a loaded CI machine must not turn a slow
 		// loopback answer into a failure.
-		Timing: Timing{Timeout: 5 * time.Second, Slow: 10 * time.Second},
+		Timing: Timing{Timeout: 5 * time.Second, GatewayTimeout: 5 * time.Second, Slow: 10 * time.Second},
 	}
 	for _, o := range opts {
 		o(&deps, &cfg)

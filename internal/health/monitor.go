@@ -89,8 +89,9 @@ type Timing struct {
 	// Merge runs checks due within this much of each other together, so
 	// they share one wake-up.
 	Merge time.Duration
-	// Timeout bounds one probe.
-	Timeout time.Duration
+	// Timeout bounds one probe; GatewayTimeout the gateway probe, which
+	// is short because it decides how fast a lost gateway is noticed.
+	Timeout, GatewayTimeout time.Duration
 	// FailAfter consecutive failures confirm a failure. One lost probe
 	// among good ones must not flap the state.
 	FailAfter int
@@ -116,14 +117,15 @@ func DefaultTiming() Timing {
 			OfficeDNS:      30 * time.Second,
 			OfficeServices: 30 * time.Second,
 		},
-		Quick:       500 * time.Millisecond,
-		Retry:       2 * time.Second,
-		Merge:       time.Second,
-		Timeout:     time.Second,
-		FailAfter:   2,
-		Slow:        1500 * time.Millisecond,
-		BackoffBase: time.Second,
-		BackoffMax:  2 * time.Minute,
+		Quick:          500 * time.Millisecond,
+		Retry:          2 * time.Second,
+		Merge:          time.Second,
+		Timeout:        5 * time.Second,
+		GatewayTimeout: time.Second,
+		FailAfter:      2,
+		Slow:           1500 * time.Millisecond,
+		BackoffBase:    time.Second,
+		BackoffMax:     2 * time.Minute,
 	}
 }
 
@@ -140,7 +142,7 @@ func (t Timing) withDefaults() Timing {
 	}
 	t.Every = every
 	for _, f := range []struct{ v, def *time.Duration }{
-		{&t.Quick, &d.Quick}, {&t.Retry, &d.Retry}, {&t.Merge, &d.Merge}, {&t.Timeout, &d.Timeout},
+		{&t.Quick, &d.Quick}, {&t.Retry, &d.Retry}, {&t.Merge, &d.Merge}, {&t.Timeout, &d.Timeout}, {&t.GatewayTimeout, &d.GatewayTimeout},
 		{&t.Slow, &d.Slow}, {&t.BackoffBase, &d.BackoffBase}, {&t.BackoffMax, &d.BackoffMax},
 	} {
 		if *f.v <= 0 {
@@ -188,6 +190,8 @@ type probe struct {
 	hist   *history
 	// blocked: an earlier link fails, so this one is not probed.
 	blocked bool
+	// running: a probe is out; its result comes back on Monitor.results.
+	running bool
 }
 
 func (p *probe) component() string {
@@ -210,6 +214,9 @@ type Monitor struct {
 	trigger chan struct{}
 	// recoverDone carries the end of a Reconnect call.
 	recoverDone chan error
+	// results carries finished probes back to the loop; one slot per
+	// probe, so a probe never blocks on a busy loop.
+	results chan done
 
 	mu         sync.Mutex
 	tunnel     Tunnel
@@ -221,6 +228,7 @@ type Monitor struct {
 
 	// Owned by the loop.
 	loopGen       uint64
+	loopActive    bool
 	svcHC         *http.Client
 	gatewayWasOK  bool // in this session
 	pub           state.Health
@@ -291,6 +299,7 @@ func New(deps Deps, cfg Config) *Monitor {
 		}
 		m.probes = append(m.probes, &probe{check: c})
 	}
+	m.results = make(chan done, len(m.probes))
 	return m
 }
 
@@ -341,9 +350,8 @@ func (m *Monitor) SessionEnded() {
 func (m *Monitor) Run(ctx context.Context) error {
 	defer m.stopRecover()
 	for {
-		m.round(ctx)
-		now := m.clock.Now()
-		ch, stop := m.clock.NewTimer(m.nextWait(now))
+		m.launch(ctx)
+		ch, stop := m.clock.NewTimer(m.nextWait(m.clock.Now()))
 		select {
 		case <-ctx.Done():
 			stop()
@@ -351,6 +359,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 		case <-ch:
 		case <-m.trigger:
 			stop()
+		case d := <-m.results:
+			stop()
+			m.publish(m.clock.Now(), m.apply(d))
 		case err := <-m.recoverDone:
 			stop()
 			m.recovered(err)
@@ -409,7 +420,7 @@ func (m *Monitor) nextWait(now time.Time) time.Duration {
 		}
 	}
 	for _, p := range m.probes {
-		if (p.check.Tunnel && !active) || p.blocked {
+		if (p.check.Tunnel && !active) || p.blocked || p.running {
 			continue
 		}
 		if p.next.IsZero() {
@@ -426,8 +437,29 @@ func (m *Monitor) nextWait(now time.Time) time.Duration {
 	return max(earliest.Sub(now), 0)
 }
 
-// round runs the due probes once and publishes the outcome.
+// done is the outcome of one probe, sent back to the loop.
+type done struct {
+	p   *probe
+	r   Result
+	gen uint64
+}
+
+// round launches the due probes, waits for them and publishes once; the
+// tests step the monitor with it. Run does the same without waiting, so
+// a slow probe (a service behind a lost tunnel) never delays the next
+// gateway probe.
 func (m *Monitor) round(ctx context.Context) {
+	n := m.launch(ctx)
+	changed := false
+	for range n {
+		changed = m.apply(<-m.results) || changed
+	}
+	m.publish(m.clock.Now(), changed)
+}
+
+// launch starts the due probes, each on its own goroutine, and returns
+// how many it started.
+func (m *Monitor) launch(ctx context.Context) int {
 	now := m.clock.Now()
 	m.mu.Lock()
 	tun, gwProbe, active, gen, all, reasons := m.tunnel, m.gwProbe, m.active, m.gen, m.pendingAll, m.reasons
@@ -438,7 +470,7 @@ func (m *Monitor) round(ctx context.Context) {
 	}
 	if gen != m.loopGen {
 		m.newSession(now, tun, active)
-		m.loopGen = gen
+		m.loopGen, m.loopActive = gen, active
 	}
 	if all {
 		for _, p := range m.probes {
@@ -448,7 +480,7 @@ func (m *Monitor) round(ctx context.Context) {
 
 	// Choose the due probes. A link behind a confirmed hard failure is
 	// not probed: it would fail too and the diagnosis names the first.
-	var due []*probe
+	started := 0
 	blocked := false
 	for _, p := range m.probes {
 		if p.check.Tunnel && !active {
@@ -463,52 +495,72 @@ func (m *Monitor) round(ctx context.Context) {
 		if p.blocked {
 			p.blocked, p.next = false, now
 		}
-		if !p.next.After(now.Add(m.t.Merge)) {
-			due = append(due, p)
-		}
 		if p.down && p.check.Severity >= SeverityProblem {
 			blocked = true
 		}
-	}
-
-	results := m.runProbes(ctx, due, tun, gwProbe)
-	historyChanged := false
-	for i, p := range due {
-		r := results[i]
-		if p.hist != nil {
-			historyChanged = p.hist.add(state.Sample{At: now, OK: r.OK, Latency: msf(r.Latency)}) || historyChanged
+		if p.running || p.next.After(now.Add(m.t.Merge)) {
+			continue
 		}
-		if r.ClockOffset != nil {
-			s := r.ClockOffset.Seconds()
-			m.clockOffset = &s
-		}
-		if r.OK {
-			p.fails, p.down, p.seen, p.shown = 0, false, true, r
-			p.next = now.Add(m.jitter(m.t.Every[p.check.Code]))
+		p.running = true
+		started++
+		go func() {
+			limit := m.t.Timeout
 			if p.check.Code == Gateway {
-				m.gatewayWasOK = true
+				limit = m.t.GatewayTimeout
 			}
-			continue
+			pctx, cancel := context.WithTimeout(ctx, limit)
+			defer cancel()
+			r := m.probe(pctx, p, tun, gwProbe)
+			m.log.Debug("health probe", "link", p.check.Code, "target", p.target.Name, "result", errString(r))
+			m.results <- done{p: p, r: r, gen: gen}
+		}()
+	}
+	return started
+}
+
+// apply feeds one probe's outcome through the hysteresis. It reports
+// whether a history sample was recorded.
+func (m *Monitor) apply(d done) bool {
+	p, r := d.p, d.r
+	p.running = false
+	if d.gen != m.loopGen && p.check.Tunnel {
+		return false // from a session that is over
+	}
+	now := m.clock.Now()
+	historyChanged := false
+	if p.hist != nil {
+		historyChanged = p.hist.add(state.Sample{At: now, OK: r.OK, Latency: msf(r.Latency)})
+	}
+	if r.ClockOffset != nil {
+		s := r.ClockOffset.Seconds()
+		m.clockOffset = &s
+	}
+	if r.OK {
+		p.fails, p.down, p.seen, p.shown = 0, false, true, r
+		p.next = now.Add(m.jitter(m.t.Every[p.check.Code]))
+		if p.check.Code == Gateway {
+			m.gatewayWasOK = true
 		}
-		p.fails++
-		if p.fails >= m.t.FailAfter {
-			p.down, p.seen, p.shown = true, true, r
-			p.next = now.Add(m.t.Retry)
-			continue
+		return historyChanged
+	}
+	p.fails++
+	if p.fails >= m.t.FailAfter {
+		p.down, p.seen, p.shown = true, true, r
+		p.next = now.Add(m.t.Retry)
+		return historyChanged
+	}
+	// A single failure: recheck soon, together with every earlier link,
+	// so a confirmed failure comes with the right first link.
+	p.next = now.Add(m.t.Quick)
+	for _, q := range m.probes {
+		if q == p {
+			break
 		}
-		// A single failure: recheck soon, together with every earlier
-		// link, so a confirmed failure comes with the right first link.
-		p.next = now.Add(m.t.Quick)
-		for _, q := range m.probes {
-			if q == p {
-				break
-			}
-			if q.next.After(now.Add(m.t.Quick)) {
-				q.next = now.Add(m.t.Quick)
-			}
+		if q.next.After(now.Add(m.t.Quick)) {
+			q.next = now.Add(m.t.Quick)
 		}
 	}
-	m.publish(now, active, gen, historyChanged)
+	return historyChanged
 }
 
 // newSession resets the tunnel-side links when a session starts or ends.
@@ -528,26 +580,6 @@ func (m *Monitor) newSession(now time.Time, tun Tunnel, active bool) {
 	if active && tun != nil {
 		m.svcHC = NoRedirects(tun.DialContext)
 	}
-}
-
-func (m *Monitor) runProbes(ctx context.Context, due []*probe, tun Tunnel, gwProbe string) []Result {
-	out := make([]Result, len(due))
-	one := func(i int) {
-		pctx, cancel := context.WithTimeout(ctx, m.t.Timeout)
-		defer cancel()
-		out[i] = m.probe(pctx, due[i], tun, gwProbe)
-		m.log.Debug("health probe", "link", due[i].check.Code, "target", due[i].target.Name, "result", errString(out[i]))
-	}
-	if len(due) == 1 {
-		one(0)
-		return out
-	}
-	var wg sync.WaitGroup
-	for i := range due {
-		wg.Go(func() { one(i) })
-	}
-	wg.Wait()
-	return out
 }
 
 func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe string) Result {
@@ -719,7 +751,8 @@ const refreshEvery = time.Minute
 
 // publish writes the chain to the store if anything visible changed, and
 // drives recovery.
-func (m *Monitor) publish(now time.Time, active bool, gen uint64, historyChanged bool) {
+func (m *Monitor) publish(now time.Time, historyChanged bool) {
+	active, gen := m.loopActive, m.loopGen
 	v := m.judge(active)
 	h := state.Health{
 		Links:       m.links(now, active),
