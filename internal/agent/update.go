@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
@@ -81,4 +82,20 @@ func (a *Agent) restartErr() error {
 		return nil
 	}
 	return &RestartForUpdate{Installed: a.restart}
+}
+
+// ChooseUpdate implements localapi.Backend.
+func (a *Agent) ChooseUpdate(ctx context.Context, choice string) error {
+	if a.updater == nil {
+		return localapi.ErrNotAvailable
+	}
+	c := update.ChoiceAtSessionEnd
+	if choice == localapi.UpdateNow {
+		c = update.ChoiceNow
+	}
+	if err := a.updater.Choose(ctx, c); err != nil {
+		return &localapi.Error{Status: 409, Code: "update", Key: "update.error.nothing_to_install", Message: err.Error()}
+	}
+	a.store.Update(func(s *state.Snapshot) { s.Update.Chosen = choice })
+	return nil
 }

@@ -95,6 +95,17 @@ type EnrollAction struct {
 	Code           string `json:"code,omitempty"`
 }
 
+// Answers to "install the update now?".
+const (
+	UpdateNow          = "now"
+	UpdateAtSessionEnd = "session_end"
+)
+
+// UpdateChoiceRequest is the body of POST /v1/update/choose.
+type UpdateChoiceRequest struct {
+	Choice string `json:"choice"`
+}
+
 // SafeModeRequest is the body of POST /v1/safemode.
 type SafeModeRequest struct {
 	On bool `json:"on"`

@@ -80,6 +80,12 @@ func (c *Client) Announcements(ctx context.Context) ([]announce.Item, error) {
 	return items, err
 }
 
+// ChooseUpdate installs a ready update now (UpdateNow) or when the
+// session ends (UpdateAtSessionEnd).
+func (c *Client) ChooseUpdate(ctx context.Context, choice string) error {
+	return c.do(ctx, http.MethodPost, "/v1/update/choose", UpdateChoiceRequest{Choice: choice}, nil)
+}
+
 // CheckUpdate asks for an update check now.
 func (c *Client) CheckUpdate(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/update/check", struct{}{}, nil)

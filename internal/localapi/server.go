@@ -36,6 +36,8 @@ type Backend interface {
 	// Announcements lists IT's announcements for the window.
 	Announcements(ctx context.Context) ([]announce.Item, error)
 	CheckUpdate(ctx context.Context) error
+	// ChooseUpdate answers "install now or at the end of the session?".
+	ChooseUpdate(ctx context.Context, choice string) error
 	SetSafeMode(ctx context.Context, on bool) error
 	// Enroll performs a wizard action ("" just reads) and returns the
 	// wizard's view afterwards.
@@ -197,6 +199,7 @@ func (s *Server) Handler() http.Handler {
 		{"POST", "/v1/announcements/read", s.handleMarkRead},
 		{"GET", "/v1/announcements", s.handleAnnouncements},
 		{"POST", "/v1/update/check", s.handleCheckUpdate},
+		{"POST", "/v1/update/choose", s.handleChooseUpdate},
 		{"POST", "/v1/safemode", s.handleSafeMode},
 		{"GET", "/v1/enroll", s.handleEnrollView},
 		{"POST", "/v1/enroll", s.handleEnrollAction},
@@ -461,6 +464,18 @@ func (s *Server) handleSafeMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, s.backend.SetSafeMode(r.Context(), req.On))
+}
+
+func (s *Server) handleChooseUpdate(w http.ResponseWriter, r *http.Request) {
+	var req UpdateChoiceRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	if req.Choice != UpdateNow && req.Choice != UpdateAtSessionEnd {
+		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_choice", Message: fmt.Sprintf("choice %q is neither %q nor %q", req.Choice, UpdateNow, UpdateAtSessionEnd)})
+		return
+	}
+	s.reply(w, s.backend.ChooseUpdate(r.Context(), req.Choice))
 }
 
 func (s *Server) handleCheckUpdate(w http.ResponseWriter, r *http.Request) {

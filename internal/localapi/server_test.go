@@ -65,6 +65,10 @@ func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	_, err := io.WriteString(w, "PK-zip-bytes")
 	return err
 }
+func (b *testBackend) ChooseUpdate(_ context.Context, choice string) error {
+	b.Update(func(s *state.Snapshot) { s.Update.Chosen = choice })
+	return nil
+}
 func (b *testBackend) SetSafeMode(_ context.Context, on bool) error {
 	b.Update(func(s *state.Snapshot) { s.SafeMode = on })
 	return nil
@@ -148,6 +152,12 @@ func TestStatusAndActions(t *testing.T) {
 	}
 	if items, err := c.Announcements(ctx); err != nil || len(items) != 1 || items[0].Title != "Wartung" {
 		t.Errorf("Announcements = %+v, %v", items, err)
+	}
+	if err := c.ChooseUpdate(ctx, UpdateNow); err != nil || b.Snapshot().Update.Chosen != UpdateNow {
+		t.Errorf("ChooseUpdate(now) = %v, chosen %q", err, b.Snapshot().Update.Chosen)
+	}
+	if err := c.ChooseUpdate(ctx, "tomorrow"); !errors.As(err, &apiErr) || apiErr.Code != "bad_choice" {
+		t.Errorf("ChooseUpdate(tomorrow) = %v, want bad_choice", err)
 	}
 	if err := c.SetSafeMode(ctx, true); err != nil || !b.Snapshot().SafeMode {
 		t.Errorf("SetSafeMode(true) = %v, safe mode %v", err, b.Snapshot().SafeMode)

@@ -135,10 +135,13 @@ type Announcements struct {
 type Update struct {
 	// State is "idle", "checking", "available", "downloading", "ready",
 	// "up_to_date" or "error".
-	State     string   `json:"state"`
-	Available string   `json:"available,omitempty"`
-	Progress  float64  `json:"progress,omitempty"`
-	Error     *Message `json:"error,omitempty"`
+	State     string  `json:"state"`
+	Available string  `json:"available,omitempty"`
+	Progress  float64 `json:"progress,omitempty"`
+	// Chosen is the employee's answer to "install now?" while a session
+	// is up: "now" or "session_end" (the default); "" before asking.
+	Chosen string   `json:"chosen,omitempty"`
+	Error  *Message `json:"error,omitempty"`
 }
 
 // Enrollment says whether this device is set up.

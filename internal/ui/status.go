@@ -58,7 +58,8 @@ type StatusWindow struct {
 
 	org, stateLine, since, detail, next, version *widget.Label
 	icon                                         *fyne.Container
-	noTray, demo, lost, safe                     *fyne.Container
+	noTray, demo, lost, safe, updateAsk          *fyne.Container
+	updateText                                   *widget.Label
 	start, end                                   *widget.Button
 	errLabel                                     *widget.Label
 	async                                        func(func())
@@ -82,6 +83,14 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.lost = notice(theme.ErrorIcon(), L("status.agent_gone"), "")
 	w.lost.Hide()
 	w.safe = notice(theme.VisibilityOffIcon(), L("status.safe_mode"), "")
+	w.updateText = wrapped("")
+	now := widget.NewButton(L("update.choice.now"), func() { w.chooseUpdate(localapi.UpdateNow) })
+	later := widget.NewButton(L("update.choice.session_end"), func() { w.chooseUpdate(localapi.UpdateAtSessionEnd) })
+	later.Importance = widget.HighImportance
+	w.updateAsk = container.NewVBox(
+		widget.NewLabelWithStyle(L("update.ask.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		w.updateText, container.NewHBox(later, now))
+	w.updateAsk.Hide()
 	w.errLabel = wrapped("")
 	w.errLabel.Importance = widget.DangerImportance
 	w.errLabel.Hide()
@@ -101,6 +110,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		w.errLabel,
 		w.lost,
 		w.safe,
+		w.updateAsk,
 		w.noTray,
 		w.demo,
 	)
@@ -129,6 +139,10 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
 	setVisible(w.safe, s.SafeMode)
+	// While a session is up a ready update waits for the employee's word.
+	ask := s.Update.State == "ready" && s.Session.Active() && s.Update.Chosen != localapi.UpdateNow
+	w.updateText.SetText(L("update.ask.body", map[string]string{"Version": s.Update.Available}))
+	setVisible(w.updateAsk, ask)
 }
 
 // AgentLost shows that the agent went away; the runner reconnects.
@@ -144,6 +158,10 @@ func setVisible(o fyne.CanvasObject, v bool) {
 
 func (w *StatusWindow) onStart() {
 	w.runAction(func(ctx context.Context) error { return w.client.OpenWindow(ctx, localapi.WindowCode) })
+}
+
+func (w *StatusWindow) chooseUpdate(choice string) {
+	w.runAction(func(ctx context.Context) error { return w.client.ChooseUpdate(ctx, choice) })
 }
 
 func (w *StatusWindow) onEnd() {

@@ -27,6 +27,7 @@ type Client interface {
 	StartSession(ctx context.Context, code string) error
 	EndSession(ctx context.Context) error
 	OpenWindow(ctx context.Context, window string) error
+	ChooseUpdate(ctx context.Context, choice string) error
 	SupportClient
 	WizardClient
 	AnnouncementsClient

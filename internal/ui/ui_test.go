@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,6 +86,13 @@ func (c *recordingClient) WatchEnroll(context.Context) (<-chan enroll.View, erro
 func (c *recordingClient) Announcements(context.Context) ([]announce.Item, error) { return nil, nil }
 
 func (c *recordingClient) MarkRead(context.Context, localapi.MarkReadRequest) error { return nil }
+
+func (c *recordingClient) ChooseUpdate(_ context.Context, choice string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opened = append(c.opened, "update:"+choice)
+	return nil
+}
 
 func (c *recordingClient) snapshot() (codes, opened []string, ended int) {
 	c.mu.Lock()
@@ -226,5 +234,29 @@ func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
 		for _, c := range v.Objects {
 			walk(c, f)
 		}
+	}
+}
+
+// A ready update during a session asks; "at the end of the session" is
+// the highlighted answer, and choosing goes to the agent.
+func TestStatusWindowAsksBeforeUpdating(t *testing.T) {
+	a := test.NewTempApp(t)
+	c := &recordingClient{}
+	w := NewStatusWindow(a, c)
+	w.Apply(state.Snapshot{Session: state.Connected, Update: state.Update{State: "ready", Available: "0.2.0"}})
+	if !w.updateAsk.Visible() || !strings.Contains(w.updateText.Text, "0.2.0") {
+		t.Fatalf("no question while connected with a ready update: %q", w.updateText.Text)
+	}
+	later := w.updateAsk.Objects[2].(*fyne.Container).Objects[0].(*widget.Button)
+	if later.Importance != widget.HighImportance || later.Text != "Beim Beenden des Homeoffice installieren" {
+		t.Errorf("default answer = %q (importance %v)", later.Text, later.Importance)
+	}
+	test.Tap(later)
+	if _, opened, _ := c.snapshot(); len(opened) != 1 || opened[0] != "update:session_end" {
+		t.Errorf("choice sent = %v", opened)
+	}
+	w.Apply(state.Snapshot{Session: state.NotConnected, Update: state.Update{State: "ready", Available: "0.2.0"}})
+	if w.updateAsk.Visible() {
+		t.Error("asks although no session is up")
 	}
 }
