@@ -107,14 +107,18 @@ func (h *server) listen() (net.Listener, error) {
 		}
 		os.Remove(sock) // left by a crash
 	}
-	// Created with no access for anyone but root, then opened up to the
-	// group, so there is no moment with wider permissions.
+	// Made under a temporary name with no access for anyone but root,
+	// given its owner and mode, and only then renamed into place: a
+	// client never finds the socket half set up.
+	tmp := sock + ".new"
+	os.Remove(tmp)
 	old := unix.Umask(0o177)
-	ln, err := net.Listen("unix", sock)
+	ln, err := net.Listen("unix", tmp)
 	unix.Umask(old)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", sock, err)
+		return nil, fmt.Errorf("listening on %s: %w", tmp, err)
 	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	gid := 0
 	if h.opts.Group != "-" {
 		if g, err := user.LookupGroup(h.opts.Group); err == nil {
@@ -123,11 +127,17 @@ func (h *server) listen() (net.Listener, error) {
 			h.log.Warn("allowed group not found; only root and listed users may use the helper", "group", h.opts.Group, "err", err)
 		}
 	}
-	if err := os.Chown(sock, 0, gid); err == nil {
-		err = os.Chmod(sock, h.opts.SocketMode)
-	} else {
+	err = os.Chown(tmp, 0, gid)
+	if err == nil {
+		err = os.Chmod(tmp, h.opts.SocketMode)
+	}
+	if err == nil {
+		err = os.Rename(tmp, sock)
+	}
+	if err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("setting socket owner: %w", err)
+		os.Remove(tmp)
+		return nil, fmt.Errorf("setting up socket %s: %w", sock, err)
 	}
 	return ln, nil
 }
