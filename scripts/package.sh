@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Builds every package this Linux machine can build into dist/ (see
+# docs/packaging.md):
+#   dist/dienstweg_VERSION_amd64.deb        Debian 12 package
+#   dist/windows/dienstweg.exe              Windows CLI (console subsystem), signed
+#   dist/windows/dienstwegw.exe             Windows agent and windows (GUI subsystem), signed
+#   dist/dienstweg-VERSION-x64.msi          Windows installer, signed
+#   dist/signing/                           the test code-signing CA and certificate
+# Run by `make package` after `make build` (which makes bin/dienstweg).
+#
+# Signing: without DIENSTWEG_SIGN_PKCS12 it makes a throw-away test CA and
+# code-signing certificate in dist/signing/ (never committed: dist/ is
+# ignored). For a release, set DIENSTWEG_SIGN_PKCS12=cert.p12,
+# DIENSTWEG_SIGN_PASSFILE=file with its password and, optionally,
+# DIENSTWEG_SIGN_TIMESTAMP=RFC 3161 URL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VERSION=$(cat VERSION)
+ARCH=amd64
+DIST=dist
+WORK=$DIST/build
+MODULE=github.com/dienstweg/dienstweg
+LDFLAGS="-X $MODULE/internal/version.Version=$VERSION"
+HELPER_UNIT_SRC=packaging/systemd/dienstweg-helper.service
+# Where `make build` put the Linux binary.
+BIN=${BIN:-bin}
+# Reproducible timestamps: the last commit, not the build time.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
+umask 022
+
+say() { printf 'package: %s\n' "$*"; }
+die() { printf 'package: %s\n' "$*" >&2; exit 1; }
+step_start=$SECONDS
+step() {
+	say "$1 ($((SECONDS - step_start)) s so far)"
+}
+
+# tool:apt-package. Installs what is missing, like scripts/deps.sh.
+tools=(
+	dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev strip:binutils
+	desktop-file-validate:desktop-file-utils appstreamcli:appstream
+	x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64
+	wixl:wixl msibuild:msitools msiinfo:msitools
+	osslsigncode:osslsigncode openssl:openssl convert:imagemagick identify:imagemagick
+)
+ensure_tools() {
+	local missing=() t p
+	for tp in "${tools[@]}"; do
+		t=${tp%%:*} p=${tp#*:}
+		if ! command -v "$t" >/dev/null 2>&1; then
+			say "missing $t (apt package $p)"
+			missing+=("$p")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 || die "as root, run: apt-get install ${missing[*]}"
+		sudo=(sudo)
+	fi
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+check_version() {
+	local toml
+	toml=$(sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' FyneApp.toml)
+	[ "$toml" = "$VERSION" ] || die "FyneApp.toml says version $toml, VERSION says $VERSION"
+	[ -x "$BIN/dienstweg" ] || die "$BIN/dienstweg is missing: run make build (or make package)"
+}
+
+# ---------------------------------------------------------------- Debian
+
+# The helper unit is another part of the project; without it the package is
+# still useful (userspace tunnel), so build without and say so.
+helper_unit=""
+if [ -f "$HELPER_UNIT_SRC" ]; then
+	helper_unit=dienstweg-helper.service
+fi
+
+# Directories systemd makes for the helper (StateDirectory= and friends), so
+# postrm purge can remove them. Relative names; DynamicUser puts state under
+# /var/lib/private.
+helper_dirs() {
+	[ -n "$helper_unit" ] || return 0
+	local key base d
+	for key in StateDirectory:/var/lib CacheDirectory:/var/cache LogsDirectory:/var/log ConfigurationDirectory:/etc; do
+		base=${key#*:}
+		for d in $(sed -n "s/^[[:space:]]*${key%%:*}[[:space:]]*=[[:space:]]*//p" "$HELPER_UNIT_SRC"); do
+			d=${d%%:*} # StateDirectory=name:mode (systemd 254+)
+			case "$d" in /* | *..* | "") continue ;; esac
+			printf '%s/%s ' "$base/$d"
+			[ "$base" = /var/lib ] && printf '%s/%s ' "/var/lib/private/$d"
+		done
+	done
+}
+
+build_deb() {
+	local root=$WORK/deb/root doc
+	rm -rf "$WORK/deb"
+	mkdir -p "$root/DEBIAN"
+
+	install -D -m 0755 "$BIN/dienstweg" "$root/usr/bin/dienstweg"
+	# As dh_strip does for Debian's own Go packages.
+	strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/dienstweg"
+	local got
+	got=$(LC_ALL=en_US.UTF-8 "$root/usr/bin/dienstweg" --version 2>/dev/null)
+	[ "$got" = "$VERSION" ] || die "$BIN/dienstweg reports version '$got', want $VERSION: build it with make build"
+
+	install -D -m 0644 packaging/linux/de.dienstweg.client.desktop "$root/usr/share/applications/de.dienstweg.client.desktop"
+	install -D -m 0644 packaging/linux/de.dienstweg.client-autostart.desktop "$root/etc/xdg/autostart/de.dienstweg.client.desktop"
+	desktop-file-validate "$root/usr/share/applications/de.dienstweg.client.desktop"
+	desktop-file-validate "$root/etc/xdg/autostart/de.dienstweg.client.desktop"
+
+	local date
+	date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
+	mkdir -p "$root/usr/share/metainfo"
+	sed -e "s/@VERSION@/$VERSION/g" -e "s/@DATE@/$date/g" packaging/linux/de.dienstweg.client.metainfo.xml.in \
+		>"$root/usr/share/metainfo/de.dienstweg.client.metainfo.xml"
+	appstreamcli validate --no-net --pedantic "$root/usr/share/metainfo/de.dienstweg.client.metainfo.xml"
+
+	local size
+	for size in 256 512; do
+		[ "$(identify -format '%wx%h' "assets/icons/app-$size.png")" = "${size}x$size" ] ||
+			die "assets/icons/app-$size.png is not ${size}x$size"
+		install -D -m 0644 "assets/icons/app-$size.png" "$root/usr/share/icons/hicolor/${size}x$size/apps/de.dienstweg.client.png"
+	done
+	install -D -m 0644 assets/icons/app.svg "$root/usr/share/icons/hicolor/scalable/apps/de.dienstweg.client.svg"
+
+	if [ -n "$helper_unit" ]; then
+		# /lib, not /usr/lib: Debian 12 has not moved units yet (DEP 17).
+		install -D -m 0644 "$HELPER_UNIT_SRC" "$root/lib/systemd/system/$helper_unit"
+	else
+		say "WARNING: $HELPER_UNIT_SRC is missing; building the .deb without the helper service"
+	fi
+
+	mkdir -p "$root/usr/share/man/man1"
+	gzip -9n <packaging/linux/dienstweg.1 >"$root/usr/share/man/man1/dienstweg.1.gz"
+
+	doc=$root/usr/share/doc/dienstweg
+	install -D -m 0644 packaging/deb/copyright "$doc/copyright"
+	# The helper unit's Documentation= points here.
+	if [ -f docs/helper.md ]; then
+		install -D -m 0644 docs/helper.md "$doc/helper.md"
+	fi
+	{
+		printf 'dienstweg (%s) unstable; urgency=medium\n\n' "$VERSION"
+		printf '  * Release %s. The history is in the project'"'"'s git log.\n\n' "$VERSION"
+		printf ' -- Dienstweg maintainers <dienstweg@example.org>  %s\n' "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+	} | gzip -9n >"$doc/changelog.gz"
+	install -D -m 0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrides/dienstweg"
+
+	local dirs
+	dirs=$(helper_dirs)
+	for s in postinst prerm postrm; do
+		sed -e "s|@HELPER_UNIT@|$helper_unit|g" -e "s|@HELPER_DIRS@|${dirs% }|g" "packaging/deb/$s" >"$root/DEBIAN/$s"
+		chmod 0755 "$root/DEBIAN/$s"
+	done
+	echo /etc/xdg/autostart/de.dienstweg.client.desktop >"$root/DEBIAN/conffiles"
+
+	# Library dependencies as dpkg-shlibdeps finds them (it wants a
+	# debian/control to run in).
+	local shl deps installed
+	shl=$WORK/deb/shlibs
+	mkdir -p "$shl/debian"
+	printf 'Source: dienstweg\n\nPackage: dienstweg\nArchitecture: any\n' >"$shl/debian/control"
+	deps=$(cd "$shl" && dpkg-shlibdeps -O -e "$OLDPWD/$root/usr/bin/dienstweg" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+	[ -n "$deps" ] || die "dpkg-shlibdeps found no dependencies for the binary"
+	installed=$(du -k -s --apparent-size --exclude=DEBIAN "$root" | cut -f1)
+	sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_SIZE@/$installed/" \
+		-e "s/@DEPENDS@/adduser, $deps/" packaging/deb/control.in >"$root/DEBIAN/control"
+
+	(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+	find "$root" -newermt "@$SOURCE_DATE_EPOCH" -print0 | xargs -0 touch -h -d "@$SOURCE_DATE_EPOCH"
+
+	mkdir -p "$DIST"
+	rm -f "$DIST"/dienstweg_*_"$ARCH".deb
+	dpkg-deb --root-owner-group -Zxz --build "$root" "$DIST/dienstweg_${VERSION}_$ARCH.deb" >/dev/null
+	say "built $DIST/dienstweg_${VERSION}_$ARCH.deb (Depends: adduser, $deps)"
+}
+
+# ---------------------------------------------------------------- Windows
+
+# One program, two subsystems. Windows decides at start whether a program
+# gets a console: a GUI-subsystem (-H windowsgui) program started from a
+# terminal writes nowhere and returns at once, so `dienstweg status` would
+# print nothing and lose its exit code; a console-subsystem program started
+# at login opens a black console window. So the same ./app is linked twice:
+# dienstwegw.exe for the agent, its windows and the helper service, and
+# dienstweg.exe for the command line. Only the link differs; the compiled
+# packages (and the slow cgo part) are shared.
+build_windows() {
+	local out=$DIST/windows
+	rm -rf "$out"
+	mkdir -p "$out"
+	local env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc)
+	env "${env[@]}" go build -ldflags "$LDFLAGS -s -w -H windowsgui" -o "$out/dienstwegw.exe" ./app
+	step "linked dienstwegw.exe"
+	env "${env[@]}" go build -ldflags "$LDFLAGS -s -w" -o "$out/dienstweg.exe" ./app
+	step "linked dienstweg.exe"
+	convert assets/icons/app-256.png -define icon:auto-resize=256,64,48,32,16 "$WORK/dienstweg.ico"
+}
+
+# The signing identity: a release certificate from the environment, or a
+# test CA and code-signing certificate made here (reused while valid).
+SIGN_ARGS=()
+VERIFY_ARGS=()
+signing_identity() {
+	if [ -n "${DIENSTWEG_SIGN_PKCS12:-}" ]; then
+		SIGN_ARGS=(-pkcs12 "$DIENSTWEG_SIGN_PKCS12")
+		[ -n "${DIENSTWEG_SIGN_PASSFILE:-}" ] && SIGN_ARGS+=(-readpass "$DIENSTWEG_SIGN_PASSFILE")
+		[ -n "${DIENSTWEG_SIGN_TIMESTAMP:-}" ] && SIGN_ARGS+=(-ts "$DIENSTWEG_SIGN_TIMESTAMP")
+		return
+	fi
+	local d=$DIST/signing
+	mkdir -p "$d"
+	if ! openssl x509 -checkend 86400 -noout -in "$d/test-codesign.pem" >/dev/null 2>&1; then
+		say "making a test code-signing certificate in $d (test only, never commit it)"
+		openssl req -x509 -newkey rsa:3072 -nodes -keyout "$d/test-ca.key" -out "$d/test-ca.pem" -days 30 \
+			-subj "/CN=Dienstweg Test CA/O=Dienstweg (test only)" \
+			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+		openssl req -newkey rsa:3072 -nodes -keyout "$d/test-codesign.key" -out "$d/test-codesign.csr" \
+			-subj "/CN=Dienstweg Test Code Signing/O=Dienstweg (test only)" 2>/dev/null
+		printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >"$d/codesign.ext"
+		openssl x509 -req -in "$d/test-codesign.csr" -CA "$d/test-ca.pem" -CAkey "$d/test-ca.key" -CAcreateserial \
+			-days 30 -extfile "$d/codesign.ext" -out "$d/test-codesign.pem" 2>/dev/null
+		chmod 0600 "$d"/*.key
+		rm -f "$d/test-codesign.csr" "$d/codesign.ext"
+	fi
+	# The chain goes into the signature, so Windows finds the CA.
+	cat "$d/test-codesign.pem" "$d/test-ca.pem" >"$d/test-codesign-chain.pem"
+	SIGN_ARGS=(-certs "$d/test-codesign-chain.pem" -key "$d/test-codesign.key")
+	VERIFY_ARGS=(-CAfile "$d/test-ca.pem")
+}
+
+sign() {
+	local f=$1 desc=$2
+	osslsigncode sign "${SIGN_ARGS[@]}" -h sha256 -n "$desc" -i https://github.com/dienstweg/dienstweg \
+		-in "$f" -out "$f.signed" >/dev/null
+	mv "$f.signed" "$f"
+	osslsigncode verify "${VERIFY_ARGS[@]}" -in "$f" >"$f.verify.log" 2>&1 ||
+		{ cat "$f.verify.log" >&2; die "osslsigncode verify failed for $f"; }
+	rm -f "$f.verify.log"
+	say "signed and verified $f"
+}
+
+build_msi() {
+	local st=$WORK/msi msi=$DIST/dienstweg-$VERSION-x64.msi
+	rm -rf "$st"
+	mkdir -p "$st"
+	# wixl resolves sources relative to the working directory and rejects
+	# absolute paths, so everything is gathered in one staging directory.
+	cp "$DIST/windows/dienstweg.exe" "$DIST/windows/dienstwegw.exe" "$WORK/dienstweg.ico" \
+		packaging/windows/dienstweg.wxs packaging/windows/install-profile.ps1 "$st/"
+	(cd "$st" && wixl -a x64 -D Version="$VERSION" -D BinDir=. -D SrcDir=. -o dienstweg.msi dienstweg.wxs)
+	# wixl writes SecureCustomProperties itself (for MajorUpgrade) and has no
+	# Secure attribute: add the profile properties so an elevated install
+	# passes them on.
+	local secure
+	secure=$(msiinfo export "$st/dienstweg.msi" Property | sed -n 's/^SecureCustomProperties\t//p' | tr -d '\r')
+	msibuild "$st/dienstweg.msi" -q "UPDATE Property SET Value='PROFILE;PROFILEFILE${secure:+;$secure}' WHERE Property='SecureCustomProperties'"
+	msiinfo export "$st/dienstweg.msi" Property | grep -q $'^SecureCustomProperties\tPROFILE;PROFILEFILE' ||
+		die "could not mark PROFILE and PROFILEFILE secure in the MSI"
+	rm -f "$DIST"/dienstweg-*-x64.msi
+	mv "$st/dienstweg.msi" "$msi"
+	sign "$msi" "Dienstweg $VERSION"
+}
+
+# `package.sh deb` or `package.sh windows` builds one half, for quicker
+# rounds while working on it; no argument builds both.
+main() {
+	local what=${1:-all}
+	case "$what" in all | deb | windows) ;; *) die "usage: package.sh [deb|windows]" ;; esac
+	ensure_tools
+	check_version
+	mkdir -p "$WORK"
+	if [ "$what" != windows ]; then
+		build_deb
+		step "Debian package done"
+	fi
+	if [ "$what" != deb ]; then
+		build_windows
+		step "Windows build done"
+		signing_identity
+		sign "$DIST/windows/dienstwegw.exe" "Dienstweg"
+		sign "$DIST/windows/dienstweg.exe" "Dienstweg (command line)"
+		build_msi
+		step "MSI done"
+	fi
+	say "done in $((SECONDS - step_start)) s:"
+	(cd "$DIST" && ls -l ./*.deb ./*.msi windows/*.exe 2>/dev/null | awk '{printf "  %s  %s\n", $5, $9}')
+}
+
+main "$@"
