@@ -30,3 +30,16 @@ test: deps
 
 clean:
 	rm -rf $(BIN) dist
+
+# --- Packaging (issue 10; scripts/package*.sh, docs/packaging.md) ---------
+# `make package` builds into dist/: the .deb, the Windows .exe files and the
+# .msi, both signed (with a test certificate made in the build unless
+# DIENSTWEG_SIGN_PKCS12 is set). `make package-check` (root, CI) lints,
+# installs, verifies, removes and purges the .deb and verifies the signatures.
+.PHONY: package package-check
+
+package: build
+	BIN=$(BIN) bash scripts/package.sh
+
+package-check: package
+	bash scripts/package-check.sh
