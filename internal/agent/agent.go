@@ -19,6 +19,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/diag"
 	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
@@ -83,6 +84,10 @@ type Options struct {
 	// CacheDir holds non-secret caches (the announcement feed); "" means
 	// the user cache directory.
 	CacheDir string
+	// SystemTunnel puts the tunnel into the system through the privileged
+	// helper at HelperSocket ("" means its default) instead of userspace.
+	SystemTunnel bool
+	HelperSocket string
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
 	// is up, for other programs; "" means none.
 	SOCKSAddr string
@@ -107,6 +112,8 @@ type Agent struct {
 	// authorisation, so a restart needs no new code.
 	closeSession func() error
 	announce     *announce.Poller
+	engine       engine
+	health       *health.Monitor
 	updater      *update.Updater
 	restartMu    sync.Mutex
 	restart      *update.Installed
@@ -187,19 +194,23 @@ func New(opts Options) (*Agent, error) {
 		}
 		a.portal = pc
 	}
+	var reconnect func()
 	if a.opts.Session == nil {
-		ctl, _, err := a.newSession()
+		ctl, eng, err := a.newSession()
 		if err != nil {
 			return nil, fmt.Errorf("home-office session: %w", err)
 		}
 		a.opts.Session = ctl
 		a.closeSession = ctl.Close
+		a.engine = eng
+		reconnect = ctl.Reconnect
 	}
 	ann, err := a.newAnnouncements()
 	if err != nil {
 		return nil, err
 	}
 	a.announce = ann
+	a.health = a.newHealth(reconnect)
 	if a.updater, err = a.newUpdater(); err != nil {
 		return nil, err
 	}
@@ -251,9 +262,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(5)
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
 	go func() { defer wg.Done(); a.followSession(ctx) }()
+	go func() { defer wg.Done(); a.followTunnel(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := a.health.Run(ctx); err != nil {
+			a.log.Error("health checks stopped", "err", err)
+		}
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.announce.Run(ctx); err != nil {

@@ -125,6 +125,18 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 		t.Fatalf("dienstweg up: exit %d: %s", rc, out.String())
 	}
 	waitSession(t, ctx, c, state.Connected)
+	// The health chain runs through the tunnel once it is up.
+	for {
+		s, err := c.Status(ctx)
+		if err == nil && linkOK(s.Health, "gateway") && linkOK(s.Health, "office_dns") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("health chain never showed gateway and office DNS working: %+v", s.Health.Links)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	if !strings.Contains(out.String(), "Zustand:") {
 		t.Errorf("up printed %q", out.String())
 	}
@@ -159,4 +171,13 @@ func waitSession(tb testing.TB, ctx context.Context, c *localapi.Client, want st
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func linkOK(h state.Health, code string) bool {
+	for _, l := range h.Links {
+		if l.Code == code {
+			return l.OK
+		}
+	}
+	return false
 }

@@ -40,8 +40,15 @@ func (k keyringKeys) Credential() (string, error) {
 // newSession builds the home-office session: the userspace tunnel (with
 // its SOCKS proxy for other programs) and the controller that authorises
 // it at the portal and keeps it up.
-func (a *Agent) newSession() (*session.Controller, *tunnel.Userspace, error) {
-	eng := tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: a.opts.SOCKSAddr, Logger: a.log})
+func (a *Agent) newSession() (*session.Controller, engine, error) {
+	var eng engine
+	if a.opts.SystemTunnel {
+		// The privileged helper puts the tunnel into the system: every
+		// program reaches the office, no proxy needed.
+		eng = tunnel.NewSystem(tunnel.SystemOptions{Socket: a.opts.HelperSocket, Logger: a.log})
+	} else {
+		eng = tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: a.opts.SOCKSAddr, Logger: a.log})
+	}
 	host := a.opts.Profile.OfficeDNSName
 	if host == "" {
 		return nil, nil, fmt.Errorf("the profile names no office_dns_name to check the tunnel with")

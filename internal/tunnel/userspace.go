@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
@@ -263,9 +266,27 @@ func (u *Userspace) DialContext(ctx context.Context, network, address string) (n
 		if err == nil {
 			return c, nil
 		}
-		lastErr = err
+		lastErr = netstackErr(err)
 	}
 	return nil, fmt.Errorf("dialing %s through the tunnel: %w", address, lastErr)
+}
+
+// netstackErr gives gVisor's dial errors, which arrive as plain text, the
+// errno the kernel would have given, so callers can tell a refusal (the
+// far end answered) from a timeout with errors.Is as for any socket.
+func netstackErr(err error) error {
+	msg := err.Error()
+	for text, errno := range map[string]syscall.Errno{
+		(&tcpip.ErrConnectionRefused{}).String():  syscall.ECONNREFUSED,
+		(&tcpip.ErrHostUnreachable{}).String():    syscall.EHOSTUNREACH,
+		(&tcpip.ErrNetworkUnreachable{}).String(): syscall.ENETUNREACH,
+		(&tcpip.ErrTimeout{}).String():            syscall.ETIMEDOUT,
+	} {
+		if strings.Contains(msg, text) {
+			return fmt.Errorf("%w (%v)", errno, err)
+		}
+	}
+	return err
 }
 
 // wgLogger routes wireguard-go's logs to slog. Its verbose lines come per

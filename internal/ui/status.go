@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,6 +61,7 @@ type StatusWindow struct {
 	icon                                         *fyne.Container
 	noTray, demo, lost, safe, updateAsk          *fyne.Container
 	updateText                                   *widget.Label
+	chain                                        *HealthChain
 	start, end                                   *widget.Button
 	errLabel                                     *widget.Label
 	async                                        func(func())
@@ -98,6 +100,13 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.start.Importance = widget.HighImportance
 	w.end = widget.NewButton(L("action.end"), w.onEnd)
 	closeBtn := widget.NewButton(L("status.close"), func() { w.Window.Close() })
+	w.chain = NewHealthChain()
+	w.chain.OnOpenLogin = func(raw string) {
+		if u, err := url.Parse(raw); err == nil {
+			_ = a.OpenURL(u)
+		}
+	}
+	w.chain.Hide()
 
 	stateRow := container.NewBorder(nil, nil, w.icon, nil, container.NewVBox(w.stateLine, w.since))
 	nextCard := widget.NewCard("", L("status.next_step"), w.next)
@@ -107,6 +116,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		stateRow,
 		w.detail,
 		nextCard,
+		w.chain,
 		w.errLabel,
 		w.lost,
 		w.safe,
@@ -139,6 +149,8 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
 	setVisible(w.safe, s.SafeMode)
+	w.chain.Apply(s.Health)
+	setVisible(w.chain, len(s.Health.Links) > 0)
 	// While a session is up a ready update waits for the employee's word.
 	ask := s.Update.State == "ready" && s.Session.Active() && s.Update.Chosen != localapi.UpdateNow
 	w.updateText.SetText(L("update.ask.body", map[string]string{"Version": s.Update.Available}))
