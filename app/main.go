@@ -2,6 +2,7 @@
 //
 //	dienstweg [agent]      the per-user agent: tray, state, local API (default)
 //	dienstweg ui WINDOW    one window, started by the agent on demand
+//	dienstweg helper       the root service that puts the tunnel into the system
 //	dienstweg status       the state for scripts and the helpdesk
 //	dienstweg up / down    start or end home office from a terminal
 //	dienstweg support-code the code the helpdesk asks for
@@ -28,6 +29,8 @@ import (
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/agent"
 	"github.com/dienstweg/dienstweg/internal/cli"
+	"github.com/dienstweg/dienstweg/internal/helper"
+	"github.com/dienstweg/dienstweg/internal/helper/helperapi"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
@@ -51,6 +54,8 @@ func run(args []string) int {
 		return runAgent(args)
 	case "ui":
 		return runUI(args)
+	case "helper":
+		return runHelper(args)
 	case "status":
 		return runStatus(args)
 	case "open":
@@ -67,7 +72,7 @@ func run(args []string) int {
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, status, up, down, support-code, diag, open, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, helper, status, up, down, support-code, diag, open, version)\n", role)
 	return 2
 }
 
@@ -80,6 +85,8 @@ func runAgent(args []string) int {
 	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
 	open := fs.String("open", "", "window to open at start: status, wizard, announcements, support")
 	panel := fs.String("tray-panel", "dark", "tray icons for a light or dark panel")
+	system := fs.Bool("system-tunnel", false, "put the tunnel into the system through the privileged helper (installed packages), instead of userspace with a SOCKS proxy")
+	helperSocket := fs.String("helper-socket", "", "the helper's socket `path` (default "+helperapi.DefaultSocket+")")
 	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up (\"\" for none)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -130,17 +137,19 @@ func runAgent(args []string) int {
 	defer closeDemo()
 
 	opts := agent.Options{
-		Profile:     prof,
-		Demo:        demoLogin != nil,
-		DemoLogin:   demoLogin,
-		Lang:        i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
-		SocketPath:  *socket,
-		OpenAtStart: *open,
-		Tray:        true,
-		Logger:      logger,
-		UIOutput:    logFile,
-		LogPath:     logFile.Path(),
-		SOCKSAddr:   *socks,
+		Profile:      prof,
+		Demo:         demoLogin != nil,
+		DemoLogin:    demoLogin,
+		Lang:         i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
+		SocketPath:   *socket,
+		OpenAtStart:  *open,
+		Tray:         true,
+		Logger:       logger,
+		UIOutput:     logFile,
+		LogPath:      logFile.Path(),
+		SOCKSAddr:    *socks,
+		SystemTunnel: *system,
+		HelperSocket: *helperSocket,
 	}
 	if *panel == "light" {
 		opts.Panel = assets.PanelLight
@@ -301,4 +310,36 @@ func handOverToUpdate(inst *update.Installed, socket, stateDir string, logger *s
 		}
 	}
 	return 1
+}
+
+func runHelper(args []string) int {
+	fs := flag.NewFlagSet("dienstweg helper", flag.ContinueOnError)
+	socket := fs.String("socket", "", "socket `path` (default "+helperapi.DefaultSocket+")")
+	group := fs.String("group", "", "group whose members may use the helper (default dienstweg; - for none)")
+	iface := fs.String("interface", "", "TUN device name (default dienstweg0)")
+	dns := fs.String("dns", "", "how to set the office DNS: auto, resolved, file or off")
+	resolvConf := fs.String("resolv-conf", "", "file the DNS method \"file\" edits")
+	stateDir := fs.String("state-dir", "", "where the helper records what it changed (default /run/dienstweg)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level, err := logging.ParseLevel(*logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dienstweg helper:", err)
+		return 2
+	}
+	// systemd's journal takes stderr; the helper keeps no log file.
+	logger := logging.New(os.Stderr, level).With("role", "helper")
+	// SIGTERM from systemd must cancel: that is when the device, routes
+	// and DNS change are removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = helper.Run(ctx, helper.Options{Socket: *socket, Group: *group, Interface: *iface, DNS: *dns,
+		ResolvConf: *resolvConf, StateDir: *stateDir, Logger: logger})
+	if err != nil {
+		logger.Error("helper failed", "err", err)
+		return 1
+	}
+	return 0
 }
