@@ -262,7 +262,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
 	go func() { defer wg.Done(); a.followSession(ctx) }()
 	go func() { defer wg.Done(); a.followTunnel(ctx) }()
@@ -312,6 +313,12 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("opening window at start", "window", a.opts.OpenAtStart, "err", err)
 		}
 	}
+	// Once start-up is over, hand back the code pages of the roles this
+	// process does not run (see trimResidentCode).
+	trim := time.AfterFunc(20*time.Second, func() {
+		a.log.Debug("trimmed resident code", "bytes", trimResidentCode())
+	})
+	defer trim.Stop()
 	<-ctx.Done()
 	a.log.Info("agent stopping")
 	if a.closeSession != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/support"
 )
 
 // followSession tells the employee, once, when the day's authorisation
@@ -48,4 +49,31 @@ func (a *Agent) notifier() announce.Notifier {
 		return a.opts.Notifier
 	}
 	return announce.DBusNotifier{AppName: a.cat.T("app.name")}
+}
+
+// screenShareEvery is how often the agent looks for a screen-sharing
+// program: a scan of /proc's short names, a few milliseconds.
+const screenShareEvery = 15 * time.Second
+
+// followScreenSharing turns safe mode on when a screen-sharing program
+// starts, so a QR code or key is not shown to the other side by accident.
+// The employee may turn it off again; it comes back only with the next
+// program that starts sharing.
+func (a *Agent) followScreenSharing(ctx context.Context) {
+	t := time.NewTicker(screenShareEvery)
+	defer t.Stop()
+	seen := ""
+	for {
+		name, ok := support.DetectSharing("/proc")
+		if ok && name != seen {
+			a.log.Info("screen sharing detected; hiding secrets", "program", name)
+			_ = a.SetSafeMode(ctx, true)
+		}
+		seen = name
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
