@@ -84,8 +84,10 @@ type Timing struct {
 	Every map[string]time.Duration
 	// Quick is the recheck after a single failure (and after a change).
 	Quick time.Duration
-	// Retry is the recheck of a confirmed failure.
-	Retry time.Duration
+	// Retry is the recheck of a confirmed failure while a session is up;
+	// IdleRetry without one, when nothing waits on a quick answer and an
+	// offline laptop should not wake every 2 s all day.
+	Retry, IdleRetry time.Duration
 	// Merge runs checks due within this much of each other together, so
 	// they share one wake-up.
 	Merge time.Duration
@@ -119,6 +121,7 @@ func DefaultTiming() Timing {
 		},
 		Quick:          500 * time.Millisecond,
 		Retry:          2 * time.Second,
+		IdleRetry:      30 * time.Second,
 		Merge:          time.Second,
 		Timeout:        5 * time.Second,
 		GatewayTimeout: time.Second,
@@ -142,7 +145,7 @@ func (t Timing) withDefaults() Timing {
 	}
 	t.Every = every
 	for _, f := range []struct{ v, def *time.Duration }{
-		{&t.Quick, &d.Quick}, {&t.Retry, &d.Retry}, {&t.Merge, &d.Merge}, {&t.Timeout, &d.Timeout}, {&t.GatewayTimeout, &d.GatewayTimeout},
+		{&t.Quick, &d.Quick}, {&t.Retry, &d.Retry}, {&t.IdleRetry, &d.IdleRetry}, {&t.Merge, &d.Merge}, {&t.Timeout, &d.Timeout}, {&t.GatewayTimeout, &d.GatewayTimeout},
 		{&t.Slow, &d.Slow}, {&t.BackoffBase, &d.BackoffBase}, {&t.BackoffMax, &d.BackoffMax},
 	} {
 		if *f.v <= 0 {
@@ -546,7 +549,11 @@ func (m *Monitor) apply(d done) bool {
 	p.fails++
 	if p.fails >= m.t.FailAfter {
 		p.down, p.seen, p.shown = true, true, r
-		p.next = now.Add(m.t.Retry)
+		retry := m.t.Retry
+		if !m.active {
+			retry = m.t.IdleRetry
+		}
+		p.next = now.Add(retry)
 		return historyChanged
 	}
 	// A single failure: recheck soon, together with every earlier link,

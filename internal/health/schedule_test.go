@@ -231,3 +231,22 @@ func fmtOffset(p *float64) any {
 	}
 	return *p
 }
+
+// Without a session, a confirmed failure is rechecked every IdleRetry, not
+// every 2 s: an offline laptop must not wake all day long.
+func TestConfirmedFailureWithoutSessionRetriesSlowly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	e.mon.SessionEnded()
+	e.offline.Store(true)
+	e.steps(6) // fail, quick recheck, confirm
+	internet := e.mon.probes[1]
+	if !internet.down {
+		t.Fatalf("internet not confirmed down after %d failures", internet.fails)
+	}
+	// The steps after the confirmation moved the clock on a little.
+	if got := internet.next.Sub(e.clock.Now()); got <= 2*DefaultTiming().Retry || got > DefaultTiming().IdleRetry {
+		t.Errorf("next internet check in %v without a session, want up to %v and well over %v", got, DefaultTiming().IdleRetry, DefaultTiming().Retry)
+	}
+}
