@@ -41,7 +41,7 @@ step() {
 tools=(
 	dpkg-deb:dpkg dpkg-shlibdeps:dpkg-dev strip:binutils
 	desktop-file-validate:desktop-file-utils appstreamcli:appstream
-	x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64
+	x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-windres:binutils-mingw-w64-x86-64
 	wixl:wixl msibuild:msitools msiinfo:msitools
 	osslsigncode:osslsigncode openssl:openssl convert:imagemagick identify:imagemagick
 )
@@ -197,13 +197,56 @@ build_deb() {
 build_windows() {
 	local out=$DIST/windows
 	rm -rf "$out"
-	mkdir -p "$out"
-	local env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc)
-	env "${env[@]}" go build -ldflags "$LDFLAGS -s -w -H windowsgui" -o "$out/dienstwegw.exe" ./app
-	step "linked dienstwegw.exe"
-	env "${env[@]}" go build -ldflags "$LDFLAGS -s -w" -o "$out/dienstweg.exe" ./app
-	step "linked dienstweg.exe"
+	mkdir -p "$out" "$WORK/windows"
 	convert assets/icons/app-256.png -define icon:auto-resize=256,64,48,32,16 "$WORK/dienstweg.ico"
+	local env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc)
+	local name sub
+	for name in dienstwegw dienstweg; do
+		sub=""
+		[ "$name" = dienstwegw ] && sub="-H windowsgui"
+		windows_resource "$name"
+		# The icon and version resource go in through the external linker
+		# (mingw's gcc), so app/ needs no generated .syso file.
+		env "${env[@]}" go build \
+			-ldflags "$LDFLAGS -s -w $sub -linkmode=external -extldflags=$PWD/$WORK/windows/$name.o" \
+			-o "$out/$name.exe" ./app
+		step "linked $name.exe"
+	done
+}
+
+# A resource object with the icon Explorer shows and the version Windows
+# shows under Properties → Details.
+windows_resource() {
+	local name=$1 v=${VERSION%%[-+]*} desc=Dienstweg
+	local maj min pat
+	IFS=. read -r maj min pat <<<"$v"
+	[ "$name" = dienstweg ] && desc="Dienstweg (command line)"
+	cat >"$WORK/windows/$name.rc" <<-EOF
+		1 ICON "$PWD/$WORK/dienstweg.ico"
+		1 VERSIONINFO
+		FILEVERSION ${maj:-0},${min:-0},${pat:-0},0
+		PRODUCTVERSION ${maj:-0},${min:-0},${pat:-0},0
+		BEGIN
+		  BLOCK "StringFileInfo"
+		  BEGIN
+		    BLOCK "040904b0"
+		    BEGIN
+		      VALUE "CompanyName", "Dienstweg"
+		      VALUE "FileDescription", "$desc"
+		      VALUE "FileVersion", "$VERSION"
+		      VALUE "InternalName", "$name"
+		      VALUE "OriginalFilename", "$name.exe"
+		      VALUE "ProductName", "Dienstweg"
+		      VALUE "ProductVersion", "$VERSION"
+		    END
+		  END
+		  BLOCK "VarFileInfo"
+		  BEGIN
+		    VALUE "Translation", 0x409, 1200
+		  END
+		END
+	EOF
+	x86_64-w64-mingw32-windres -O coff "$WORK/windows/$name.rc" -o "$WORK/windows/$name.o"
 }
 
 # The signing identity: a release certificate from the environment, or a
