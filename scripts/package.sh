@@ -89,15 +89,19 @@ fi
 helper_dirs() {
 	[ -n "$helper_unit" ] || return 0
 	local key base d
-	for key in StateDirectory:/var/lib CacheDirectory:/var/cache LogsDirectory:/var/log ConfigurationDirectory:/etc; do
+	# Not ConfigurationDirectory=: /etc holds the administrator's files.
+	for key in StateDirectory:/var/lib CacheDirectory:/var/cache LogsDirectory:/var/log; do
 		base=${key#*:}
 		for d in $(sed -n "s/^[[:space:]]*${key%%:*}[[:space:]]*=[[:space:]]*//p" "$HELPER_UNIT_SRC"); do
 			d=${d%%:*} # StateDirectory=name:mode (systemd 254+)
 			case "$d" in /* | *..* | "") continue ;; esac
-			printf '%s/%s ' "$base/$d"
-			[ "$base" = /var/lib ] && printf '%s/%s ' "/var/lib/private/$d"
+			printf '%s ' "$base/$d"
+			if [ "$base" = /var/lib ]; then
+				printf '%s ' "/var/lib/private/$d"
+			fi
 		done
 	done
+	return 0
 }
 
 build_deb() {
