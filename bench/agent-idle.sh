@@ -182,6 +182,10 @@ else
 fi
 go build -o "$dir/fynetray" ./bench/cmd/fynetray || die "building bench/cmd/fynetray failed"
 go build -o "$dir/sniwait" ./bench/cmd/sniwait || die "building bench/cmd/sniwait failed"
+# Measure the binaries as installed ones, written back to disk: pages of a
+# file still being written are dirty, and the kernel cannot hand dirty
+# code pages back, which skews the agent's file-backed RSS upwards.
+sync
 
 # The demo profile with a throwaway CA and a portal nobody answers: the
 # agent at idle does not call its portal.
