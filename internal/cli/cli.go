@@ -10,12 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/atomicfile"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -137,17 +136,7 @@ func Diag(ctx context.Context, c DiagClient, path string, o Options) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	f, err := os.CreateTemp(filepath.Dir(path), ".dienstweg-diag-*.zip")
-	if err != nil {
-		fmt.Fprintln(o.Err, "dienstweg diag:", err)
-		return ExitError
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = c.Diagnostics(ctx, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := atomicfile.Write(path, 0o600, func(w io.Writer) error { return c.Diagnostics(ctx, w) })
 	if errors.Is(err, localapi.ErrAgentNotRunning) {
 		if cat, cerr := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang); cerr == nil {
 			fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
@@ -155,10 +144,6 @@ func Diag(ctx context.Context, c DiagClient, path string, o Options) int {
 		return ExitAgentNotRunning
 	}
 	if err != nil {
-		fmt.Fprintln(o.Err, "dienstweg diag:", err)
-		return ExitError
-	}
-	if err := os.Rename(tmp, path); err != nil {
 		fmt.Fprintln(o.Err, "dienstweg diag:", err)
 		return ExitError
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dienstweg/dienstweg/internal/atomicfile"
 )
 
 // ProgressFile is the name of the wizard's progress file in the state
@@ -57,34 +59,8 @@ func saveProgress(dir string, p progress) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating state directory: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ProgressFile+".tmp*")
-	if err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ProgressFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing wizard progress: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("writing wizard progress: %w", err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("writing wizard progress: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing wizard progress: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing wizard progress: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ProgressFile)); err != nil {
-		return fmt.Errorf("writing wizard progress: %w", err)
-	}
-	// The rename is durable only once the directory is synced.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
+
+	"github.com/dienstweg/dienstweg/internal/atomicfile"
 )
 
 // changes is what the helper has changed on the system, written before
@@ -58,21 +59,7 @@ func (c changes) save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".helper-state-*")
-	if err != nil {
-		return fmt.Errorf("writing state file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing state file: %w", err)
 	}
 	return nil

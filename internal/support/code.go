@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dienstweg/dienstweg/internal/atomicfile"
 )
 
 // alphabet has no 0/O, 1/I/L and no U (read-aloud confusions); 30 symbols.
@@ -67,11 +69,7 @@ func DeviceID(stateDir string) ([]byte, error) {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("storing device id: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("storing device id: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("storing device id: %w", err)
 	}
 	return []byte(id), nil

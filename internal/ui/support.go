@@ -2,10 +2,7 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -14,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dienstweg/dienstweg/internal/atomicfile"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 )
@@ -105,7 +103,7 @@ func (w *SupportWindow) SaveReport() {
 	w.save.Disable()
 	w.showStatus(L("support.saving"))
 	w.async(func() {
-		err := saveFile(path, func(f io.Writer) error {
+		err := atomicfile.Write(path, 0o644, func(f io.Writer) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			return w.client.Diagnostics(ctx, f)
@@ -124,23 +122,4 @@ func (w *SupportWindow) SaveReport() {
 func (w *SupportWindow) showStatus(text string) {
 	w.status.SetText(text)
 	w.status.Show()
-}
-
-// saveFile writes through a temporary file and renames it when complete,
-// so a failure leaves nothing half-written under the final name.
-func saveFile(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".dienstweg-*.tmp")
-	if err != nil {
-		return fmt.Errorf("creating report: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = write(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
