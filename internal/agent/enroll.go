@@ -90,16 +90,7 @@ func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
 			case <-done:
 				return
 			case v := <-in:
-				v = a.mask(v)
-				select {
-				case out <- v:
-				default:
-					select {
-					case <-out:
-					default:
-					}
-					out <- v
-				}
+				state.Offer(out, a.mask(v))
 			}
 		}
 	}()

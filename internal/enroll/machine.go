@@ -333,28 +333,9 @@ func (m *Machine) publishLocked() View {
 	m.seq++
 	v := m.viewLocked()
 	for s := range m.subs {
-		offer(s.ch, v)
+		state.Offer(s.ch, v)
 	}
 	return v
-}
-
-// offer puts v into the one-slot mailbox, replacing an unread older value
-// (as internal/state.Store does): a slow window skips views, it never
-// stalls the wizard.
-func offer(ch chan View, v View) {
-	select {
-	case ch <- v:
-		return
-	default:
-	}
-	select {
-	case <-ch:
-	default:
-	}
-	select {
-	case ch <- v:
-	default:
-	}
 }
 
 // Subscribe returns a channel that holds the current view at once and then

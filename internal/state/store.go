@@ -57,7 +57,7 @@ func (s *Store) Update(change func(*Snapshot)) Snapshot {
 	next.Seq = s.cur.Seq + 1
 	s.cur = next
 	for sub := range s.subs {
-		offer(sub.ch, next.clone())
+		Offer(sub.ch, next.clone())
 	}
 	return next.clone()
 }
@@ -72,10 +72,11 @@ func (s *Store) AddError(m Message) {
 	})
 }
 
-// offer puts v into the one-slot mailbox, replacing an unread older value.
-// Only the store's publisher (under s.mu) sends, so the slot it frees
-// cannot be taken by another sender in between.
-func offer(ch chan Snapshot, v Snapshot) {
+// Offer puts v into a one-slot mailbox, replacing an unread older value,
+// and never blocks: a slow reader skips values instead of stalling the
+// sender. The sender must be the channel's only one (e.g. under a lock),
+// so the slot it frees cannot be taken in between.
+func Offer[T any](ch chan T, v T) {
 	select {
 	case ch <- v:
 		return
