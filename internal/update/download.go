@@ -105,9 +105,21 @@ func (f *fetcher) fetch(ctx context.Context, name string, want int64, sum string
 		return "", errf(CodeDownloadFailed, "creating %s: %v", path, err)
 	}
 	h := sha256.New()
+	// Report whole percents only, and always the end: a reader's buffer
+	// then holds a whole download, and a dropped step is never the last.
+	lastPercent := int64(-1)
 	// One byte more than signed, to notice a longer file.
 	n, copyErr := copyProgress(ctx, io.MultiWriter(out, h), io.LimitReader(body, want+1), func(done int64) {
-		f.sendProgress(Progress{File: name, Done: min(done, want), Total: want})
+		done = min(done, want)
+		percent := int64(100)
+		if want > 0 {
+			percent = done * 100 / want
+		}
+		if percent == lastPercent && done != want {
+			return
+		}
+		lastPercent = percent
+		f.sendProgress(Progress{File: name, Done: done, Total: want})
 	})
 	closeErr := out.Close()
 	fail := func(e *Error) (string, error) {
