@@ -75,15 +75,16 @@ type fetcher struct {
 	progress       chan<- Progress
 }
 
-// sendProgress never blocks: a slow reader misses intermediate steps,
-// not the download.
-func (f *fetcher) sendProgress(p Progress) {
+// sendProgress hands a step to Download's forwarder, which always drains
+// its channel (it passes steps on without blocking); a dropped step here
+// could be the last one, so the bar would never reach the end.
+func (f *fetcher) sendProgress(ctx context.Context, p Progress) {
 	if f.progress == nil {
 		return
 	}
 	select {
 	case f.progress <- p:
-	default:
+	case <-ctx.Done():
 	}
 }
 
@@ -119,7 +120,7 @@ func (f *fetcher) fetch(ctx context.Context, name string, want int64, sum string
 			return
 		}
 		lastPercent = percent
-		f.sendProgress(Progress{File: name, Done: done, Total: want})
+		f.sendProgress(ctx, Progress{File: name, Done: done, Total: want})
 	})
 	closeErr := out.Close()
 	fail := func(e *Error) (string, error) {
