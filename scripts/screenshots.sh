@@ -55,14 +55,15 @@ grab wizard-e3-hidden-de.png
 act '{"action":"toggle_secret"}'
 grab wizard-e3-de.png
 # A phone would scan the QR code; compute its code the same way (RFC 6238).
-code=$(api http://agent/v1/enroll | python3 -c '
-import base64,hashlib,hmac,json,struct,sys,time,urllib.parse
-uri=json.load(sys.stdin)["authenticator"]["uri"]
-secret=urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)["secret"][0]
+uri=$(api http://agent/v1/enroll | python3 -c 'import json,sys; print(json.load(sys.stdin)["authenticator"]["uri"])')
+totp() { python3 -c '
+import base64,hashlib,hmac,struct,sys,time,urllib.parse
+secret=urllib.parse.parse_qs(urllib.parse.urlparse(sys.argv[1]).query)["secret"][0]
 key=base64.b32decode(secret+"="*(-len(secret)%8))
-h=hmac.new(key,struct.pack(">Q",int(time.time())//30),hashlib.sha1).digest()
+h=hmac.new(key,struct.pack(">Q",int(time.time())//30+int(sys.argv[2])),hashlib.sha1).digest()
 o=h[-1]&15
-print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))')
+print("%06d"%((struct.unpack(">I",h[o:o+4])[0]&0x7fffffff)%1000000))' "$uri" "$1"; }
+code=$(totp 0)
 act '{"action":"next"}'
 grab wizard-e4-de.png
 act "{\"action\":\"code\",\"code\":\"$code\"}"
@@ -77,6 +78,10 @@ pkill -f "$bin ui wizard" || true
 sleep 0.5
 
 shoot status "Dienstweg – Status" status-de.png
+# The first morning: home office with the next code, then the status.
+"$bin" up --socket "$sock" --code "$(totp 1)" >/dev/null
+sleep 4
+shoot status "Dienstweg – Status" status-connected-de.png
 shoot code "Dienstweg – Code eingeben" code-de.png
 shoot support "Dienstweg – Hilfe & Support" support-de.png
 shoot announcements "Mitteilungen der IT" announcements-de.png
