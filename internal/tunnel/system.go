@@ -239,29 +239,14 @@ func (s *System) LookupHost(ctx context.Context, host string) ([]netip.Addr, err
 		}
 		return nil, lastErr
 	}}
-	var lastErr error
-	for _, name := range candidates(host, cfg.SearchDomains) {
+	out, err := lookupSearch(ctx, host, cfg.SearchDomains, func(ctx context.Context, name string) ([]netip.Addr, error) {
 		// The trailing dot keeps the OS search list out of it.
-		addrs, err := r.LookupNetIP(ctx, "ip", name+".")
-		if err != nil {
-			lastErr = err
-			if ctx.Err() != nil {
-				break
-			}
-			continue
-		}
-		out := make([]netip.Addr, 0, len(addrs))
-		for _, a := range addrs {
-			out = append(out, a.Unmap())
-		}
-		if len(out) > 0 {
-			return out, nil
-		}
+		return r.LookupNetIP(ctx, "ip", name+".")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s with the office DNS: %w", host, err)
 	}
-	if lastErr == nil {
-		lastErr = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	return nil, fmt.Errorf("resolving %s with the office DNS: %w", host, lastErr)
+	return out, nil
 }
 
 // DialContext implements Engine: office destinations only, dialed with

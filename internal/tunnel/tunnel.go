@@ -186,3 +186,32 @@ func candidates(host string, search []string) []string {
 	}
 	return append(out, host)
 }
+
+// lookupSearch resolves host with resolve, trying the search domains for
+// a short name as a resolver would, and returns the first name's
+// addresses (IPv4-mapped ones unmapped). Both engines use it; they differ
+// only in how one name is resolved.
+func lookupSearch(ctx context.Context, host string, search []string, resolve func(ctx context.Context, name string) ([]netip.Addr, error)) ([]netip.Addr, error) {
+	var lastErr error
+	for _, name := range candidates(host, search) {
+		addrs, err := resolve(ctx, name)
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		out := make([]netip.Addr, 0, len(addrs))
+		for _, a := range addrs {
+			out = append(out, a.Unmap())
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	if lastErr == nil {
+		lastErr = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return nil, lastErr
+}

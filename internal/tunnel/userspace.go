@@ -200,30 +200,20 @@ func (u *Userspace) LookupHost(ctx context.Context, host string) ([]netip.Addr, 
 	if a, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{a}, nil
 	}
-	var lastErr error
-	for _, name := range candidates(host, cfg.SearchDomains) {
+	out, err := lookupSearch(ctx, host, cfg.SearchDomains, func(ctx context.Context, name string) ([]netip.Addr, error) {
 		ss, err := tnet.LookupContextHost(ctx, name)
-		if err != nil {
-			lastErr = err
-			if ctx.Err() != nil {
-				break
-			}
-			continue
-		}
-		var out []netip.Addr
+		var addrs []netip.Addr
 		for _, s := range ss {
-			if a, err := netip.ParseAddr(s); err == nil {
-				out = append(out, a.Unmap())
+			if a, perr := netip.ParseAddr(s); perr == nil {
+				addrs = append(addrs, a)
 			}
 		}
-		if len(out) > 0 {
-			return out, nil
-		}
+		return addrs, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s through the tunnel: %w", host, err)
 	}
-	if lastErr == nil {
-		lastErr = &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	return nil, fmt.Errorf("resolving %s through the tunnel: %w", host, lastErr)
+	return out, nil
 }
 
 // DialContext implements Engine for "tcp", "tcp4", "tcp6", "udp", "udp4"
