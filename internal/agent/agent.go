@@ -114,6 +114,7 @@ type Agent struct {
 	announce     *announce.Poller
 	engine       engine
 	health       *health.Monitor
+	reconnect    func() // the session's, nil with a test session
 	updater      *update.Updater
 	restartMu    sync.Mutex
 	restart      *update.Installed
@@ -211,6 +212,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.announce = ann
 	a.health = a.newHealth(reconnect)
+	a.reconnect = reconnect
 	if a.updater, err = a.newUpdater(); err != nil {
 		return nil, err
 	}
@@ -264,6 +266,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(6)
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
+	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
 	go func() { defer wg.Done(); a.followSession(ctx) }()
 	go func() { defer wg.Done(); a.followTunnel(ctx) }()

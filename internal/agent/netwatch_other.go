@@ -1,0 +1,8 @@
+//go:build !linux
+
+package agent
+
+import "context"
+
+// watchNetwork: other platforms rely on the periodic checks for now.
+func (a *Agent) watchNetwork(context.Context) {}
