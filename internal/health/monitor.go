@@ -68,6 +68,9 @@ func ConfigFromProfile(p *profile.Profile) Config {
 		Services:      append([]profile.HealthTarget(nil), p.HealthTargets...),
 		Phone:         p.Helpdesk.Phone,
 	}
+	if p.CaptiveProbeURL != "" {
+		cfg.Captive = CaptiveProbe{URL: p.CaptiveProbeURL}
+	}
 	if u, err := url.Parse(p.PortalURL); err == nil && u.Hostname() != "" {
 		port := u.Port()
 		if port == "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -248,5 +249,20 @@ func TestConfirmedFailureWithoutSessionRetriesSlowly(t *testing.T) {
 	// The steps after the confirmation moved the clock on a little.
 	if got := internet.next.Sub(e.clock.Now()); got <= 2*DefaultTiming().Retry || got > DefaultTiming().IdleRetry {
 		t.Errorf("next internet check in %v without a session, want up to %v and well over %v", got, DefaultTiming().IdleRetry, DefaultTiming().Retry)
+	}
+}
+
+func TestConfigFromProfileTakesTheCaptiveProbe(t *testing.T) {
+	t.Parallel()
+	p := &profile.Profile{PortalURL: "https://portal.example:8443/", CaptiveProbeURL: "http://probe.example/204", OfficeDNSName: "intranet.example"}
+	cfg := ConfigFromProfile(p)
+	if cfg.Captive.URL != "http://probe.example/204" {
+		t.Errorf("Captive = %+v", cfg.Captive)
+	}
+	if len(cfg.InternetTargets) != 1 || cfg.InternetTargets[0] != "portal.example:8443" {
+		t.Errorf("InternetTargets = %v", cfg.InternetTargets)
+	}
+	if ConfigFromProfile(&profile.Profile{PortalURL: "https://p.example/"}).Captive.URL != "" {
+		t.Error("a captive probe without one in the profile")
 	}
 }

@@ -37,6 +37,10 @@ type Profile struct {
 	HealthTargets []HealthTarget `json:"health_targets,omitempty"`
 	// OfficeDNSName is an internal name that must resolve through the tunnel.
 	OfficeDNSName string `json:"office_dns_name,omitempty"`
+	// CaptiveProbeURL is a plain-http address that answers 204 No Content,
+	// e.g. the organisation's own; a hotel or train login page that
+	// intercepts it is then recognised. Empty turns that check off.
+	CaptiveProbeURL string `json:"captive_probe_url,omitempty"`
 	// DefaultLanguage is "de" or "en"; empty means follow the system.
 	DefaultLanguage string `json:"default_language,omitempty"`
 }
@@ -151,6 +155,11 @@ func (p *Profile) Validate() error {
 	}
 	if strings.TrimSpace(p.OfficeDNSName) == "" {
 		problems = append(problems, "office_dns_name is empty (an internal name that must resolve through the tunnel)")
+	}
+	if p.CaptiveProbeURL != "" {
+		if u, err := url.Parse(p.CaptiveProbeURL); err != nil || u.Scheme != "http" || u.Host == "" {
+			problems = append(problems, "captive_probe_url must be a plain http:// URL (a login page can only intercept http)")
+		}
 	}
 	switch p.DefaultLanguage {
 	case "", "de", "en":

@@ -51,3 +51,20 @@ func TestProfileNeedsAnOfficeName(t *testing.T) {
 		t.Errorf("Validate without office_dns_name = %v", err)
 	}
 }
+
+func TestCaptiveProbeURLMustBePlainHTTP(t *testing.T) {
+	t.Parallel()
+	for url, ok := range map[string]bool{
+		"":                             true,
+		"http://neverssl.example/204":  true,
+		"https://portal.example/204":   false,
+		"captive.example/generate_204": false,
+	} {
+		p := &Profile{Organisation: "Stadt Musterstadt", PortalURL: "https://portal.example", PortalCA: "-----BEGIN CERTIFICATE-----\n",
+			OfficeDNSName: "intranet.example", CaptiveProbeURL: url}
+		err := p.Validate()
+		if ok != (err == nil) {
+			t.Errorf("captive_probe_url %q: Validate = %v", url, err)
+		}
+	}
+}
