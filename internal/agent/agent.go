@@ -258,6 +258,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("device set up but its keys are not readable", "err", err)
 		}
 	}
+	// Followers of the session subscribe before the first request can
+	// change it.
+	sessionSnaps, stopSession := a.store.Subscribe()
+	tunnelSnaps, stopTunnel := a.store.Subscribe()
 	a.api.Serve(ln)
 	defer a.api.Close()
 	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
@@ -268,8 +272,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
-	go func() { defer wg.Done(); a.followSession(ctx) }()
-	go func() { defer wg.Done(); a.followTunnel(ctx) }()
+	go func() { defer wg.Done(); a.followSession(ctx, sessionSnaps, stopSession) }()
+	go func() { defer wg.Done(); a.followTunnel(ctx, tunnelSnaps, stopTunnel) }()
 	go func() {
 		defer wg.Done()
 		if err := a.health.Run(ctx); err != nil {

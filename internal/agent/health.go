@@ -57,12 +57,13 @@ func (a *Agent) newHealth(reconnect func()) *health.Monitor {
 
 // followTunnel tells the health checks when a session's tunnel comes up
 // and goes away, so they probe through it only while it exists.
-func (a *Agent) followTunnel(ctx context.Context) {
+//
+// snaps is subscribed before the local API serves (see followSession).
+func (a *Agent) followTunnel(ctx context.Context, snaps <-chan state.Snapshot, cancel func()) {
+	defer cancel()
 	if a.engine == nil || a.health == nil {
 		return
 	}
-	snaps, cancel := a.store.Subscribe()
-	defer cancel()
 	active := false
 	for {
 		select {

@@ -12,13 +12,22 @@ import (
 // followSession tells the employee, once, when the day's authorisation
 // has run out: the session cannot come back without a new code, and the
 // tray icon alone is easy to miss.
-func (a *Agent) followSession(ctx context.Context) {
-	snaps, cancel := a.store.Subscribe()
+//
+// snaps is subscribed before the local API serves, so no session started
+// through it can slip past.
+func (a *Agent) followSession(ctx context.Context, snaps <-chan state.Snapshot, cancel func()) {
 	defer cancel()
 	// Snapshots collapse, so a quick Connected → Code needed → Connected
 	// → Code needed may arrive as one change; Since moves with every
-	// change of the session state, so it tells a new entry apart.
-	last := a.store.Snapshot().Since
+	// change of the session state, so it tells a new entry apart. The
+	// first value is the state at subscription.
+	var last time.Time
+	select {
+	case <-ctx.Done():
+		return
+	case first := <-snaps:
+		last = first.Since
+	}
 	for {
 		select {
 		case <-ctx.Done():
