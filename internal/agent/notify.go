@@ -17,27 +17,28 @@ import (
 // through it can slip past.
 func (a *Agent) followSession(ctx context.Context, snaps <-chan state.Snapshot, cancel func()) {
 	defer cancel()
-	// Snapshots collapse, so a quick Connected → Code needed → Connected
-	// → Code needed may arrive as one change; Since moves with every
-	// change of the session state, so it tells a new entry apart. The
-	// first value is the state at subscription.
-	var last time.Time
+	// Snapshots collapse, so the follower may never see the state before
+	// an expiry; it remembers which expiry it told about instead, by the
+	// time the session entered it (Since), and starts from the state at
+	// subscription so an old expiry is not told again.
+	var told time.Time
 	select {
 	case <-ctx.Done():
 		return
 	case first := <-snaps:
-		last = first.Since
+		if expired(first) {
+			told = first.Since
+		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case s := <-snaps:
-			entered := !s.Since.Equal(last)
-			last = s.Since
-			if !entered || s.Session != state.CodeNeeded || s.Detail == nil || s.Detail.Key != "session.expired" {
+			if !expired(s) || s.Since.Equal(told) {
 				continue
 			}
+			told = s.Since
 			n := announce.Notification{
 				ID:       "session-expired",
 				Severity: announce.SeverityInfo,
@@ -51,6 +52,12 @@ func (a *Agent) followSession(ctx context.Context, snaps <-chan state.Snapshot, 
 			ncancel()
 		}
 	}
+}
+
+// expired reports a session that needs a new code because the day's
+// authorisation ran out.
+func expired(s state.Snapshot) bool {
+	return s.Session == state.CodeNeeded && s.Detail != nil && s.Detail.Key == "session.expired"
 }
 
 func (a *Agent) notifier() announce.Notifier {
