@@ -7,7 +7,8 @@ import (
 )
 
 // QRPNG renders uri (the otpauth:// URI of the authenticator step) as a PNG
-// QR code of size×size pixels, with medium error correction, which phone
+// QR code of size×size pixels (a negative size: -size pixels per module),
+// with medium error correction, which phone
 // cameras read reliably off a screen. Do not log or store the result: it
 // is the secret.
 func QRPNG(uri string, size int) ([]byte, error) {

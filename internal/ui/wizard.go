@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image/png"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +29,11 @@ type WizardClient interface {
 }
 
 // qrSize is the QR code's edge in the window; large, for phone cameras.
-const qrSize = 260
+// qrModulePixels is the size of one module of the code.
+const (
+	qrSize         = 260
+	qrModulePixels = 5
+)
 
 // WizardWindow is the first-day setup (screens E1–E6).
 type WizardWindow struct {
@@ -324,12 +330,18 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 		return container.NewVBox(container.NewHBox(box, container.NewVBox(wrapped(text), who)), apps)
 	}
 	qr := canvas.NewImageFromResource(nil)
-	if png, err := enroll.QRPNG(a.URI.Reveal(), 2*qrSize); err == nil {
-		qr.Resource = fyne.NewStaticResource("qr.png", png)
-	}
 	qr.FillMode = canvas.ImageFillContain
 	qr.ScaleMode = canvas.ImageScalePixels
 	qr.SetMinSize(fyne.NewSize(qrSize, qrSize))
+	// A whole number of pixels per module, shown at its own size: a QR
+	// code scaled by a fraction gets modules of uneven width, which phone
+	// cameras (and decoders) misread.
+	if data, err := enroll.QRPNG(a.URI.Reveal(), -qrModulePixels); err == nil {
+		qr.Resource = fyne.NewStaticResource("qr.png", data)
+		if cfg, err := png.DecodeConfig(bytes.NewReader(data)); err == nil {
+			qr.SetMinSize(fyne.NewSize(float32(cfg.Width), float32(cfg.Height)))
+		}
+	}
 	key := widget.NewLabelWithStyle(a.ManualKey.Reveal(), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	key.Wrapping = fyne.TextWrapWord
 	hide := widget.NewButtonWithIcon(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
