@@ -12,11 +12,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/cli"
-	"github.com/dienstweg/dienstweg/internal/demo"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
-	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -27,15 +25,7 @@ import (
 func TestFirstDayAndFirstMorning(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	org, err := demo.Start(ctx, t.TempDir())
-	if err != nil {
-		t.Fatalf("demo.Start: %v", err)
-	}
-	t.Cleanup(func() { org.Close() })
-	prof, err := profile.Demo(org.PortalURL, org.CAPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	org, prof := startDemoOrg(t, ctx)
 	socket := socketPath(t)
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: t.TempDir(),
 		Keyring: keyring.NewMem(), NoWizardAtStart: true, Exe: binary, Demo: true,
@@ -43,10 +33,7 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	runAgent(t, ctx, a)
 	c := localapi.NewClient(socket)
 
 	// The first day: the wizard, step by step, as the window drives it.

@@ -11,10 +11,8 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/dienstweg/dienstweg/internal/dbustest"
-	"github.com/dienstweg/dienstweg/internal/demo"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
-	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
 // decodeQR reads a QR code from a screenshot as a phone camera would.
@@ -39,25 +37,14 @@ func TestSafeModeHidesQRCodeOnScreen(t *testing.T) {
 	dbustest.StartWatcher(t) // a tray host, so no status window covers the wizard
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	org, err := demo.Start(ctx, t.TempDir())
-	if err != nil {
-		t.Fatalf("demo.Start: %v", err)
-	}
-	t.Cleanup(func() { org.Close() })
-	prof, err := profile.Demo(org.PortalURL, org.CAPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	org, prof := startDemoOrg(t, ctx)
 	socket := socketPath(t)
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: t.TempDir(), CacheDir: t.TempDir(),
 		Keyring: keyring.NewMem(), NoWizardAtStart: true, Exe: binary})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	runAgent(t, ctx, a)
 	c := localapi.NewClient(socket)
 	waitAPI(t, ctx, c)
 

@@ -1,9 +1,14 @@
 package agent
 
 import (
+	"context"
 	"io"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/dienstweg/dienstweg/internal/demo"
+	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
 // syncWriter serialises writes from a child's stdout and stderr.
@@ -19,3 +24,33 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 }
 
 func waitBriefly() { time.Sleep(50 * time.Millisecond) }
+
+// runAgent runs a until the test ends and fails the test if Run does.
+func runAgent(tb testing.TB, ctx context.Context, a *Agent) {
+	tb.Helper()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	tb.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// startDemoOrg runs the demo organisation for the test and returns it
+// with the profile that points at it.
+func startDemoOrg(tb testing.TB, ctx context.Context) (*demo.Org, *profile.Profile) {
+	tb.Helper()
+	org, err := demo.Start(ctx, tb.TempDir())
+	if err != nil {
+		tb.Fatalf("demo.Start: %v", err)
+	}
+	tb.Cleanup(func() { org.Close() })
+	prof, err := profile.Demo(org.PortalURL, org.CAPEM)
+	if err != nil {
+		tb.Fatalf("profile.Demo: %v", err)
+	}
+	return org, prof
+}
