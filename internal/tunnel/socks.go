@@ -16,10 +16,15 @@ import (
 	"time"
 )
 
-// A minimal SOCKS5 server (RFC 1928): no authentication, CONNECT only,
-// with IPv4, IPv6 and domain-name destinations. Names are resolved by the
-// office DNS through the tunnel (socks5h semantics), so a browser set to
-// this proxy reaches the intranet by its internal names.
+// A minimal SOCKS5 server (RFC 1928): CONNECT only, with IPv4, IPv6 and
+// domain-name destinations. Names are resolved by the office DNS through
+// the tunnel (socks5h semantics), so a browser set to this proxy reaches
+// the intranet by its internal names.
+//
+// It admits only the programs of the user the agent runs as, and asks the
+// kernel who connects (tcpPeerUID) rather than the client: browsers offer
+// no SOCKS5 password, and a password would only move the question to who
+// can read it. Where the kernel cannot answer, the proxy does not run.
 
 const (
 	socksVersion = 5
@@ -47,20 +52,23 @@ const (
 type dialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
 type socksServer struct {
-	ln   net.Listener
-	dial dialFunc
-	log  *slog.Logger
+	ln    net.Listener
+	dial  dialFunc
+	owner int // the only uid admitted
+	log   *slog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
+	warned map[int]bool // uids whose refusal was logged at warn level
 }
 
-func newSOCKSServer(ln net.Listener, dial dialFunc, log *slog.Logger) *socksServer {
+func newSOCKSServer(ln net.Listener, dial dialFunc, owner int, log *slog.Logger) *socksServer {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &socksServer{ln: ln, dial: dial, log: log, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
+	return &socksServer{ln: ln, dial: dial, owner: owner, log: log, ctx: ctx, cancel: cancel,
+		conns: map[net.Conn]struct{}{}, warned: map[int]bool{}}
 }
 
 func (s *socksServer) serve() {
@@ -120,7 +128,36 @@ func (s *socksServer) close() {
 	s.wg.Wait()
 }
 
+// admit lets in only the owner's programs: the proxy carries them into
+// the office network, where other users of this computer (a shared or
+// terminal server, a service account) have no business. It runs before a
+// byte from the peer is read.
+func (s *socksServer) admit(c net.Conn) error {
+	uid, err := tcpPeerUID(c)
+	if err == nil && uid == s.owner {
+		return nil
+	}
+	// Warn once per uid: a local program retrying must not flood the log.
+	s.mu.Lock()
+	first := !s.warned[uid]
+	s.warned[uid] = true
+	s.mu.Unlock()
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelWarn
+	}
+	if err != nil {
+		s.log.Log(context.Background(), level, "socks proxy refused a connection: its owner is unknown", "peer", c.RemoteAddr(), "err", err)
+		return fmt.Errorf("refused %s: %w", c.RemoteAddr(), err)
+	}
+	s.log.Log(context.Background(), level, "socks proxy refused another user", "uid", uid, "peer", c.RemoteAddr())
+	return fmt.Errorf("refused %s: uid %d is not the session's user", c.RemoteAddr(), uid)
+}
+
 func (s *socksServer) handle(c net.Conn) error {
+	if err := s.admit(c); err != nil {
+		return err
+	}
 	c.SetDeadline(time.Now().Add(socksHandshakeTimeout))
 	dest, err := readSOCKSRequest(c)
 	if err != nil {

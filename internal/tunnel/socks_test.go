@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"testing"
 )
 
@@ -85,7 +86,7 @@ func TestSOCKSServerEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
 	}
-	s := newSOCKSServer(ln, dial, slog.Default())
+	s := newSOCKSServer(ln, dial, os.Getuid(), slog.Default())
 	go s.serve()
 	defer s.close()
 
@@ -137,4 +138,37 @@ func FuzzReadSOCKSRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A connection of another user is closed before the proxy reads a byte
+// of it or dials anything.
+func TestSOCKSServerRefusesOtherUser(t *testing.T) {
+	t.Parallel()
+	dialed := make(chan string, 1)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed <- addr
+		return nil, ErrNotInTunnel
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	s := newSOCKSServer(ln, dial, os.Getuid()+1, slog.New(slog.DiscardHandler))
+	go s.serve()
+	defer s.close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	c.Write([]byte{5, 1, 0, 5, 1, 0, 3, 8, 'i', 'n', 't', 'r', 'a', 'n', 'e', 't', 0, 80})
+	if b, err := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("the proxy answered another user: %v, %v", b, err)
+	}
+	s.close()
+	select {
+	case addr := <-dialed:
+		t.Errorf("the proxy dialed %s for another user", addr)
+	default:
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,9 @@ import (
 type UserspaceOptions struct {
 	// SOCKSAddr is where the SOCKS5 proxy listens while the tunnel is up,
 	// e.g. "127.0.0.1:1080"; "127.0.0.1:0" picks a port; "" means no
-	// proxy. It must be a loopback address.
+	// proxy. It must be a loopback address. Only the user this process
+	// runs as may use it, which only Linux can tell: elsewhere it does
+	// not run.
 	SOCKSAddr string
 	// Logger nil means slog.Default().
 	Logger *slog.Logger
@@ -107,11 +110,16 @@ func (u *Userspace) startSOCKS() error {
 	if err != nil || !ap.Addr().IsLoopback() {
 		return fmt.Errorf("socks proxy address %q must be a loopback address with port", u.opts.SOCKSAddr)
 	}
+	if !peerCheckAvailable {
+		// Without it every local user could reach the office network.
+		u.log.Warn("socks proxy not started: this system cannot tell which user connects to it", "addr", u.opts.SOCKSAddr)
+		return nil
+	}
 	ln, err := net.Listen("tcp", u.opts.SOCKSAddr)
 	if err != nil {
 		return fmt.Errorf("starting socks proxy: %w", err)
 	}
-	s := newSOCKSServer(ln, u.DialContext, u.log)
+	s := newSOCKSServer(ln, u.DialContext, os.Getuid(), u.log)
 	u.mu.Lock()
 	u.socks = s
 	u.mu.Unlock()
