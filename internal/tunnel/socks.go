@@ -269,10 +269,11 @@ func readSOCKSRequest(rw io.ReadWriter) (string, error) {
 		if _, err := io.ReadFull(rw, name); err != nil {
 			return "", err
 		}
-		if len(name) == 0 {
-			return "", &socksReplyError{socksRepHostUnreachable, errors.New("empty host name")}
+		h, err := socksHost(string(name))
+		if err != nil {
+			return "", &socksReplyError{socksRepHostUnreachable, err}
 		}
-		host = string(name)
+		host = h
 	default:
 		return "", &socksReplyError{socksRepAtypUnsupported, fmt.Errorf("address type %d", req[3])}
 	}
@@ -283,7 +284,28 @@ func readSOCKSRequest(rw io.ReadWriter) (string, error) {
 	if req[1] != socksCmdConnect {
 		return "", &socksReplyError{socksRepCmdUnsupported, fmt.Errorf("command %d not supported", req[1])}
 	}
-	return net.JoinHostPort(host, strconv.Itoa(int(binary.BigEndian.Uint16(port[:])))), nil
+	p := binary.BigEndian.Uint16(port[:])
+	if p == 0 {
+		return "", &socksReplyError{socksRepNotAllowed, errors.New("port 0")}
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(p))), nil
+}
+
+// socksHost checks a destination sent as a name: a host name, or an
+// address literal as curl --socks5-hostname sends them. Anything else
+// (brackets, colons, spaces, control bytes) would make an address that
+// does not split again, or a lookup of garbage.
+func socksHost(name string) (string, error) {
+	if a, err := netip.ParseAddr(name); err == nil {
+		if a.Zone() != "" {
+			return "", fmt.Errorf("destination %q: an address with a zone does not go through the tunnel", name)
+		}
+		return a.String(), nil
+	}
+	if !IsHostName(name) {
+		return "", fmt.Errorf("destination %q is not a host name", name)
+	}
+	return name, nil
 }
 
 func writeSOCKSReply(w io.Writer, rep byte, bound netip.AddrPort) error {

@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -41,6 +44,33 @@ func TestReadSOCKSRequest(t *testing.T) {
 		{"bad_atyp", append(greet, 5, 1, 0, 9, 1, 2, 3, 4, 0, 22), "", socksRepAtypUnsupported, true},
 		{"empty_domain", append(greet, 5, 1, 0, 3, 0, 0, 80), "", socksRepHostUnreachable, true},
 		{"truncated", append(greet, 5, 1, 0, 1, 10, 77), "", -1, true},
+		// The campaign's fuzz finding: a '[' made an address that does
+		// not split. Names must be host names or address literals.
+		{"bracket_in_domain", domainReq("in[tranet", 80), "", socksRepHostUnreachable, true},
+		{"colon_in_domain", domainReq("intranet:8080", 80), "", socksRepHostUnreachable, true},
+		{"space_in_domain", domainReq("intra net", 80), "", socksRepHostUnreachable, true},
+		{"newline_in_domain", domainReq("intranet\nx", 80), "", socksRepHostUnreachable, true},
+		{"nul_in_domain", domainReq("intranet\x00", 80), "", socksRepHostUnreachable, true},
+		{"empty_label", domainReq("intranet..example", 80), "", socksRepHostUnreachable, true},
+		{"leading_dot", domainReq(".intranet", 80), "", socksRepHostUnreachable, true},
+		{"leading_hyphen", domainReq("-intranet", 80), "", socksRepHostUnreachable, true},
+		{"trailing_hyphen", domainReq("intranet-.example", 80), "", socksRepHostUnreachable, true},
+		{"label_64", domainReq(strings.Repeat("a", 64)+".example", 80), "", socksRepHostUnreachable, true},
+		{"label_63", domainReq(strings.Repeat("a", 63)+".example", 80), strings.Repeat("a", 63) + ".example:80", -1, false},
+		{"name_254", domainReq(longName(254), 80), "", socksRepHostUnreachable, true},
+		{"name_253", domainReq(longName(253), 80), longName(253) + ":80", -1, false},
+		{"name_253_and_root_dot", domainReq(longName(253)+".", 80), longName(253) + ".:80", -1, false},
+		{"only_dot", domainReq(".", 80), "", socksRepHostUnreachable, true},
+		{"trailing_dot", domainReq("intranet.example.", 80), "intranet.example.:80", -1, false},
+		{"underscore", domainReq("fs_01.intranet", 445), "fs_01.intranet:445", -1, false},
+		// curl --socks5-hostname sends address literals as names.
+		{"ipv4_literal_as_domain", domainReq("10.77.0.1", 80), "10.77.0.1:80", -1, false},
+		{"ipv6_literal_as_domain", domainReq("fd00::1", 443), "[fd00::1]:443", -1, false},
+		{"bracketed_ipv6_as_domain", domainReq("[fd00::1]", 443), "", socksRepHostUnreachable, true},
+		{"ipv6_zone_as_domain", domainReq("fe80::1%eth0", 80), "", socksRepHostUnreachable, true},
+		{"port_zero", domainReq("intranet", 0), "", socksRepNotAllowed, true},
+		{"ipv4_port_zero", append(greet, 5, 1, 0, 1, 10, 77, 0, 1, 0, 0), "", socksRepNotAllowed, true},
+		{"no_methods", []byte{5, 0}, "", -1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -55,6 +85,24 @@ func TestReadSOCKSRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// domainReq is a greeting and a CONNECT to name:port.
+func domainReq(name string, port uint16) []byte {
+	b := append([]byte{5, 1, 0, 5, 1, 0, 3, byte(len(name))}, name...)
+	return append(b, byte(port>>8), byte(port))
+}
+
+// longName is a valid host name of n bytes (labels of 63).
+func longName(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strings.Repeat("a", min(63, n-b.Len())))
+	}
+	return b.String()
 }
 
 func TestSOCKSServerEndToEnd(t *testing.T) {
@@ -129,15 +177,54 @@ func FuzzReadSOCKSRequest(f *testing.F) {
 	f.Add([]byte{5, 1, 0, 5, 1, 0, 1, 10, 77, 0, 1, 0, 80})
 	f.Add([]byte{5, 1, 0, 5, 1, 0, 3, 3, 'a', '.', 'b', 0, 80})
 	f.Add([]byte{5, 0})
+	f.Add(domainReq("in[tranet", 80))
+	f.Add(domainReq("fd00::1", 443))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c := &rw{in: bytes.NewReader(in)}
 		dest, err := readSOCKSRequest(c)
-		if err == nil {
-			if _, _, err := net.SplitHostPort(dest); err != nil {
-				t.Fatalf("destination %q does not split: %v", dest, err)
-			}
+		if err != nil {
+			return
 		}
+		checkDestination(t, dest)
 	})
+}
+
+// checkDestination asserts what DialContext relies on: dest splits into
+// a host and a port 1–65535 and joins back to itself, and the host is an
+// address without a zone or a plain DNS name. The name rules are spelt
+// out here again, independently of IsHostName.
+func checkDestination(t *testing.T, dest string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(dest)
+	if err != nil {
+		t.Fatalf("destination %q does not split: %v", dest, err)
+	}
+	if net.JoinHostPort(host, port) != dest {
+		t.Fatalf("destination %q does not join back", dest)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		t.Fatalf("destination %q: port %q", dest, port)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			t.Fatalf("destination %q has a zone", dest)
+		}
+		return
+	}
+	name := strings.TrimSuffix(host, ".")
+	if name == "" || len(name) > 253 {
+		t.Fatalf("destination %q: name of %d bytes", dest, len(name))
+	}
+	for _, l := range strings.Split(name, ".") {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
+			t.Fatalf("destination %q: label %q", dest, l)
+		}
+		if i := strings.IndexFunc(l, func(r rune) bool {
+			return !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", r)
+		}); i >= 0 {
+			t.Fatalf("destination %q: byte %q in a name", dest, l[i])
+		}
+	}
 }
 
 // A connection of another user is closed before the proxy reads a byte
