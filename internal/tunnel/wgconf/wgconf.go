@@ -81,7 +81,10 @@ type Device struct {
 }
 
 // ParseUAPI reads the answer of IpcGet (or `wg showconf`-like UAPI get
-// output). Unknown keys are skipped, so newer wireguard-go versions parse.
+// output). Unknown keys are skipped, so newer wireguard-go versions
+// parse; a known key with a value wireguard-go would not write (a port
+// beyond 65535, a handshake before 1970) is an error, not a number
+// silently taken as zero or as something else.
 func ParseUAPI(s string) (Device, error) {
 	var d Device
 	var cur *Peer
@@ -97,11 +100,11 @@ func ParseUAPI(s string) (Device, error) {
 		}
 		switch k {
 		case "listen_port":
-			p, err := strconv.Atoi(v)
+			p, err := strconv.ParseUint(v, 10, 16)
 			if err != nil {
 				return d, fmt.Errorf("listen_port %q: %w", v, err)
 			}
-			d.ListenPort = p
+			d.ListenPort = int(p)
 		case "public_key":
 			pk, err := Base64Key(v)
 			if err != nil {
@@ -117,32 +120,56 @@ func ParseUAPI(s string) (Device, error) {
 		if cur == nil {
 			continue
 		}
-		switch k {
-		case "endpoint":
-			ap, err := netip.ParseAddrPort(v)
-			if err == nil {
-				cur.Endpoint = ap
-			}
-		case "allowed_ip":
-			p, err := netip.ParsePrefix(v)
-			if err == nil {
-				cur.AllowedIPs = append(cur.AllowedIPs, p)
-			}
-		case "last_handshake_time_sec":
-			n, _ := strconv.ParseInt(v, 10, 64)
-			if n != 0 {
-				cur.LastHandshake = time.Unix(n, 0)
-			}
-		case "last_handshake_time_nsec":
-			n, _ := strconv.ParseInt(v, 10, 64)
-			if !cur.LastHandshake.IsZero() {
-				cur.LastHandshake = time.Unix(cur.LastHandshake.Unix(), n)
-			}
-		case "rx_bytes":
-			cur.RxBytes, _ = strconv.ParseUint(v, 10, 64)
-		case "tx_bytes":
-			cur.TxBytes, _ = strconv.ParseUint(v, 10, 64)
+		if err := cur.set(k, v); err != nil {
+			return d, fmt.Errorf("peer %s: %w", k, err)
 		}
 	}
 	return d, sc.Err()
+}
+
+// set reads one peer key; unknown keys are left alone.
+func (p *Peer) set(k, v string) error {
+	switch k {
+	case "endpoint":
+		ap, err := netip.ParseAddrPort(v)
+		if err != nil {
+			return err
+		}
+		p.Endpoint = ap
+	case "allowed_ip":
+		a, err := netip.ParsePrefix(v)
+		if err != nil {
+			return err
+		}
+		p.AllowedIPs = append(p.AllowedIPs, a)
+	case "last_handshake_time_sec":
+		// 0 means none; wireguard-go writes seconds since 1970.
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a time", v)
+		}
+		p.LastHandshake = time.Time{}
+		if n != 0 {
+			p.LastHandshake = time.Unix(n, 0)
+		}
+	case "last_handshake_time_nsec":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n >= int64(time.Second) {
+			return fmt.Errorf("%q is not a fraction of a second", v)
+		}
+		if !p.LastHandshake.IsZero() {
+			p.LastHandshake = time.Unix(p.LastHandshake.Unix(), n)
+		}
+	case "rx_bytes", "tx_bytes":
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		if k == "rx_bytes" {
+			p.RxBytes = n
+		} else {
+			p.TxBytes = n
+		}
+	}
+	return nil
 }

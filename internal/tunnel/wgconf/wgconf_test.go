@@ -66,3 +66,26 @@ func TestParseUAPI(t *testing.T) {
 		t.Errorf("no handshake parsed as %v", d.Peers[0].LastHandshake)
 	}
 }
+
+// Values wireguard-go never writes were taken as something else: a
+// listen port beyond 65535 (found by FuzzParseUAPI), a handshake before
+// 1970 or in a later second, an unreadable byte count as 0.
+func TestParseUAPIRefusesImpossibleValues(t *testing.T) {
+	t.Parallel()
+	const peer = "public_key=f928d4f6c1b86c12f2562c10b07c555c5c57fd00f59e90c8d8d88767271cbf7c\n"
+	for _, in := range []string{
+		"listen_port=100000\n",
+		"listen_port=-1\n",
+		peer + "last_handshake_time_sec=-5\n",
+		peer + "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=2000000000\n",
+		peer + "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=-1\n",
+		peer + "rx_bytes=lots\n",
+		peer + "tx_bytes=-1\n",
+		peer + "endpoint=somewhere\n",
+		peer + "allowed_ip=10.77.0.0\n",
+	} {
+		if d, err := ParseUAPI(in); err == nil {
+			t.Errorf("ParseUAPI(%q) = %+v, want an error", in, d)
+		}
+	}
+}
