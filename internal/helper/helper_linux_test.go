@@ -69,6 +69,9 @@ func TestSocketAdmitsOnlyAllowedUsers(t *testing.T) {
 		if err != nil || !strings.HasSuffix(out, "\n403") || !strings.Contains(out, fmt.Sprintf("uid %d may not use", nobody)) {
 			t.Fatalf("uid %d: %v\n%s", nobody, err, out)
 		}
+		// The helper logs before it answers, but this process reads its
+		// output through a pipe: only after it exited is all of it here.
+		h.Stop(t)
 		if !strings.Contains(h.Output(), "refused a caller") {
 			t.Errorf("refusal not logged:\n%s", h.Output())
 		}
