@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -208,24 +209,19 @@ func writeErr(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, helperapi.Error{Error: msg})
 }
 
-// badRequest marks errors in what the caller sent.
-type badRequest struct{ error }
-
 func (h *server) handleUp(w http.ResponseWriter, r *http.Request) {
-	var req helperapi.UpRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err := dec.Decode(&req); err != nil {
-		writeErr(w, http.StatusBadRequest, "bad request: "+err.Error())
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeErr(w, http.StatusUnsupportedMediaType, "the body must be application/json")
 		return
 	}
-	c := req.Config
-	cfg := tunnel.Config{
-		PrivateKey: c.PrivateKey, Address: c.Address, DNS: c.DNS, SearchDomains: c.SearchDomains,
-		GatewayEndpoint: c.GatewayEndpoint, GatewayPublicKey: c.GatewayPublicKey,
-		AllowedIPs: c.AllowedIPs, KeepaliveSeconds: c.KeepaliveSeconds, MTU: c.MTU,
-	}
 	pi, _ := r.Context().Value(peerKey{}).(peerInfo)
-	st, err := h.up(r.Context(), cfg, pi.p.UID)
+	cfg, ep, err := decodeUp(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		h.log.Warn("refused a tunnel request", "uid", pi.p.UID, "err", err)
+		writeErr(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	st, err := h.up(cfg, ep, pi.p.UID)
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.As(err, new(badRequest)) {
@@ -287,18 +283,8 @@ func sameNetwork(a, b tunnel.Config) bool {
 		slices.Equal(a.SearchDomains, b.SearchDomains)
 }
 
-func (h *server) up(ctx context.Context, cfg tunnel.Config, uid int) (helperapi.Status, error) {
-	if err := cfg.Validate(); err != nil {
-		return helperapi.Status{}, badRequest{fmt.Errorf("tunnel config: %w", err)}
-	}
-	ep, err := tunnel.ResolveEndpoint(ctx, cfg.GatewayEndpoint)
-	if err != nil {
-		return helperapi.Status{}, badRequest{err}
-	}
-	if cfg.Contains(ep.Addr()) {
-		// Its encrypted packets would be routed into the tunnel itself.
-		return helperapi.Status{}, badRequest{fmt.Errorf("the gateway %s lies inside the office networks it carries", ep.Addr())}
-	}
+// up brings the session up with cfg and ep, checked by decodeUp.
+func (h *server) up(cfg tunnel.Config, ep netip.AddrPort, uid int) (helperapi.Status, error) {
 	uapi, err := tunnel.UAPIConfig(cfg, ep)
 	if err != nil {
 		return helperapi.Status{}, badRequest{err}

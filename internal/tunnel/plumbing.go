@@ -1,7 +1,6 @@
 package tunnel
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -15,14 +14,9 @@ import (
 // run the same WireGuard configuration as the userspace engine on a real
 // TUN device, without a second copy of the rules.
 
-// Validate checks cfg as Up does and fills in the defaults (MTU).
+// Validate checks cfg as Up does and fills in the defaults (MTU). The
+// helper relies on it for everything a caller may send it.
 func (c *Config) Validate() error { return c.validate() }
-
-// ResolveEndpoint turns the gateway's host:port into an address,
-// preferring IPv4.
-func ResolveEndpoint(ctx context.Context, hostport string) (netip.AddrPort, error) {
-	return resolveEndpoint(ctx, hostport)
-}
 
 // UAPIConfig is the wireguard-go configuration of cfg with the gateway at
 // ep, replacing all earlier peers. It contains the private key.

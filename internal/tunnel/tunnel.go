@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ type Config struct {
 	AllowedIPs []netip.Prefix
 	// KeepaliveSeconds; 0 means off.
 	KeepaliveSeconds int
-	// MTU; 0 means 1420.
+	// MTU; 0 means 1420, else 1280–9000.
 	MTU int
 }
 
@@ -76,9 +77,62 @@ func FromProfile(t api.Tunnel, privateKey string) Config {
 	}
 }
 
+// Limits of a configuration: generous for any office, small enough that
+// no caller makes the helper add thousands of routes or resolv.conf
+// lines.
+const (
+	maxAllowedIPs    = 256
+	maxDNSServers    = 3 // glibc reads no more (MAXNS)
+	maxSearchDomains = 8
+	// defaultMTU leaves room for WireGuard's 80 bytes in a 1500 path.
+	defaultMTU = 1420
+	// The MTU is at least IPv6's minimum (a smaller one carries nothing
+	// useful) and at most a jumbo frame (no home line carries more).
+	minMTU = 1280
+	maxMTU = 9000
+)
+
+// reserved are networks a tunnel neither routes nor takes addresses
+// from: this host's own (loopback, "this network"), the local link's
+// (link-local, multicast, broadcast and class E), and IPv4-mapped IPv6,
+// which would alias IPv4 routes.
+var reserved = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("ff00::/8"),
+}
+
+func overlapsReserved(p netip.Prefix) (netip.Prefix, bool) {
+	for _, r := range reserved {
+		if p.Overlaps(r) {
+			return r, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// validate checks everything in c, which the privileged helper gets from
+// its caller: nothing in it may take the tunnel beyond the office
+// networks, into this host's own networks, or into the lines of
+// resolv.conf and the WireGuard configuration. It fills in the MTU.
 func (c *Config) validate() error {
-	if !c.Address.IsValid() {
+	a := c.Address
+	if !a.IsValid() {
 		return errors.New("tunnel address missing")
+	}
+	if a.Bits() != a.Addr().BitLen() {
+		// A wider prefix would make the kernel route all of it here.
+		return fmt.Errorf("tunnel address %s must be a single address (/%d)", a, a.Addr().BitLen())
+	}
+	if r, bad := overlapsReserved(a); bad {
+		return fmt.Errorf("tunnel address %s lies in the reserved network %s", a, r)
 	}
 	if _, err := wgconf.HexKey(c.PrivateKey); err != nil {
 		return fmt.Errorf("private key: %w", err)
@@ -86,14 +140,82 @@ func (c *Config) validate() error {
 	if _, err := wgconf.HexKey(c.GatewayPublicKey); err != nil {
 		return fmt.Errorf("gateway public key: %w", err)
 	}
+	if err := checkEndpoint(c.GatewayEndpoint); err != nil {
+		return err
+	}
 	if len(c.AllowedIPs) == 0 {
 		return errors.New("no office networks (allowed ips)")
+	}
+	if len(c.AllowedIPs) > maxAllowedIPs {
+		return fmt.Errorf("%d office networks, at most %d", len(c.AllowedIPs), maxAllowedIPs)
+	}
+	for _, p := range c.AllowedIPs {
+		if !p.IsValid() {
+			return errors.New("an office network (allowed ip) is empty")
+		}
+		if p.Bits() == 0 {
+			return fmt.Errorf("office network %s is a default route: the tunnel carries only office networks", p)
+		}
+		if r, bad := overlapsReserved(p); bad {
+			return fmt.Errorf("office network %s overlaps the reserved network %s", p, r)
+		}
+	}
+	if len(c.DNS) > maxDNSServers {
+		return fmt.Errorf("%d DNS servers, at most %d", len(c.DNS), maxDNSServers)
+	}
+	for _, d := range c.DNS {
+		// Office DNS is reached through the tunnel; anything else would
+		// hand the computer's name lookups to a server outside it.
+		if !d.IsValid() || d.Zone() != "" || !c.Contains(d) {
+			return fmt.Errorf("DNS server %q is not in the office networks", d)
+		}
+	}
+	if len(c.SearchDomains) > maxSearchDomains {
+		return fmt.Errorf("%d search domains, at most %d", len(c.SearchDomains), maxSearchDomains)
+	}
+	for _, d := range c.SearchDomains {
+		if !IsHostName(d) {
+			return fmt.Errorf("search domain %q is not a domain name", d)
+		}
 	}
 	if c.KeepaliveSeconds < 0 || c.KeepaliveSeconds > 65535 {
 		return errors.New("keepalive out of range")
 	}
 	if c.MTU == 0 {
-		c.MTU = 1420
+		c.MTU = defaultMTU
+	}
+	if c.MTU < minMTU || c.MTU > maxMTU {
+		return fmt.Errorf("MTU %d out of range %d–%d", c.MTU, minMTU, maxMTU)
+	}
+	return nil
+}
+
+// checkEndpoint checks the gateway's host:port before it is resolved: a
+// host name or an address, and a numeric port.
+func checkEndpoint(hostport string) error {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return fmt.Errorf("gateway endpoint %q: %w", hostport, err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("gateway endpoint %q: port must be 1–65535", hostport)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return checkEndpointAddr(a)
+	}
+	if !IsHostName(host) {
+		return fmt.Errorf("gateway endpoint %q: not a host name or address", hostport)
+	}
+	return nil
+}
+
+// checkEndpointAddr refuses addresses no gateway can have: WireGuard
+// would send to this host itself (unspecified), to a group or to the
+// whole link.
+func checkEndpointAddr(a netip.Addr) error {
+	u := a.Unmap()
+	if u.Zone() != "" || u.IsUnspecified() || u.IsMulticast() || u == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return fmt.Errorf("gateway endpoint address %s cannot be a gateway", a)
 	}
 	return nil
 }
@@ -123,23 +245,26 @@ func (s Stats) HandshakeAge(now time.Time) time.Duration {
 	return now.Sub(s.LastHandshake)
 }
 
-// resolveEndpoint turns host:port into an address, preferring IPv4 as
-// the reachable family on most home networks.
+// resolveEndpoint turns host:port, checked by checkEndpoint, into an
+// address, preferring IPv4 as the reachable family on most home
+// networks.
 func resolveEndpoint(ctx context.Context, hostport string) (netip.AddrPort, error) {
+	if err := checkEndpoint(hostport); err != nil {
+		return netip.AddrPort{}, err
+	}
 	if ap, err := netip.ParseAddrPort(hostport); err == nil {
 		return ap, nil
 	}
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("gateway endpoint %q: %w", hostport, err)
-	}
-	pn, err := net.DefaultResolver.LookupPort(ctx, "udp", port)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("gateway endpoint port: %w", err)
-	}
+	host, port, _ := net.SplitHostPort(hostport)
+	pn, _ := strconv.ParseUint(port, 10, 16)
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("resolving gateway %s: %w", host, err)
+	}
+	// A name may resolve to anything; only addresses a gateway can have.
+	addrs = slices.DeleteFunc(addrs, func(a netip.Addr) bool { return checkEndpointAddr(a) != nil })
+	if len(addrs) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("resolving gateway %s: no usable address", host)
 	}
 	slices.SortStableFunc(addrs, func(a, b netip.Addr) int {
 		switch {

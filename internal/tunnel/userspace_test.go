@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -160,6 +161,21 @@ func TestUpRejectsBadConfig(t *testing.T) {
 		{"bad_private_key", func(c *tunnel.Config) { c.PrivateKey = "x" }},
 		{"bad_gateway_key", func(c *tunnel.Config) { c.GatewayPublicKey = "x" }},
 		{"no_allowed_ips", func(c *tunnel.Config) { c.AllowedIPs = nil }},
+		{"address_prefix", func(c *tunnel.Config) { c.Address = netip.MustParsePrefix("10.77.0.10/16") }},
+		{"address_loopback", func(c *tunnel.Config) { c.Address = netip.MustParsePrefix("127.0.0.2/32") }},
+		{"default_route", func(c *tunnel.Config) { c.AllowedIPs = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")} }},
+		{"route_over_link_local", func(c *tunnel.Config) {
+			c.AllowedIPs = append(c.AllowedIPs, netip.MustParsePrefix("169.254.0.0/16"))
+		}},
+		{"dns_outside_office", func(c *tunnel.Config) { c.DNS = []netip.Addr{netip.MustParseAddr("192.0.2.53")} }},
+		{"search_domain_newline", func(c *tunnel.Config) { c.SearchDomains = []string{"a.example\nnameserver 192.0.2.66"} }},
+		{"mtu_small", func(c *tunnel.Config) { c.MTU = 576 }},
+		{"mtu_large", func(c *tunnel.Config) { c.MTU = 65536 }},
+		{"endpoint_no_port", func(c *tunnel.Config) { c.GatewayEndpoint = "127.0.0.1" }},
+		{"endpoint_port_zero", func(c *tunnel.Config) { c.GatewayEndpoint = "127.0.0.1:0" }},
+		{"endpoint_service_name", func(c *tunnel.Config) { c.GatewayEndpoint = "127.0.0.1:wireguard" }},
+		{"endpoint_unspecified", func(c *tunnel.Config) { c.GatewayEndpoint = "0.0.0.0:51820" }},
+		{"endpoint_bad_name", func(c *tunnel.Config) { c.GatewayEndpoint = "vpn musterstadt:51820" }},
 		{"socks_not_loopback", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,57 @@
+package helper
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/dienstweg/dienstweg/internal/helper/helperapi"
+	"github.com/dienstweg/dienstweg/internal/tunnel"
+)
+
+// badRequest marks errors in what the caller sent.
+type badRequest struct{ error }
+
+// decodeUp reads and checks the body of POST /v1/up. All of it comes
+// from a caller of a root process, so every field is checked here
+// (tunnel.Config.Validate does the shared part) before root acts on it;
+// docs/security.md lists what is refused. Errors are badRequest.
+func decodeUp(body io.Reader) (tunnel.Config, netip.AddrPort, error) {
+	var req helperapi.UpRequest
+	dec := json.NewDecoder(body)
+	// A field the helper does not know (an interface name, say) must not
+	// look as if it had been obeyed.
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return tunnel.Config{}, netip.AddrPort{}, badRequest{fmt.Errorf("bad request: %w", err)}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return tunnel.Config{}, netip.AddrPort{}, badRequest{errors.New("bad request: data after the JSON object")}
+	}
+	c := req.Config
+	cfg := tunnel.Config{
+		PrivateKey: c.PrivateKey, Address: c.Address, DNS: c.DNS, SearchDomains: c.SearchDomains,
+		GatewayEndpoint: c.GatewayEndpoint, GatewayPublicKey: c.GatewayPublicKey,
+		AllowedIPs: c.AllowedIPs, KeepaliveSeconds: c.KeepaliveSeconds, MTU: c.MTU,
+	}
+	if err := cfg.Validate(); err != nil {
+		return tunnel.Config{}, netip.AddrPort{}, badRequest{fmt.Errorf("tunnel config: %w", err)}
+	}
+	// The agent resolves the gateway's name (tunnel.System.Up); root
+	// looks up no name a caller chose.
+	ep, err := netip.ParseAddrPort(c.GatewayEndpoint)
+	if err != nil {
+		return tunnel.Config{}, netip.AddrPort{}, badRequest{fmt.Errorf("gateway endpoint %q must be an address and port", c.GatewayEndpoint)}
+	}
+	if cfg.Contains(ep.Addr()) {
+		// Its encrypted packets would be routed into the tunnel itself.
+		return tunnel.Config{}, netip.AddrPort{}, badRequest{fmt.Errorf("the gateway %s lies inside the office networks it carries", ep.Addr())}
+	}
+	if cfg.Address.Addr() == ep.Addr().Unmap() {
+		// The gateway's address would become this host's own.
+		return tunnel.Config{}, netip.AddrPort{}, badRequest{fmt.Errorf("the tunnel address %s is the gateway's", cfg.Address.Addr())}
+	}
+	return cfg, ep, nil
+}
