@@ -87,7 +87,7 @@ func runAgent(args []string) int {
 	panel := fs.String("tray-panel", "dark", "tray icons for a light or dark panel")
 	system := fs.Bool("system-tunnel", false, "put the tunnel into the system through the privileged helper (installed packages), instead of userspace with a SOCKS proxy")
 	helperSocket := fs.String("helper-socket", "", "the helper's socket `path` (default "+helperapi.DefaultSocket+")")
-	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up (\"\" for none)")
+	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up, for this user only; Linux only (\"\" for none)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2

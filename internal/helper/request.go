@@ -17,7 +17,7 @@ type badRequest struct{ error }
 // decodeUp reads and checks the body of POST /v1/up. All of it comes
 // from a caller of a root process, so every field is checked here
 // (tunnel.Config.Validate does the shared part) before root acts on it;
-// docs/security.md lists what is refused. Errors are badRequest.
+// docs/helper.md lists what is refused. Errors are badRequest.
 func decodeUp(body io.Reader) (tunnel.Config, netip.AddrPort, error) {
 	var req helperapi.UpRequest
 	dec := json.NewDecoder(body)

@@ -8,7 +8,7 @@ import (
 )
 
 // peerCheckAvailable: this system has no peer lookup yet, so the SOCKS
-// proxy does not run (see socksServer.admit and docs/security.md).
+// proxy does not run (see socksServer.admit).
 const peerCheckAvailable = false
 
 var errNoPeerCheck = errors.New("cannot tell which user owns a TCP connection on this system")
