@@ -68,8 +68,13 @@ func TestSOCKSProxyOfUnprivilegedUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
+	// A file, not a buffer: the child writes it directly, so reading it
+	// while the child runs races with nothing in this process.
+	stderr, err := os.CreateTemp(t.TempDir(), "proxy-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the proxy as nobody: %v", err)
 	}
@@ -82,13 +87,13 @@ func TestSOCKSProxyOfUnprivilegedUser(t *testing.T) {
 	defer stop()
 	addr, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("reading the proxy's address: %v\n%s", err, stderr.String())
+		t.Fatalf("reading the proxy's address: %v\n%s", err, logOf(stderr))
 	}
 	addr = strings.TrimSpace(addr)
 
 	out, err := curlVia(addr, nobody, "http://intranet/")
 	if err != nil || !strings.HasSuffix(out, "\n200") || !strings.Contains(out, fmt.Sprintf("proxy of uid %d", nobody)) {
-		t.Fatalf("the owner (nobody) through its own proxy: %v\n%s\nproxy:\n%s", err, out, stderr.String())
+		t.Fatalf("the owner (nobody) through its own proxy: %v\n%s\nproxy:\n%s", err, out, logOf(stderr))
 	}
 	if out, err := curlVia(addr, 0, "http://intranet/"); err == nil || strings.Contains(out, "proxy of uid") {
 		t.Errorf("root got through nobody's proxy: %v\n%s", err, out)
@@ -96,9 +101,9 @@ func TestSOCKSProxyOfUnprivilegedUser(t *testing.T) {
 	// Refused connections are logged, once per user.
 	stop()
 	if waitErr != nil {
-		t.Errorf("proxy process: %v\n%s", waitErr, stderr.String())
+		t.Errorf("proxy process: %v\n%s", waitErr, logOf(stderr))
 	}
-	if log := stderr.String(); !strings.Contains(log, "socks proxy refused another user") || !strings.Contains(log, "uid=0") {
+	if log := logOf(stderr); !strings.Contains(log, "socks proxy refused another user") || !strings.Contains(log, "uid=0") {
 		t.Errorf("refusal not logged:\n%s", log)
 	}
 }
@@ -130,20 +135,7 @@ func copyForNobody(t *testing.T) string {
 	return exe
 }
 
-// lockedBuffer collects a child's output while the test may read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func logOf(f *os.File) string {
+	b, _ := os.ReadFile(f.Name())
+	return string(b)
 }
