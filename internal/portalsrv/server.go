@@ -64,6 +64,17 @@ type Config struct {
 	BodyTimeout time.Duration
 	// MaxDownloads bounds concurrent release file downloads. Default 32.
 	MaxDownloads int
+	// MaxDownloadsPerSource bounds the downloads one client address (an
+	// IPv6 /64) runs at once, so a few addresses cannot take every slot.
+	// Default a quarter of MaxDownloads (at least 1); negative means no
+	// cap. Raise it when many devices reach the portal through one NAT.
+	MaxDownloadsPerSource int
+	// MinDownloadRate, in bytes per second, is the least average rate a
+	// download must keep after its first DownloadGrace; a reader that
+	// falls below it, or takes no data for DownloadGrace, is dropped
+	// and its slot freed. Defaults 16 KiB/s and 10s.
+	MinDownloadRate int64
+	DownloadGrace   time.Duration
 	// RetryAfter is the least Retry-After of a 503; a random extra of up to
 	// RetryAfterSpread spreads the retries of a crowd. Defaults 2s and 4s;
 	// a negative spread means none.
@@ -118,6 +129,7 @@ func (c *Config) setDefaults() {
 	def(&c.LockFor, 5*time.Minute)
 	def(&c.QueueWait, 50*time.Millisecond)
 	def(&c.BodyTimeout, 5*time.Second)
+	def(&c.DownloadGrace, 10*time.Second)
 	def(&c.RetryAfter, 2*time.Second)
 	def(&c.RetryAfterSpread, 4*time.Second)
 	if c.Issuer == "" {
@@ -134,6 +146,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxDownloads == 0 {
 		c.MaxDownloads = 32
+	}
+	if c.MaxDownloadsPerSource == 0 {
+		c.MaxDownloadsPerSource = max(1, c.MaxDownloads/4)
+	}
+	if c.MinDownloadRate == 0 {
+		c.MinDownloadRate = 16 << 10
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 16 << 10
@@ -156,6 +174,7 @@ type Server struct {
 	tunnel    atomic.Pointer[TunnelConfig]
 	inflight  chan struct{}
 	downloads chan struct{}
+	dlSources sourceCounter
 	ann       announcementCache
 	creds     credentialCache
 
@@ -169,6 +188,7 @@ type Server struct {
 	served       atomic.Int64
 	shed         atomic.Int64
 	bodyTimeouts atomic.Int64
+	slowDrops    atomic.Int64
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -227,7 +247,7 @@ func (s *Server) admit(route string, h http.Handler) http.Handler {
 	case api.RouteHealth:
 		return s.observed(h)
 	case api.RouteReleaseFile:
-		return s.withLimit(s.downloads, s.observed(h))
+		return s.withSourceLimit(&s.dlSources, s.cfg.MaxDownloadsPerSource, s.withLimit(s.downloads, s.observed(h)))
 	default:
 		return s.withLimit(s.inflight, s.observed(h))
 	}
@@ -277,11 +297,14 @@ type Stats struct {
 	// BodyTimeouts counts clients dropped because their body did not
 	// arrive within BodyTimeout.
 	BodyTimeouts int64
+	// SlowDownloads counts downloads dropped because the reader fell
+	// below MinDownloadRate.
+	SlowDownloads int64
 }
 
 // Stats returns the counters since start.
 func (s *Server) Stats() Stats {
-	return Stats{Served: s.served.Load(), Shed: s.shed.Load(), BodyTimeouts: s.bodyTimeouts.Load()}
+	return Stats{Served: s.served.Load(), Shed: s.shed.Load(), BodyTimeouts: s.bodyTimeouts.Load(), SlowDownloads: s.slowDrops.Load()}
 }
 
 // Serve answers on ln until ctx ends, then shuts down gracefully. With
