@@ -62,6 +62,11 @@ type Config struct {
 	// Bodies are read in full before a request takes an in-flight slot,
 	// so a slow sender holds only its own connection. Default 5s.
 	BodyTimeout time.Duration
+	// MaxConnsPerSource bounds the connections one client address (an
+	// IPv6 /64) has open at once, idle ones included; more are closed at
+	// accept. Default 1024; negative means no cap. Raise it when more
+	// devices than that reach the portal through one NAT address.
+	MaxConnsPerSource int
 	// MaxDownloads bounds concurrent release file downloads. Default 32.
 	MaxDownloads int
 	// MaxDownloadsPerSource bounds the downloads one client address (an
@@ -144,6 +149,9 @@ func (c *Config) setDefaults() {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 128
 	}
+	if c.MaxConnsPerSource == 0 {
+		c.MaxConnsPerSource = 1024
+	}
 	if c.MaxDownloads == 0 {
 		c.MaxDownloads = 32
 	}
@@ -181,6 +189,9 @@ type Server struct {
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
 
+	// connSources counts open connections per source (Serve).
+	connSources sourceCounter
+
 	unknownMu         sync.Mutex
 	unknownNext       time.Time
 	unknownSuppressed int
@@ -189,6 +200,7 @@ type Server struct {
 	shed         atomic.Int64
 	bodyTimeouts atomic.Int64
 	slowDrops    atomic.Int64
+	refusedConns atomic.Int64
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -300,11 +312,14 @@ type Stats struct {
 	// SlowDownloads counts downloads dropped because the reader fell
 	// below MinDownloadRate.
 	SlowDownloads int64
+	// RefusedConns counts connections closed at accept because their
+	// source had MaxConnsPerSource open.
+	RefusedConns int64
 }
 
 // Stats returns the counters since start.
 func (s *Server) Stats() Stats {
-	return Stats{Served: s.served.Load(), Shed: s.shed.Load(), BodyTimeouts: s.bodyTimeouts.Load(), SlowDownloads: s.slowDrops.Load()}
+	return Stats{Served: s.served.Load(), Shed: s.shed.Load(), BodyTimeouts: s.bodyTimeouts.Load(), SlowDownloads: s.slowDrops.Load(), RefusedConns: s.refusedConns.Load()}
 }
 
 // Serve answers on ln until ctx ends, then shuts down gracefully. With
@@ -329,6 +344,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:    func(net.Listener) context.Context { return ctx },
 	}
+	ln = &sourceLimitedListener{Listener: ln, srv: s, limit: s.cfg.MaxConnsPerSource}
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}

@@ -144,3 +144,30 @@ func TestTruncatedBodyNamed(t *testing.T) {
 		t.Fatalf("answer = %d %s, want 400 naming the truncation", resp.StatusCode, body)
 	}
 }
+
+// One address may hold MaxConnsPerSource (default 1024) connections;
+// more are closed at accept, while other addresses are served.
+func TestConnectionsPerSourceCapped(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(env.CAPEM))
+	addr := strings.TrimPrefix(env.URL, "https://")
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 10 * time.Second}
+	// Plain TCP is enough to count: the cap applies before TLS.
+	for i := range 1024 {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{RootCAs: pool})
+	if err == nil {
+		c.Close()
+		t.Fatalf("connection 1025 from one address was admitted")
+	}
+	if a := newRaw(t, env).do(t, "GET", "/api/v1/health", ""); a.status != http.StatusOK {
+		t.Fatalf("health from another address = %d %s", a.status, a.body)
+	}
+}
