@@ -95,11 +95,11 @@ func TestStalledDownloadsAreDropped(t *testing.T) {
 	for i := range 32 { // one each from 32 addresses: the per-address cap does not apply
 		stall(t, env, fmt.Sprintf("127.0.0.%d", 2+i), "big")
 	}
+	// Every slot was taken by a reader that never reads. (Whether a
+	// normal download is refused right now depends on how long this took:
+	// the first stalled readers may be gone already.)
 	waitUntil(t, "all 32 slots taken", 10*time.Second, func() bool { return env.Server.Stats().Served >= 32 })
 	r := newRaw(t, env)
-	if st := download(t, r, "small"); st != http.StatusServiceUnavailable {
-		t.Fatalf("download with every slot taken = %d, want 503", st)
-	}
 	// Far more than DownloadGrace and far less than the old 30 minutes.
 	waitUntil(t, "a download slot freed by a stalled reader", time.Minute, func() bool {
 		return download(t, r, "small") == http.StatusOK

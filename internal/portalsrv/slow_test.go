@@ -123,8 +123,8 @@ func TestOversizedContentLengthRefusedAtOnce(t *testing.T) {
 	env := portaltest.Start(t, portaltest.Options{})
 	conn := dialFrom(t, env, "")
 	fmt.Fprintf(conn, "POST /api/v1/enrollments HTTP/1.1\r\nHost: portal\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"user\":\"a\"}", 1<<30)
-	// Far less than any read timeout: the answer must not wait for the body.
-	resp, body := readAnswer(t, conn, 3*time.Second)
+	// Less than the 15 s read timeout the answer used to wait for.
+	resp, body := readAnswer(t, conn, 10*time.Second)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), api.CodeBodyTooLarge) {
 		t.Fatalf("answer = %d %s, want 413 %s", resp.StatusCode, body, api.CodeBodyTooLarge)
 	}
@@ -139,7 +139,7 @@ func TestTruncatedBodyNamed(t *testing.T) {
 	if err := conn.CloseWrite(); err != nil {
 		t.Fatalf("CloseWrite: %v", err)
 	}
-	resp, body := readAnswer(t, conn, 3*time.Second)
+	resp, body := readAnswer(t, conn, 10*time.Second)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "ended after 11 of 100 bytes") {
 		t.Fatalf("answer = %d %s, want 400 naming the truncation", resp.StatusCode, body)
 	}
