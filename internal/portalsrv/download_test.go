@@ -76,7 +76,7 @@ func TestSlowReadersFromOneAddressLeaveDownloadSlots(t *testing.T) {
 	for range 32 { // the default number of download slots
 		stall(t, env, "127.0.0.2", "big")
 	}
-	waitUntil(t, "all 32 downloads admitted or shed", 10*time.Second, func() bool {
+	waitUntil(t, "all 32 downloads admitted or shed", time.Minute, func() bool {
 		st := env.Server.Stats()
 		return st.Served+st.Shed >= 32
 	})
@@ -98,7 +98,7 @@ func TestStalledDownloadsAreDropped(t *testing.T) {
 	// Every slot was taken by a reader that never reads. (Whether a
 	// normal download is refused right now depends on how long this took:
 	// the first stalled readers may be gone already.)
-	waitUntil(t, "all 32 slots taken", 10*time.Second, func() bool { return env.Server.Stats().Served >= 32 })
+	waitUntil(t, "all 32 slots taken", time.Minute, func() bool { return env.Server.Stats().Served >= 32 })
 	r := newRaw(t, env)
 	// Far more than DownloadGrace and far less than the old 30 minutes.
 	waitUntil(t, "a download slot freed by a stalled reader", time.Minute, func() bool {
