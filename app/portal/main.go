@@ -139,6 +139,7 @@ func serve(args []string, out io.Writer) error {
 		sessEnd   = fs.String("session-end", "20:00", "local time at which a day's session authorisation ends")
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
+		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
 	)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -172,6 +173,7 @@ func serve(args []string, out io.Writer) error {
 		return err
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
+	cfg.MaxConnsPerSource = *perSource
 	st, err := openStore(*data)
 	if err != nil {
 		return err

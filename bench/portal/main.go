@@ -5,6 +5,7 @@
 //
 //	go run ./bench/portal -scenario polls
 //	go run ./bench/portal -scenario herd -clients 5800 -window 60s
+//	go run ./bench/portal -scenario slow -kind all -levels 128,512,2048
 package main
 
 import (
@@ -38,13 +39,17 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "polls", "polls or herd")
+	scenario := flag.String("scenario", "polls", "polls, herd or slow")
 	conns := flag.Int("conns", 64, "polls: concurrent clients (connections)")
 	dur := flag.Duration("duration", 10*time.Second, "polls: how long each run lasts")
 	rate := flag.Int("rate", 5000, "polls: paced request rate for the latency run")
 	clients := flag.Int("clients", 5800, "herd: laptops")
 	window := flag.Duration("window", 60*time.Second, "herd: laptops start uniformly within this window")
 	inflight := flag.Int("inflight", 128, "server: max requests in flight")
+	kind := flag.String("kind", "all", "slow: body, headers, tls, download or all")
+	levels := flag.String("levels", "128,512,2048", "slow: numbers of slow clients to try")
+	hold := flag.Duration("hold", 4*time.Second, "slow: how long a normal client probes at each level")
+	sources := flag.Int("sources", 32, "slow: loopback source addresses the slow clients come from")
 	flag.Parse()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
@@ -54,6 +59,8 @@ func main() {
 		err = polls(*conns, *dur, *rate, *inflight)
 	case "herd":
 		err = herd(*clients, *window, *inflight)
+	case "slow":
+		err = slowClients(*kind, *levels, *hold, *sources, *inflight)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}
@@ -65,12 +72,13 @@ func main() {
 
 type portalEnv struct {
 	url, ca string
+	dir     string
 	srv     *portalsrv.Server
 	st      store.Store
 	stop    func()
 }
 
-func startPortal(inflight int) (*portalEnv, error) {
+func startPortal(inflight int, mods ...func(*portalsrv.Config)) (*portalEnv, error) {
 	dir, err := os.MkdirTemp("", "portal-bench-")
 	if err != nil {
 		return nil, err
@@ -82,14 +90,19 @@ func startPortal(inflight int) (*portalEnv, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	srv, err := portalsrv.New(portalsrv.Config{
+	cfg := portalsrv.Config{
 		Tunnel: portalsrv.TunnelConfig{
 			Pool:             netip.MustParsePrefix("10.64.0.0/16"),
 			GatewayEndpoint:  "127.0.0.1:51820",
 			GatewayPublicKey: base64.StdEncoding.EncodeToString(key),
 		},
 		MaxInFlight: inflight,
-	}, st)
+		ReleaseDir:  filepath.Join(dir, "releases"),
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +118,7 @@ func startPortal(inflight int) (*portalEnv, error) {
 	done := make(chan struct{})
 	go func() { srv.Serve(sctx, ln, mat.Config()); close(done) }()
 	return &portalEnv{
-		url: "https://" + ln.Addr().String(), ca: string(mat.CAPEM), srv: srv, st: st,
+		url: "https://" + ln.Addr().String(), ca: string(mat.CAPEM), srv: srv, st: st, dir: dir,
 		stop: func() { cancel(); <-done; st.Close(); os.RemoveAll(dir) },
 	}, nil
 }
@@ -211,7 +224,9 @@ func polls(conns int, dur time.Duration, rate, inflight int) error {
 // session state, authorises with a fresh code, and reads announcements,
 // each call with the real client's retries and jittered backoff.
 func herd(clients int, window time.Duration, inflight int) error {
-	env, err := startPortal(inflight)
+	// All laptops come from 127.0.0.1 here; in the field each has its own
+	// address, so the per-address connection cap must not count them.
+	env, err := startPortal(inflight, func(c *portalsrv.Config) { c.MaxConnsPerSource = -1 })
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,9 @@ type Config struct {
 	DNS *DNSZone
 	// HTTP, if not nil, is served on Address port 80.
 	HTTP http.Handler
+	// HTTPIdleTimeout closes a keep-alive connection to HTTP that has
+	// sent no request for this long. Default 60s.
+	HTTPIdleTimeout time.Duration
 	// MTU of the tunnel. Default 1420.
 	MTU int
 	// Kernel selects kernel TUN mode; nil means userspace netstack.
@@ -210,9 +213,20 @@ func (g *Gateway) startServices(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("gateway http: %w", err)
 		}
+		// Every phase is bounded: without ReadTimeout and IdleTimeout a
+		// client that stops sending holds its connection and goroutine
+		// for good.
+		idle := g.cfg.HTTPIdleTimeout
+		if idle == 0 {
+			idle = 60 * time.Second
+		}
 		hs := &http.Server{
 			Handler:           g.cfg.HTTP,
 			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       idle,
+			MaxHeaderBytes:    16 << 10,
 			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 		}
 		g.wg.Add(2)

@@ -1,14 +1,9 @@
 package portal_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,62 +12,90 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/store"
 )
 
+// slotHolder keeps the portal's only in-flight slot taken. Observe runs
+// inside the slot, so the first session status request waits there until
+// released. (A slow request body no longer holds a slot: the portal reads
+// bodies before it admits a request.)
+type slotHolder struct {
+	held, release chan struct{}
+	once          sync.Once
+	done          chan struct{}
+}
+
+func newSlotHolder() *slotHolder {
+	return &slotHolder{held: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (h *slotHolder) observe(route string, status int, d time.Duration) {
+	if route != api.RouteSessionStatus {
+		return
+	}
+	h.once.Do(func() {
+		close(h.held)
+		<-h.release
+	})
+}
+
+// take sends the blocking request and returns once it holds the slot.
+func (h *slotHolder) take(t *testing.T, env *portaltest.Env) {
+	t.Helper()
+	blocker := env.Client(t, func(cfg *portal.Config) { cfg.Retry.MaxAttempts = 1 })
+	go func() {
+		defer close(h.done)
+		blocker.SessionStatus(context.Background())
+	}()
+	t.Cleanup(h.free)
+	select {
+	case <-h.held:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("blocking request not admitted")
+	}
+}
+
+// free lets the blocking request finish and waits until it has.
+func (h *slotHolder) free() {
+	select {
+	case <-h.release:
+	default:
+		close(h.release)
+	}
+	<-h.done
+}
+
 func TestSaturationBackoffWaitsForRetryAfter(t *testing.T) {
 	t.Parallel()
+	h := newSlotHolder()
 	env := portaltest.Start(t, portaltest.Options{Config: portalsrv.Config{
 		MaxInFlight:      1,
 		QueueWait:        time.Millisecond,
 		RetryAfter:       3 * time.Second,
 		RetryAfterSpread: -1,
+		Observe:          h.observe,
 	}})
-
-	// Occupy the only slot: a request whose body never finishes arriving.
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(env.CAPEM))
-	conn, err := tls.Dial("tcp", strings.TrimPrefix(env.URL, "https://"), &tls.Config{RootCAs: pool})
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer conn.Close()
-	body := `{"user":"nobody","activation_code":"AAAA-AAAA-AAAA"}`
-	fmt.Fprintf(conn, "POST /api/v1/enrollments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:10])
-	waitFor(t, "blocking request admitted", func() bool { return env.Server.Stats().Served >= 1 })
+	h.take(t, env)
 
 	var (
-		mu       sync.Mutex
-		waits    []time.Duration
-		released bool
+		mu    sync.Mutex
+		waits []time.Duration
 	)
-	release := func() {
-		if released {
-			return
-		}
-		released = true
-		io.WriteString(conn, body[10:])
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Errorf("blocking request: %v", err)
-			return
-		}
-		resp.Body.Close()
-	}
 	c := env.Client(t, func(cfg *portal.Config) {
 		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
 			mu.Lock()
 			defer mu.Unlock()
 			waits = append(waits, d)
-			release()
+			h.free()
 			return nil
 		}
 		cfg.Rand = func() float64 { return 0.5 }
 	})
-	if _, err := c.Health(context.Background()); err != nil {
-		t.Fatalf("Health after backoff: %v", err)
+	if _, err := c.Announcements(context.Background(), ""); err != nil {
+		t.Fatalf("Announcements after backoff: %v", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -91,23 +114,16 @@ func TestSaturationBackoffWaitsForRetryAfter(t *testing.T) {
 
 func TestOverloadGivesUpAfterMaxAttempts(t *testing.T) {
 	t.Parallel()
-	env := portaltest.Start(t, portaltest.Options{Config: portalsrv.Config{MaxInFlight: 1, QueueWait: time.Millisecond}})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM([]byte(env.CAPEM))
-	conn, err := tls.Dial("tcp", strings.TrimPrefix(env.URL, "https://"), &tls.Config{RootCAs: pool})
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /api/v1/enrollments HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-	waitFor(t, "blocking request admitted", func() bool { return env.Server.Stats().Served >= 1 })
+	h := newSlotHolder()
+	env := portaltest.Start(t, portaltest.Options{Config: portalsrv.Config{MaxInFlight: 1, QueueWait: time.Millisecond, Observe: h.observe}})
+	h.take(t, env)
 
 	var sleeps int
 	c := env.Client(t, func(cfg *portal.Config) {
 		cfg.Retry.MaxAttempts = 3
 		cfg.Sleep = func(context.Context, time.Duration) error { sleeps++; return nil }
 	})
-	_, err = c.Health(context.Background())
+	_, err := c.Announcements(context.Background(), "")
 	var pe *portal.Error
 	if !errors.As(err, &pe) || pe.Kind != portal.KindOverloaded || pe.RetryAfter < 2*time.Second {
 		t.Fatalf("err = %v, want overloaded with Retry-After", err)

@@ -100,6 +100,10 @@ var kindOfCode = map[string]Kind{
 	api.CodeNotFound:          KindNotFound,
 	api.CodeOverloaded:        KindOverloaded,
 	api.CodeInternal:          KindServer,
+
+	// A body too slow to arrive says more about the line than the request.
+	api.CodeBodyTimeout:          KindUnreachable,
+	api.CodeUnsupportedMediaType: KindBadRequest,
 }
 
 // Error is every error the client returns for a failed call. Use

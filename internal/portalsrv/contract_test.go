@@ -56,6 +56,9 @@ func (r *raw) do(tb testing.TB, method, path, body string, hdr ...string) answer
 	if err != nil {
 		tb.Fatalf("NewRequest: %v", err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

@@ -90,11 +90,61 @@ func (s *Server) handleReleaseFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, newAPIError(http.StatusNotFound, api.CodeNotFound, "no such file"))
 		return
 	}
-	// A large binary over a slow home line outlasts WriteTimeout; the
-	// download slot bound still limits how many run.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(30 * time.Minute))
 	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, name, st.ModTime(), f)
+	pw := &pacedWriter{
+		ResponseWriter: w,
+		rc:             http.NewResponseController(w),
+		start:          time.Now(),
+		rate:           s.cfg.MinDownloadRate,
+		grace:          s.cfg.DownloadGrace,
+	}
+	http.ServeContent(pw, r, name, st.ModTime(), f)
+	if pw.timedOut {
+		s.slowDrops.Add(1)
+	}
+}
+
+// pacedWriter holds a download to a minimum rate. A large binary over a
+// slow home line outlasts WriteTimeout, so the deadline moves with the
+// progress instead: a reader that keeps up stays, one that stalls or
+// trickles loses its slot within about DownloadGrace. It hides the
+// ResponseWriter's ReadFrom on purpose, so the copy goes through Write.
+type pacedWriter struct {
+	http.ResponseWriter
+	rc       *http.ResponseController
+	start    time.Time
+	sent     int64
+	rate     int64
+	grace    time.Duration
+	timedOut bool
+}
+
+func (p *pacedWriter) Write(b []byte) (int, error) {
+	due := downloadDeadline(p.start, time.Now(), p.sent+int64(len(b)), p.rate, p.grace)
+	if err := p.rc.SetWriteDeadline(due); err != nil {
+		return 0, fmt.Errorf("setting download deadline: %w", err)
+	}
+	n, err := p.ResponseWriter.Write(b)
+	p.sent += int64(n)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		p.timedOut = true
+	}
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (p *pacedWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+// downloadDeadline is when a write that brings a download to total bytes
+// must be done: when the average rate since start would fall below rate
+// (after a grace), and at most grace from now, so the kernel's buffers
+// filling early cannot bank time for a reader that then stalls.
+func downloadDeadline(start, now time.Time, total, rate int64, grace time.Duration) time.Time {
+	due := start.Add(grace + time.Duration(float64(total)/float64(rate)*float64(time.Second)))
+	if limit := now.Add(grace); limit.Before(due) {
+		return limit
+	}
+	return due
 }
 
 // PublishRelease copies files into releaseDir/channel and then makes

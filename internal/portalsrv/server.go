@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,10 +54,32 @@ type Config struct {
 	LockFor    time.Duration
 	// MaxInFlight bounds requests being handled; beyond it a request
 	// waits up to QueueWait and is then answered 503. Defaults 128, 50ms.
+	// The health check takes no slot.
 	MaxInFlight int
 	QueueWait   time.Duration
+	// BodyTimeout bounds how long a request body may take to arrive after
+	// its headers; a slower client is answered 408 and disconnected.
+	// Bodies are read in full before a request takes an in-flight slot,
+	// so a slow sender holds only its own connection. Default 5s.
+	BodyTimeout time.Duration
+	// MaxConnsPerSource bounds the connections one client address (an
+	// IPv6 /64) has open at once, idle ones included; more are closed at
+	// accept. Default 1024; negative means no cap. Raise it when more
+	// devices than that reach the portal through one NAT address.
+	MaxConnsPerSource int
 	// MaxDownloads bounds concurrent release file downloads. Default 32.
 	MaxDownloads int
+	// MaxDownloadsPerSource bounds the downloads one client address (an
+	// IPv6 /64) runs at once, so a few addresses cannot take every slot.
+	// Default a quarter of MaxDownloads (at least 1); negative means no
+	// cap. Raise it when many devices reach the portal through one NAT.
+	MaxDownloadsPerSource int
+	// MinDownloadRate, in bytes per second, is the least average rate a
+	// download must keep after its first DownloadGrace; a reader that
+	// falls below it, or takes no data for DownloadGrace, is dropped
+	// and its slot freed. Defaults 16 KiB/s and 10s.
+	MinDownloadRate int64
+	DownloadGrace   time.Duration
 	// RetryAfter is the least Retry-After of a 503; a random extra of up to
 	// RetryAfterSpread spreads the retries of a crowd. Defaults 2s and 4s;
 	// a negative spread means none.
@@ -112,6 +133,8 @@ func (c *Config) setDefaults() {
 	def(&c.LockWindow, 5*time.Minute)
 	def(&c.LockFor, 5*time.Minute)
 	def(&c.QueueWait, 50*time.Millisecond)
+	def(&c.BodyTimeout, 5*time.Second)
+	def(&c.DownloadGrace, 10*time.Second)
 	def(&c.RetryAfter, 2*time.Second)
 	def(&c.RetryAfterSpread, 4*time.Second)
 	if c.Issuer == "" {
@@ -126,8 +149,17 @@ func (c *Config) setDefaults() {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 128
 	}
+	if c.MaxConnsPerSource == 0 {
+		c.MaxConnsPerSource = 1024
+	}
 	if c.MaxDownloads == 0 {
 		c.MaxDownloads = 32
+	}
+	if c.MaxDownloadsPerSource == 0 {
+		c.MaxDownloadsPerSource = max(1, c.MaxDownloads/4)
+	}
+	if c.MinDownloadRate == 0 {
+		c.MinDownloadRate = 16 << 10
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 16 << 10
@@ -150,14 +182,25 @@ type Server struct {
 	tunnel    atomic.Pointer[TunnelConfig]
 	inflight  chan struct{}
 	downloads chan struct{}
+	dlSources sourceCounter
 	ann       announcementCache
 	creds     credentialCache
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
 
-	served atomic.Int64
-	shed   atomic.Int64
+	// connSources counts open connections per source (Serve).
+	connSources sourceCounter
+
+	unknownMu         sync.Mutex
+	unknownNext       time.Time
+	unknownSuppressed int
+
+	served       atomic.Int64
+	shed         atomic.Int64
+	bodyTimeouts atomic.Int64
+	slowDrops    atomic.Int64
+	refusedConns atomic.Int64
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -197,14 +240,29 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		api.RouteReleaseSignature:  s.handleReleaseSignature,
 		api.RouteReleaseFile:       s.handleReleaseFile,
 	} {
-		mux.Handle(route, h)
+		mux.Handle(route, s.admit(route, h))
 	}
 	// Anything else gets a JSON 404/405 instead of the mux's text page.
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", s.admit("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "no such API endpoint"})
-	})
-	s.handler = s.withDate(s.withLimit(mux))
+	})))
+	s.handler = s.withDate(s.withBody(mux))
 	return s, nil
+}
+
+// admit puts the bound that fits route in front of h. The health check
+// takes no slot: it touches no store, and neither load nor slow clients
+// may make the portal look dead to its monitor. Downloads have slots of
+// their own; everything else shares the in-flight bound.
+func (s *Server) admit(route string, h http.Handler) http.Handler {
+	switch route {
+	case api.RouteHealth:
+		return s.observed(h)
+	case api.RouteReleaseFile:
+		return s.withSourceLimit(&s.dlSources, s.cfg.MaxDownloadsPerSource, s.withLimit(s.downloads, s.observed(h)))
+	default:
+		return s.withLimit(s.inflight, s.observed(h))
+	}
 }
 
 func (t *TunnelConfig) validate() error {
@@ -248,11 +306,20 @@ type Stats struct {
 	Served int64
 	// Shed counts requests answered 503 because of the bound.
 	Shed int64
+	// BodyTimeouts counts clients dropped because their body did not
+	// arrive within BodyTimeout.
+	BodyTimeouts int64
+	// SlowDownloads counts downloads dropped because the reader fell
+	// below MinDownloadRate.
+	SlowDownloads int64
+	// RefusedConns counts connections closed at accept because their
+	// source had MaxConnsPerSource open.
+	RefusedConns int64
 }
 
 // Stats returns the counters since start.
 func (s *Server) Stats() Stats {
-	return Stats{Served: s.served.Load(), Shed: s.shed.Load()}
+	return Stats{Served: s.served.Load(), Shed: s.shed.Load(), BodyTimeouts: s.bodyTimeouts.Load(), SlowDownloads: s.slowDrops.Load(), RefusedConns: s.refusedConns.Load()}
 }
 
 // Serve answers on ln until ctx ends, then shuts down gracefully. With
@@ -268,7 +335,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		// Bodies have their own, shorter deadline (BodyTimeout).
+		ReadTimeout: 15 * time.Second,
 		// Release downloads lift this deadline for themselves.
 		WriteTimeout:   30 * time.Second,
 		IdleTimeout:    120 * time.Second,
@@ -276,6 +344,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:    func(net.Listener) context.Context { return ctx },
 	}
+	ln = &sourceLimitedListener{Listener: ln, srv: s, limit: s.cfg.MaxConnsPerSource}
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
@@ -320,15 +389,13 @@ func (s *Server) withDate(next http.Handler) http.Handler {
 	})
 }
 
-// withLimit bounds requests in flight. A short queue absorbs bursts;
-// beyond it the request is shed with 503 and a spread Retry-After, so a
-// crowd of clients does not come back in the same second.
-func (s *Server) withLimit(next http.Handler) http.Handler {
+// withLimit bounds the requests that hold a slot of sem. A short queue
+// absorbs bursts; beyond it the request is shed with 503 and a spread
+// Retry-After, so a crowd of clients does not come back in the same
+// second. Its body has been read already (withBody): a slot is only ever
+// held for the portal's own work, never while waiting for a client.
+func (s *Server) withLimit(sem chan struct{}, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sem := s.inflight
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/files/") {
-			sem = s.downloads
-		}
 		select {
 		case sem <- struct{}{}:
 		default:
@@ -346,10 +413,16 @@ func (s *Server) withLimit(next http.Handler) http.Handler {
 		}
 		defer func() { <-sem }()
 		s.served.Add(1)
-		if s.cfg.Observe == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// observed reports each request to Config.Observe.
+func (s *Server) observed(next http.Handler) http.Handler {
+	if s.cfg.Observe == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)

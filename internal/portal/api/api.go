@@ -66,13 +66,22 @@ const (
 	CodeInternal          = "internal"
 )
 
+// Error codes of bodies refused before they reach an operation.
+const (
+	// CodeBodyTimeout: the request body did not arrive in time (408).
+	CodeBodyTimeout = "body_timeout"
+	// CodeUnsupportedMediaType: a request body that is not
+	// application/json (415).
+	CodeUnsupportedMediaType = "unsupported_media_type"
+)
+
 // AllCodes lists every error code above.
 var AllCodes = []string{
 	CodeBadRequest, CodeMalformedJSON, CodeBodyTooLarge, CodeInvalidLogin,
 	CodeActivationExpired, CodeActivationUsed, CodeEnrollmentExpired,
 	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
 	CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
-	CodeInternal,
+	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType,
 }
 
 // Error is the body of every 4xx and 5xx answer.
