@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"modernc.org/sqlite"
@@ -39,6 +41,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
 	}
+	if err := restrictDBFiles(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -59,6 +64,34 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	r.SetMaxIdleConns(4)
 	s.r = r
 	return s, nil
+}
+
+// dbFileMode: the database holds TOTP secrets and code hashes, so only the
+// portal's own user may read it.
+const dbFileMode = 0o600
+
+// restrictDBFiles creates the database file with dbFileMode before SQLite
+// does (SQLite would use 0644), and tightens the files of databases made
+// by older versions. SQLite gives the -wal, -shm and -journal files the
+// mode of the database file.
+func restrictDBFiles(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("creating the directory of %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		err := os.Chmod(p, dbFileMode)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restricting access to %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes both pools.
@@ -141,6 +174,15 @@ CREATE TABLE releases(
 );
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta(key, value) VALUES('announcements_revision', 0);
+`,
+	// 2: token buckets for per-source limits (tat: the GCRA's theoretical
+	// arrival time in Unix milliseconds). Failures and locks now count per
+	// factor ("activation:", "confirm:", "session:"); the shared "user:"
+	// counters of schema 1 mean nothing any more.
+	`
+CREATE TABLE rate_buckets(key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;
+DELETE FROM auth_failures WHERE subject LIKE 'user:%';
+DELETE FROM auth_locks WHERE subject LIKE 'user:%';
 `,
 }
 
@@ -407,6 +449,46 @@ func (s *SQLite) LockedUntil(ctx context.Context, subject string) (time.Time, er
 	return fromUnix(until), nil
 }
 
+// TakeToken is a GCRA token bucket: tat is when the bucket would be full
+// again. One read-modify-write transaction keeps concurrent takers (also in
+// other processes) from overdrawing it.
+func (s *SQLite) TakeToken(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error) {
+	if every <= 0 || burst < 1 {
+		return 0, fmt.Errorf("token bucket %q: interval %v and burst %d must be positive", key, every, burst)
+	}
+	nowMS, everyMS := now.UnixMilli(), max(1, every.Milliseconds())
+	var wait time.Duration
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		tat := nowMS
+		err := tx.QueryRowContext(ctx, `SELECT tat FROM rate_buckets WHERE key = ?`, key).Scan(&tat)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		tat = max(tat, nowMS)
+		next := tat + everyMS
+		if allowAt := next - int64(burst)*everyMS; allowAt > nowMS {
+			wait = time.Duration(allowAt-nowMS) * time.Millisecond
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO rate_buckets(key, tat) VALUES(?,?)
+ON CONFLICT(key) DO UPDATE SET tat = excluded.tat`, key, next)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("taking a token of %q: %w", key, err)
+	}
+	return wait, nil
+}
+
+func (s *SQLite) ReturnToken(ctx context.Context, key string, now time.Time, every time.Duration) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE rate_buckets SET tat = MAX(tat - ?, ?) WHERE key = ?`,
+		max(1, every.Milliseconds()), now.UnixMilli(), key)
+	if err != nil {
+		return fmt.Errorf("returning a token of %q: %w", key, err)
+	}
+	return nil
+}
+
 // addrAdd returns a+n.
 func addrAdd(a netip.Addr, n int64) (netip.Addr, bool) {
 	b := a.As16()
@@ -652,6 +734,8 @@ func (s *SQLite) Prune(ctx context.Context, now time.Time) error {
 			{`DELETE FROM totp_steps WHERE used_at < ?`, unix(now.Add(-keepTOTPSteps))},
 			{`DELETE FROM auth_failures WHERE at < ?`, unix(now.Add(-keepFailures))},
 			{`DELETE FROM auth_locks WHERE until < ?`, unix(now)},
+			// A bucket whose tat has passed is full: the row adds nothing.
+			{`DELETE FROM rate_buckets WHERE tat < ?`, now.UnixMilli()},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 				return err

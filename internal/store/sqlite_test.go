@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -161,5 +162,138 @@ func TestAnnouncementRevision(t *testing.T) {
 	got, err := s.Announcement(ctx, "x")
 	if err != nil || got.TitleDE != "T" || !got.ValidUntil.Equal(t0.Add(time.Hour)) || got.Audience[0] != "all" {
 		t.Errorf("Announcement = %+v, %v", got, err)
+	}
+}
+
+func TestTokenBucket(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s := open(t, path)
+	other := open(t, path) // a second portal instance on the same database
+	const every, burst = 10 * time.Second, 3
+	take := func(st *store.SQLite, at time.Time) time.Duration {
+		t.Helper()
+		wait, err := st.TakeToken(ctx, "src:a", at, every, burst)
+		if err != nil {
+			t.Fatalf("TakeToken: %v", err)
+		}
+		return wait
+	}
+	for i := 0; i < burst; i++ {
+		if w := take(s, t0); w != 0 {
+			t.Fatalf("take %d of a full bucket: wait %v", i+1, w)
+		}
+	}
+	if w := take(other, t0); w != every {
+		t.Errorf("empty bucket seen by the other instance: wait %v, want %v", w, every)
+	}
+	if w := take(s, t0.Add(4*time.Second)); w != 6*time.Second {
+		t.Errorf("4 s later: wait %v, want 6s", w)
+	}
+	if w, err := s.TakeToken(ctx, "src:b", t0, every, burst); err != nil || w != 0 {
+		t.Errorf("another key: wait %v, %v", w, err)
+	}
+	// A refused take costs nothing: one interval refills one token.
+	if w := take(s, t0.Add(every)); w != 0 {
+		t.Errorf("after one interval: wait %v, want 0", w)
+	}
+	if w := take(s, t0.Add(every)); w != every {
+		t.Errorf("again: wait %v, want %v", w, every)
+	}
+	if err := s.ReturnToken(ctx, "src:a", t0.Add(every), every); err != nil {
+		t.Fatalf("ReturnToken: %v", err)
+	}
+	if w := take(other, t0.Add(every)); w != 0 {
+		t.Errorf("after a returned token: wait %v, want 0", w)
+	}
+	// Returning more than was taken never makes the bucket hold more than burst.
+	for i := 0; i < 10; i++ {
+		if err := s.ReturnToken(ctx, "src:a", t0.Add(time.Hour), every); err != nil {
+			t.Fatalf("ReturnToken: %v", err)
+		}
+	}
+	for i := 0; i < burst; i++ {
+		if w := take(s, t0.Add(time.Hour)); w != 0 {
+			t.Fatalf("take %d after refill: wait %v", i+1, w)
+		}
+	}
+	if w := take(s, t0.Add(time.Hour)); w != every {
+		t.Errorf("over burst after refill: wait %v, want %v", w, every)
+	}
+	if _, err := s.TakeToken(ctx, "src:a", t0, 0, burst); err == nil {
+		t.Errorf("zero interval accepted")
+	}
+}
+
+// The database holds TOTP secrets: it and its WAL and SHM files must not
+// be readable by other users, whatever the umask.
+func TestDatabaseFilesPrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	s := open(t, path)
+	if err := s.CreateUser(context.Background(), store.User{Name: "anna"}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		checkMode(t, p, 0o600)
+	}
+}
+
+func TestDatabaseDirectoryCreatedPrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	open(t, filepath.Join(dir, "portal.db"))
+	checkMode(t, dir, 0o700)
+}
+
+func TestOldDatabaseFilesTightened(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	s := open(t, path)
+	s.Close()
+	// As left by a version that let SQLite pick the mode.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("Chmod: %v", err)
+		}
+	}
+	open(t, path)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		checkMode(t, p, 0o600)
+	}
+}
+
+func checkMode(tb testing.TB, path string, want os.FileMode) {
+	tb.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		tb.Fatalf("Stat: %v", err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		tb.Errorf("%s has mode %04o, want %04o", filepath.Base(path), got, want)
+	}
+}
+
+// A database of schema 1 with a lock under the old shared counter opens,
+// migrates, and the old lock no longer counts for anything.
+func TestMigrationFromSchema1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s := open(t, path)
+	if err := s.SetLock(ctx, "user:anna", t0.Add(time.Hour)); err != nil {
+		t.Fatalf("SetLock: %v", err)
+	}
+	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; PRAGMA user_version = 1`); err != nil {
+		t.Fatalf("downgrading: %v", err)
+	}
+	s.Close()
+	s2 := open(t, path)
+	if until, err := s2.LockedUntil(ctx, "user:anna"); err != nil || !until.IsZero() {
+		t.Errorf("old shared lock after migration = %v, %v; want none", until, err)
+	}
+	if w, err := s2.TakeToken(ctx, "k", t0, time.Second, 1); err != nil || w != 0 {
+		t.Errorf("TakeToken after migration = %v, %v", w, err)
 	}
 }

@@ -62,6 +62,16 @@ type Store interface {
 	// LockedUntil returns when subject's lock ends, zero if never locked.
 	LockedUntil(ctx context.Context, subject string) (time.Time, error)
 
+	// TakeToken takes one token from the bucket key, which holds up to
+	// burst tokens and regains one every interval. It returns 0 if a token
+	// was taken, otherwise how long until one is free (nothing is taken
+	// then). Buckets live in the store so that every portal instance on
+	// it shares them.
+	TakeToken(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error)
+	// ReturnToken puts back a token taken from key, e.g. when the request
+	// it paid for turned out to be legitimate.
+	ReturnToken(ctx context.Context, key string, now time.Time, every time.Duration) error
+
 	// RegisterDevice stores a device for d.EnrollmentHash. A repeated
 	// registration with the same enrollment replaces key, name and
 	// credential and keeps the address; otherwise a new address is taken
@@ -96,7 +106,8 @@ type Store interface {
 	// Release returns a channel's current manifest; ErrNotFound if none.
 	Release(ctx context.Context, channel string) (Release, error)
 
-	// Prune deletes expired enrollments, old TOTP steps and old failures.
+	// Prune deletes expired enrollments, old TOTP steps, old failures and
+	// full token buckets.
 	Prune(ctx context.Context, now time.Time) error
 	// Close releases the store.
 	Close() error
