@@ -449,42 +449,34 @@ func (s *SQLite) LockedUntil(ctx context.Context, subject string) (time.Time, er
 	return fromUnix(until), nil
 }
 
-// TakeToken is a GCRA token bucket: tat is when the bucket would be full
-// again. One read-modify-write transaction keeps concurrent takers (also in
-// other processes) from overdrawing it.
-func (s *SQLite) TakeToken(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error) {
+// Token buckets are GCRA: tat is when the bucket will be full again; it
+// holds a token while tat is less than burst intervals ahead.
+func (s *SQLite) TokenWait(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error) {
 	if every <= 0 || burst < 1 {
 		return 0, fmt.Errorf("token bucket %q: interval %v and burst %d must be positive", key, every, burst)
 	}
-	nowMS, everyMS := now.UnixMilli(), max(1, every.Milliseconds())
-	var wait time.Duration
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		tat := nowMS
-		err := tx.QueryRowContext(ctx, `SELECT tat FROM rate_buckets WHERE key = ?`, key).Scan(&tat)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		tat = max(tat, nowMS)
-		next := tat + everyMS
-		if allowAt := next - int64(burst)*everyMS; allowAt > nowMS {
-			wait = time.Duration(allowAt-nowMS) * time.Millisecond
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO rate_buckets(key, tat) VALUES(?,?)
-ON CONFLICT(key) DO UPDATE SET tat = excluded.tat`, key, next)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("taking a token of %q: %w", key, err)
+	nowMS := now.UnixMilli()
+	tat := nowMS
+	err := s.r.QueryRowContext(ctx, `SELECT tat FROM rate_buckets WHERE key = ?`, key).Scan(&tat)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("reading token bucket %q: %w", key, err)
 	}
-	return wait, nil
+	allowAt := max(tat, nowMS) + every.Milliseconds() - int64(burst)*every.Milliseconds()
+	if allowAt <= nowMS {
+		return 0, nil
+	}
+	return time.Duration(allowAt-nowMS) * time.Millisecond, nil
 }
 
-func (s *SQLite) ReturnToken(ctx context.Context, key string, now time.Time, every time.Duration) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE rate_buckets SET tat = MAX(tat - ?, ?) WHERE key = ?`,
-		max(1, every.Milliseconds()), now.UnixMilli(), key)
+func (s *SQLite) TakeToken(ctx context.Context, key string, now time.Time, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("token bucket %q: interval %v must be positive", key, every)
+	}
+	// One statement: concurrent takers (also in other processes) all pay.
+	_, err := s.w.ExecContext(ctx, `INSERT INTO rate_buckets(key, tat) VALUES(?1, ?2 + ?3)
+ON CONFLICT(key) DO UPDATE SET tat = MAX(tat, ?2) + ?3`, key, now.UnixMilli(), every.Milliseconds())
 	if err != nil {
-		return fmt.Errorf("returning a token of %q: %w", key, err)
+		return fmt.Errorf("taking a token of %q: %w", key, err)
 	}
 	return nil
 }

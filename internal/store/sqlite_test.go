@@ -172,57 +172,68 @@ func TestTokenBucket(t *testing.T) {
 	s := open(t, path)
 	other := open(t, path) // a second portal instance on the same database
 	const every, burst = 10 * time.Second, 3
-	take := func(st *store.SQLite, at time.Time) time.Duration {
+	wait := func(st *store.SQLite, at time.Time) time.Duration {
 		t.Helper()
-		wait, err := st.TakeToken(ctx, "src:a", at, every, burst)
+		w, err := st.TokenWait(ctx, "src:a", at, every, burst)
 		if err != nil {
+			t.Fatalf("TokenWait: %v", err)
+		}
+		return w
+	}
+	take := func(st *store.SQLite, at time.Time) {
+		t.Helper()
+		if err := st.TakeToken(ctx, "src:a", at, every); err != nil {
 			t.Fatalf("TakeToken: %v", err)
 		}
-		return wait
 	}
 	for i := 0; i < burst; i++ {
-		if w := take(s, t0); w != 0 {
-			t.Fatalf("take %d of a full bucket: wait %v", i+1, w)
+		if w := wait(s, t0); w != 0 {
+			t.Fatalf("before take %d: wait %v", i+1, w)
 		}
+		take(s, t0)
 	}
-	if w := take(other, t0); w != every {
+	if w := wait(other, t0); w != every {
 		t.Errorf("empty bucket seen by the other instance: wait %v, want %v", w, every)
 	}
-	if w := take(s, t0.Add(4*time.Second)); w != 6*time.Second {
+	if w := wait(s, t0.Add(4*time.Second)); w != 6*time.Second {
 		t.Errorf("4 s later: wait %v, want 6s", w)
 	}
-	if w, err := s.TakeToken(ctx, "src:b", t0, every, burst); err != nil || w != 0 {
+	if w, err := s.TokenWait(ctx, "src:b", t0, every, burst); err != nil || w != 0 {
 		t.Errorf("another key: wait %v, %v", w, err)
 	}
-	// A refused take costs nothing: one interval refills one token.
-	if w := take(s, t0.Add(every)); w != 0 {
+	// Waiting costs nothing: one interval refills one token.
+	if w := wait(s, t0.Add(every)); w != 0 {
 		t.Errorf("after one interval: wait %v, want 0", w)
 	}
-	if w := take(s, t0.Add(every)); w != every {
-		t.Errorf("again: wait %v, want %v", w, every)
+	// Takers let through together all pay, into debt.
+	take(s, t0.Add(every))
+	take(other, t0.Add(every))
+	if w := wait(s, t0.Add(every)); w != 2*every {
+		t.Errorf("in debt: wait %v, want %v", w, 2*every)
 	}
-	if err := s.ReturnToken(ctx, "src:a", t0.Add(every), every); err != nil {
-		t.Fatalf("ReturnToken: %v", err)
-	}
-	if w := take(other, t0.Add(every)); w != 0 {
-		t.Errorf("after a returned token: wait %v, want 0", w)
-	}
-	// Returning more than was taken never makes the bucket hold more than burst.
-	for i := 0; i < 10; i++ {
-		if err := s.ReturnToken(ctx, "src:a", t0.Add(time.Hour), every); err != nil {
-			t.Fatalf("ReturnToken: %v", err)
-		}
-	}
+	// A long pause fills the bucket, never beyond burst.
+	later := t0.Add(time.Hour)
 	for i := 0; i < burst; i++ {
-		if w := take(s, t0.Add(time.Hour)); w != 0 {
-			t.Fatalf("take %d after refill: wait %v", i+1, w)
+		if w := wait(s, later); w != 0 {
+			t.Fatalf("before take %d after a pause: wait %v", i+1, w)
 		}
+		take(s, later)
 	}
-	if w := take(s, t0.Add(time.Hour)); w != every {
-		t.Errorf("over burst after refill: wait %v, want %v", w, every)
+	if w := wait(s, later); w != every {
+		t.Errorf("over burst after a pause: wait %v, want %v", w, every)
 	}
-	if _, err := s.TakeToken(ctx, "src:a", t0, 0, burst); err == nil {
+	if _, err := s.TokenWait(ctx, "src:a", t0, 0, burst); err == nil {
 		t.Errorf("zero interval accepted")
+	}
+	// Prune drops full buckets only.
+	if err := s.TakeToken(ctx, "src:b", t0, every); err != nil {
+		t.Fatalf("TakeToken: %v", err)
+	}
+	if err := s.Prune(ctx, later); err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	if w := wait(s, later); w != every {
+		t.Errorf("after prune: wait %v, want %v", w, every)
 	}
 }
 
@@ -293,7 +304,7 @@ func TestMigrationFromSchema1(t *testing.T) {
 	if until, err := s2.LockedUntil(ctx, "user:anna"); err != nil || !until.IsZero() {
 		t.Errorf("old shared lock after migration = %v, %v; want none", until, err)
 	}
-	if w, err := s2.TakeToken(ctx, "k", t0, time.Second, 1); err != nil || w != 0 {
-		t.Errorf("TakeToken after migration = %v, %v", w, err)
+	if err := s2.TakeToken(ctx, "k", t0, time.Second); err != nil {
+		t.Errorf("TakeToken after migration: %v", err)
 	}
 }

@@ -62,15 +62,14 @@ type Store interface {
 	// LockedUntil returns when subject's lock ends, zero if never locked.
 	LockedUntil(ctx context.Context, subject string) (time.Time, error)
 
-	// TakeToken takes one token from the bucket key, which holds up to
-	// burst tokens and regains one every interval. It returns 0 if a token
-	// was taken, otherwise how long until one is free (nothing is taken
-	// then). Buckets live in the store so that every portal instance on
-	// it shares them.
-	TakeToken(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error)
-	// ReturnToken puts back a token taken from key, e.g. when the request
-	// it paid for turned out to be legitimate.
-	ReturnToken(ctx context.Context, key string, now time.Time, every time.Duration) error
+	// TokenWait says how long until the token bucket key, which holds up
+	// to burst tokens and regains one every interval, has a token; 0 if
+	// it has one now. It takes nothing. Buckets live in the store so that
+	// every portal instance on it shares them.
+	TokenWait(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error)
+	// TakeToken takes a token from key, going into debt if there is none,
+	// so that requests that were let through together all pay.
+	TakeToken(ctx context.Context, key string, now time.Time, every time.Duration) error
 
 	// RegisterDevice stores a device for d.EnrollmentHash. A repeated
 	// registration with the same enrollment replaces key, name and
