@@ -22,8 +22,8 @@ import (
 // release is a signed release in a temporary directory.
 type release struct {
 	manifest, bin string
-	pub          minisign.PublicKey
-	priv         minisign.PrivateKey
+	pub           minisign.PublicKey
+	priv          minisign.PrivateKey
 }
 
 func newKey(tb testing.TB) (minisign.PublicKey, minisign.PrivateKey) {
