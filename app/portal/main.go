@@ -284,6 +284,9 @@ func userAdd(args []string, out io.Writer) error {
 		return errors.New("user add needs exactly one NAME")
 	}
 	name := portalsrv.NormaliseUser(pos[0])
+	if err := portalsrv.ValidateUserName(name); err != nil {
+		return err
+	}
 	if *display == "" {
 		*display = pos[0]
 	}

@@ -206,26 +206,3 @@ func openTestStore(tb testing.TB, data string) *store.SQLite {
 	tb.Cleanup(func() { st.Close() })
 	return st
 }
-
-// The data directory holds the database (TOTP secrets) and the CA key:
-// a directory made readable by others is tightened, the database is 0600.
-func TestDataDirectoryPrivate(t *testing.T) {
-	t.Parallel()
-	data := filepath.Join(t.TempDir(), "data")
-	if err := os.Mkdir(data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(data, 0o755); err != nil { // whatever the umask
-		t.Fatal(err)
-	}
-	runOK(t, "user", "add", "anna", "--data", data)
-	for path, want := range map[string]os.FileMode{data: 0o700, filepath.Join(data, "portal.db"): 0o600} {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := fi.Mode().Perm(); got != want {
-			t.Errorf("%s has mode %04o, want %04o", path, got, want)
-		}
-	}
-}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
@@ -67,6 +69,23 @@ func normaliseCode(s string) string {
 // NormaliseUser maps a typed user name to the stored form.
 func NormaliseUser(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// maxUserName is the longest user name the enrollment API accepts.
+const maxUserName = 128
+
+// ValidateUserName says why a normalised name could never enroll, so IT
+// is told when adding the user, not the employee on the first day.
+func ValidateUserName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the user name is empty")
+	case len(name) > maxUserName:
+		return fmt.Errorf("the user name has %d bytes, at most %d can be typed at enrollment", len(name), maxUserName)
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("the user name %q contains characters nobody can type", name)
+	}
+	return nil
 }
 
 // hashParams are argon2id parameters (RFC 9106 / OWASP minimum: 19 MiB,
