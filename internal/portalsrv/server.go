@@ -178,6 +178,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	if err := cfg.Tunnel.validate(); err != nil {
 		return nil, err
 	}
+	// Made now, not for the first unknown user name, whose answer would
+	// otherwise take twice as long and so tell that the name is unknown.
+	go dummyHash()
 	s := &Server{
 		cfg:       cfg,
 		st:        st,

@@ -186,12 +186,17 @@ func TestTokenBucket(t *testing.T) {
 			t.Fatalf("TakeToken: %v", err)
 		}
 	}
-	for i := 0; i < burst; i++ {
-		if w := wait(s, t0); w != 0 {
-			t.Fatalf("before take %d: wait %v", i+1, w)
+	// drain takes a full bucket's tokens, each one free when taken.
+	drain := func(at time.Time) {
+		t.Helper()
+		for i := 0; i < burst; i++ {
+			if w := wait(s, at); w != 0 {
+				t.Fatalf("before take %d at %v: wait %v", i+1, at, w)
+			}
+			take(s, at)
 		}
-		take(s, t0)
 	}
+	drain(t0)
 	if w := wait(other, t0); w != every {
 		t.Errorf("empty bucket seen by the other instance: wait %v, want %v", w, every)
 	}
@@ -213,12 +218,7 @@ func TestTokenBucket(t *testing.T) {
 	}
 	// A long pause fills the bucket, never beyond burst.
 	later := t0.Add(time.Hour)
-	for i := 0; i < burst; i++ {
-		if w := wait(s, later); w != 0 {
-			t.Fatalf("before take %d after a pause: wait %v", i+1, w)
-		}
-		take(s, later)
-	}
+	drain(later)
 	if w := wait(s, later); w != every {
 		t.Errorf("over burst after a pause: wait %v, want %v", w, every)
 	}
