@@ -159,14 +159,10 @@ func (s *Server) checkTOTP(ctx context.Context, f factor, user, secret, code str
 	if !ok {
 		return s.wrong(ctx, subj, n, now, api.CodeWrongCode, "the code is wrong")
 	}
-	// The code matched, so the attempt was no guess, also if its step is
-	// spent already.
-	if err := s.st.ResetFailures(ctx, subj); err != nil {
-		return err
-	}
 	// Steps are spent per user and secret: a re-enrollment's new secret
-	// starts with fresh steps.
-	err = s.st.UseTOTPStep(ctx, user+"#"+tokenHash(secret)[:12], step, now)
+	// starts with fresh steps. The code matched, so the attempt was no
+	// guess (also if its step is spent already) and the failures go.
+	err = s.st.UseTOTPStep(ctx, user+"#"+tokenHash(secret)[:12], step, now, subj)
 	if errors.Is(err, store.ErrConflict) {
 		// Whoever sends it knows the code. Likely a double submit; the
 		// user waits for the next code.

@@ -396,13 +396,28 @@ func (s *SQLite) ConfirmEnrollment(ctx context.Context, idHash string, now, regi
 	return nil
 }
 
-func (s *SQLite) UseTOTPStep(ctx context.Context, user string, step int64, now time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO totp_steps(user, step, used_at) VALUES(?,?,?)`, user, step, unix(now))
-	if isUnique(err) {
-		return fmt.Errorf("totp step %d of %q: %w", step, user, ErrConflict)
-	}
+func (s *SQLite) UseTOTPStep(ctx context.Context, user string, step int64, now time.Time, subject string) error {
+	used := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if subject != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM auth_failures WHERE subject = ?`, subject); err != nil {
+				return err
+			}
+		}
+		// OR IGNORE, not an error: the failures stay forgotten.
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO totp_steps(user, step, used_at) VALUES(?,?,?)`, user, step, unix(now))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		used = n == 0
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("recording totp step: %w", err)
+	}
+	if used {
+		return fmt.Errorf("totp step %d of %q: %w", step, user, ErrConflict)
 	}
 	return nil
 }

@@ -51,21 +51,50 @@ func TestTOTPStepUsedOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "p.db"))
-	if err := s.UseTOTPStep(ctx, "anna", 100, t0); err != nil {
+	if err := s.UseTOTPStep(ctx, "anna", 100, t0, ""); err != nil {
 		t.Fatalf("UseTOTPStep: %v", err)
 	}
-	if err := s.UseTOTPStep(ctx, "anna", 100, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.UseTOTPStep(ctx, "anna", 100, t0, ""); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second use: %v, want ErrConflict", err)
 	}
-	if err := s.UseTOTPStep(ctx, "bernd", 100, t0); err != nil {
+	if err := s.UseTOTPStep(ctx, "bernd", 100, t0, ""); err != nil {
 		t.Errorf("other user, same step: %v", err)
 	}
 	// Pruning forgets old steps only.
 	if err := s.Prune(ctx, t0.Add(time.Hour)); err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
-	if err := s.UseTOTPStep(ctx, "anna", 100, t0); err != nil {
+	if err := s.UseTOTPStep(ctx, "anna", 100, t0, ""); err != nil {
 		t.Errorf("after prune: %v", err)
+	}
+}
+
+// An accepted code forgets the failures of its subject in the same write,
+// also when the step was spent already.
+func TestTOTPStepForgetsFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "p.db"))
+	fail := func() int {
+		t.Helper()
+		n, err := s.AddFailure(ctx, "session:anna", t0, t0.Add(-5*time.Minute))
+		if err != nil {
+			t.Fatalf("AddFailure: %v", err)
+		}
+		return n
+	}
+	fail()
+	if err := s.UseTOTPStep(ctx, "anna#k", 100, t0, "session:anna"); err != nil {
+		t.Fatalf("UseTOTPStep: %v", err)
+	}
+	if n := fail(); n != 1 {
+		t.Errorf("failures after an accepted code = %d, want 1 (this one)", n)
+	}
+	if err := s.UseTOTPStep(ctx, "anna#k", 100, t0, "session:anna"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("reused step: %v, want ErrConflict", err)
+	}
+	if n := fail(); n != 1 {
+		t.Errorf("failures after a reused code = %d, want 1", n)
 	}
 }
 

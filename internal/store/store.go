@@ -49,8 +49,11 @@ type Store interface {
 	ConfirmEnrollment(ctx context.Context, idHash string, now, registerBefore time.Time) error
 
 	// UseTOTPStep records that the user's code of this time step was
-	// accepted; ErrConflict if it already was.
-	UseTOTPStep(ctx context.Context, user string, step int64, now time.Time) error
+	// accepted; ErrConflict if it already was. In the same transaction it
+	// forgets the failures of subject (if not empty), also on ErrConflict:
+	// whoever sent the code knew it. One write where a morning herd of
+	// session authorisations queues for the single writer.
+	UseTOTPStep(ctx context.Context, user string, step int64, now time.Time, subject string) error
 	// AddFailure records a failed check for subject at time at and returns
 	// how many failures subject has since since (this one included).
 	// Subjects need not be existing users.
