@@ -35,7 +35,7 @@ commands:
   announce post|edit --id ID …                                  publish or change an announcement
   announce expire --id ID                                       end an announcement now
   announce list                                                 list announcements
-  release publish --channel C --manifest F [--sig F.minisig] FILES…
+  release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
 
 Every command takes --data DIR (default /var/lib/dienstweg-portal).
@@ -115,6 +115,17 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 func openStore(data string) (*store.SQLite, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	// The portal's own process serves everything in it; nobody else needs
+	// to look into the directory of its database and CA key.
+	fi, err := os.Stat(data)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(data, 0o700); err != nil {
+			return nil, fmt.Errorf("restricting access to the data dir: %w", err)
+		}
 	}
 	return store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
 }
@@ -275,6 +286,9 @@ func userAdd(args []string, out io.Writer) error {
 		return errors.New("user add needs exactly one NAME")
 	}
 	name := portalsrv.NormaliseUser(pos[0])
+	if err := portalsrv.ValidateUserName(name); err != nil {
+		return err
+	}
 	if *display == "" {
 		*display = pos[0]
 	}
@@ -484,6 +498,7 @@ func releasePublish(args []string, out io.Writer) error {
 	channel := fs.String("channel", "stable", "update channel")
 	manifest := fs.String("manifest", "", "signed manifest file (required)")
 	sig := fs.String("sig", "", "minisign signature (default: MANIFEST.minisig)")
+	keysFile := fs.String("keys", "", "the organisation's minisign update keys, one per line (default: DATA/"+updateKeysFile+")")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -494,12 +509,22 @@ func releasePublish(args []string, out io.Writer) error {
 	if *sig == "" {
 		*sig = *manifest + ".minisig"
 	}
+	if *keysFile == "" {
+		*keysFile = filepath.Join(*data, updateKeysFile)
+	}
 	m, err := os.ReadFile(*manifest)
 	if err != nil {
 		return err
 	}
 	s, err := os.ReadFile(*sig)
 	if err != nil {
+		return err
+	}
+	keys, err := loadUpdateKeys(*keysFile)
+	if err != nil {
+		return err
+	}
+	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(*data, "releases", *channel), time.Now()); err != nil {
 		return err
 	}
 	st, err := openStore(*data)

@@ -44,12 +44,10 @@ func TestAdminCommands(t *testing.T) {
 	runOK(t, "announce", "edit", "--data", data, "--id", "wartung", "--title-en", "Maintenance work")
 	runOK(t, "announce", "expire", "--data", data, "--id", "wartung")
 
-	manifest := filepath.Join(t.TempDir(), "manifest.json")
-	os.WriteFile(manifest, []byte(`{"version":"1.0.0"}`), 0o644)
-	os.WriteFile(manifest+".minisig", []byte("sig"), 0o644)
-	bin := filepath.Join(t.TempDir(), "dienstweg-linux-amd64")
-	os.WriteFile(bin, []byte("binary"), 0o755)
-	runOK(t, "release", "publish", "--data", data, "--channel", "stable", "--manifest", manifest, bin)
+	pub, priv := newKey(t)
+	writeKeys(t, data, pub)
+	r := makeRelease(t, pub, priv, nil)
+	runOK(t, "release", "publish", "--data", data, "--channel", "stable", "--manifest", r.manifest, r.bin)
 
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
 	if err != nil {
@@ -61,10 +59,12 @@ func TestAdminCommands(t *testing.T) {
 		t.Errorf("announcement = %+v, %v", a, err)
 	}
 	rel, err := st.Release(context.Background(), "stable")
-	if err != nil || string(rel.Manifest) != `{"version":"1.0.0"}` || string(rel.Signature) != "sig" {
+	manifest, _ := os.ReadFile(r.manifest)
+	sig, _ := os.ReadFile(r.manifest + ".minisig")
+	if err != nil || !bytes.Equal(rel.Manifest, manifest) || !bytes.Equal(rel.Signature, sig) {
 		t.Errorf("release = %+v, %v", rel, err)
 	}
-	if b, err := os.ReadFile(filepath.Join(data, "releases", "stable", "dienstweg-linux-amd64")); err != nil || string(b) != "binary" {
+	if b, err := os.ReadFile(filepath.Join(data, "releases", "stable", filepath.Base(r.bin))); err != nil || string(b) != "binary 0.2.0" {
 		t.Errorf("published file = %q, %v", b, err)
 	}
 }

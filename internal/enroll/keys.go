@@ -15,6 +15,7 @@ func MessageKeys() []string {
 		"enroll.error.activation_expired", "enroll.error.activation_used", "enroll.error.enrollment_expired",
 		"enroll.error.code_format", "enroll.error.wrong_code", "enroll.error.wrong_code_attempts",
 		"enroll.error.code_reused", "enroll.error.locked", "enroll.error.locked_until",
+		"enroll.error.rate_limited_until",
 		"enroll.error.busy", "enroll.error.unreachable", "enroll.error.certificate", "enroll.error.clock",
 		"enroll.error.device_unauthorised", "enroll.error.device_mismatch",
 		"enroll.error.portal", "enroll.error.unexpected",

@@ -61,6 +61,16 @@ func keyringMessage(err error) *state.Message {
 	return msg("enroll.keyring.unavailable")
 }
 
+// clockMinuteAfter is t as "15:04", rounded up, so "try again at 9:06" is
+// never a minute too early.
+func clockMinuteAfter(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Second() > 0 || t.Nanosecond() > 0 {
+		t = t.Truncate(time.Minute).Add(time.Minute)
+	}
+	return t.Format("15:04")
+}
+
 // portalMessage explains a failed portal call. Wrong user name and wrong
 // activation code stay one message, as the portal does not tell them
 // apart (so nobody can probe for user names).
@@ -96,12 +106,12 @@ func portalMessage(err error, now time.Time, loc *time.Location) *state.Message 
 		if until.IsZero() {
 			return msg("enroll.error.locked")
 		}
-		// Round up, so "try again at 9:06" is never a minute too early.
-		t := until.In(loc)
-		if t.Second() > 0 || t.Nanosecond() > 0 {
-			t = t.Truncate(time.Minute).Add(time.Minute)
-		}
-		return msg("enroll.error.locked_until", "Time", t.Format("15:04"))
+		return msg("enroll.error.locked_until", "Time", clockMinuteAfter(until, loc))
+	case portal.KindRateLimited:
+		// Not the employee's typing: others on the same network (or an
+		// attack from it) used up the attempts.
+		until := now.Add(max(e.RetryAfter, time.Second))
+		return msg("enroll.error.rate_limited_until", "Time", clockMinuteAfter(until, loc))
 	case portal.KindOverloaded:
 		return msg("enroll.error.busy")
 	case portal.KindUnreachable:

@@ -29,6 +29,9 @@ const (
 	KindCodeReused
 	// KindLocked: too many wrong codes. LockedUntil is set.
 	KindLocked
+	// KindRateLimited: too many wrong activation codes came from this
+	// network (any user name). RetryAfter is set.
+	KindRateLimited
 	// KindDeviceUnauthorised: the device credential is unknown or revoked.
 	KindDeviceUnauthorised
 	KindPublicKeyInUse
@@ -62,6 +65,7 @@ var kindNames = map[Kind]string{
 	KindWrongCode:              "wrong_code",
 	KindCodeReused:             "code_reused",
 	KindLocked:                 "locked",
+	KindRateLimited:            "rate_limited",
 	KindDeviceUnauthorised:     "device_unauthorised",
 	KindPublicKeyInUse:         "public_key_in_use",
 	KindNotFound:               "not_found",
@@ -95,6 +99,7 @@ var kindOfCode = map[string]Kind{
 	api.CodeWrongCode:         KindWrongCode,
 	api.CodeCodeReused:        KindCodeReused,
 	api.CodeLocked:            KindLocked,
+	api.CodeRateLimited:       KindRateLimited,
 	api.CodeUnauthorised:      KindDeviceUnauthorised,
 	api.CodePublicKeyInUse:    KindPublicKeyInUse,
 	api.CodeNotFound:          KindNotFound,
@@ -178,6 +183,7 @@ var (
 	ErrWrongCode              = &Error{Kind: KindWrongCode}
 	ErrCodeReused             = &Error{Kind: KindCodeReused}
 	ErrLocked                 = &Error{Kind: KindLocked}
+	ErrRateLimited            = &Error{Kind: KindRateLimited}
 	ErrDeviceUnauthorised     = &Error{Kind: KindDeviceUnauthorised}
 	ErrPublicKeyInUse         = &Error{Kind: KindPublicKeyInUse}
 	ErrNotFound               = &Error{Kind: KindNotFound}
@@ -258,6 +264,10 @@ func Message(err error, lang string, now time.Time) string {
 		}
 		return fmt.Sprintf(pick("Zu viele falsche Codes. Die Anmeldung ist für %d Minuten gesperrt.",
 			"Too many wrong codes. Sign-in is locked for %d minutes."), mins)
+	case KindRateLimited:
+		secs := max(1, int(math.Ceil(e.RetryAfter.Seconds())))
+		return fmt.Sprintf(pick("Aus Ihrem Netzwerk kamen zu viele falsche Aktivierungscodes. Bitte versuchen Sie es in %d Sekunden erneut.",
+			"Too many wrong activation codes came from your network. Please try again in %d seconds."), secs)
 	case KindDeviceUnauthorised:
 		return pick("Dieses Gerät ist beim Portal nicht mehr angemeldet. Bitte wenden Sie sich an die IT.",
 			"This device is no longer registered with the portal. Please contact IT.")

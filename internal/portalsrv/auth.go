@@ -56,7 +56,26 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, http.StatusInternalServerError, errBody(api.CodeInternal, "internal error, please retry later"))
 }
 
-func subjectOf(user string) string { return "user:" + user }
+// A factor is one kind of secret. Wrong guesses count and lock per factor
+// and user, so guessing one factor never locks another: above all, wrong
+// activation codes, which anyone can send, must not lock the session codes
+// of an enrolled device.
+type factor string
+
+const (
+	// factorActivation: the code from IT's letter, per typed user name.
+	// Unauthenticated, so the per-source limit applies as well.
+	factorActivation factor = "activation"
+	// factorConfirm: the TOTP code confirming a new enrollment; only who
+	// holds the enrollment id (who knew the activation code) can try.
+	factorConfirm factor = "confirm"
+	// factorSession: the TOTP code of the day's session; only a
+	// registered device's credential can try.
+	factorSession factor = "session"
+)
+
+// subject is the failure counter and lock of user for f.
+func (f factor) subject(user string) string { return string(f) + ":" + user }
 
 // lockedError says how long a user stays locked.
 func lockedError(until, now time.Time) *apiError {
@@ -78,67 +97,78 @@ func lockedError(until, now time.Time) *apiError {
 	}
 }
 
-// checkLock returns a locked error while the user is locked.
-func (s *Server) checkLock(ctx context.Context, user string, now time.Time) error {
-	until, err := s.st.LockedUntil(ctx, subjectOf(user))
+// charge counts an attempt at subj before the secret is checked and
+// returns its number in the lock window. Counting first means parallel
+// guesses cannot overtake the lock: of all attempts in a window, at most
+// LockAfter are ever checked; the rest are refused unchecked.
+func (s *Server) charge(ctx context.Context, subj string, now time.Time) (int, error) {
+	until, err := s.st.LockedUntil(ctx, subj)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if now.Before(until) {
-		return lockedError(until, now)
+		return 0, lockedError(until, now)
 	}
-	return nil
+	// Failures before the end of an earlier lock are paid for: after it,
+	// the full number of attempts is back. (Not a reset at lock time:
+	// that would hand fresh attempts to guesses already in flight.) The
+	// store counts whole seconds after since.
+	since := now.Add(-s.cfg.LockWindow)
+	if end := until.Add(-time.Second); end.After(since) {
+		since = end
+	}
+	n, err := s.st.AddFailure(ctx, subj, now, since)
+	if err != nil {
+		return 0, err
+	}
+	if n > s.cfg.LockAfter {
+		return 0, s.lock(ctx, subj, now)
+	}
+	return n, nil
 }
 
-// failure counts a failed check for user and returns the error to answer:
-// code with the attempts left, or locked once LockAfter failures fall in
-// LockWindow.
-func (s *Server) failure(ctx context.Context, user string, now time.Time, code, msg string) error {
-	subj := subjectOf(user)
-	n, err := s.st.AddFailure(ctx, subj, now, now.Add(-s.cfg.LockWindow))
-	if err != nil {
+func (s *Server) lock(ctx context.Context, subj string, now time.Time) error {
+	until := now.Add(s.cfg.LockFor)
+	if err := s.st.SetLock(ctx, subj, until); err != nil {
 		return err
 	}
+	return lockedError(until, now)
+}
+
+// wrong answers the failed check of the n-th attempt charged to subj: code
+// with the attempts left, or locked after the last one.
+func (s *Server) wrong(ctx context.Context, subj string, n int, now time.Time, code, msg string) error {
 	if n >= s.cfg.LockAfter {
-		until := now.Add(s.cfg.LockFor)
-		if err := s.st.SetLock(ctx, subj, until); err != nil {
-			return err
-		}
-		// A fresh start after the lock: the failures are paid for.
-		if err := s.st.ResetFailures(ctx, subj); err != nil {
-			return err
-		}
-		return lockedError(until, now)
+		return s.lock(ctx, subj, now)
 	}
 	left := s.cfg.LockAfter - n
-	status := http.StatusUnauthorized
-	return &apiError{status: status, body: api.Error{Code: code, Message: msg, AttemptsLeft: &left}}
+	return &apiError{status: http.StatusUnauthorized, body: api.Error{Code: code, Message: msg, AttemptsLeft: &left}}
 }
 
 // checkTOTP verifies a 6-digit code of secret for user at now: the current
 // and the adjacent time steps are accepted, each step only once per user,
-// and failures count towards the lock.
-func (s *Server) checkTOTP(ctx context.Context, user, secret, code string, now time.Time) error {
-	if err := s.checkLock(ctx, user, now); err != nil {
+// and failures count towards the lock of user for f.
+func (s *Server) checkTOTP(ctx context.Context, f factor, user, secret, code string, now time.Time) error {
+	subj := f.subject(user)
+	n, err := s.charge(ctx, subj, now)
+	if err != nil {
 		return err
 	}
 	code = strings.Join(strings.Fields(code), "")
 	step, ok := matchTOTP(secret, code, now)
 	if !ok {
-		return s.failure(ctx, user, now, api.CodeWrongCode, "the code is wrong")
+		return s.wrong(ctx, subj, n, now, api.CodeWrongCode, "the code is wrong")
 	}
 	// Steps are spent per user and secret: a re-enrollment's new secret
-	// starts with fresh steps.
-	err := s.st.UseTOTPStep(ctx, user+"#"+tokenHash(secret)[:12], step, now)
+	// starts with fresh steps. The code matched, so the attempt was no
+	// guess (also if its step is spent already) and the failures go.
+	err = s.st.UseTOTPStep(ctx, user+"#"+tokenHash(secret)[:12], step, now, subj)
 	if errors.Is(err, store.ErrConflict) {
-		// Not a failure: whoever sends it knows the code. Likely a double
-		// submit; the user waits for the next code.
+		// Whoever sends it knows the code. Likely a double submit; the
+		// user waits for the next code.
 		return newAPIError(http.StatusConflict, api.CodeCodeReused, "this code was already used, wait for the next one")
 	}
-	if err != nil {
-		return err
-	}
-	return s.st.ResetFailures(ctx, subjectOf(user))
+	return err
 }
 
 // matchTOTP compares code with the codes of steps now-1, now, now+1 in

@@ -46,12 +46,21 @@ func (s *Server) startEnrollment(r *http.Request, req api.EnrollmentStartRequest
 	if name == "" || strings.TrimSpace(req.ActivationCode) == "" {
 		return nil, newAPIError(http.StatusBadRequest, api.CodeBadRequest, "user and activation_code are required")
 	}
-	if len(name) > 128 || len(req.ActivationCode) > 64 {
+	if len(name) > maxUserName || len(req.ActivationCode) > 64 {
 		return nil, newAPIError(http.StatusBadRequest, api.CodeBadRequest, "user or activation_code is too long")
 	}
+	// Anyone can send this: failures also count per source, so one
+	// address cannot try many names (and burn argon2 time) at will.
+	src := sourceKey(r)
+	if err := s.checkSource(ctx, src, now); err != nil {
+		return nil, err
+	}
 	// Failures count per typed name whether or not the user exists, so an
-	// unknown name gets the same attempts and locks as a known one.
-	if err := s.checkLock(ctx, name, now); err != nil {
+	// unknown name gets the same attempts and locks as a known one. They
+	// lock only activation codes, never the user's session codes.
+	subj := factorActivation.subject(name)
+	n, err := s.charge(ctx, subj, now)
+	if err != nil {
 		return nil, err
 	}
 	user, uerr := s.st.User(ctx, name)
@@ -70,18 +79,22 @@ func (s *Server) startEnrollment(r *http.Request, req api.EnrollmentStartRequest
 		return nil, err
 	}
 	if !ok || uerr != nil || cerr != nil {
-		return nil, s.failure(ctx, name, now, api.CodeInvalidLogin, invalidLoginMsg)
+		if err := s.chargeSource(ctx, src, now); err != nil {
+			return nil, err
+		}
+		return nil, s.wrong(ctx, subj, n, now, api.CodeInvalidLogin, invalidLoginMsg)
 	}
-	// The code matched, so the sender already knows it: saying it is used
-	// or expired reveals nothing.
+	// The code matched: no guess, so the name's attempt is refunded.
+	if err := s.st.ResetFailures(ctx, subj); err != nil {
+		return nil, err
+	}
+	// The sender already knows the code: saying it is used or expired
+	// reveals nothing.
 	if !code.UsedAt.IsZero() {
 		return nil, newAPIError(http.StatusConflict, api.CodeActivationUsed, "this activation code was already used, ask IT for a new one")
 	}
 	if !now.Before(code.ExpiresAt) {
 		return nil, newAPIError(http.StatusGone, api.CodeActivationExpired, "this activation code has expired, ask IT for a new one")
-	}
-	if err := s.st.ResetFailures(ctx, subjectOf(name)); err != nil {
-		return nil, err
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
 		Issuer:      s.cfg.Issuer,
@@ -154,7 +167,7 @@ func (s *Server) handleEnrollmentConfirm(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.checkTOTP(ctx, e.User, e.Secret, req.Code, now); err != nil {
+	if err := s.checkTOTP(ctx, factorConfirm, e.User, e.Secret, req.Code, now); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -319,7 +332,9 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.checkTOTP(ctx, u.Name, u.TOTPSecret, req.Code, now); err != nil {
+	// Only attempts made with this device's credential count towards
+	// the session lock (device above refused everything else).
+	if err := s.checkTOTP(ctx, factorSession, u.Name, u.TOTPSecret, req.Code, now); err != nil {
 		s.fail(w, r, err)
 		return
 	}

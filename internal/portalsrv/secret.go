@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 
@@ -68,6 +71,23 @@ func NormaliseUser(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
 }
 
+// maxUserName is the longest user name the enrollment API accepts.
+const maxUserName = 128
+
+// ValidateUserName says why a normalised name could never enroll, so IT
+// is told when adding the user, not the employee on the first day.
+func ValidateUserName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the user name is empty")
+	case len(name) > maxUserName:
+		return fmt.Errorf("the user name has %d bytes, at most %d can be typed at enrollment", len(name), maxUserName)
+	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("the user name %q contains characters nobody can type", name)
+	}
+	return nil
+}
+
 // hashParams are argon2id parameters (RFC 9106 / OWASP minimum: 19 MiB,
 // 2 passes). They are stored in each hash, so raising them later keeps old
 // hashes verifiable.
@@ -90,36 +110,73 @@ func hashCode(code string, p hashParams) (string, error) {
 	hashSem <- struct{}{}
 	sum := argon2.IDKey([]byte(normaliseCode(code)), salt, p.time, p.memoryKiB, p.threads, 32)
 	<-hashSem
-	enc := base64.RawStdEncoding
+	return formatHash(p, salt, sum), nil
+}
+
+// hashEncoding is strict so that every hash has exactly one spelling.
+var hashEncoding = base64.RawStdEncoding.Strict()
+
+// formatHash is the PHC string format of argon2id hashes.
+func formatHash(p hashParams, salt, sum []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memoryKiB, p.time, p.threads,
-		enc.EncodeToString(salt), enc.EncodeToString(sum)), nil
+		hashEncoding.EncodeToString(salt), hashEncoding.EncodeToString(sum))
 }
 
 var errBadHash = errors.New("malformed argon2id hash")
 
+// parseHash reads a hash from the database exactly as formatHash writes
+// it. The row may have been tampered with, so it accepts nothing else and
+// refuses parameters that would let one verification take the server's
+// memory or time.
+func parseHash(encoded string) (p hashParams, salt, sum []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return p, nil, nil, errBadHash
+	}
+	fields := strings.Split(parts[3], ",")
+	if len(fields) != 3 {
+		return p, nil, nil, errBadHash
+	}
+	m, okM := hashField(fields[0], "m=", 32)
+	t, okT := hashField(fields[1], "t=", 32)
+	th, okP := hashField(fields[2], "p=", 8)
+	if !okM || !okT || !okP {
+		return p, nil, nil, errBadHash
+	}
+	p = hashParams{time: uint32(t), memoryKiB: uint32(m), threads: uint8(th)}
+	// argon2 needs at least 8 KiB per thread; 1 GiB and 16 passes are far
+	// beyond anything we write.
+	if p.memoryKiB > 1<<20 || p.memoryKiB < 8*uint32(p.threads) || p.time > 16 || p.threads == 0 || p.time == 0 {
+		return p, nil, nil, errBadHash
+	}
+	// The decoder skips CR and LF even when strict.
+	if strings.ContainsAny(parts[4]+parts[5], "\r\n") {
+		return p, nil, nil, errBadHash
+	}
+	salt, err1 := hashEncoding.DecodeString(parts[4])
+	sum, err2 := hashEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(salt) > 64 || len(sum) < 16 || len(sum) > 64 {
+		return p, nil, nil, errBadHash
+	}
+	return p, salt, sum, nil
+}
+
+// hashField reads "name=N" with N a decimal without sign or leading zeros.
+func hashField(s, name string, bits int) (uint64, bool) {
+	v, ok := strings.CutPrefix(s, name)
+	if !ok || v == "" || (len(v) > 1 && v[0] == '0') {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v, 10, bits)
+	return n, err == nil
+}
+
 // verifyCode checks code against a PHC-formatted argon2id hash in constant
 // time.
 func verifyCode(ctx context.Context, code, encoded string) (bool, error) {
-	parts := strings.Split(encoded, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false, errBadHash
-	}
-	var version int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, errBadHash
-	}
-	var p hashParams
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memoryKiB, &p.time, &p.threads); err != nil {
-		return false, errBadHash
-	}
-	// Refuse absurd parameters from a tampered database row.
-	if p.memoryKiB > 1<<20 || p.time > 16 || p.threads == 0 || p.time == 0 {
-		return false, errBadHash
-	}
-	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
-	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false, errBadHash
+	p, salt, want, err := parseHash(encoded)
+	if err != nil {
+		return false, err
 	}
 	select {
 	case hashSem <- struct{}{}:

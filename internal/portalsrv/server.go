@@ -52,6 +52,11 @@ type Config struct {
 	LockAfter  int
 	LockWindow time.Duration
 	LockFor    time.Duration
+	// SourceBurst failed activation codes from one source address (an
+	// IPv4 address or an IPv6 /64) are checked in a row; after that one
+	// more every SourceEvery, across all user names. Defaults 20, 15s.
+	SourceBurst int
+	SourceEvery time.Duration
 	// MaxInFlight bounds requests being handled; beyond it a request
 	// waits up to QueueWait and is then answered 503. Defaults 128, 50ms.
 	// The health check takes no slot.
@@ -132,6 +137,7 @@ func (c *Config) setDefaults() {
 	def(&c.AutoSessionWindow, 15*time.Minute)
 	def(&c.LockWindow, 5*time.Minute)
 	def(&c.LockFor, 5*time.Minute)
+	def(&c.SourceEvery, 15*time.Second)
 	def(&c.QueueWait, 50*time.Millisecond)
 	def(&c.BodyTimeout, 5*time.Second)
 	def(&c.DownloadGrace, 10*time.Second)
@@ -145,6 +151,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LockAfter == 0 {
 		c.LockAfter = 5
+	}
+	if c.SourceBurst == 0 {
+		c.SourceBurst = 20
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 128
@@ -212,6 +221,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	if err := cfg.Tunnel.validate(); err != nil {
 		return nil, err
 	}
+	// Made now, not for the first unknown user name, whose answer would
+	// otherwise take twice as long and so tell that the name is unknown.
+	go dummyHash()
 	s := &Server{
 		cfg:       cfg,
 		st:        st,

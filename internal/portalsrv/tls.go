@@ -107,7 +107,36 @@ func LoadTLS(certFile, keyFile, caFile string) (*TLSMaterial, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 	}
+	// Clients pin caFile: a certificate it does not vouch for would make
+	// every client refuse the portal as "not trustworthy".
+	if err := verifyServerCert(cert, pool, time.Now()); err != nil {
+		return nil, fmt.Errorf("portal certificate %s is not usable with the ca %s that clients pin: %w", certFile, caFile, err)
+	}
 	return &TLSMaterial{CAPEM: caPEM, Certificate: cert}, nil
+}
+
+// verifyServerCert checks that cert chains to roots for server use at now,
+// as clients will check it.
+func verifyServerCert(cert tls.Certificate, roots *x509.CertPool, now time.Time) error {
+	certs := make([]*x509.Certificate, 0, len(cert.Certificate))
+	for _, der := range cert.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("parsing the chain: %w", err)
+		}
+		certs = append(certs, c)
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+	return err
 }
 
 func certUsable(cert, ca *x509.Certificate, hosts []string, now time.Time) bool {

@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"time"
 
 	"modernc.org/sqlite"
@@ -39,6 +41,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		q.Set("_txlock", txlock)
 		return "file:" + path + "?" + q.Encode()
 	}
+	if err := restrictDBFiles(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -59,6 +64,34 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	r.SetMaxIdleConns(4)
 	s.r = r
 	return s, nil
+}
+
+// dbFileMode: the database holds TOTP secrets and code hashes, so only the
+// portal's own user may read it.
+const dbFileMode = 0o600
+
+// restrictDBFiles creates the database file with dbFileMode before SQLite
+// does (SQLite would use 0644), and tightens the files of databases made
+// by older versions. SQLite gives the -wal, -shm and -journal files the
+// mode of the database file.
+func restrictDBFiles(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("creating the directory of %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, dbFileMode)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		err := os.Chmod(p, dbFileMode)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restricting access to %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // Close closes both pools.
@@ -141,6 +174,15 @@ CREATE TABLE releases(
 );
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta(key, value) VALUES('announcements_revision', 0);
+`,
+	// 2: token buckets for per-source limits (tat: the GCRA's theoretical
+	// arrival time in Unix milliseconds). Failures and locks now count per
+	// factor ("activation:", "confirm:", "session:"); the shared "user:"
+	// counters of schema 1 mean nothing any more.
+	`
+CREATE TABLE rate_buckets(key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;
+DELETE FROM auth_failures WHERE subject LIKE 'user:%';
+DELETE FROM auth_locks WHERE subject LIKE 'user:%';
 `,
 }
 
@@ -354,13 +396,28 @@ func (s *SQLite) ConfirmEnrollment(ctx context.Context, idHash string, now, regi
 	return nil
 }
 
-func (s *SQLite) UseTOTPStep(ctx context.Context, user string, step int64, now time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO totp_steps(user, step, used_at) VALUES(?,?,?)`, user, step, unix(now))
-	if isUnique(err) {
-		return fmt.Errorf("totp step %d of %q: %w", step, user, ErrConflict)
-	}
+func (s *SQLite) UseTOTPStep(ctx context.Context, user string, step int64, now time.Time, subject string) error {
+	used := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if subject != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM auth_failures WHERE subject = ?`, subject); err != nil {
+				return err
+			}
+		}
+		// OR IGNORE, not an error: the failures stay forgotten.
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO totp_steps(user, step, used_at) VALUES(?,?,?)`, user, step, unix(now))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		used = n == 0
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("recording totp step: %w", err)
+	}
+	if used {
+		return fmt.Errorf("totp step %d of %q: %w", step, user, ErrConflict)
 	}
 	return nil
 }
@@ -405,6 +462,38 @@ func (s *SQLite) LockedUntil(ctx context.Context, subject string) (time.Time, er
 		return time.Time{}, fmt.Errorf("reading lock: %w", err)
 	}
 	return fromUnix(until), nil
+}
+
+// Token buckets are GCRA: tat is when the bucket will be full again; it
+// holds a token while tat is less than burst intervals ahead.
+func (s *SQLite) TokenWait(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error) {
+	if every <= 0 || burst < 1 {
+		return 0, fmt.Errorf("token bucket %q: interval %v and burst %d must be positive", key, every, burst)
+	}
+	nowMS := now.UnixMilli()
+	tat := nowMS
+	err := s.r.QueryRowContext(ctx, `SELECT tat FROM rate_buckets WHERE key = ?`, key).Scan(&tat)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("reading token bucket %q: %w", key, err)
+	}
+	allowAt := max(tat, nowMS) + every.Milliseconds() - int64(burst)*every.Milliseconds()
+	if allowAt <= nowMS {
+		return 0, nil
+	}
+	return time.Duration(allowAt-nowMS) * time.Millisecond, nil
+}
+
+func (s *SQLite) TakeToken(ctx context.Context, key string, now time.Time, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("token bucket %q: interval %v must be positive", key, every)
+	}
+	// One statement: concurrent takers (also in other processes) all pay.
+	_, err := s.w.ExecContext(ctx, `INSERT INTO rate_buckets(key, tat) VALUES(?1, ?2 + ?3)
+ON CONFLICT(key) DO UPDATE SET tat = MAX(tat, ?2) + ?3`, key, now.UnixMilli(), every.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("taking a token of %q: %w", key, err)
+	}
+	return nil
 }
 
 // addrAdd returns a+n.
@@ -652,6 +741,8 @@ func (s *SQLite) Prune(ctx context.Context, now time.Time) error {
 			{`DELETE FROM totp_steps WHERE used_at < ?`, unix(now.Add(-keepTOTPSteps))},
 			{`DELETE FROM auth_failures WHERE at < ?`, unix(now.Add(-keepFailures))},
 			{`DELETE FROM auth_locks WHERE until < ?`, unix(now)},
+			// A bucket whose tat has passed is full: the row adds nothing.
+			{`DELETE FROM rate_buckets WHERE tat < ?`, now.UnixMilli()},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -50,21 +51,50 @@ func TestTOTPStepUsedOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "p.db"))
-	if err := s.UseTOTPStep(ctx, "anna", 100, t0); err != nil {
+	if err := s.UseTOTPStep(ctx, "anna", 100, t0, ""); err != nil {
 		t.Fatalf("UseTOTPStep: %v", err)
 	}
-	if err := s.UseTOTPStep(ctx, "anna", 100, t0); !errors.Is(err, store.ErrConflict) {
+	if err := s.UseTOTPStep(ctx, "anna", 100, t0, ""); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second use: %v, want ErrConflict", err)
 	}
-	if err := s.UseTOTPStep(ctx, "bernd", 100, t0); err != nil {
+	if err := s.UseTOTPStep(ctx, "bernd", 100, t0, ""); err != nil {
 		t.Errorf("other user, same step: %v", err)
 	}
 	// Pruning forgets old steps only.
 	if err := s.Prune(ctx, t0.Add(time.Hour)); err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
-	if err := s.UseTOTPStep(ctx, "anna", 100, t0); err != nil {
+	if err := s.UseTOTPStep(ctx, "anna", 100, t0, ""); err != nil {
 		t.Errorf("after prune: %v", err)
+	}
+}
+
+// An accepted code forgets the failures of its subject in the same write,
+// also when the step was spent already.
+func TestTOTPStepForgetsFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "p.db"))
+	fail := func() int {
+		t.Helper()
+		n, err := s.AddFailure(ctx, "session:anna", t0, t0.Add(-5*time.Minute))
+		if err != nil {
+			t.Fatalf("AddFailure: %v", err)
+		}
+		return n
+	}
+	fail()
+	if err := s.UseTOTPStep(ctx, "anna#k", 100, t0, "session:anna"); err != nil {
+		t.Fatalf("UseTOTPStep: %v", err)
+	}
+	if n := fail(); n != 1 {
+		t.Errorf("failures after an accepted code = %d, want 1 (this one)", n)
+	}
+	if err := s.UseTOTPStep(ctx, "anna#k", 100, t0, "session:anna"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("reused step: %v, want ErrConflict", err)
+	}
+	if n := fail(); n != 1 {
+		t.Errorf("failures after a reused code = %d, want 1", n)
 	}
 }
 
@@ -161,5 +191,149 @@ func TestAnnouncementRevision(t *testing.T) {
 	got, err := s.Announcement(ctx, "x")
 	if err != nil || got.TitleDE != "T" || !got.ValidUntil.Equal(t0.Add(time.Hour)) || got.Audience[0] != "all" {
 		t.Errorf("Announcement = %+v, %v", got, err)
+	}
+}
+
+func TestTokenBucket(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s := open(t, path)
+	other := open(t, path) // a second portal instance on the same database
+	const every, burst = 10 * time.Second, 3
+	wait := func(st *store.SQLite, at time.Time) time.Duration {
+		t.Helper()
+		w, err := st.TokenWait(ctx, "src:a", at, every, burst)
+		if err != nil {
+			t.Fatalf("TokenWait: %v", err)
+		}
+		return w
+	}
+	take := func(st *store.SQLite, at time.Time) {
+		t.Helper()
+		if err := st.TakeToken(ctx, "src:a", at, every); err != nil {
+			t.Fatalf("TakeToken: %v", err)
+		}
+	}
+	// drain takes a full bucket's tokens, each one free when taken.
+	drain := func(at time.Time) {
+		t.Helper()
+		for i := 0; i < burst; i++ {
+			if w := wait(s, at); w != 0 {
+				t.Fatalf("before take %d at %v: wait %v", i+1, at, w)
+			}
+			take(s, at)
+		}
+	}
+	drain(t0)
+	if w := wait(other, t0); w != every {
+		t.Errorf("empty bucket seen by the other instance: wait %v, want %v", w, every)
+	}
+	if w := wait(s, t0.Add(4*time.Second)); w != 6*time.Second {
+		t.Errorf("4 s later: wait %v, want 6s", w)
+	}
+	if w, err := s.TokenWait(ctx, "src:b", t0, every, burst); err != nil || w != 0 {
+		t.Errorf("another key: wait %v, %v", w, err)
+	}
+	// Waiting costs nothing: one interval refills one token.
+	if w := wait(s, t0.Add(every)); w != 0 {
+		t.Errorf("after one interval: wait %v, want 0", w)
+	}
+	// Takers let through together all pay, into debt.
+	take(s, t0.Add(every))
+	take(other, t0.Add(every))
+	if w := wait(s, t0.Add(every)); w != 2*every {
+		t.Errorf("in debt: wait %v, want %v", w, 2*every)
+	}
+	// A long pause fills the bucket, never beyond burst.
+	later := t0.Add(time.Hour)
+	drain(later)
+	if w := wait(s, later); w != every {
+		t.Errorf("over burst after a pause: wait %v, want %v", w, every)
+	}
+	if _, err := s.TokenWait(ctx, "src:a", t0, 0, burst); err == nil {
+		t.Errorf("zero interval accepted")
+	}
+	// Prune drops full buckets only.
+	if err := s.TakeToken(ctx, "src:b", t0, every); err != nil {
+		t.Fatalf("TakeToken: %v", err)
+	}
+	if err := s.Prune(ctx, later); err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	if w := wait(s, later); w != every {
+		t.Errorf("after prune: wait %v, want %v", w, every)
+	}
+}
+
+// The database holds TOTP secrets: it and its WAL and SHM files must not
+// be readable by other users, whatever the umask.
+func TestDatabaseFilesPrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	s := open(t, path)
+	if err := s.CreateUser(context.Background(), store.User{Name: "anna"}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		checkMode(t, p, 0o600)
+	}
+}
+
+func TestDatabaseDirectoryCreatedPrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	open(t, filepath.Join(dir, "portal.db"))
+	checkMode(t, dir, 0o700)
+}
+
+func TestOldDatabaseFilesTightened(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	s := open(t, path)
+	s.Close()
+	// As left by a version that let SQLite pick the mode.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("Chmod: %v", err)
+		}
+	}
+	open(t, path)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		checkMode(t, p, 0o600)
+	}
+}
+
+func checkMode(tb testing.TB, path string, want os.FileMode) {
+	tb.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		tb.Fatalf("Stat: %v", err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		tb.Errorf("%s has mode %04o, want %04o", filepath.Base(path), got, want)
+	}
+}
+
+// A database of schema 1 with a lock under the old shared counter opens,
+// migrates, and the old lock no longer counts for anything.
+func TestMigrationFromSchema1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	s := open(t, path)
+	if err := s.SetLock(ctx, "user:anna", t0.Add(time.Hour)); err != nil {
+		t.Fatalf("SetLock: %v", err)
+	}
+	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; PRAGMA user_version = 1`); err != nil {
+		t.Fatalf("downgrading: %v", err)
+	}
+	s.Close()
+	s2 := open(t, path)
+	if until, err := s2.LockedUntil(ctx, "user:anna"); err != nil || !until.IsZero() {
+		t.Errorf("old shared lock after migration = %v, %v; want none", until, err)
+	}
+	if err := s2.TakeToken(ctx, "k", t0, time.Second); err != nil {
+		t.Errorf("TakeToken after migration: %v", err)
 	}
 }

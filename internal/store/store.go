@@ -49,8 +49,11 @@ type Store interface {
 	ConfirmEnrollment(ctx context.Context, idHash string, now, registerBefore time.Time) error
 
 	// UseTOTPStep records that the user's code of this time step was
-	// accepted; ErrConflict if it already was.
-	UseTOTPStep(ctx context.Context, user string, step int64, now time.Time) error
+	// accepted; ErrConflict if it already was. In the same transaction it
+	// forgets the failures of subject (if not empty), also on ErrConflict:
+	// whoever sent the code knew it. One write where a morning herd of
+	// session authorisations queues for the single writer.
+	UseTOTPStep(ctx context.Context, user string, step int64, now time.Time, subject string) error
 	// AddFailure records a failed check for subject at time at and returns
 	// how many failures subject has since since (this one included).
 	// Subjects need not be existing users.
@@ -61,6 +64,15 @@ type Store interface {
 	SetLock(ctx context.Context, subject string, until time.Time) error
 	// LockedUntil returns when subject's lock ends, zero if never locked.
 	LockedUntil(ctx context.Context, subject string) (time.Time, error)
+
+	// TokenWait says how long until the token bucket key, which holds up
+	// to burst tokens and regains one every interval, has a token; 0 if
+	// it has one now. It takes nothing. Buckets live in the store so that
+	// every portal instance on it shares them.
+	TokenWait(ctx context.Context, key string, now time.Time, every time.Duration, burst int) (time.Duration, error)
+	// TakeToken takes a token from key, going into debt if there is none,
+	// so that requests that were let through together all pay.
+	TakeToken(ctx context.Context, key string, now time.Time, every time.Duration) error
 
 	// RegisterDevice stores a device for d.EnrollmentHash. A repeated
 	// registration with the same enrollment replaces key, name and
@@ -96,7 +108,8 @@ type Store interface {
 	// Release returns a channel's current manifest; ErrNotFound if none.
 	Release(ctx context.Context, channel string) (Release, error)
 
-	// Prune deletes expired enrollments, old TOTP steps and old failures.
+	// Prune deletes expired enrollments, old TOTP steps, old failures and
+	// full token buckets.
 	Prune(ctx context.Context, now time.Time) error
 	// Close releases the store.
 	Close() error

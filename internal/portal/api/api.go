@@ -59,6 +59,7 @@ const (
 	CodeWrongCode         = "wrong_code"
 	CodeCodeReused        = "code_reused"
 	CodeLocked            = "locked"
+	CodeRateLimited       = "rate_limited"
 	CodeUnauthorised      = "device_unauthorised"
 	CodePublicKeyInUse    = "public_key_in_use"
 	CodeNotFound          = "not_found"
@@ -80,7 +81,7 @@ var AllCodes = []string{
 	CodeBadRequest, CodeMalformedJSON, CodeBodyTooLarge, CodeInvalidLogin,
 	CodeActivationExpired, CodeActivationUsed, CodeEnrollmentExpired,
 	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
-	CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
+	CodeRateLimited, CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
 	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType,
 }
 
