@@ -120,6 +120,11 @@ type Agent struct {
 	restart      *update.Installed
 
 	hostOnce sync.Once
+
+	// enrollMu orders the wizard's views into the state (mirrorEnrollment).
+	enrollMu       sync.Mutex
+	enrollMirrored bool
+	enrollSeq      uint64
 }
 
 // Run runs the agent until ctx ends or it is asked to quit.
@@ -261,6 +266,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Followers of the session subscribe before the first request can
 	// change it.
 	sessionSnaps, stopSession := a.store.Subscribe()
+	sessionAtStart := <-sessionSnaps
 	tunnelSnaps, stopTunnel := a.store.Subscribe()
 	a.api.Serve(ln)
 	defer a.api.Close()
@@ -271,8 +277,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Add(6)
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
-	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
-	go func() { defer wg.Done(); a.followSession(ctx, sessionSnaps, stopSession) }()
+	go func() { defer wg.Done(); a.followEnrollment(ctx, m) }()
+	go func() { defer wg.Done(); a.followSession(ctx, sessionAtStart, sessionSnaps, stopSession) }()
 	go func() { defer wg.Done(); a.followTunnel(ctx, tunnelSnaps, stopTunnel) }()
 	go func() {
 		defer wg.Done()

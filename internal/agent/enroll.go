@@ -63,6 +63,9 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 	default:
 		return m.View(), &localapi.Error{Status: http.StatusBadRequest, Code: "bad_action", Message: "unknown wizard action " + act.Action}
 	}
+	// The state answers for the wizard as soon as the action returns: a
+	// caller that saw "done" must not read "not set up" from the status.
+	a.mirrorEnrollment(v)
 	switch {
 	case errors.Is(err, enroll.ErrBusy):
 		err = &localapi.Error{Status: http.StatusConflict, Code: "busy", Message: "the wizard is busy with the previous step"}
@@ -109,18 +112,33 @@ func (a *Agent) mask(v enroll.View) enroll.View {
 }
 
 // followEnrollment mirrors the wizard into the state that the tray, the
-// status window and `dienstweg status` show.
-func (a *Agent) followEnrollment(ctx context.Context) {
-	views, cancel := a.enroll.Subscribe()
+// status window and `dienstweg status` show, for changes that no API
+// call of the wizard made (resuming, a retry once the keyring is usable).
+func (a *Agent) followEnrollment(ctx context.Context, m *enroll.Machine) {
+	views, cancel := m.Subscribe()
 	defer cancel()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case v := <-views:
-			a.store.Update(func(s *state.Snapshot) {
-				s.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
-			})
+			a.mirrorEnrollment(v)
 		}
 	}
+}
+
+// mirrorEnrollment puts the wizard's view into the state unless a newer
+// one is there already. Both the follower and every wizard action call
+// it, in either order: the view's Seq decides, so a follower that read a
+// view before an action finished cannot put the older one back.
+func (a *Agent) mirrorEnrollment(v enroll.View) {
+	a.enrollMu.Lock()
+	defer a.enrollMu.Unlock()
+	if a.enrollMirrored && v.Seq <= a.enrollSeq {
+		return
+	}
+	a.enrollMirrored, a.enrollSeq = true, v.Seq
+	a.store.Update(func(s *state.Snapshot) {
+		s.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
+	})
 }
