@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
@@ -32,14 +33,16 @@ func (r redactingKeyring) Set(ctx context.Context, account, secret string) error
 
 // Enroll implements localapi.Backend: one action of the setup wizard.
 func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.View, error) {
-	m := a.enroll
-	if m == nil {
-		return enroll.View{}, localapi.ErrNotAvailable
+	m, err := a.wizard(ctx)
+	if err != nil {
+		return enroll.View{}, err
 	}
-	var (
-		v   enroll.View
-		err error
-	)
+	if act.Action == localapi.EnrollRetry && a.store.Snapshot().Keyring.State == state.KeyringLocked && a.ctx != nil {
+		// "Try again" on the keyring page: the person is there, so show
+		// the unlock prompt; the retry below still answers at once.
+		a.requestUnlock(a.ctx)
+	}
+	var v enroll.View
 	switch act.Action {
 	case "":
 		v = m.View()
@@ -78,16 +81,21 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 
 // SubscribeEnroll implements localapi.Backend. The wizard's views pass
 // through mask, so safe mode holds even for a window that missed it.
+// Until the wizard exists (the keyring is read right after the start),
+// the stream waits for it.
 func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
-	if a.enroll == nil {
-		ch := make(chan enroll.View, 1)
-		ch <- enroll.View{}
-		return ch, func() {}
-	}
-	in, cancel := a.enroll.Subscribe()
 	out := make(chan enroll.View, 1)
 	done := make(chan struct{})
 	go func() {
+		var m *enroll.Machine
+		select {
+		case <-done:
+			return
+		case <-a.wizardReady:
+			m = a.enroll
+		}
+		in, cancel := m.Subscribe()
+		defer cancel()
 		for {
 			select {
 			case <-done:
@@ -97,7 +105,8 @@ func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
 			}
 		}
 	}()
-	return out, func() { cancel(); close(done) }
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }) }
 }
 
 // mask hides the QR code's URI and the manual key in safe mode.

@@ -103,7 +103,7 @@ func TestEnrollActionUpdatesStateBeforeReturning(t *testing.T) {
 	if err != nil {
 		t.Fatalf("enroll.New: %v", err)
 	}
-	a.enroll = m
+	a.setWizard(m)
 	v, err := a.Enroll(ctx, localapi.EnrollAction{Action: localapi.EnrollNext})
 	if err != nil || v.Step != enroll.StepSignIn {
 		t.Fatalf("Enroll(next) = %s, %v", v.Step, err)
