@@ -93,9 +93,12 @@ func TestRunTwiceInOneProcess(t *testing.T) {
 			t.Fatalf("run %d: Menu: %v", run, err)
 		}
 		c.snaps <- state.Snapshot{Session: state.Connected, TrayVisible: true}
+		// The state line and the hidden Start come from the snapshot,
+		// after the whole menu is built.
 		layout, err := menu.WaitLayout(ctx, func(n dbustest.MenuNode) bool {
-			m, ok := n.FindByLabel("Homeoffice beenden")
-			return ok && m.Visible
+			line, ok := n.FindByLabel("Verbunden – alles in Ordnung")
+			start, _ := n.FindByLabel("Homeoffice starten")
+			return ok && line.Visible && !start.Visible
 		})
 		if err != nil {
 			t.Fatalf("run %d: menu never followed the state: %v", run, err)
