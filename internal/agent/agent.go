@@ -423,7 +423,7 @@ func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
 		Snapshot:      a.store.Snapshot(),
 		Profile:       a.opts.Profile,
 		LogFiles:      logs,
-		SecretService: secretServiceState(ctx),
+		SecretService: a.secretServiceState(ctx),
 		Now:           a.opts.Now,
 	})
 	if err != nil {

@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,32 @@ func upQuickly(tb testing.TB, ctx context.Context, c *localapi.Client, text stri
 	}
 }
 
+// bundleText fetches the diagnostics bundle, which must not wait for the
+// keyring either, and returns all its files' text.
+func bundleText(tb testing.TB, ctx context.Context, c *localapi.Client) string {
+	tb.Helper()
+	var buf bytes.Buffer
+	start := time.Now()
+	if err := c.Diagnostics(ctx, &buf); err != nil || time.Since(start) > soon {
+		tb.Fatalf("Diagnostics: %v after %v", err, time.Since(start))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		tb.Fatalf("not a zip: %v", err)
+	}
+	var all strings.Builder
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		all.Write(b)
+	}
+	return all.String()
+}
+
 // A locked keyring — with a real unlock prompter on the screen that
 // nobody answers — does not hold up the agent: the API answers at once,
 // the state and `up` ask to unlock the keyring, and once it is unlocked
@@ -114,6 +142,9 @@ func TestLockedKeyringDoesNotHoldUpTheAgent(t *testing.T) {
 		t.Errorf("status = exit %d: %q", rc, out.String())
 	}
 	upQuickly(t, ctx, c, "Schlüsselbund ist gesperrt")
+	if text := bundleText(t, ctx, c); !strings.Contains(text, "secret service: locked") {
+		t.Errorf("the diagnostics bundle does not say the keyring is locked")
+	}
 	if v, err := c.EnrollView(ctx); err != nil || v.Page != enroll.PageKeyring {
 		t.Errorf("wizard while locked: page %s, %v", v.Page, err)
 	}
