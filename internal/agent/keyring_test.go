@@ -59,6 +59,21 @@ func waitKeyring(tb testing.TB, ctx context.Context, c *localapi.Client, want st
 	}
 }
 
+// waitWizardLeavesKeyringPage waits for the wizard to continue by itself
+// once the keyring is usable, as after a click on "Try again".
+func waitWizardLeavesKeyringPage(tb testing.TB, ctx context.Context, c *localapi.Client) {
+	tb.Helper()
+	for deadline := time.Now().Add(soon); ; time.Sleep(20 * time.Millisecond) {
+		v, err := c.EnrollView(ctx)
+		if err == nil && v.Page == enroll.PageStep {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the wizard stayed on its keyring page once the keyring was usable: %s, %v", v.Page, err)
+		}
+	}
+}
+
 // upQuickly runs `dienstweg up` and wants it to fail at once with text.
 func upQuickly(tb testing.TB, ctx context.Context, c *localapi.Client, text string) {
 	tb.Helper()
@@ -153,15 +168,7 @@ func TestLockedKeyringDoesNotHoldUpTheAgent(t *testing.T) {
 	// cannot be typed into by a test); no restart.
 	d.Unlock(t)
 	waitKeyring(t, ctx, c, state.KeyringOK, soon)
-	for deadline := time.Now().Add(soon); ; time.Sleep(20 * time.Millisecond) {
-		v, err := c.EnrollView(ctx)
-		if err == nil && v.Page == enroll.PageStep {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the wizard stayed on its keyring page after the unlock: %s, %v", v.Page, err)
-		}
-	}
+	waitWizardLeavesKeyringPage(t, ctx, c)
 
 	// Locked again, and `up` asks for the unlock prompt, which stays open
 	// (nobody answers it) while the agent stops.
@@ -213,13 +220,5 @@ func TestNoSecretServiceIsToldAtOnce(t *testing.T) {
 
 	keyringtest.Start(t)
 	waitKeyring(t, ctx, c, state.KeyringOK, soon)
-	for deadline := time.Now().Add(soon); ; time.Sleep(20 * time.Millisecond) {
-		v, err := c.EnrollView(ctx)
-		if err == nil && v.Page == enroll.PageStep {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the wizard stayed on its keyring page once the keyring ran: %s, %v", v.Page, err)
-		}
-	}
+	waitWizardLeavesKeyringPage(t, ctx, c)
 }

@@ -55,6 +55,20 @@ func (s *System) timeout() time.Duration {
 	return s.Timeout
 }
 
+// begin checks account and bounds ctx by the timeout for one call; an
+// ended context is ErrLocked, as the Store contract says.
+func (s *System) begin(ctx context.Context, op, account string) (context.Context, context.CancelFunc, error) {
+	if err := validAccount(account); err != nil {
+		return ctx, func() {}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	if err := ctx.Err(); err != nil {
+		cancel()
+		return ctx, func() {}, fmt.Errorf("keyring: %s %s: %w: %w", op, account, ErrLocked, err)
+	}
+	return ctx, cancel, nil
+}
+
 // Checker is a Store that can tell quickly, without asking anybody,
 // whether it can be used now: Status returns nil, or an error wrapping
 // [ErrLocked] or [ErrUnavailable].

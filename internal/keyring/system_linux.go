@@ -197,14 +197,11 @@ func (s *System) attributes(account string) map[string]string {
 // do runs one operation on a connection of its own against the unlocked
 // collection, within the timeout.
 func (s *System) do(ctx context.Context, op, account string, f func(context.Context, *secretService, dbus.ObjectPath) error) error {
-	if err := validAccount(account); err != nil {
+	ctx, cancel, err := s.begin(ctx, op, account)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("keyring: %s %s: %w: %w", op, account, ErrLocked, err)
-	}
 	ss, err := openSecretService(ctx)
 	if err != nil {
 		return fmt.Errorf("keyring: %s %s: %w", op, account, err)

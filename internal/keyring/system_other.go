@@ -64,14 +64,11 @@ func (s *System) Unlock(ctx context.Context) error { return ctx.Err() }
 // (reporting [ErrLocked]). The abandoned call finishes, or not, on its
 // own.
 func (s *System) run(ctx context.Context, op, account string, f func() error) error {
-	if err := validAccount(account); err != nil {
+	ctx, cancel, err := s.begin(ctx, op, account)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("keyring: %s %s: %w: %w", op, account, ErrLocked, err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- f() }()
 	select {
