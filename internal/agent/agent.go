@@ -120,6 +120,29 @@ type Agent struct {
 	restart      *update.Installed
 
 	hostOnce sync.Once
+
+	// enrollMu orders the wizard's views into the state (mirrorEnrollment).
+	enrollMu       sync.Mutex
+	enrollMirrored bool
+	enrollSeq      uint64
+	// wizardReady is closed once enroll is set (setWizard), after the
+	// start read the keyring.
+	wizardReady chan struct{}
+
+	// keyringRaw is the store without redaction, to ask for its state
+	// (keyring.Checker) and to unlock it (keyring.Unlocker).
+	keyringRaw keyring.Store
+	// keyringKick makes the keyring follower look again at once.
+	keyringKick chan struct{}
+	// ctx is Run's context, set before the API serves; nil before Run.
+	ctx context.Context
+	// bg tracks the unlock prompt (requestUnlock), which a request may
+	// start and which must end before Run returns. bgMu guards bgClosed
+	// (no new one after Run stopped) and unlocking (one at a time).
+	bg        sync.WaitGroup
+	bgMu      sync.Mutex
+	bgClosed  bool
+	unlocking bool
 }
 
 // Run runs the agent until ctx ends or it is asked to quit.
@@ -168,7 +191,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("identifying this device: %w", err)
 	}
 	host, _ := os.Hostname()
-	a := &Agent{opts: opts, log: opts.Logger, cat: cat}
+	a := &Agent{opts: opts, log: opts.Logger, cat: cat, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
 		Organisation: opts.Profile.Organisation,
@@ -186,6 +209,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.Keyring == nil {
 		opts.Keyring = &keyring.System{}
 	}
+	a.keyringRaw = opts.Keyring
 	a.opts.Keyring = redactingKeyring{opts.Keyring}
 	a.portal = opts.Portal
 	if a.portal == nil {
@@ -241,27 +265,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("starting local API: %w", err)
 	}
-	// The wizard reads the keyring on start; a locked or missing keyring
-	// shows as a page of the wizard, not as a failure here.
-	m, err := enroll.New(ctx, enroll.Config{Portal: a.portal, Keyring: a.opts.Keyring, StateDir: a.opts.StateDir, Logger: a.log})
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("starting the setup wizard: %w", err)
-	}
-	a.enroll = m
-	if m.Enrolled() {
-		// Later portal calls (session, announcements) use the device's
-		// credential; the wizard sets it itself when it finishes.
-		if dev, err := enroll.LoadDevice(ctx, a.opts.Keyring); err == nil {
-			a.portal.SetCredential(dev.Credential.Reveal())
-		} else {
-			a.log.Warn("device set up but its keys are not readable", "err", err)
-		}
-	}
+	a.ctx = ctx
 	// Followers of the session subscribe before the first request can
 	// change it.
 	sessionSnaps, stopSession := a.store.Subscribe()
+	sessionAtStart := <-sessionSnaps
 	tunnelSnaps, stopTunnel := a.store.Subscribe()
+	// Serve at once: nothing between Listen and Serve may wait for the
+	// keyring (a locked one waited for a prompt for minutes), the portal
+	// or a person. The wizard and the device's keys come from the keyring
+	// right after (startKeyring); the wizard's requests wait for it.
 	a.api.Serve(ln)
 	defer a.api.Close()
 	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
@@ -271,8 +284,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Add(6)
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
-	go func() { defer wg.Done(); a.followEnrollment(ctx) }()
-	go func() { defer wg.Done(); a.followSession(ctx, sessionSnaps, stopSession) }()
+	go func() { defer wg.Done(); a.startKeyring(ctx, &wg) }()
+	go func() { defer wg.Done(); a.followSession(ctx, sessionAtStart, sessionSnaps, stopSession) }()
 	go func() { defer wg.Done(); a.followTunnel(ctx, tunnelSnaps, stopTunnel) }()
 	go func() {
 		defer wg.Done()
@@ -298,12 +311,6 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.log.Error("self-update stopped", "err", err)
 			}
 		}()
-	}
-	if !m.Enrolled() && !a.opts.NoWizardAtStart {
-		a.log.Info("device not set up; opening the setup wizard", "wizard", m.String())
-		if err := a.OpenWindow(localapi.WindowWizard); err != nil {
-			a.log.Error("opening the setup wizard", "err", err)
-		}
 	}
 	if a.opts.Tray {
 		if err := tray.WatchHost(ctx, a.trayHostChanged); err != nil {
@@ -335,6 +342,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.api.Close() // tells open windows to close
 	wg.Wait()
+	a.stopBackground()
 	a.launcher.wait(3 * time.Second)
 	return a.restartErr()
 }
@@ -415,7 +423,7 @@ func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
 		Snapshot:      a.store.Snapshot(),
 		Profile:       a.opts.Profile,
 		LogFiles:      logs,
-		SecretService: secretServiceState(ctx),
+		SecretService: a.secretServiceState(ctx),
 		Now:           a.opts.Now,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
@@ -32,14 +33,16 @@ func (r redactingKeyring) Set(ctx context.Context, account, secret string) error
 
 // Enroll implements localapi.Backend: one action of the setup wizard.
 func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.View, error) {
-	m := a.enroll
-	if m == nil {
-		return enroll.View{}, localapi.ErrNotAvailable
+	m, err := a.wizard(ctx)
+	if err != nil {
+		return enroll.View{}, err
 	}
-	var (
-		v   enroll.View
-		err error
-	)
+	if act.Action == localapi.EnrollRetry && a.store.Snapshot().Keyring.State == state.KeyringLocked && a.ctx != nil {
+		// "Try again" on the keyring page: the person is there, so show
+		// the unlock prompt; the retry below still answers at once.
+		a.requestUnlock(a.ctx)
+	}
+	var v enroll.View
 	switch act.Action {
 	case "":
 		v = m.View()
@@ -63,6 +66,9 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 	default:
 		return m.View(), &localapi.Error{Status: http.StatusBadRequest, Code: "bad_action", Message: "unknown wizard action " + act.Action}
 	}
+	// The state answers for the wizard as soon as the action returns: a
+	// caller that saw "done" must not read "not set up" from the status.
+	a.mirrorEnrollment(v)
 	switch {
 	case errors.Is(err, enroll.ErrBusy):
 		err = &localapi.Error{Status: http.StatusConflict, Code: "busy", Message: "the wizard is busy with the previous step"}
@@ -75,16 +81,21 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 
 // SubscribeEnroll implements localapi.Backend. The wizard's views pass
 // through mask, so safe mode holds even for a window that missed it.
+// Until the wizard exists (the keyring is read right after the start),
+// the stream waits for it.
 func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
-	if a.enroll == nil {
-		ch := make(chan enroll.View, 1)
-		ch <- enroll.View{}
-		return ch, func() {}
-	}
-	in, cancel := a.enroll.Subscribe()
 	out := make(chan enroll.View, 1)
 	done := make(chan struct{})
 	go func() {
+		var m *enroll.Machine
+		select {
+		case <-done:
+			return
+		case <-a.wizardReady:
+			m = a.enroll
+		}
+		in, cancel := m.Subscribe()
+		defer cancel()
 		for {
 			select {
 			case <-done:
@@ -94,7 +105,8 @@ func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
 			}
 		}
 	}()
-	return out, func() { cancel(); close(done) }
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }) }
 }
 
 // mask hides the QR code's URI and the manual key in safe mode.
@@ -109,18 +121,33 @@ func (a *Agent) mask(v enroll.View) enroll.View {
 }
 
 // followEnrollment mirrors the wizard into the state that the tray, the
-// status window and `dienstweg status` show.
-func (a *Agent) followEnrollment(ctx context.Context) {
-	views, cancel := a.enroll.Subscribe()
+// status window and `dienstweg status` show, for changes that no API
+// call of the wizard made (resuming, a retry once the keyring is usable).
+func (a *Agent) followEnrollment(ctx context.Context, m *enroll.Machine) {
+	views, cancel := m.Subscribe()
 	defer cancel()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case v := <-views:
-			a.store.Update(func(s *state.Snapshot) {
-				s.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
-			})
+			a.mirrorEnrollment(v)
 		}
 	}
+}
+
+// mirrorEnrollment puts the wizard's view into the state unless a newer
+// one is there already. Both the follower and every wizard action call
+// it, in either order: the view's Seq decides, so a follower that read a
+// view before an action finished cannot put the older one back.
+func (a *Agent) mirrorEnrollment(v enroll.View) {
+	a.enrollMu.Lock()
+	defer a.enrollMu.Unlock()
+	if a.enrollMirrored && v.Seq <= a.enrollSeq {
+		return
+	}
+	a.enrollMirrored, a.enrollSeq = true, v.Seq
+	a.store.Update(func(s *state.Snapshot) {
+		s.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
+	})
 }

@@ -14,21 +14,20 @@ import (
 // tray icon alone is easy to miss.
 //
 // snaps is subscribed before the local API serves, so no session started
-// through it can slip past.
-func (a *Agent) followSession(ctx context.Context, snaps <-chan state.Snapshot, cancel func()) {
+// through it can slip past, and atStart is the snapshot it held then,
+// read by the subscriber at once: a later first read from snaps may
+// already be a newer state (the mailbox keeps only the newest), and
+// taking that for the start would swallow an expiry that happened in
+// between.
+func (a *Agent) followSession(ctx context.Context, atStart state.Snapshot, snaps <-chan state.Snapshot, cancel func()) {
 	defer cancel()
 	// Snapshots collapse, so the follower may never see the state before
 	// an expiry; it remembers which expiry it told about instead, by the
 	// time the session entered it (Since), and starts from the state at
 	// subscription so an old expiry is not told again.
 	var told time.Time
-	select {
-	case <-ctx.Done():
-		return
-	case first := <-snaps:
-		if expired(first) {
-			told = first.Since
-		}
+	if expired(atStart) {
+		told = atStart.Since
 	}
 	for {
 		select {

@@ -2,34 +2,30 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
-	"github.com/godbus/dbus/v5"
+	"github.com/dienstweg/dienstweg/internal/keyring"
 )
 
-// secretServiceState says in a few words whether the Secret Service (the
-// keyring) is on the session bus, for the diagnostics bundle.
-func secretServiceState(ctx context.Context) string {
-	conn, err := dbus.ConnectSessionBus(dbus.WithContext(ctx))
-	if err != nil {
-		return fmt.Sprintf("no session bus: %v", err)
+// secretServiceState says in a few words whether the keyring can be used,
+// for the diagnostics bundle. It asks the store itself (never prompting,
+// bounded in time), so the bundle says what the agent sees: a locked or
+// silent keyring cannot hold up the bundle.
+func (a *Agent) secretServiceState(ctx context.Context) string {
+	c, ok := a.keyringRaw.(keyring.Checker)
+	if !ok {
+		return "unknown (this keyring cannot tell)"
 	}
-	defer conn.Close()
-	var has bool
-	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.secrets").Store(&has); err != nil {
-		return fmt.Sprintf("unknown: %v", err)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := c.Status(ctx)
+	switch {
+	case err == nil:
+		return "running; unlocked"
+	case errors.Is(err, keyring.ErrLocked):
+		return fmt.Sprintf("locked: %v", err)
 	}
-	if !has {
-		return "not running (no org.freedesktop.secrets on the session bus)"
-	}
-	var locked bool
-	obj := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets/aliases/default")
-	v, err := obj.GetProperty("org.freedesktop.Secret.Collection.Locked")
-	if err != nil {
-		return "running; default collection unknown"
-	}
-	if err := v.Store(&locked); err == nil && locked {
-		return "running; default collection locked"
-	}
-	return "running; default collection unlocked"
+	return fmt.Sprintf("not available: %v", err)
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
@@ -12,13 +11,21 @@ import (
 )
 
 // keyringKeys gives the session controller the device's keys, read from
-// the keyring when a session starts and kept in memory only.
-type keyringKeys struct{ ks keyring.Store }
+// the keyring when a session starts and kept in memory only. problem
+// turns a failed read into the session's terms (a locked keyring, none).
+type keyringKeys struct {
+	ks      keyring.Store
+	problem func(error) error
+}
 
 func (k keyringKeys) device() (*enroll.Device, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), keyringReadTimeout)
 	defer cancel()
-	return enroll.LoadDevice(ctx, k.ks)
+	d, err := enroll.LoadDevice(ctx, k.ks)
+	if err != nil && k.problem != nil {
+		err = k.problem(err)
+	}
+	return d, err
 }
 
 func (k keyringKeys) PrivateKey() (string, error) {
@@ -55,7 +62,7 @@ func (a *Agent) newSession() (*session.Controller, engine, error) {
 	}
 	ctl, err := session.New(session.Options{
 		Portal:   a.portal,
-		Keys:     keyringKeys{a.opts.Keyring},
+		Keys:     keyringKeys{ks: a.opts.Keyring, problem: a.keyringProblem},
 		Engine:   eng,
 		Store:    a.store,
 		CheckURL: "http://" + host + "/",

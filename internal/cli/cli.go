@@ -68,6 +68,11 @@ func Status(ctx context.Context, c StatusClient, o Options) int {
 		return ExitOK
 	}
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+	if s.Keyring.Message != nil {
+		// A locked or missing keyring: what to do comes right after the
+		// state.
+		fmt.Fprintln(o.Out, cat.T(s.Keyring.Message.Key, s.Keyring.Message.Args))
+	}
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.organisation"), s.Organisation)
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.support_code"), s.SupportCode)
 	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.version"), s.Version)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ func sample() state.Snapshot {
 		Announce:     state.Announcements{Unread: 2, UnreadUrgent: true},
 		Update:       state.Update{State: "available", Available: "0.2.0"},
 		Enrollment:   state.Enrollment{Enrolled: true, User: "anna.schmidt"},
+		Keyring:      state.Keyring{State: state.KeyringOK},
 		TrayVisible:  true,
 		RecentErrors: []state.ErrorEntry{{Time: at, Message: state.Message{Key: "session.gateway_unreachable"}}},
 		Helpdesk:     state.Helpdesk{Phone: "05221 123-4567", Hours: "Mo–Fr 7:30–16:00"},
@@ -77,6 +79,20 @@ func TestStatusText(t *testing.T) {
 	want := "Zustand: Verbunden, aber eingeschränkt\nOrganisation: Stadt Musterstadt\nSupport-Code: DW-7K3F-Q9\nVersion: 0.1.0\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// A locked keyring is said right after the state, with what to do.
+func TestStatusTextLockedKeyring(t *testing.T) {
+	snap := sample()
+	snap.Session = state.NotConnected
+	snap.Keyring = state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}
+	var out bytes.Buffer
+	if code := Status(context.Background(), fixedClient{snap: snap}, Options{Lang: "de", Out: &out, Err: &out}); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if got := out.String(); !strings.HasPrefix(got, "Zustand: Homeoffice nicht verbunden\nIhr Schlüsselbund ist gesperrt") {
+		t.Errorf("got:\n%s", got)
 	}
 }
 

@@ -72,6 +72,20 @@ func connect(tb testing.TB) *dbus.Conn {
 // when CI=true.
 func PrivateBus(tb testing.TB) string {
 	tb.Helper()
+	return privateBus(tb, nil)
+}
+
+// PrivateBusActivating is PrivateBus on which the bus can start the given
+// services on demand, as a desktop's session bus starts gnome-keyring:
+// services maps a well-known name to the command line the bus runs (with
+// the environment of the bus) when a caller asks for that name.
+func PrivateBusActivating(tb testing.TB, services map[string]string) string {
+	tb.Helper()
+	return privateBus(tb, services)
+}
+
+func privateBus(tb testing.TB, services map[string]string) string {
+	tb.Helper()
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
 		skipOrFatal(tb, "dbustest: dbus-daemon not found (Debian package dbus): %v", err)
@@ -87,8 +101,21 @@ func PrivateBus(tb testing.TB) string {
 	// Our own config instead of --session: no service directories, so a call
 	// to an absent name fails fast instead of activating a daemon (say a
 	// locked gnome-keyring) that would outlive the test.
+	serviceDir := ""
+	if len(services) > 0 {
+		serviceDir = filepath.Join(dir, "services")
+		if err := os.Mkdir(serviceDir, 0o700); err != nil {
+			tb.Fatalf("PrivateBus: %v", err)
+		}
+		for name, exec := range services {
+			file := "[D-BUS Service]\nName=" + name + "\nExec=" + exec + "\n"
+			if err := os.WriteFile(filepath.Join(serviceDir, name+".service"), []byte(file), 0o600); err != nil {
+				tb.Fatalf("PrivateBus: %v", err)
+			}
+		}
+	}
 	config := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(config, []byte(busConfig(filepath.Join(dir, "bus"))), 0o600); err != nil {
+	if err := os.WriteFile(config, []byte(busConfig(filepath.Join(dir, "bus"), serviceDir)), 0o600); err != nil {
 		tb.Fatalf("PrivateBus: %v", err)
 	}
 	cmd := exec.Command(daemon, "--config-file="+config, "--nofork", "--nopidfile", "--print-address=1")
@@ -123,13 +150,18 @@ func PrivateBus(tb testing.TB) string {
 }
 
 // busConfig is a session-like bus listening on socket, open to its own user,
-// without service activation.
-func busConfig(socket string) string {
+// without service activation unless serviceDir names the services it may
+// start.
+func busConfig(socket, serviceDir string) string {
+	services := ""
+	if serviceDir != "" {
+		services = "\n  <servicedir>" + serviceDir + "</servicedir>"
+	}
 	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=` + socket + `</listen>
+  <listen>unix:path=` + socket + `</listen>` + services + `
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>

@@ -17,9 +17,12 @@
 //
 // Errors are classified for the user interface: [ErrNotFound] (no such
 // item), [ErrUnavailable] (no Secret Service on the bus, no bus) and
-// [ErrLocked] (the keyring stays locked: unlock refused, prompt dismissed,
-// or nobody answered the prompt in time). Each needs a different page in
-// the wizard, so they are distinct sentinels for errors.Is.
+// [ErrLocked] (the keyring is locked, an unlock prompt was dismissed, or
+// nobody answered in time). Each needs different words for the employee,
+// so they are distinct sentinels for errors.Is. A [Checker] tells which
+// applies without touching a secret, and an [Unlocker] asks the person to
+// unlock the keyring; the agent uses both so that a locked keyring never
+// holds up its start.
 package keyring
 
 import (
@@ -73,8 +76,9 @@ var (
 	// ErrUnavailable: there is no keyring to talk to (no Secret Service
 	// on the session bus, no session bus, or it failed).
 	ErrUnavailable = errors.New("keyring: not available")
-	// ErrLocked: the keyring is there but stays locked (the user refused
-	// or did not answer the unlock prompt, or no prompt could be shown).
+	// ErrLocked: the keyring is there but locked (the System reports
+	// that at once instead of waiting for an unlock prompt), or the user
+	// refused or did not answer the unlock prompt.
 	ErrLocked = errors.New("keyring: locked")
 )
 
@@ -161,6 +165,16 @@ func (m *Mem) Delete(ctx context.Context, account string) error {
 	defer m.mu.Unlock()
 	delete(m.items, account)
 	return nil
+}
+
+// Status implements Checker: the error set with Fail, if any.
+func (m *Mem) Status(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrLocked, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fail
 }
 
 // Snapshot returns a copy of all items, for tests.

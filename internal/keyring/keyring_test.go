@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	dbus "github.com/godbus/dbus/v5"
 
+	"github.com/dienstweg/dienstweg/internal/dbustest"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/keyring/keyringtest"
 )
@@ -167,30 +172,264 @@ func TestSystemNoSecretService(t *testing.T) {
 	}
 }
 
+// quickly is how long an answer about a locked or missing keyring may
+// take: it is milliseconds, this leaves room for a loaded machine. The
+// old go-keyring path waited for an unlock prompt until its timeout (2
+// minutes; 20 s in these tests), and for a Secret Service whose start
+// hangs up to D-Bus's 25 s.
+const quickly = 5 * time.Second
+
+// A locked keyring is ErrLocked at once, for every call, without waiting
+// for a prompt; Status says so without touching a secret; and once the
+// person unlocks it, the same store works again.
+//
+// The bus can start the real unlock prompter, which then waits for a
+// person who never comes: go-keyring waited for it until the timeout.
 func TestSystemLocked(t *testing.T) {
-	keyringtest.Private(t)
+	d := keyringtest.PrivateWithPrompter(t)
 	s := &keyring.System{Timeout: 20 * time.Second}
 	ctx := context.Background()
 	if err := s.Set(ctx, "a", "1"); err != nil {
 		t.Fatalf("Set: %v", err)
 	}
-	conn, err := dbus.SessionBus()
-	if err != nil {
-		t.Fatalf("SessionBus: %v", err)
+	if err := s.Status(ctx); err != nil {
+		t.Fatalf("Status of an unlocked keyring = %v", err)
 	}
-	var locked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	call := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").Call(
-		"org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"})
-	if err := call.Store(&locked, &prompt); err != nil {
-		t.Fatalf("Lock: %v", err)
+	d.Lock(t)
+	for name, call := range map[string]func() error{
+		"Get":    func() error { _, err := s.Get(ctx, "a"); return err },
+		"Set":    func() error { return s.Set(ctx, "b", "2") },
+		"Delete": func() error { return s.Delete(ctx, "a") },
+		"Status": func() error { return s.Status(ctx) },
+	} {
+		start := time.Now()
+		err := call()
+		if took := time.Since(start); !errors.Is(err, keyring.ErrLocked) || took > quickly {
+			t.Errorf("%s on a locked keyring = %v after %v; want ErrLocked within %v", name, err, took.Round(time.Millisecond), quickly)
+		}
 	}
-	t.Logf("locked %v prompt %v", locked, prompt)
-	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if !d.Locked(t) {
+		t.Fatal("a call unlocked the keyring by itself")
+	}
+	d.Unlock(t)
+	if got, err := s.Get(ctx, "a"); err != nil || got != "1" {
+		t.Fatalf("Get once unlocked = %q, %v", got, err)
+	}
+	if err := s.Status(ctx); err != nil {
+		t.Fatalf("Status once unlocked = %v", err)
+	}
+}
+
+// Unlock asks the Secret Service, which shows the desktop's prompt. Here
+// no prompter can start, so the prompt ends dismissed: ErrLocked, at once.
+// On an unlocked keyring it is a no-op.
+func TestSystemUnlockDismissed(t *testing.T) {
+	d := keyringtest.Private(t)
+	s := &keyring.System{Timeout: 20 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err = s.Get(short, "a")
-	t.Logf("Get on locked: %v", err)
-	if !errors.Is(err, keyring.ErrLocked) {
-		t.Fatalf("Get on a locked keyring = %v, want ErrLocked", err)
+	if err := s.Unlock(ctx); err != nil {
+		t.Fatalf("Unlock of an unlocked keyring = %v", err)
+	}
+	d.Lock(t)
+	start := time.Now()
+	if err := s.Unlock(ctx); !errors.Is(err, keyring.ErrLocked) || time.Since(start) > quickly {
+		t.Fatalf("Unlock without a prompter = %v after %v, want ErrLocked at once", err, time.Since(start))
+	}
+}
+
+// Unlock waits for the person at the real prompt, undisturbed by others
+// closing godbus's shared session connection (the tray did, and
+// go-keyring's waiting call then crashed the process), and withdraws the
+// prompt when its context ends.
+func TestSystemUnlockWaitsForPerson(t *testing.T) {
+	d := keyringtest.PrivateWithPrompter(t)
+	s := &keyring.System{Timeout: 20 * time.Second}
+	d.Lock(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Unlock(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Unlock returned %v without anybody answering the prompt", err)
+	case <-time.After(time.Second):
+	}
+	if shared, err := dbus.SessionBus(); err == nil {
+		shared.Close()
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("closing the shared connection ended Unlock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, keyring.ErrLocked) {
+			t.Fatalf("Unlock after its context ended = %v, want ErrLocked", err)
+		}
+	case <-time.After(quickly):
+		t.Fatal("Unlock did not return when its context ended")
+	}
+	if !d.Locked(t) {
+		t.Fatal("the keyring is unlocked although nobody answered")
+	}
+	// The withdrawn prompt left the keyring working: a new one waits,
+	// and unlocking elsewhere (the person used "Passwords and Keys")
+	// answers it too.
+	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	go func() { done <- s.Unlock(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	d.Unlock(t)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Unlock once unlocked elsewhere = %v", err)
+		}
+	case <-time.After(quickly + time.Second):
+		t.Fatal("Unlock kept waiting although the keyring was unlocked elsewhere")
+	}
+}
+
+// A call ends with its context even while the keyring does not answer,
+// and reports ErrLocked (somebody may be being asked): here the Secret
+// Service is a process that owns the name and never replies.
+func TestSystemNoAnswer(t *testing.T) {
+	dbustest.PrivateBus(t)
+	silent := dbustest.Session(t)
+	if reply, err := silent.RequestName("org.freedesktop.secrets", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("RequestName: %v %v", reply, err)
+	}
+	// Exported nothing: godbus answers unknown methods itself, so block
+	// the calls instead by never reading the connection's messages.
+	blockCalls(t, silent)
+	s := &keyring.System{Timeout: 500 * time.Millisecond}
+	start := time.Now()
+	_, err := s.Get(context.Background(), "a")
+	if !errors.Is(err, keyring.ErrLocked) || time.Since(start) > quickly {
+		t.Fatalf("Get from a silent Secret Service = %v after %v", err, time.Since(start))
+	}
+}
+
+// blockCalls makes conn's method handlers wait until the test ends.
+func blockCalls(tb testing.TB, conn *dbus.Conn) {
+	tb.Helper()
+	release := make(chan struct{})
+	tb.Cleanup(func() { close(release) })
+	conn.Export(blocker{release}, "/org/freedesktop/secrets", "org.freedesktop.DBus.Properties")
+}
+
+type blocker struct{ release chan struct{} }
+
+func (b blocker) Get(string, string) (dbus.Variant, *dbus.Error) {
+	<-b.release
+	return dbus.MakeVariant(""), nil
+}
+
+// Without a Secret Service the answer is ErrUnavailable at once, also when
+// the bus could start one but the start fails or hangs: then after
+// ActivationTimeout, not after D-Bus's 25 s.
+func TestSystemNoSecretServiceQuickly(t *testing.T) {
+	t.Run("none", func(t *testing.T) {
+		keyringtest.NoSecretService(t)
+		s := &keyring.System{}
+		start := time.Now()
+		if err := s.Status(context.Background()); !errors.Is(err, keyring.ErrUnavailable) || time.Since(start) > quickly {
+			t.Fatalf("Status = %v after %v, want ErrUnavailable at once", err, time.Since(start))
+		}
+		start = time.Now()
+		if _, err := s.Get(context.Background(), "a"); !errors.Is(err, keyring.ErrUnavailable) || time.Since(start) > quickly {
+			t.Fatalf("Get = %v after %v, want ErrUnavailable at once", err, time.Since(start))
+		}
+	})
+	t.Run("activation_hangs", func(t *testing.T) {
+		// Starts, never takes the name: what a broken keyring package
+		// does. It writes its PID, as the bus, not the test, starts it.
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		dbustest.PrivateBusActivating(t, map[string]string{"org.freedesktop.secrets": "/bin/sh -c 'echo $$ >" + pidFile +
+			"; exec sleep 60 </dev/null >/dev/null 2>&1'"})
+		t.Cleanup(func() { killPIDFile(t, pidFile) })
+		s := &keyring.System{}
+		start := time.Now()
+		err := s.Status(context.Background())
+		if took := time.Since(start); !errors.Is(err, keyring.ErrUnavailable) || took > keyring.ActivationTimeout+quickly {
+			t.Fatalf("Status = %v after %v, want ErrUnavailable within %v", err, took, keyring.ActivationTimeout+quickly)
+		}
+	})
+	t.Run("activation_fails", func(t *testing.T) {
+		dbustest.PrivateBusActivating(t, map[string]string{"org.freedesktop.secrets": "/bin/false"})
+		s := &keyring.System{}
+		start := time.Now()
+		if err := s.Status(context.Background()); !errors.Is(err, keyring.ErrUnavailable) || time.Since(start) > quickly {
+			t.Fatalf("Status = %v after %v, want ErrUnavailable at once", err, time.Since(start))
+		}
+	})
+	t.Run("activation_works", func(t *testing.T) {
+		// The usual desktop: the bus starts gnome-keyring on first use.
+		bin, err := exec.LookPath("gnome-keyring-daemon")
+		if err != nil {
+			t.Skip("gnome-keyring-daemon not installed")
+		}
+		// Its own directories: the test environment's keyring must not
+		// be found (--start would hand over to it and exit).
+		dir, err := os.MkdirTemp("", "kra")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		dbustest.PrivateBusActivating(t, map[string]string{"org.freedesktop.secrets": "/usr/bin/env -u GNOME_KEYRING_CONTROL" +
+			" XDG_RUNTIME_DIR=" + dir + " XDG_DATA_HOME=" + dir + " HOME=" + dir + " " + bin + " --foreground --components=secrets"})
+		s := &keyring.System{}
+		err = s.Status(context.Background())
+		t.Logf("Status after activation: %v", err)
+		// A fresh daemon has no unlocked login keyring; either answer
+		// says it is there, which is the point.
+		if err != nil && !errors.Is(err, keyring.ErrLocked) && !errors.Is(err, keyring.ErrUnavailable) {
+			t.Fatalf("Status after activation = %v", err)
+		}
+		conn := dbustest.Session(t)
+		// On a loaded machine the start may outlast ActivationTimeout; it
+		// still happens, and the next call finds the service.
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			var owned bool
+			err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.freedesktop.secrets").Store(&owned)
+			if err == nil && owned {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the Secret Service was not started: %v %v", owned, err)
+			}
+		}
+		stopOwner(t, conn, "org.freedesktop.secrets")
+	})
+}
+
+func killPIDFile(tb testing.TB, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return // never started
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		tb.Errorf("pid file %s: %v", path, err)
+		return
+	}
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+	}
+}
+
+// stopOwner ends the process that owns name on the bus, for services the
+// bus started (they are no child of the test).
+func stopOwner(tb testing.TB, conn *dbus.Conn, name string) {
+	tb.Helper()
+	var pid uint32
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid); err != nil {
+		tb.Fatalf("GetConnectionUnixProcessID: %v", err)
+	}
+	if p, err := os.FindProcess(int(pid)); err == nil {
+		_ = p.Kill()
 	}
 }

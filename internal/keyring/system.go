@@ -12,19 +12,28 @@ import (
 )
 
 // DefaultTimeout bounds one keyring call when the context has no earlier
-// deadline. It is long because the call may wait for the user to type the
-// keyring password into an unlock prompt.
-const DefaultTimeout = 2 * time.Minute
+// deadline. On Linux no call waits for a person (a locked keyring is
+// reported at once, see [System.Unlock]), so this only bounds a keyring
+// that does not answer at all; elsewhere the OS may show its own prompt
+// while the call waits.
+const DefaultTimeout = 30 * time.Second
 
-// System is the operating system's keyring through
-// github.com/zalando/go-keyring (Secret Service on Linux, Keychain on
-// macOS, Credential Manager on Windows). The zero value uses [Service] and
+// ActivationTimeout bounds starting a Secret Service that the session bus
+// can activate but that is not running yet. Without it a broken
+// activation costs D-Bus's own 25 s before anything can be said.
+const ActivationTimeout = 5 * time.Second
+
+// System is the operating system's keyring: on Linux the Secret Service
+// (gnome-keyring, KWallet, KeePassXC) spoken to directly over D-Bus, on
+// macOS and Windows the Keychain and Credential Manager through
+// github.com/zalando/go-keyring. The zero value uses [Service] and
 // [DefaultTimeout]. It is safe for concurrent use.
 //
-// go-keyring's calls take no context and can block forever on an unlock
-// prompt nobody answers; System runs each in a goroutine and gives up when
-// the context or Timeout ends (reporting [ErrLocked]). The abandoned call
-// finishes, or not, on its own.
+// On Linux every call has a session-bus connection of its own, honours its
+// context, and never waits for an unlock prompt: a locked keyring is
+// [ErrLocked] at once, and [System.Unlock] asks the person to unlock it.
+// Nothing here uses godbus's shared session connection, so no other user
+// of it (or its closing) can break a call in flight.
 type System struct {
 	// Service overrides [Service]; tests use their own to stay apart.
 	Service string
@@ -39,76 +48,49 @@ func (s *System) service() string {
 	return s.Service
 }
 
-// Get implements Store.
-func (s *System) Get(ctx context.Context, account string) (string, error) {
-	var v string
-	err := s.run(ctx, "reading", account, func() error {
-		var err error
-		v, err = gokeyring.Get(s.service(), account)
-		return err
-	})
-	if err != nil {
-		return "", err
+func (s *System) timeout() time.Duration {
+	if s.Timeout <= 0 {
+		return DefaultTimeout
 	}
-	return v, nil
+	return s.Timeout
 }
 
-// Set implements Store. It reads the secret back, because go-keyring
-// reports success when the user dismisses the prompt of a locked keyring
-// even though nothing was stored.
-func (s *System) Set(ctx context.Context, account, secret string) error {
-	err := s.run(ctx, "writing", account, func() error {
-		if err := gokeyring.Set(s.service(), account, secret); err != nil {
-			return err
-		}
-		got, err := gokeyring.Get(s.service(), account)
-		if errors.Is(err, gokeyring.ErrNotFound) || (err == nil && got != secret) {
-			return errNotStored
-		}
-		return err
-	})
-	return err
+// begin checks account and bounds ctx by the timeout for one call; an
+// ended context is ErrLocked, as the Store contract says.
+func (s *System) begin(ctx context.Context, op, account string) (context.Context, context.CancelFunc, error) {
+	if err := validAccount(account); err != nil {
+		return ctx, func() {}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	if err := ctx.Err(); err != nil {
+		cancel()
+		return ctx, func() {}, fmt.Errorf("keyring: %s %s: %w: %w", op, account, ErrLocked, err)
+	}
+	return ctx, cancel, nil
 }
 
-// Delete implements Store.
-func (s *System) Delete(ctx context.Context, account string) error {
-	err := s.run(ctx, "deleting", account, func() error {
-		return gokeyring.Delete(s.service(), account)
-	})
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	return err
+// Checker is a Store that can tell quickly, without asking anybody,
+// whether it can be used now: Status returns nil, or an error wrapping
+// [ErrLocked] or [ErrUnavailable].
+type Checker interface {
+	Status(ctx context.Context) error
 }
+
+// Unlocker is a Store whose keyring the person can unlock: Unlock shows
+// the desktop's unlock prompt and waits until the keyring is unlocked
+// (nil), the prompt is dismissed ([ErrLocked]) or ctx ends (the prompt is
+// withdrawn; [ErrLocked]).
+type Unlocker interface {
+	Unlock(ctx context.Context) error
+}
+
+var (
+	_ Checker  = (*System)(nil)
+	_ Unlocker = (*System)(nil)
+)
 
 // errNotStored: Set returned, but the item is not there.
 var errNotStored = errors.New("the keyring did not keep the secret (prompt dismissed?)")
-
-func (s *System) run(ctx context.Context, op, account string, f func() error) error {
-	if err := validAccount(account); err != nil {
-		return err
-	}
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("keyring: %s %s: %w: %w", op, account, ErrLocked, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("keyring: %s %s: %w", op, account, Classify(err))
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("keyring: %s %s: no answer (unlock prompt?): %w: %w", op, account, ErrLocked, ctx.Err())
-	}
-}
 
 // D-Bus error names that mean "nobody provides the Secret Service".
 var unavailableNames = map[string]bool{
@@ -134,6 +116,9 @@ func Classify(err error) error {
 		return ErrNotFound
 	case errors.Is(err, errNotStored):
 		return fmt.Errorf("%w: %w", ErrLocked, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// No answer in time: usually somebody is being asked.
+		return fmt.Errorf("no answer (unlock prompt?): %w: %w", ErrLocked, err)
 	}
 	name := ""
 	var de dbus.Error

@@ -531,8 +531,15 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg})
 		return false
 	}
-	if dec.More() {
-		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed JSON body: trailing data after the object"})
+	// Only white space may follow. dec.More alone let a stray "}" or "]"
+	// through (found by FuzzRequestDecoders).
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		msg := "malformed JSON body: trailing data after the object"
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			msg = fmt.Sprintf("body larger than %d bytes", maxBody)
+		}
+		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg})
 		return false
 	}
 	return true

@@ -295,6 +295,10 @@ func TestMalformedRequestsGetClearErrors(t *testing.T) {
 		{name: "unknown_field", method: "POST", path: "/v1/session/start", body: `{"cod": "123456"}`, wantStatus: 400, wantText: "unknown field"},
 		{name: "empty_body", method: "POST", path: "/v1/session/start", body: ``, wantStatus: 400, wantText: "empty body"},
 		{name: "trailing_data", method: "POST", path: "/v1/windows/open", body: `{"window":"status"} {}`, wantStatus: 400, wantText: "trailing data"},
+		// Found by FuzzRequestDecoders: dec.More let a closing bracket pass.
+		{name: "trailing_brace", method: "POST", path: "/v1/session/start", body: `{"code":"000000"}}`, wantStatus: 400, wantText: "trailing data"},
+		{name: "trailing_bracket", method: "POST", path: "/v1/session/start", body: `{"code":"000000"}]`, wantStatus: 400, wantText: "trailing data"},
+		{name: "trailing_space", method: "POST", path: "/v1/windows/open", body: "{\"window\":\"status\"} \n", wantStatus: 200},
 		{name: "oversized", method: "POST", path: "/v1/session/start", body: `{"code":"` + strings.Repeat("1", 2*maxBody) + `"}`, wantStatus: 400, wantText: "larger than"},
 		{name: "unknown_path", method: "GET", path: "/v1/nope", wantStatus: 404, wantText: "no such endpoint"},
 		{name: "wrong_method", method: "GET", path: "/v1/session/start", wantStatus: 405},

@@ -28,13 +28,23 @@ import (
 
 // KeySource gives this device's secrets from the OS keyring. It is
 // declared here so the session does not depend on the keyring package.
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use, and should wrap
+// ErrKeysLocked or ErrKeysUnavailable when they apply, so the employee
+// learns what to do instead of a generic "could not be read".
 type KeySource interface {
 	// PrivateKey is the base64 WireGuard private key.
 	PrivateKey() (string, error)
 	// Credential is the device credential for the portal.
 	Credential() (string, error)
 }
+
+// Errors a KeySource wraps.
+var (
+	// ErrKeysLocked: the keyring is locked; the person can unlock it.
+	ErrKeysLocked = errors.New("the keyring is locked")
+	// ErrKeysUnavailable: there is no keyring to read from.
+	ErrKeysUnavailable = errors.New("there is no keyring")
+)
 
 // Portal is what the session needs of the portal client; *portal.Client
 // implements it. Implementations must be safe for concurrent use.
@@ -148,6 +158,8 @@ const (
 	KeyClockWrong         = "session.clock_wrong"
 	KeyPortalError        = "session.portal_error"
 	KeyKeyring            = "session.keyring"
+	KeyKeyringLocked      = "keyring.locked"
+	KeyKeyringUnavailable = "keyring.unavailable"
 	KeyTunnelFailed       = "session.tunnel_failed"
 	KeyGatewayUnreachable = "session.gateway_unreachable"
 	KeyOfficeCheckFailed  = "session.office_check_failed"
@@ -193,7 +205,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 
 	cred, err := c.opts.Keys.Credential()
 	if err != nil {
-		return c.fail(state.Problem, msg(KeyKeyring), http.StatusInternalServerError, fmt.Errorf("reading device credential: %w", err))
+		return c.keysFailure(fmt.Errorf("reading device credential: %w", err))
 	}
 	c.opts.Portal.SetCredential(cred)
 	sess, err := c.opts.Portal.AuthoriseSession(ctx, code)
@@ -213,7 +225,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	}
 	key, err := c.opts.Keys.PrivateKey()
 	if err != nil {
-		return c.fail(state.Problem, msg(KeyKeyring), http.StatusInternalServerError, fmt.Errorf("reading private key: %w", err))
+		return c.keysFailure(fmt.Errorf("reading private key: %w", err))
 	}
 	cfg := tunnel.FromProfile(dev.Tunnel, key)
 	c.publish(state.Connecting, msg(KeyConnecting))
@@ -232,6 +244,19 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	}
 	c.connected(until)
 	return nil
+}
+
+// keysFailure reports keys that could not be read. A locked or missing
+// keyring leaves nothing running and says what to do; anything else is
+// the generic problem.
+func (c *Controller) keysFailure(err error) error {
+	switch {
+	case errors.Is(err, ErrKeysLocked):
+		return c.fail(state.NotConnected, msg(KeyKeyringLocked), http.StatusConflict, err)
+	case errors.Is(err, ErrKeysUnavailable):
+		return c.fail(state.NotConnected, msg(KeyKeyringUnavailable), http.StatusServiceUnavailable, err)
+	}
+	return c.fail(state.Problem, msg(KeyKeyring), http.StatusInternalServerError, err)
 }
 
 func (c *Controller) connected(until time.Time) {

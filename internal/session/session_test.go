@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -155,6 +156,30 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 			state: state.Problem, key: session.KeyGatewayUnreachable,
 		},
 		{
+			name: "locked_keyring",
+			mod: func(_ testing.TB, o *session.Options, _ *gatewaytest.Office) {
+				o.Keys = failingKeys{fmt.Errorf("keyring: reading device-credential: %w", session.ErrKeysLocked)}
+			},
+			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
+			state:   state.NotConnected, key: session.KeyKeyringLocked,
+		},
+		{
+			name: "no_keyring",
+			mod: func(_ testing.TB, o *session.Options, _ *gatewaytest.Office) {
+				o.Keys = failingKeys{fmt.Errorf("keyring: reading device-credential: %w", session.ErrKeysUnavailable)}
+			},
+			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
+			state:   state.NotConnected, key: session.KeyKeyringUnavailable,
+		},
+		{
+			name: "unreadable_keys",
+			mod: func(_ testing.TB, o *session.Options, _ *gatewaytest.Office) {
+				o.Keys = failingKeys{errors.New("keyring: reading device-credential: setup incomplete")}
+			},
+			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
+			state:   state.Problem, key: session.KeyKeyring,
+		},
+		{
 			name: "revoked_device",
 			prepare: func(t *testing.T, r *rig) string {
 				if err := r.office.Portal.Server.RevokeDevice(context.Background(), r.dev.Reg.DeviceID); err != nil {
@@ -190,6 +215,12 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 		})
 	}
 }
+
+// failingKeys is a KeySource whose keyring fails with err.
+type failingKeys struct{ err error }
+
+func (k failingKeys) PrivateKey() (string, error) { return "", k.err }
+func (k failingKeys) Credential() (string, error) { return "", k.err }
 
 func TestExpiredAuthorisationNeedsCode(t *testing.T) {
 	t.Parallel()

@@ -151,6 +151,23 @@ type Enrollment struct {
 	User     string `json:"user,omitempty"`
 }
 
+// Keyring says whether the device's secrets can be read: the keyring
+// (Secret Service) runs and is unlocked.
+type Keyring struct {
+	// State is "" (not known yet, or not checked), "ok", "locked" or
+	// "unavailable".
+	State string `json:"state,omitempty"`
+	// Message tells the employee what to do; nil when ok.
+	Message *Message `json:"message,omitempty"`
+}
+
+// Keyring states.
+const (
+	KeyringOK          = "ok"
+	KeyringLocked      = "locked"
+	KeyringUnavailable = "unavailable"
+)
+
 // ErrorEntry is one recent error, for the support window.
 type ErrorEntry struct {
 	Time    time.Time `json:"time"`
@@ -175,6 +192,7 @@ type Snapshot struct {
 	Announce     Announcements `json:"announcements"`
 	Update       Update        `json:"update"`
 	Enrollment   Enrollment    `json:"enrollment"`
+	Keyring      Keyring       `json:"keyring"`
 	TrayVisible  bool          `json:"tray_visible"`
 	// SafeMode hides QR codes, keys, the user name and tokens in every
 	// window, for screen sharing with the helpdesk.
@@ -219,6 +237,7 @@ func (s Snapshot) clone() Snapshot {
 		}
 	}
 	c.Update.Error = cloneMsg(s.Update.Error)
+	c.Keyring.Message = cloneMsg(s.Keyring.Message)
 	if s.DemoLogin != nil {
 		d := *s.DemoLogin
 		c.DemoLogin = &d

@@ -38,8 +38,9 @@ type items struct {
 	state, start, end, announcements, status, help, setup, safeMode, update, quit *systray.MenuItem
 }
 
-// Run shows the tray until ctx ends. It must be called once per process:
-// fyne.io/systray keeps global state.
+// Run shows the tray until ctx ends. fyne.io/systray keeps global state,
+// so runs must not overlap; one after the other is fine (the vendored copy
+// is patched for that, see third_party/fyne-systray/DIENSTWEG.md).
 func Run(ctx context.Context, c Client, opts Options) {
 	if opts.IconSize == 0 {
 		opts.IconSize = 32

@@ -44,6 +44,11 @@ func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
 	if s.Health.Diagnosis != nil {
 		m.Detail = ML(s.Health.Diagnosis)
 	}
+	// A locked or missing keyring comes first: nothing can start before
+	// the person has dealt with it, and the message says how.
+	if s.Keyring.Message != nil && !s.Session.Active() {
+		m.Detail = ML(s.Keyring.Message)
+	}
 	if !s.Since.IsZero() {
 		m.Since = L("status.since", map[string]string{"Time": s.Since.In(loc).Format("15:04")})
 	}

@@ -141,6 +141,22 @@ func TestStatusModelFor(t *testing.T) {
 	}
 }
 
+// A locked keyring is told in the status window, before a health
+// diagnosis, while nothing runs.
+func TestStatusModelTellsLockedKeyring(t *testing.T) {
+	snap := state.Snapshot{Session: state.NotConnected, TrayVisible: true,
+		Health:  state.Health{Diagnosis: &state.Message{Key: "health.diag.internet"}},
+		Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}}
+	m := StatusModelFor(snap, time.UTC)
+	if !strings.Contains(m.Detail, "Schlüsselbund ist gesperrt") {
+		t.Errorf("Detail = %q, want the locked-keyring message", m.Detail)
+	}
+	snap.Keyring = state.Keyring{State: state.KeyringOK}
+	if m := StatusModelFor(snap, time.UTC); strings.Contains(m.Detail, "Schlüsselbund") {
+		t.Errorf("Detail with a usable keyring = %q", m.Detail)
+	}
+}
+
 func TestStatusWindowRenders(t *testing.T) {
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(newTheme())

@@ -29,7 +29,9 @@ const (
 )
 
 var (
-	// to signal quitting the internal main loop
+	// to signal quitting the internal main loop. Dienstweg patch: a run
+	// that starts after an earlier one ended gets a fresh channel (see
+	// nativeStart); readers take it once, under instance.lock.
 	quitChan = make(chan struct{})
 
 	// instance is the current instance of our DBus tray server
@@ -173,23 +175,73 @@ func registerSystray() {
 
 func nativeLoop() int {
 	nativeStart()
-	<-quitChan
+	instance.lock.Lock()
+	quit := quitChan
+	instance.lock.Unlock()
+	<-quit
 	nativeEnd()
 	return 0
 }
 
+// nativeEnd takes the item off the bus. Dienstweg patch: it closes the
+// tray's own connection (see nativeStart), never the process's shared
+// one, and forgets the connection, the exported properties and the menu,
+// so that setters called afterwards only record their values and a later
+// run starts clean instead of panicking on a closed connection.
 func nativeEnd() {
 	runSystrayExit()
-	instance.conn.Close()
+	instance.lock.Lock()
+	conn := instance.conn
+	instance.conn, instance.props, instance.menuProps = nil, nil, nil
+	instance.lock.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+	forgetMenu()
+}
+
+// forgetMenu drops the menu of an ended run (Dienstweg patch). The items'
+// ClickedCh stay open: their owners may still select on them, and a
+// closed channel would read as endless clicks.
+func forgetMenu() {
+	menuItemsLock.Lock()
+	menuItems = make(map[uint32]*MenuItem)
+	menuItemsLock.Unlock()
+	instance.menuLock.Lock()
+	instance.menu = &menuLayout{}
+	firstGetLayoutDone = false
+	instance.menuLock.Unlock()
 }
 
 func quit() {
-	close(quitChan)
+	instance.lock.Lock()
+	defer instance.lock.Unlock()
+	select {
+	case <-quitChan:
+	default:
+		close(quitChan)
+	}
 }
 
 func nativeStart() {
+	// Dienstweg patch: a run after an ended one needs a fresh quit
+	// channel, and Quit must be able to close it.
+	instance.lock.Lock()
+	select {
+	case <-quitChan:
+		quitChan = make(chan struct{})
+		quitOnce = sync.Once{}
+	default:
+	}
+	quit := quitChan
+	instance.lock.Unlock()
+
 	systrayReady()
-	conn, err := dbus.SessionBus()
+	// Dienstweg patch: a connection of its own instead of dbus.SessionBus(),
+	// the process-wide shared one. nativeEnd closes it, which must not take
+	// the bus away from everybody else in the process (the keyring's calls
+	// in flight then failed or panicked).
+	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
 		log.Printf("systray error: failed to connect to DBus: %v\n", err)
 		return
@@ -256,11 +308,11 @@ func nativeStart() {
 	instance.menuProps = menuProps
 	instance.lock.Unlock()
 
-	go stayRegistered()
+	go stayRegistered(conn, quit)
 }
 
-func register() bool {
-	obj := instance.conn.Object("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher")
+func register(conn *dbus.Conn) bool {
+	obj := conn.Object("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher")
 	call := obj.Call("org.kde.StatusNotifierWatcher.RegisterStatusNotifierItem", 0, path)
 	if call.Err != nil {
 		log.Printf("systray error: failed to register: %v\n", call.Err)
@@ -270,10 +322,11 @@ func register() bool {
 	return true
 }
 
-func stayRegistered() {
-	register()
+// stayRegistered gets this run's connection and quit channel (Dienstweg
+// patch: not the globals, which a later run replaces).
+func stayRegistered(conn *dbus.Conn, quit <-chan struct{}) {
+	register(conn)
 
-	conn := instance.conn
 	if err := conn.AddMatchSignal(
 		dbus.WithMatchObjectPath("/org/freedesktop/DBus"),
 		dbus.WithMatchInterface("org.freedesktop.DBus"),
@@ -302,9 +355,9 @@ func stayRegistered() {
 
 			// sig.Body has the args, which are [name old_owner new_owner]
 			if s, ok := sig.Body[2].(string); ok && s != "" {
-				register()
+				register(conn)
 			}
-		case <-quitChan:
+		case <-quit:
 			return
 		}
 	}

@@ -1,12 +1,11 @@
 // Package keyringtest gives tests a real Secret Service of their own: a
 // private D-Bus session bus ([dbustest.PrivateBus]) with an unlocked
-// gnome-keyring-daemon on it, or the same bus without one.
+// gnome-keyring-daemon on it, or the same bus without one, and ways to
+// lock and unlock it from outside as the person would.
 //
-// go-keyring talks over godbus's process-wide shared session connection,
-// which keeps pointing at the bus it first connected to. The helpers close
-// it when they switch buses ([ResetSessionBus]), so tests that use them
-// must not run in parallel with other keyring tests of the same binary
-// (PrivateBus uses tb.Setenv, which already forbids t.Parallel).
+// keyring.System connects to the bus that DBUS_SESSION_BUS_ADDRESS names
+// for every call, so switching buses needs nothing else. PrivateBus uses
+// tb.Setenv, which already forbids t.Parallel.
 package keyringtest
 
 import (
@@ -36,27 +35,12 @@ func skipOrFatal(tb testing.TB, format string, args ...any) {
 	tb.Skipf(format+" (skipping outside CI; install it or run under scripts/testenv.sh)", args...)
 }
 
-// ResetSessionBus closes godbus's shared session connection, so the next
-// go-keyring call connects to the bus DBUS_SESSION_BUS_ADDRESS names now.
-func ResetSessionBus() {
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		// dbus.SessionBus would autolaunch a bus that outlives the test.
-		return
-	}
-	if c, err := dbus.SessionBus(); err == nil {
-		c.Close()
-	}
-}
-
 // NoSecretService points the process at a fresh private bus on which
 // nobody provides org.freedesktop.secrets (and nothing can be activated).
 // It returns the bus address.
 func NoSecretService(tb testing.TB) string {
 	tb.Helper()
-	tb.Cleanup(ResetSessionBus) // runs last: after the bus and env are gone
-	addr := dbustest.PrivateBus(tb)
-	ResetSessionBus()
-	return addr
+	return dbustest.PrivateBus(tb)
 }
 
 // Daemon is a running gnome-keyring-daemon.
@@ -69,11 +53,59 @@ type Daemon struct {
 }
 
 // Private starts a private bus with an unlocked gnome-keyring-daemon on it
-// and points the process at it until the test ends.
+// and points the process at it until the test ends. No unlock prompt can
+// be shown on that bus: one is dismissed at once.
 func Private(tb testing.TB) *Daemon {
 	tb.Helper()
 	NoSecretService(tb)
 	return Start(tb)
+}
+
+// PrivateWithPrompter is Private on a bus that can also start the real
+// unlock prompter (gcr-prompter, on the X display), as a desktop's can:
+// an unlock prompt is then shown and waits for a person who never comes,
+// until it is dismissed. It needs DISPLAY (scripts/testenv.sh gives one).
+func PrivateWithPrompter(tb testing.TB) *Daemon {
+	tb.Helper()
+	prompter := ""
+	for _, p := range []string{"/usr/libexec/gcr-prompter", "/usr/lib/gcr/gcr-prompter", "/usr/lib/gnome-keyring/gcr-prompter"} {
+		if _, err := os.Stat(p); err == nil {
+			prompter = p
+			break
+		}
+	}
+	if prompter == "" {
+		skipOrFatal(tb, "keyringtest: gcr-prompter not found (Debian package gcr)")
+	}
+	if os.Getenv("DISPLAY") == "" {
+		skipOrFatal(tb, "keyringtest: no X display for the unlock prompter: DISPLAY is not set")
+	}
+	dbustest.PrivateBusActivating(tb, map[string]string{
+		"org.gnome.keyring.SystemPrompter":  prompter,
+		"org.gnome.keyring.PrivatePrompter": prompter,
+	})
+	d := Start(tb)
+	// The bus starts the prompter; it is no child of ours, so stop it by
+	// its bus name when the test ends (before the bus goes).
+	tb.Cleanup(func() { stopOwner(tb, "org.gnome.keyring.SystemPrompter") })
+	return d
+}
+
+// stopOwner kills the process that owns name on the session bus, if any.
+func stopOwner(tb testing.TB, name string) {
+	tb.Helper()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	var pid uint32
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, name).Store(&pid); err != nil || pid == 0 {
+		return
+	}
+	if p, err := os.FindProcess(int(pid)); err == nil {
+		_ = p.Kill()
+	}
 }
 
 // Start runs an unlocked gnome-keyring-daemon on the bus that
@@ -161,6 +193,69 @@ func Lookup(tb testing.TB, service, account string) (string, bool) {
 		tb.Fatalf("secret-tool lookup %s %s: %v: %s", service, account, err, stderr.String())
 	}
 	return string(out), true
+}
+
+// Collection is the collection the test daemons keep their items in (and
+// keyring.System uses).
+const Collection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+
+// Lock locks the keyring, as the person (or a screen lock) would, without
+// stopping the daemon.
+func (d *Daemon) Lock(tb testing.TB) {
+	tb.Helper()
+	conn := dbustest.Session(tb)
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	err := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").Call(
+		"org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{Collection}).Store(&locked, &prompt)
+	if err != nil || len(locked) != 1 || prompt != "/" {
+		tb.Fatalf("Lock: locked %v, prompt %v, %v", locked, prompt, err)
+	}
+	if !d.Locked(tb) {
+		tb.Fatal("Lock: the collection still says unlocked")
+	}
+}
+
+// Unlock unlocks the keyring with its password, as the person typing it
+// into the desktop's prompt (or into "Passwords and Keys") would. It uses
+// gnome-keyring's own interface for that, which needs no prompt.
+func (d *Daemon) Unlock(tb testing.TB) {
+	tb.Helper()
+	conn := dbustest.Session(tb)
+	svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+	var out dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+		tb.Fatalf("Unlock: OpenSession: %v", err)
+	}
+	secret := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(Password), "text/plain"}
+	if err := svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0,
+		Collection, secret).Err; err != nil {
+		tb.Fatalf("Unlock: UnlockWithMasterPassword: %v", err)
+	}
+	if d.Locked(tb) {
+		tb.Fatal("Unlock: the collection still says locked")
+	}
+}
+
+// Locked reports whether the keyring is locked.
+func (d *Daemon) Locked(tb testing.TB) bool {
+	tb.Helper()
+	conn := dbustest.Session(tb)
+	v, err := conn.Object("org.freedesktop.secrets", Collection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		tb.Fatalf("Locked: %v", err)
+	}
+	locked, ok := v.Value().(bool)
+	if !ok {
+		tb.Fatalf("Locked: %v is not a boolean", v)
+	}
+	return locked
 }
 
 // syncBuffer collects the daemon's output, which exec copies from its own

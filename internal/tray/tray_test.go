@@ -1,0 +1,126 @@
+package tray
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/dbustest"
+	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// fakeClient streams the snapshots a test sends and records actions.
+type fakeClient struct {
+	snaps chan state.Snapshot
+	mu    sync.Mutex
+	quits int
+}
+
+func newFakeClient() *fakeClient { return &fakeClient{snaps: make(chan state.Snapshot, 8)} }
+
+func (c *fakeClient) Watch(ctx context.Context, _ string) (<-chan localapi.Event, error) {
+	out := make(chan localapi.Event)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-c.snaps:
+				select {
+				case out <- localapi.Event{Type: localapi.EventState, State: &s}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (c *fakeClient) OpenWindow(context.Context, string) error { return nil }
+func (c *fakeClient) EndSession(context.Context) error         { return nil }
+func (c *fakeClient) CheckUpdate(context.Context) error        { return nil }
+func (c *fakeClient) SetSafeMode(context.Context, bool) error  { return nil }
+func (c *fakeClient) Quit(context.Context) error {
+	c.mu.Lock()
+	c.quits++
+	c.mu.Unlock()
+	return nil
+}
+
+// A process can show its tray, end it and show it again: the agent's
+// tests (and an agent that restarts its tray) do. Each run registers a
+// complete item with exactly its own menu, follows state, and ending it
+// leaves the process's shared session-bus connection, which the keyring
+// and others use, open.
+func TestRunTwiceInOneProcess(t *testing.T) {
+	dbustest.PrivateBus(t)
+	watcher := dbustest.StartWatcher(t)
+	// Connected before the tray runs, as the keyring's connection is.
+	shared, err := dbus.SessionBus()
+	if err != nil {
+		t.Fatalf("SessionBus: %v", err)
+	}
+	t.Cleanup(func() { shared.Close() })
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, i18n.German)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	for run := 1; run <= 3; run++ {
+		c := newFakeClient()
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Run(runCtx, c, Options{Catalog: cat, Panel: assets.PanelLight})
+		}()
+		item, err := watcher.WaitItem(ctx)
+		if err != nil {
+			t.Fatalf("run %d: WaitItem: %v", run, err)
+		}
+		menu, err := item.Menu(ctx)
+		if err != nil {
+			t.Fatalf("run %d: Menu: %v", run, err)
+		}
+		c.snaps <- state.Snapshot{Session: state.Connected, TrayVisible: true}
+		// The state line and the hidden Start come from the snapshot,
+		// after the whole menu is built.
+		layout, err := menu.WaitLayout(ctx, func(n dbustest.MenuNode) bool {
+			line, ok := n.FindByLabel("Verbunden – alles in Ordnung")
+			start, _ := n.FindByLabel("Homeoffice starten")
+			return ok && line.Visible && !start.Visible
+		})
+		if err != nil {
+			t.Fatalf("run %d: menu never followed the state: %v", run, err)
+		}
+		// Exactly one menu: nothing left over from an earlier run.
+		if got, want := len(layout.Children), 13; got != want {
+			t.Errorf("run %d: menu has %d entries, want %d: %v", run, got, want, layout.Labels())
+		}
+		if title, err := item.Title(ctx); err != nil || title != "Dienstweg" {
+			t.Errorf("run %d: Title = %q, %v", run, title, err)
+		}
+		stop()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			t.Fatalf("run %d: Run did not return after its context ended", run)
+		}
+		if err := watcher.WaitUnregistered(ctx, item); err != nil {
+			t.Fatalf("run %d: item stayed on the bus after Run returned: %v", run, err)
+		}
+		if err := shared.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.Peer.Ping", 0).Err; err != nil {
+			t.Fatalf("run %d: the shared session-bus connection no longer works after the tray ended: %v", run, err)
+		}
+	}
+}
