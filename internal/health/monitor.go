@@ -478,6 +478,10 @@ func (m *Monitor) launch(ctx context.Context) int {
 		m.newSession(now, tun, active)
 		m.loopGen, m.loopActive = gen, active
 	}
+	// What a probe uses of the loop's state is captured here, like tun and
+	// gwProbe: a later round may begin a new session (newSession replaces
+	// svcHC) while this probe is still out.
+	svcHC := m.svcHC
 	if all {
 		for _, p := range m.probes {
 			p.next = now
@@ -516,7 +520,7 @@ func (m *Monitor) launch(ctx context.Context) int {
 			}
 			pctx, cancel := context.WithTimeout(ctx, limit)
 			defer cancel()
-			r := m.probe(pctx, p, tun, gwProbe)
+			r := m.probe(pctx, p, tun, gwProbe, svcHC)
 			m.log.Debug("health probe", "link", p.check.Code, "target", p.target.Name, "result", errString(r))
 			m.results <- done{p: p, r: r, gen: gen}
 		}()
@@ -553,7 +557,9 @@ func (m *Monitor) apply(d done) bool {
 	if p.fails >= m.t.FailAfter {
 		p.down, p.seen, p.shown = true, true, r
 		retry := m.t.Retry
-		if !m.active {
+		if !m.loopActive {
+			// m.active belongs to SessionStarted and SessionEnded, which
+			// run on other goroutines; the loop keeps its own copy.
 			retry = m.t.IdleRetry
 		}
 		p.next = now.Add(retry)
@@ -592,7 +598,9 @@ func (m *Monitor) newSession(now time.Time, tun Tunnel, active bool) {
 	}
 }
 
-func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe string) Result {
+// probe runs on a goroutine of its own: it reads only what launch
+// captured and what does not change after New.
+func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe string, svcHC *http.Client) Result {
 	if p.check.Tunnel && tun == nil {
 		return fail(KeyTunnelDown, nil)
 	}
@@ -610,7 +618,7 @@ func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe strin
 	case OfficeDNS:
 		return ProbeOfficeDNS(ctx, tun.LookupHost, m.cfg.OfficeDNSName)
 	case OfficeServices:
-		return ProbeService(ctx, tun.DialContext, m.svcHC, p.target, m.t.Slow)
+		return ProbeService(ctx, tun.DialContext, svcHC, p.target, m.t.Slow)
 	}
 	return fail(KeyFailed, nil)
 }
