@@ -690,6 +690,11 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 		}
 		return nil
 	}
+	if p.shown.Diag != "" {
+		// Said before any announcement: an untrusted certificate may
+		// be an attack, and no maintenance explains it.
+		return &state.Message{Key: p.shown.Diag, Args: args}
+	}
 	if m.deps.Announcements != nil {
 		if c, ok := m.deps.Announcements.Covering(p.component(), now); ok {
 			args["Title"] = c.Title

@@ -215,7 +215,7 @@ func TestTranslationKeysAreComplete(t *testing.T) {
 			t.Errorf("key %s listed twice", k)
 		}
 		seen[k] = true
-		if !strings.HasPrefix(k, "health.") {
+		if !strings.HasPrefix(k, "health.") && k != KeyDiagUntrusted && k != KeyDiagCertificateClock {
 			t.Errorf("key %s outside health.", k)
 		}
 	}
@@ -264,5 +264,38 @@ func TestConfigFromProfileTakesTheCaptiveProbe(t *testing.T) {
 	}
 	if ConfigFromProfile(&profile.Profile{PortalURL: "https://p.example/"}).Captive.URL != "" {
 		t.Error("a captive probe without one in the profile")
+	}
+}
+
+// A portal whose certificate the pinned CA did not sign is "not
+// trustworthy", in the wizard's words, not "not answering"; the session
+// through a working tunnel stays up.
+func TestPortalWithUntrustedCertificate(t *testing.T) {
+	t.Parallel()
+	real := portaltest.Start(t, portaltest.Options{})
+	other := portaltest.Start(t, portaltest.Options{})
+	pc, err := portal.New(portal.Config{BaseURL: real.URL, CAPEM: other.CAPEM})
+	if err != nil {
+		t.Fatalf("portal.New: %v", err)
+	}
+	t.Cleanup(pc.Close)
+
+	// Literal keys: they are the wording contract with the translations.
+	r := ProbePortal(context.Background(), pc, time.Now)
+	if r.OK || r.Detail.Key != "health.detail.untrusted" {
+		t.Errorf("ProbePortal with a foreign CA = %+v, want health.detail.untrusted", r)
+	}
+
+	e := newEnv(t, func(d *Deps, c *Config) { d.Portal = pc })
+	e.mon.SessionStarted(e.tunnel, e.gwAddr)
+	s := e.steps(4)
+	if d := s.Health.Diagnosis; d == nil || d.Key != "enroll.error.certificate" {
+		t.Errorf("diagnosis %+v, want the wizard's enroll.error.certificate", d)
+	}
+	if l := link(t, s.Health, Portal, ""); l.OK || l.Detail.Key != "health.detail.untrusted" {
+		t.Errorf("portal link %+v, want health.detail.untrusted", l)
+	}
+	if s.Session != state.Connected {
+		t.Errorf("session %v: the portal's certificate does not concern the tunnel", s.Session)
 	}
 }
