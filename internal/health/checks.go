@@ -154,6 +154,9 @@ const (
 	KeyDiagMaintenanceU = "health.diag.maintenance_until"
 	KeyDiagOutage       = "health.diag.outage"
 	KeyDiagOutageU      = "health.diag.outage_until"
+	// KeyDiagPortalSession: the portal does not answer, but the session
+	// through a working tunnel goes on.
+	KeyDiagPortalSession = "health.diag.portal_session"
 )
 
 // Diagnoses of the portal link that the setup wizard says in the same
@@ -174,7 +177,7 @@ func TranslationKeys() []string {
 		KeyTunnelDown, KeyResolved, KeyNotResolved, KeyLatency, KeySlow, KeyHTTPStatus,
 		KeyUntrusted, KeyCertificateClock, KeyDiagUntrusted, KeyDiagCertificateClock,
 		KeyDiagService, KeyDiagServiceSlow, KeyDiagClock, KeyDiagMaintenance, KeyDiagMaintenanceU,
-		KeyDiagOutage, KeyDiagOutageU,
+		KeyDiagOutage, KeyDiagOutageU, KeyDiagPortalSession,
 	}
 	for _, c := range Checks {
 		keys = append(keys, c.NameKey(), c.TitleKey(), c.ExplainKey(), c.NextKey(), c.DiagKey())

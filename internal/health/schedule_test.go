@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,11 +260,36 @@ func TestConfigFromProfileTakesTheCaptiveProbe(t *testing.T) {
 	if cfg.Captive.URL != "http://probe.example/204" {
 		t.Errorf("Captive = %+v", cfg.Captive)
 	}
-	if len(cfg.InternetTargets) != 1 || cfg.InternetTargets[0] != "portal.example:8443" {
-		t.Errorf("InternetTargets = %v", cfg.InternetTargets)
+	if want := append([]string{"probe.example:80"}, DefaultInternetTargets...); !slices.Equal(cfg.InternetTargets, want) {
+		t.Errorf("InternetTargets = %v, want %v", cfg.InternetTargets, want)
 	}
 	if ConfigFromProfile(&profile.Profile{PortalURL: "https://p.example/"}).Captive.URL != "" {
 		t.Error("a captive probe without one in the profile")
+	}
+}
+
+// The internet check never targets the portal's host: an outage of the
+// portal must not read as "no internet, restart your router" (issue 13,
+// #10).
+func TestInternetTargetsAreNotThePortal(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*profile.Profile{
+		{PortalURL: "https://portal.example:8443/"},
+		{PortalURL: "https://portal.example/", CaptiveProbeURL: "http://probe.example:8080/204"},
+		{PortalURL: "https://portal.example/", InternetTargets: []string{"192.0.2.7:443", "check.example:80"}},
+	} {
+		cfg := ConfigFromProfile(p)
+		if len(cfg.InternetTargets) == 0 {
+			t.Errorf("profile %+v: no internet targets", p)
+		}
+		for _, target := range cfg.InternetTargets {
+			if strings.HasPrefix(target, "portal.example:") {
+				t.Errorf("profile %+v: internet target %s is the portal", p, target)
+			}
+		}
+		if len(p.InternetTargets) > 0 && !slices.Equal(cfg.InternetTargets, p.InternetTargets) {
+			t.Errorf("InternetTargets = %v, want the profile's %v", cfg.InternetTargets, p.InternetTargets)
+		}
 	}
 }
 

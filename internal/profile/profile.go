@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -41,6 +43,14 @@ type Profile struct {
 	// e.g. the organisation's own; a hotel or train login page that
 	// intercepts it is then recognised. Empty turns that check off.
 	CaptiveProbeURL string `json:"captive_probe_url,omitempty"`
+	// InternetTargets are host:port (names or addresses) that the health
+	// chain connects to, name lookup and TCP, to tell whether the laptop
+	// reaches the internet; one answering is enough. They should be hosts
+	// that do not depend on the organisation, so that an outage of the
+	// portal is not mistaken for the employee's internet being down.
+	// Empty means a few well-known connectivity-check hosts (and the
+	// captive probe's host, if set).
+	InternetTargets []string `json:"internet_targets,omitempty"`
 	// DefaultLanguage is "de" or "en"; empty means follow the system.
 	DefaultLanguage string `json:"default_language,omitempty"`
 }
@@ -161,6 +171,11 @@ func (p *Profile) Validate() error {
 			problems = append(problems, "captive_probe_url must be a plain http:// URL (a login page can only intercept http)")
 		}
 	}
+	for i, t := range p.InternetTargets {
+		if err := checkHostPort(t); err != nil {
+			problems = append(problems, fmt.Sprintf("internet_targets[%d]: %v", i, err))
+		}
+	}
 	switch p.DefaultLanguage {
 	case "", "de", "en":
 	default:
@@ -175,6 +190,22 @@ func (p *Profile) Validate() error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid profile: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkHostPort accepts "host:port" with a host and a port from 1 to
+// 65535, as a dialer needs it.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q has no port from 1 to 65535", s)
 	}
 	return nil
 }

@@ -68,3 +68,24 @@ func TestCaptiveProbeURLMustBePlainHTTP(t *testing.T) {
 		}
 	}
 }
+
+func TestInternetTargetsMustBeHostPort(t *testing.T) {
+	t.Parallel()
+	for target, ok := range map[string]bool{
+		"detectportal.example:80": true,
+		"192.0.2.1:443":           true,
+		"[2001:db8::1]:443":       true,
+		"detectportal.example":    false,
+		":80":                     false,
+		"host:0":                  false,
+		"host:70000":              false,
+		"host:http":               false,
+	} {
+		p := &Profile{Organisation: "Stadt Musterstadt", PortalURL: "https://portal.example", PortalCA: "-----BEGIN CERTIFICATE-----\n",
+			OfficeDNSName: "intranet.example", InternetTargets: []string{target}}
+		err := p.Validate()
+		if ok != (err == nil) {
+			t.Errorf("internet_targets %q: Validate = %v", target, err)
+		}
+	}
+}
