@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -142,7 +144,80 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("malformed profile: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("malformed profile: data after the JSON object")
+	}
+	if err := exactKeys(data); err != nil {
+		return nil, fmt.Errorf("malformed profile: %w", err)
+	}
 	return &p, nil
+}
+
+// fieldNames are the profile's JSON keys, spelled as documented.
+var fieldNames = func() map[string]bool {
+	names := map[string]bool{}
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget]()} {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			names[name] = true
+		}
+	}
+	return names
+}()
+
+// exactKeys rejects what encoding/json lets through: a key in another
+// case ("Portal_CA") and a key given twice, of which the last would win.
+// Both make the client read another value than a person or a tool that
+// checks the file, so the profile must say each thing once, as documented.
+// data is one JSON value that decoded into a Profile.
+func exactKeys(data []byte) error {
+	type frame struct {
+		object, wantKey bool
+		seen            map[string]bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			if tok == json.Delim('}') {
+				stack = stack[:n-1]
+				valueDone()
+				continue
+			}
+			key, _ := tok.(string)
+			switch {
+			case !fieldNames[key]:
+				return fmt.Errorf("key %q is not spelled as documented", key)
+			case stack[n-1].seen[key]:
+				return fmt.Errorf("key %q is given twice", key)
+			}
+			stack[n-1].seen[key], stack[n-1].wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, wantKey: true, seen: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 // Validate checks the fields the client cannot work without.
@@ -159,6 +234,8 @@ func (p *Profile) Validate() error {
 		problems = append(problems, fmt.Sprintf("portal_url: %v", err))
 	case u.Scheme != "https":
 		problems = append(problems, "portal_url must use https")
+	case u.Hostname() == "":
+		problems = append(problems, "portal_url has no host")
 	}
 	if !strings.Contains(p.PortalCA, "BEGIN CERTIFICATE") {
 		problems = append(problems, "portal_ca must be a PEM certificate")
@@ -183,9 +260,19 @@ func (p *Profile) Validate() error {
 	}
 	for i, t := range p.HealthTargets {
 		switch t.Kind {
-		case "tcp", "https", "http":
+		case "tcp":
+			if err := checkHostPort(t.Address); err != nil {
+				problems = append(problems, fmt.Sprintf("health_targets[%d]: address: %v", i, err))
+			}
+		case "https", "http":
+			if u, err := url.Parse(t.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+				problems = append(problems, fmt.Sprintf("health_targets[%d]: address %q is not an http:// or https:// URL with a host", i, t.Address))
+			}
 		default:
 			problems = append(problems, fmt.Sprintf("health_targets[%d]: kind %q is not tcp, http or https", i, t.Kind))
+		}
+		if strings.TrimSpace(t.Name) == "" {
+			problems = append(problems, fmt.Sprintf("health_targets[%d]: name is empty", i))
 		}
 	}
 	if len(problems) > 0 {
