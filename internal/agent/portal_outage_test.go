@@ -2,11 +2,8 @@ package agent
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -37,13 +35,14 @@ func TestPortalOutageKeepsSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay := startRelay(t, target.Host)
-	prof, err := profile.Demo("https://"+relay.addr, org.CAPEM)
+	relay := portaltest.StartRelay(t, target.Host)
+	prof, err := profile.Demo("https://"+relay.Addr, org.CAPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The internet, apart from the portal: a host that keeps answering.
-	prof.InternetTargets = []string{listenLoopback(t)}
+	// The internet: a host that keeps answering, apart from the portal's
+	// address. The demo portal itself does; only the relay takes it away.
+	prof.InternetTargets = []string{target.Host}
 
 	ks := keyring.NewMem()
 	stateDir := t.TempDir()
@@ -69,7 +68,7 @@ func TestPortalOutageKeepsSession(t *testing.T) {
 	waitSession(t, ctx, c, state.Connected)
 	waitStatus(t, ctx, c, "every link green", allGreen)
 
-	relay.stop()
+	relay.Stop()
 	a.health.Trigger("test: portal stopped") // instead of waiting 5 minutes
 	s := waitStatus(t, ctx, c, "the portal named", func(s state.Snapshot) bool {
 		return s.Health.Diagnosis != nil && s.Health.Diagnosis.Key == "health.diag.portal_session"
@@ -93,7 +92,7 @@ func TestPortalOutageKeepsSession(t *testing.T) {
 		t.Errorf("state reads %q", got)
 	}
 
-	relay.start(t)
+	relay.Start(t)
 	waitStatus(t, ctx, c, "every link green with the portal back", allGreen)
 }
 
@@ -175,99 +174,4 @@ func enrollDirectly(tb testing.TB, ctx context.Context, portalURL, ca string, ks
 	for v = step(m.Next(ctx)); v.Step != enroll.StepDone; v = step(m.Next(ctx)) {
 	}
 	return secret
-}
-
-// relay forwards TCP connections on a fixed loopback address to target
-// until stopped; stopping also cuts the connections it carries.
-type relay struct {
-	addr, target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-}
-
-func startRelay(tb testing.TB, target string) *relay {
-	tb.Helper()
-	r := &relay{addr: "127.0.0.1:0", target: target}
-	r.start(tb)
-	r.addr = r.ln.Addr().String()
-	tb.Cleanup(r.stop)
-	return r
-}
-
-func (r *relay) start(tb testing.TB) {
-	tb.Helper()
-	ln, err := net.Listen("tcp", r.addr)
-	if err != nil {
-		tb.Fatalf("relay: %v", err)
-	}
-	r.mu.Lock()
-	r.ln, r.conns = ln, map[net.Conn]struct{}{}
-	r.mu.Unlock()
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", r.target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			if !r.track(in, out) {
-				return
-			}
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-}
-
-func (r *relay) track(cs ...net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.conns == nil {
-		for _, c := range cs {
-			c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		r.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (r *relay) stop() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ln != nil {
-		r.ln.Close()
-	}
-	for c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-}
-
-// listenLoopback accepts and closes connections until the test ends.
-func listenLoopback(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
 }

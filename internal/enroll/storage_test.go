@@ -40,7 +40,8 @@ func TestProgressFileLostOrDamagedAfterSetup(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			var logs syncBuffer
+			// The machine logs on the calling goroutine, this one.
+			var logs bytes.Buffer
 			w.config = func(c *enroll.Config) {
 				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
@@ -217,21 +218,4 @@ func collect(m *enroll.Machine, into *[]enroll.View) func() {
 		}
 	}()
 	return func() { stop(); close(done); wg.Wait() }
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -318,14 +318,7 @@ func TestPortalOutageKeepsWorkingSession(t *testing.T) {
 	if d := s.Health.Diagnosis; d == nil || d.Key != "health.diag.portal_session" {
 		t.Fatalf("diagnosis %+v, want the portal named", d)
 	}
-	if l := link(t, s.Health, Internet, ""); !l.OK {
-		t.Errorf("internet link %+v while only the portal is down", l)
-	}
-	for _, code := range []string{Gateway, OfficeDNS} {
-		if l := link(t, s.Health, code, ""); !l.OK || l.Skipped {
-			t.Errorf("%s link %+v while only the portal is down", code, l)
-		}
-	}
+	wantPassing(t, "while only the portal is down", s.Health, Internet, Gateway, OfficeDNS)
 	if n := e.recon.Load(); n != 0 {
 		t.Errorf("%d reconnects for a portal outage", n)
 	}
@@ -358,11 +351,7 @@ func TestInternetCheckContradictedByWorkingTunnel(t *testing.T) {
 	if s.Session != state.Connected || s.Health.Diagnosis != nil {
 		t.Errorf("session %v diagnosis %+v, want connected without a diagnosis", s.Session, s.Health.Diagnosis)
 	}
-	for _, code := range []string{Gateway, OfficeDNS} {
-		if l := link(t, s.Health, code, ""); !l.OK || l.Skipped {
-			t.Errorf("%s link %+v behind a working gateway", code, l)
-		}
-	}
+	wantPassing(t, "behind a working gateway", s.Health, Gateway, OfficeDNS)
 	// The office still gets checked: a service going down is noticed.
 	e.svcDown.Store(true)
 	e.mon.Trigger("test")
@@ -384,5 +373,16 @@ func TestInternetCheckContradictedByWorkingTunnel(t *testing.T) {
 	e.inetBlocked.Store(false)
 	if s = e.steps(8); s.Session != state.Connected || s.Health.Diagnosis != nil {
 		t.Errorf("back online: session %v diagnosis %+v", s.Session, s.Health.Diagnosis)
+	}
+}
+
+// wantPassing fails the test unless each link with code was checked and
+// passed.
+func wantPassing(tb testing.TB, when string, h state.Health, codes ...string) {
+	tb.Helper()
+	for _, code := range codes {
+		if l := link(tb, h, code, ""); !l.OK || l.Skipped {
+			tb.Errorf("%s link %+v %s", code, l, when)
+		}
 	}
 }
