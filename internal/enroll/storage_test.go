@@ -23,58 +23,66 @@ import (
 // wizard at "welcome", although `up` worked with the keys in the keyring.
 func TestProgressFileLostOrDamagedAfterSetup(t *testing.T) {
 	t.Parallel()
-	for name, damage := range map[string]func(path string) error{
-		"missing":       os.Remove,
-		"empty":         func(p string) error { return os.WriteFile(p, nil, 0o600) },
-		"garbage":       func(p string) error { return os.WriteFile(p, []byte("\x00\x17\xffnot json"), 0o600) },
-		"truncated":     func(p string) error { return os.WriteFile(p, []byte(`{"version":1,"step":"do`), 0o600) },
-		"unknown_step":  func(p string) error { return os.WriteFile(p, []byte(`{"version":1,"step":"welcome2"}`), 0o600) },
-		"newer_version": func(p string) error { return os.WriteFile(p, []byte(`{"version":7,"step":"done"}`), 0o600) },
-		"a_directory": func(p string) error {
+	// One set-up computer, whose file is damaged in one way after another
+	// (each run writes it whole again).
+	w := newWorld(t)
+	// The machine logs on the calling goroutine, this one.
+	var logs bytes.Buffer
+	w.config = func(c *enroll.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	w.finish(t, w.machine(t))
+	path := filepath.Join(w.dir, enroll.ProgressFile)
+	for _, tc := range []struct {
+		name   string
+		damage func(path string) error
+	}{
+		{"missing", os.Remove},
+		{"empty", func(p string) error { return os.WriteFile(p, nil, 0o600) }},
+		{"garbage", func(p string) error { return os.WriteFile(p, []byte("\x00\x17\xffnot json"), 0o600) }},
+		{"truncated", func(p string) error { return os.WriteFile(p, []byte(`{"version":1,"step":"do`), 0o600) }},
+		{"unknown_step", func(p string) error { return os.WriteFile(p, []byte(`{"version":1,"step":"welcome2"}`), 0o600) }},
+		{"newer_version", func(p string) error { return os.WriteFile(p, []byte(`{"version":7,"step":"done"}`), 0o600) }},
+		{"a_directory", func(p string) error {
+			if err := os.RemoveAll(p + ".damaged"); err != nil {
+				return err
+			}
 			if err := os.Remove(p); err != nil {
 				return err
 			}
 			return os.Mkdir(p, 0o700)
-		},
+		}},
 	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			w := newWorld(t)
-			// The machine logs on the calling goroutine, this one.
-			var logs bytes.Buffer
-			w.config = func(c *enroll.Config) {
-				c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		logs.Reset()
+		os.Remove(path + ".damaged")
+		if err := tc.damage(path); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		m := w.machine(t) // the program starts again
+		v := m.View()
+		if !m.Enrolled() || !v.Enrolled {
+			t.Fatalf("%s: set-up computer looks new: Enrolled %v, view %s/%s", tc.name, m.Enrolled(), v.Step, v.Page)
+		}
+		if v.Step != enroll.StepDone || v.Page != enroll.PageStep {
+			t.Fatalf("%s: at %s/%s, want done", tc.name, v.Step, v.Page)
+		}
+		if tc.name != "missing" {
+			if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "damaged") {
+				t.Errorf("%s: damaged file not logged as an error:\n%s", tc.name, logs.String())
 			}
-			w.finish(t, w.machine(t))
-			path := filepath.Join(w.dir, enroll.ProgressFile)
-			if err := damage(path); err != nil {
-				t.Fatal(err)
+			if _, err := os.Stat(path + ".damaged"); err != nil {
+				t.Errorf("%s: damaged file not kept for the helpdesk: %v", tc.name, err)
 			}
-
-			m := w.machine(t) // the program starts again
-			v := m.View()
-			if !m.Enrolled() || !v.Enrolled {
-				t.Fatalf("set-up computer looks new: Enrolled %v, view %s/%s", m.Enrolled(), v.Step, v.Page)
-			}
-			wantStep(t, v, enroll.StepDone, enroll.PageStep)
-			if name != "missing" {
-				if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "damaged") {
-					t.Errorf("damaged file not logged as an error:\n%s", logs.String())
-				}
-				if _, err := os.Stat(path + ".damaged"); err != nil {
-					t.Errorf("damaged file not kept for the helpdesk: %v", err)
-				}
-			}
-			// The file is whole again and says Done.
-			var p struct{ Step string }
-			if b, err := os.ReadFile(path); err != nil || json.Unmarshal(b, &p) != nil || p.Step != "done" {
-				t.Fatalf("progress file after recovery: %s %v", b, err)
-			}
-			// And the next start finds it so.
-			if m := w.machine(t); !m.Enrolled() || m.View().Step != enroll.StepDone {
-				t.Fatalf("second start: %s", m.View().Step)
-			}
-		})
+		}
+		// The file is whole again and says Done.
+		var p struct{ Step string }
+		if b, err := os.ReadFile(path); err != nil || json.Unmarshal(b, &p) != nil || p.Step != "done" {
+			t.Fatalf("%s: progress file after recovery: %s %v", tc.name, b, err)
+		}
+		// And the next start finds it so.
+		if m := w.machine(t); !m.Enrolled() || m.View().Step != enroll.StepDone {
+			t.Fatalf("%s: second start: %s", tc.name, m.View().Step)
+		}
 	}
 }
 
