@@ -510,18 +510,18 @@ func (m *Monitor) launch(ctx context.Context) int {
 	// The tunnel is the exception: it runs over the internet, so a
 	// gateway that answers proves the laptop is online whatever the
 	// host-side checks say. The gateway is therefore always probed during
-	// a session, and while it answers, the office behind it is probed
-	// too (issue 13, #10).
+	// a session, and while it answers, a host-side failure blocks nothing
+	// (issue 13, #10).
 	started := 0
-	hostBlocked, tunnelBlocked := false, false
+	hostDown, tunnelDown := false, false // a confirmed hard failure so far
 	tunnelWorks := m.tunnelWorks()
 	for _, p := range m.probes {
 		if p.check.Tunnel && !active {
 			continue
 		}
-		blocked := hostBlocked
+		blocked := hostDown && !tunnelWorks
 		if p.check.Tunnel {
-			blocked = tunnelBlocked || (hostBlocked && p.check.Code != Gateway && !tunnelWorks)
+			blocked = tunnelDown || (blocked && p.check.Code != Gateway)
 		}
 		if blocked {
 			if !p.blocked {
@@ -534,9 +534,9 @@ func (m *Monitor) launch(ctx context.Context) int {
 		}
 		if p.down && p.check.Severity >= SeverityProblem {
 			if p.check.Tunnel {
-				tunnelBlocked = true
+				tunnelDown = true
 			} else {
-				hostBlocked = true
+				hostDown = true
 			}
 		}
 		if p.running || p.next.After(now.Add(m.t.Merge)) {

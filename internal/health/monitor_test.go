@@ -352,6 +352,9 @@ func TestInternetCheckContradictedByWorkingTunnel(t *testing.T) {
 		t.Errorf("session %v diagnosis %+v, want connected without a diagnosis", s.Session, s.Health.Diagnosis)
 	}
 	wantPassing(t, "behind a working gateway", s.Health, Gateway, OfficeDNS)
+	// The portal is still checked too: the failing internet check is
+	// contradicted, so it blocks nothing.
+	wantPassing(t, "with the internet check contradicted", s.Health, CaptivePortal, Portal)
 	// The office still gets checked: a service going down is noticed.
 	e.svcDown.Store(true)
 	e.mon.Trigger("test")
