@@ -59,6 +59,8 @@ type world struct {
 	code   string // activation code
 	tb     testing.TB
 	secret string // the last authenticator secret seen
+	// config, if set, changes each machine's configuration.
+	config func(*enroll.Config)
 }
 
 type worldOpt func(*world)
@@ -91,10 +93,14 @@ func (w *world) machine(tb testing.TB) *enroll.Machine {
 	tb.Helper()
 	// A fresh client, as a restarted program has: no credential.
 	c := w.env.Client(tb, func(c *portal.Config) { c.Retry.MaxAttempts = 1 })
-	m, err := enroll.New(context.Background(), enroll.Config{
+	cfg := enroll.Config{
 		Portal: c, Keyring: w.ks, StateDir: w.dir, DeviceName: "test-laptop",
 		Now: w.now, Location: time.UTC, Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	if w.config != nil {
+		w.config(&cfg)
+	}
+	m, err := enroll.New(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}

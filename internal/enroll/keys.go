@@ -1,7 +1,7 @@
 package enroll
 
 // MessageKeys lists every translation key a View can carry (Title, Body,
-// Notice, Error, Check names), so the agent's translation files can be
+// Notice, Error, Warning, Check names), so the agent's translation files can be
 // tested for completeness. Button and field labels are the window's.
 func MessageKeys() []string {
 	keys := []string{
@@ -19,6 +19,7 @@ func MessageKeys() []string {
 		"enroll.error.busy", "enroll.error.unreachable", "enroll.error.certificate", "enroll.error.clock",
 		"enroll.error.device_unauthorised", "enroll.error.device_mismatch",
 		"enroll.error.portal", "enroll.error.unexpected",
+		"enroll.warning.disk_full", "enroll.warning.read_only", "enroll.warning.not_saved",
 	}
 	for _, s := range steps {
 		keys = append(keys, "enroll."+string(s)+".title", "enroll."+string(s)+".body")

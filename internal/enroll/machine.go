@@ -17,8 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +63,10 @@ type Config struct {
 	// Logger nil means slog.Default(). Only steps and error kinds are
 	// logged, never inputs or secrets.
 	Logger *slog.Logger
+
+	// writeFile writes the progress file; nil means atomicfile.WriteFile.
+	// Tests make it fail as a full disk would.
+	writeFile writeFileFunc
 }
 
 // Errors of the action methods. Problems the user can act on are not
@@ -94,20 +100,29 @@ const (
 type Machine struct {
 	cfg Config
 
-	mu     sync.Mutex
-	seq    uint64
-	busy   bool
-	step   Step
-	page   Page
-	retry  retryOp
-	err    *state.Message
-	notice *state.Message
-	hidden bool
-	user   string
-	name   string // display name
-	devID  string
-	checks []Check
-	tested bool
+	mu   sync.Mutex
+	seq  uint64
+	busy bool
+	step Step
+	// enrolled: the keyring held a complete device when last read. It,
+	// not the progress file, says whether this computer is set up.
+	enrolled bool
+	// noProgress: there was no usable progress file at start, so the
+	// step it names is not known; the keyring decides.
+	noProgress bool
+	// warning says why the progress file could not be written; nil
+	// after the last write succeeded.
+	warning *state.Message
+	page    Page
+	retry   retryOp
+	err     *state.Message
+	notice  *state.Message
+	hidden  bool
+	user    string
+	name    string // display name
+	devID   string
+	checks  []Check
+	tested  bool
 	// enr is the started enrollment with the authenticator secret, in
 	// memory only and dropped once confirmed.
 	enr *portal.Enrollment
@@ -145,10 +160,23 @@ func New(ctx context.Context, cfg Config) (*Machine, error) {
 	}
 	m := &Machine{cfg: cfg, step: StepWelcome, page: PageStep, hidden: true, subs: map[*subscription]struct{}{}}
 	p, err := loadProgress(cfg.StateDir)
-	if err != nil {
-		// A damaged file costs the user a few clicks, not the setup:
-		// the keyring, checked below, is the truth about the device.
-		cfg.Logger.Warn("enroll: starting over", "err", err)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		// A new computer, or the file was lost: the keyring, checked
+		// below, says whether this computer is set up.
+		m.noProgress = true
+		p = progress{Step: StepWelcome}
+	default:
+		// A damaged file costs at most a few clicks of an unfinished
+		// setup, never the setup: the keyring is the truth about the
+		// device. The file is kept aside for the helpdesk.
+		cfg.Logger.Error("enroll: the wizard's progress file is damaged; the keyring decides whether this computer is set up",
+			"file", filepath.Join(cfg.StateDir, ProgressFile), "kept_as", ProgressFile+damagedSuffix, "err", err)
+		if err := keepDamaged(cfg.StateDir); err != nil {
+			cfg.Logger.Warn("enroll: damaged progress file", "err", err)
+		}
+		m.noProgress = true
 		p = progress{Step: StepWelcome}
 	}
 	m.step, m.user, m.name, m.devID = p.Step, p.User, p.DisplayName, p.DeviceID
@@ -191,6 +219,15 @@ func (m *Machine) resume(f facts) {
 		return
 	}
 	m.page, m.retry, m.err = PageStep, retryNone, nil
+	m.enrolled = f.devErr == nil && f.dev != nil
+	if m.noProgress && m.enrolled {
+		// The keyring holds a whole device but no progress file says
+		// so (lost, damaged, or never written on a full disk): this
+		// computer is set up.
+		m.cfg.Logger.Info("enroll: this computer is set up (its keys are in the keyring); writing the wizard's progress again")
+		m.resumeFromDevice(f, StepDone)
+		return
+	}
 	switch m.step {
 	case StepWelcome, StepSignIn:
 	case StepAuthenticator:
@@ -247,15 +284,25 @@ func (m *Machine) keyringPage(err error, op retryOp) {
 	m.cfg.Logger.Warn("enroll: keyring", "step", m.step, "err", err)
 }
 
-// save writes the progress file. A failure is logged, not shown: the
-// wizard still works, it just may not resume at this step.
+// save writes the progress file. A failure (a full disk, a read-only
+// directory) is logged and shown as the view's Warning until a later
+// write succeeds; the wizard goes on, since the keyring, not this file,
+// keeps the device, and every later step (or Retry) writes again what
+// the machine holds in memory. Caller holds m.mu (or owns m).
 func (m *Machine) save() {
 	err := saveProgress(m.cfg.StateDir, progress{
 		Step: m.step, User: m.user, DisplayName: m.name, DeviceID: m.devID, Updated: m.cfg.Now().UTC(),
-	})
+	}, m.cfg.writeFile)
 	if err != nil {
-		m.cfg.Logger.Error("enroll: saving progress", "err", err)
+		m.warning = storageMessage(err, m.cfg.StateDir)
+		m.cfg.Logger.Error("enroll: the wizard's progress could not be saved; the setup goes on, the keyring keeps the device",
+			"dir", m.cfg.StateDir, "step", m.step, "err", err)
+		return
 	}
+	if m.warning != nil {
+		m.cfg.Logger.Info("enroll: the wizard's progress is saved again")
+	}
+	m.warning, m.noProgress = nil, false
 }
 
 // View returns the current view.
@@ -271,7 +318,8 @@ func (m *Machine) viewLocked() View {
 		Page: m.page, User: m.user, DisplayName: m.name, Busy: m.busy,
 		Error: cloneMsg(m.err), Notice: cloneMsg(m.notice),
 		Checks:   append([]Check(nil), m.checks...),
-		Enrolled: m.step == StepDone,
+		Enrolled: m.enrolledLocked(),
+		Warning:  cloneMsg(m.warning),
 	}
 	v.Title, v.Body = "enroll."+string(m.step)+".title", "enroll."+string(m.step)+".body"
 	switch m.page {
@@ -310,6 +358,11 @@ func (m *Machine) viewLocked() View {
 		v.CanRetry = free && m.retry == retryTest
 	case StepDone:
 		v.CanRestart = free
+	}
+	// A progress file that could not be written can be written again
+	// where nothing else is to be retried.
+	if m.warning != nil && m.retry == retryNone {
+		v.CanRetry = free
 	}
 	return v
 }
@@ -608,6 +661,7 @@ func (m *Machine) registerDevice(ctx context.Context) (View, error) {
 	}
 	m.cfg.Portal.SetCredential(reg.dev.Credential.Reveal())
 	m.end(func() {
+		m.enrolled = true
 		m.enrollmentID = ""
 		if reg.deviceID != "" {
 			m.devID = reg.deviceID
@@ -711,6 +765,8 @@ func (m *Machine) Retry(ctx context.Context) (View, error) {
 		return m.instant([]Page{PageKeyring}, steps, func() {
 			m.page, m.retry, m.err = PageStep, retryNone, nil
 		})
+	case retryNone:
+		return m.saveAgain()
 	case retrySaveEnrollment:
 		if err := m.begin([]Page{PageKeyring}, StepAuthenticator); err != nil {
 			return m.View(), err
@@ -724,6 +780,21 @@ func (m *Machine) Retry(ctx context.Context) (View, error) {
 		return m.recheckClockBusy(ctx)
 	}
 	return m.View(), ErrNotNow
+}
+
+// saveAgain is Retry after the progress file could not be written, e.g.
+// once the employee made room on the disk.
+func (m *Machine) saveAgain() (View, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.busy {
+		return m.viewLocked(), ErrBusy
+	}
+	if m.warning == nil || m.retry != retryNone {
+		return m.viewLocked(), ErrNotNow
+	}
+	m.save()
+	return m.publishLocked(), nil
 }
 
 func (m *Machine) recheckClock(ctx context.Context) (View, error) {
@@ -778,12 +849,17 @@ func (m *Machine) Restart(ctx context.Context) (View, error) {
 	}), nil
 }
 
-// Enrolled reports whether the wizard reached Done.
+// Enrolled reports whether this computer is set up: the keyring holds a
+// whole device (also while a new setup runs after Restart), or, while the
+// keyring cannot be read, the wizard had reached Done. The progress file
+// alone never makes a set-up computer look new.
 func (m *Machine) Enrolled() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.step == StepDone
+	return m.enrolledLocked()
 }
+
+func (m *Machine) enrolledLocked() bool { return m.enrolled || m.step == StepDone }
 
 // String names the machine's position for logs.
 func (m *Machine) String() string {

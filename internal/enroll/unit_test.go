@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"crypto/ecdh"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -109,11 +112,10 @@ func TestSecretNeverPrinted(t *testing.T) {
 func TestProgressFile(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "state", "dienstweg")
-	p, err := loadProgress(dir)
-	if err != nil || p.Step != StepWelcome {
-		t.Fatalf("loadProgress of nothing = %+v, %v", p, err)
+	if p, err := loadProgress(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("loadProgress of nothing = %+v, %v; want fs.ErrNotExist", p, err)
 	}
-	if err := saveProgress(dir, progress{Step: StepConfirm, User: "m.mustermann"}); err != nil {
+	if err := saveProgress(dir, progress{Step: StepConfirm, User: "m.mustermann"}, nil); err != nil {
 		t.Fatalf("saveProgress: %v", err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, ProgressFile))
@@ -124,7 +126,7 @@ func TestProgressFile(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("left temp files: %v", entries)
 	}
-	p, err = loadProgress(dir)
+	p, err := loadProgress(dir)
 	if err != nil || p.Step != StepConfirm || p.User != "m.mustermann" {
 		t.Fatalf("loadProgress = %+v, %v", p, err)
 	}
@@ -133,6 +135,41 @@ func TestProgressFile(t *testing.T) {
 	}
 	if _, err := loadProgress(dir); err == nil {
 		t.Fatal("loadProgress accepted an unknown step")
+	}
+	for name, data := range map[string]string{
+		"trailing_data":  `{"version":1,"step":"done"} {"version":1,"step":"welcome"}`,
+		"long_user":      `{"version":1,"step":"done","user":"` + strings.Repeat("a", maxUserLen+1) + `"}`,
+		"too_large":      `{"version":1,"step":"done","user":"a"}` + strings.Repeat(" ", maxProgressBytes),
+		"empty":          ``,
+		"truncated":      `{"version":1,"st`,
+		"wrong_version":  `{"version":2,"step":"done"}`,
+		"not_an_object":  `["done"]`,
+		"null":           `null`,
+		"invalid_number": `{"version":1e400,"step":"done"}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, ProgressFile), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := loadProgress(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: loadProgress = %+v, %v; want a damaged-file error", name, p, err)
+		}
+	}
+}
+
+func TestStorageMessage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err error
+		key string
+	}{
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, "enroll.warning.disk_full"},
+		{fmt.Errorf("writing: %w", &fs.PathError{Op: "open", Path: "x", Err: syscall.EROFS}), "enroll.warning.read_only"},
+		{&fs.PathError{Op: "open", Path: "x", Err: syscall.EACCES}, "enroll.warning.read_only"},
+		{errors.New("something else"), "enroll.warning.not_saved"},
+	} {
+		if m := storageMessage(tc.err, "/state"); m.Key != tc.key || m.Args["Dir"] != "/state" {
+			t.Errorf("storageMessage(%v) = %+v, want %s", tc.err, m, tc.key)
+		}
 	}
 }
 

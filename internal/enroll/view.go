@@ -127,6 +127,10 @@ type View struct {
 	Notice *state.Message `json:"notice,omitempty"`
 	// Error says what went wrong and what to do.
 	Error *state.Message `json:"error,omitempty"`
+	// Warning says that the wizard's progress could not be saved (a full
+	// disk, a read-only directory) and what to do. The setup goes on;
+	// CanRetry offers to save again where nothing else is retried.
+	Warning *state.Message `json:"warning,omitempty"`
 	// Buttons that are enabled.
 	CanBack    bool `json:"can_back"`
 	CanNext    bool `json:"can_next"`
@@ -134,7 +138,9 @@ type View struct {
 	CanRestart bool `json:"can_restart"`
 	// Busy: an action is running; the window disables its buttons.
 	Busy bool `json:"busy"`
-	// Enrolled: this computer is set up (the Done step).
+	// Enrolled: this computer is set up, as the keyring says; also
+	// while a new setup runs after Restart (the old device stays until a
+	// new one replaces it).
 	Enrolled bool `json:"enrolled"`
 }
 

@@ -145,6 +145,8 @@ const (
 	KeyLatency          = "health.detail.latency"
 	KeySlow             = "health.detail.slow"
 	KeyHTTPStatus       = "health.detail.http_status"
+	KeyUntrusted        = "health.detail.untrusted"
+	KeyCertificateClock = "health.detail.certificate_clock"
 	KeyDiagService      = "health.diag.office_service"
 	KeyDiagServiceSlow  = "health.diag.office_service_slow"
 	KeyDiagClock        = "health.diag.clock"
@@ -152,6 +154,17 @@ const (
 	KeyDiagMaintenanceU = "health.diag.maintenance_until"
 	KeyDiagOutage       = "health.diag.outage"
 	KeyDiagOutageU      = "health.diag.outage_until"
+	// KeyDiagPortalSession: the portal does not answer, but the session
+	// through a working tunnel goes on.
+	KeyDiagPortalSession = "health.diag.portal_session"
+)
+
+// Diagnoses of the portal link that the setup wizard says in the same
+// words, so the status window and the wizard never disagree about a
+// portal whose certificate is not trusted.
+const (
+	KeyDiagUntrusted        = "enroll.error.certificate"
+	KeyDiagCertificateClock = "enroll.error.clock"
 )
 
 // TranslationKeys lists every key this package can put into a
@@ -162,8 +175,9 @@ func TranslationKeys() []string {
 		KeyOK, KeyFailed, KeySkipped, KeyNoRoute, KeyInterfaceDown, KeyTimeout, KeyRefused,
 		KeyCaptive, KeyUnexpected, KeyClockOff, KeyHandshake, KeyNoHandshake, KeyHandshakeOld,
 		KeyTunnelDown, KeyResolved, KeyNotResolved, KeyLatency, KeySlow, KeyHTTPStatus,
+		KeyUntrusted, KeyCertificateClock, KeyDiagUntrusted, KeyDiagCertificateClock,
 		KeyDiagService, KeyDiagServiceSlow, KeyDiagClock, KeyDiagMaintenance, KeyDiagMaintenanceU,
-		KeyDiagOutage, KeyDiagOutageU,
+		KeyDiagOutage, KeyDiagOutageU, KeyDiagPortalSession,
 	}
 	for _, c := range Checks {
 		keys = append(keys, c.NameKey(), c.TitleKey(), c.ExplainKey(), c.NextKey(), c.DiagKey())

@@ -80,19 +80,27 @@ type fakeTunnel struct {
 	gatewayOff atomic.Bool
 	dnsOff     atomic.Bool
 	names      map[string]netip.Addr
+	// hostOffline, if set, reports that the laptop itself is offline (no
+	// route, no internet, a login page): the tunnel, which runs over the
+	// same network, then loses the gateway too.
+	hostOffline func() bool
+}
+
+func (f *fakeTunnel) gatewayLost() bool {
+	return f.gatewayOff.Load() || (f.hostOffline != nil && f.hostOffline())
 }
 
 var errLost = errors.New("i/o timeout (lost)")
 
 func (f *fakeTunnel) LastHandshake() (time.Time, error) {
-	if f.gatewayOff.Load() {
+	if f.gatewayLost() {
 		return f.clock.Now().Add(-5 * time.Minute), nil
 	}
 	return f.clock.Now().Add(-10 * time.Second), nil
 }
 
 func (f *fakeTunnel) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	if f.gatewayOff.Load() {
+	if f.gatewayLost() {
 		return nil, context.DeadlineExceeded
 	}
 	if f.drops.Load() > 0 {
@@ -104,7 +112,7 @@ func (f *fakeTunnel) DialContext(ctx context.Context, network, address string) (
 }
 
 func (f *fakeTunnel) LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
-	if f.gatewayOff.Load() || f.dnsOff.Load() {
+	if f.gatewayLost() || f.dnsOff.Load() {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
 	if a, ok := f.names[host]; ok {
@@ -117,20 +125,24 @@ func (f *fakeTunnel) LookupHost(ctx context.Context, host string) ([]netip.Addr,
 // captive-probe server, a gateway probe listener and an office web
 // service, each of which a test can break.
 type env struct {
-	t        testing.TB
-	clock    *manualClock
-	store    *state.Store
-	tunnel   *fakeTunnel
-	noRoute  atomic.Bool
-	offline  atomic.Bool
-	captive  atomic.Bool
-	portalUp atomic.Bool
-	service  *httptest.Server
-	svcDown  atomic.Bool
-	gwAddr   string
-	cover    *Cover
-	recon    atomic.Int32
-	mon      *Monitor
+	t       testing.TB
+	clock   *manualClock
+	store   *state.Store
+	tunnel  *fakeTunnel
+	noRoute atomic.Bool
+	offline atomic.Bool
+	captive atomic.Bool
+	// inetBlocked refuses only the internet check's own hosts, as a
+	// network that filters them would; the tunnel still works.
+	inetBlocked atomic.Bool
+	internet    string
+	portalUp    atomic.Bool
+	service     *httptest.Server
+	svcDown     atomic.Bool
+	gwAddr      string
+	cover       *Cover
+	recon       atomic.Int32
+	mon         *Monitor
 }
 
 type envOption func(*Deps, *Config)
@@ -142,6 +154,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	e.portalUp.Store(true)
 
 	internet := listen(tb)
+	e.internet = internet
 	gateway := listen(tb)
 	e.gwAddr = gateway
 
@@ -163,7 +176,8 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 	}))
 	tb.Cleanup(e.service.Close)
 
-	e.tunnel = &fakeTunnel{clock: e.clock, names: map[string]netip.Addr{"intranet.musterstadt.example": netip.MustParseAddr("10.77.1.10")}}
+	e.tunnel = &fakeTunnel{clock: e.clock, names: map[string]netip.Addr{"intranet.musterstadt.example": netip.MustParseAddr("10.77.1.10")},
+		hostOffline: func() bool { return e.noRoute.Load() || e.offline.Load() || e.captive.Load() }}
 
 	deps := Deps{
 		Store: e.store,
@@ -177,6 +191,9 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
 			if e.offline.Load() || e.noRoute.Load() {
 				return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("network is unreachable")}
+			}
+			if e.inetBlocked.Load() && address == e.internet {
+				return nil, context.DeadlineExceeded
 			}
 			var d net.Dialer
 			return d.DialContext(ctx, network, address)

@@ -45,7 +45,8 @@ type Reconnector interface {
 // Config is what the monitor checks. Zero fields leave a check out.
 type Config struct {
 	// InternetTargets are host:port that show the internet works when
-	// one of them accepts a connection, e.g. the portal's host:443.
+	// one of them accepts a connection. They must not be the portal's
+	// host: the internet and the portal link have to fail apart.
 	InternetTargets []string
 	// Captive is the captive-portal probe; an empty URL leaves it out.
 	Captive CaptiveProbe
@@ -60,8 +61,20 @@ type Config struct {
 	Timing   Timing
 }
 
-// ConfigFromProfile fills Config from the organisation profile: the
-// portal's host is the internet target.
+// DefaultInternetTargets are what the internet check connects to when
+// the profile names none: the connectivity checks of three unrelated
+// operators (Google, Microsoft, Mozilla), which every phone and desktop
+// asks anyway. Any one answering is enough.
+var DefaultInternetTargets = []string{
+	"connectivitycheck.gstatic.com:80",
+	"www.msftconnecttest.com:80",
+	"detectportal.firefox.com:80",
+}
+
+// ConfigFromProfile fills Config from the organisation profile. The
+// internet targets are the profile's internet_targets, or else the
+// captive probe's host and DefaultInternetTargets; never the portal's
+// host, whose outage is the portal link's to report (issue 13, #10).
 func ConfigFromProfile(p *profile.Profile) Config {
 	cfg := Config{
 		OfficeDNSName: p.OfficeDNSName,
@@ -71,12 +84,16 @@ func ConfigFromProfile(p *profile.Profile) Config {
 	if p.CaptiveProbeURL != "" {
 		cfg.Captive = CaptiveProbe{URL: p.CaptiveProbeURL}
 	}
-	if u, err := url.Parse(p.PortalURL); err == nil && u.Hostname() != "" {
-		port := u.Port()
-		if port == "" {
-			port = "443"
+	cfg.InternetTargets = append([]string(nil), p.InternetTargets...)
+	if len(cfg.InternetTargets) == 0 {
+		if u, err := url.Parse(p.CaptiveProbeURL); err == nil && u.Hostname() != "" {
+			port := u.Port()
+			if port == "" {
+				port = "80"
+			}
+			cfg.InternetTargets = append(cfg.InternetTargets, net.JoinHostPort(u.Hostname(), port))
 		}
-		cfg.InternetTargets = []string{net.JoinHostPort(u.Hostname(), port)}
+		cfg.InternetTargets = append(cfg.InternetTargets, DefaultInternetTargets...)
 	}
 	return cfg
 }
@@ -478,6 +495,10 @@ func (m *Monitor) launch(ctx context.Context) int {
 		m.newSession(now, tun, active)
 		m.loopGen, m.loopActive = gen, active
 	}
+	// What a probe uses of the loop's state is captured here, like tun and
+	// gwProbe: a later round may begin a new session (newSession replaces
+	// svcHC) while this probe is still out.
+	svcHC := m.svcHC
 	if all {
 		for _, p := range m.probes {
 			p.next = now
@@ -486,11 +507,21 @@ func (m *Monitor) launch(ctx context.Context) int {
 
 	// Choose the due probes. A link behind a confirmed hard failure is
 	// not probed: it would fail too and the diagnosis names the first.
+	// The tunnel is the exception: it runs over the internet, so a
+	// gateway that answers proves the laptop is online whatever the
+	// host-side checks say. The gateway is therefore always probed during
+	// a session, and while it answers, a host-side failure blocks nothing
+	// (issue 13, #10).
 	started := 0
-	blocked := false
+	hostDown, tunnelDown := false, false // a confirmed hard failure so far
+	tunnelWorks := m.tunnelWorks()
 	for _, p := range m.probes {
 		if p.check.Tunnel && !active {
 			continue
+		}
+		blocked := hostDown && !tunnelWorks
+		if p.check.Tunnel {
+			blocked = tunnelDown || (blocked && p.check.Code != Gateway)
 		}
 		if blocked {
 			if !p.blocked {
@@ -502,7 +533,11 @@ func (m *Monitor) launch(ctx context.Context) int {
 			p.blocked, p.next = false, now
 		}
 		if p.down && p.check.Severity >= SeverityProblem {
-			blocked = true
+			if p.check.Tunnel {
+				tunnelDown = true
+			} else {
+				hostDown = true
+			}
 		}
 		if p.running || p.next.After(now.Add(m.t.Merge)) {
 			continue
@@ -516,7 +551,7 @@ func (m *Monitor) launch(ctx context.Context) int {
 			}
 			pctx, cancel := context.WithTimeout(ctx, limit)
 			defer cancel()
-			r := m.probe(pctx, p, tun, gwProbe)
+			r := m.probe(pctx, p, tun, gwProbe, svcHC)
 			m.log.Debug("health probe", "link", p.check.Code, "target", p.target.Name, "result", errString(r))
 			m.results <- done{p: p, r: r, gen: gen}
 		}()
@@ -553,7 +588,9 @@ func (m *Monitor) apply(d done) bool {
 	if p.fails >= m.t.FailAfter {
 		p.down, p.seen, p.shown = true, true, r
 		retry := m.t.Retry
-		if !m.active {
+		if !m.loopActive {
+			// m.active belongs to SessionStarted and SessionEnded, which
+			// run on other goroutines; the loop keeps its own copy.
 			retry = m.t.IdleRetry
 		}
 		p.next = now.Add(retry)
@@ -592,7 +629,9 @@ func (m *Monitor) newSession(now time.Time, tun Tunnel, active bool) {
 	}
 }
 
-func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe string) Result {
+// probe runs on a goroutine of its own: it reads only what launch
+// captured and what does not change after New.
+func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe string, svcHC *http.Client) Result {
 	if p.check.Tunnel && tun == nil {
 		return fail(KeyTunnelDown, nil)
 	}
@@ -610,7 +649,7 @@ func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe strin
 	case OfficeDNS:
 		return ProbeOfficeDNS(ctx, tun.LookupHost, m.cfg.OfficeDNSName)
 	case OfficeServices:
-		return ProbeService(ctx, tun.DialContext, m.svcHC, p.target, m.t.Slow)
+		return ProbeService(ctx, tun.DialContext, svcHC, p.target, m.t.Slow)
 	}
 	return fail(KeyFailed, nil)
 }
@@ -628,14 +667,37 @@ type verdict struct {
 	decided bool
 }
 
+// tunnelWorks reports whether a session is up and its gateway answered
+// the last probes: then the laptop is online, whatever the host-side
+// checks say. Owned by the loop.
+func (m *Monitor) tunnelWorks() bool {
+	if !m.loopActive {
+		return false
+	}
+	for _, p := range m.probes {
+		if p.check.Code == Gateway {
+			return p.seen && !p.down && !p.blocked
+		}
+	}
+	return false
+}
+
 func (m *Monitor) judge(active bool) verdict {
 	var v verdict
 	var notice *probe
+	tunnelWorks := active && m.tunnelWorks()
 	for _, p := range m.probes {
 		if (p.check.Tunnel && !active) || p.blocked || !p.seen {
 			continue
 		}
 		if p.down {
+			if tunnelWorks && !p.check.Tunnel && p.check.Severity >= SeverityProblem {
+				// Contradicted by the tunnel, which runs over this very
+				// internet: shown in the chain, but it neither names the
+				// problem nor downgrades a working session (e.g. the
+				// check's hosts are blocked by the network).
+				continue
+			}
 			if p.check.Severity == SeverityNotice {
 				if notice == nil {
 					notice = p
@@ -682,6 +744,11 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 		}
 		return nil
 	}
+	if p.shown.Diag != "" {
+		// Said before any announcement: an untrusted certificate may
+		// be an attack, and no maintenance explains it.
+		return &state.Message{Key: p.shown.Diag, Args: args}
+	}
 	if m.deps.Announcements != nil {
 		if c, ok := m.deps.Announcements.Covering(p.component(), now); ok {
 			args["Title"] = c.Title
@@ -699,6 +766,11 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 	switch p.check.Code {
 	case CaptivePortal:
 		args["URL"] = p.shown.LoginURL
+	case Portal:
+		if m.loopActive && m.tunnelWorks() {
+			// The session does not need the portal until it ends.
+			return &state.Message{Key: KeyDiagPortalSession, Args: args}
+		}
 	case OfficeServices:
 		args["Service"] = p.target.Name
 		return &state.Message{Key: KeyDiagService, Args: args}

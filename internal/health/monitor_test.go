@@ -93,7 +93,7 @@ func TestDiagnosisNamesFirstFailingLink(t *testing.T) {
 		{"internet_down", func(e *env) { e.offline.Store(true) }, state.NoInternet, "health.diag.internet", Internet, nil},
 		{"captive_portal", func(e *env) { e.captive.Store(true) }, state.NoInternet, "health.diag.captive_portal", CaptivePortal,
 			map[string]string{"URL": "http://login.hotel.test/start?orig=1"}},
-		{"portal_down", func(e *env) { e.portalUp.Store(false) }, state.Connected, "health.diag.portal", Portal, nil},
+		{"portal_down", func(e *env) { e.portalUp.Store(false) }, state.Connected, "health.diag.portal_session", Portal, nil},
 		{"gateway_stopped", func(e *env) { e.tunnel.gatewayOff.Store(true) }, state.Problem, "health.diag.gateway", Gateway,
 			map[string]string{"Phone": "05221 123-4567"}},
 		{"office_dns_blocked", func(e *env) { e.tunnel.dnsOff.Store(true) }, state.Problem, "health.diag.office_dns", OfficeDNS, nil},
@@ -216,8 +216,16 @@ func TestCaptivePortalDoesNotReconnect(t *testing.T) {
 	if n := e.recon.Load(); n != 0 {
 		t.Errorf("reconnected %d times behind a captive portal", n)
 	}
-	if l := link(t, s.Health, Gateway, ""); !l.Skipped {
-		t.Errorf("gateway link %+v, want skipped behind the login page", l)
+	// The gateway is still probed (its answer would prove the laptop
+	// online); the office behind the lost gateway is not.
+	if l := link(t, s.Health, Gateway, ""); l.OK {
+		t.Errorf("gateway link %+v, want failing behind the login page", l)
+	}
+	if l := link(t, s.Health, OfficeDNS, ""); !l.Skipped {
+		t.Errorf("office DNS link %+v, want skipped behind the login page", l)
+	}
+	if s.Session != state.NoInternet {
+		t.Errorf("session %v behind the login page, want no_internet", s.Session)
 	}
 }
 
@@ -289,4 +297,95 @@ func TestSessionStateOwnership(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The portal goes away while the tunnel works (issue 13, #10): the chain
+// names the portal, the internet link still passes, the session stays
+// Connected round after round, and when the portal returns all is green.
+func TestPortalOutageKeepsWorkingSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	e.portalUp.Store(false)
+	e.mon.Trigger("test")
+	for i := range 20 {
+		s := e.step()
+		if s.Session != state.Connected {
+			t.Fatalf("round %d: session %v, diagnosis %+v, want connected", i, s.Session, s.Health.Diagnosis)
+		}
+	}
+	s := e.store.Snapshot()
+	if d := s.Health.Diagnosis; d == nil || d.Key != "health.diag.portal_session" {
+		t.Fatalf("diagnosis %+v, want the portal named", d)
+	}
+	wantPassing(t, "while only the portal is down", s.Health, Internet, Gateway, OfficeDNS)
+	if n := e.recon.Load(); n != 0 {
+		t.Errorf("%d reconnects for a portal outage", n)
+	}
+	e.portalUp.Store(true)
+	s = e.steps(4)
+	if s.Session != state.Connected || s.Health.Diagnosis != nil {
+		t.Fatalf("after the portal returned: %v %+v", s.Session, s.Health.Diagnosis)
+	}
+	for _, l := range s.Health.Links {
+		if !l.OK || l.Skipped {
+			t.Errorf("link %s not green after the portal returned: %+v", l.Code, l)
+		}
+	}
+}
+
+// A network that filters the internet check's own hosts while the tunnel
+// works: the working gateway proves the laptop online, so the failing
+// check is shown but neither named nor allowed to downgrade the session,
+// and the office behind the gateway is still checked.
+func TestInternetCheckContradictedByWorkingTunnel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	e.inetBlocked.Store(true)
+	e.mon.Trigger("test")
+	s := e.steps(8)
+	if l := link(t, s.Health, Internet, ""); l.OK || l.Skipped {
+		t.Fatalf("internet link %+v, want failing", l)
+	}
+	if s.Session != state.Connected || s.Health.Diagnosis != nil {
+		t.Errorf("session %v diagnosis %+v, want connected without a diagnosis", s.Session, s.Health.Diagnosis)
+	}
+	wantPassing(t, "behind a working gateway", s.Health, Gateway, OfficeDNS)
+	// The portal is still checked too: the failing internet check is
+	// contradicted, so it blocks nothing.
+	wantPassing(t, "with the internet check contradicted", s.Health, CaptivePortal, Portal)
+	// The office still gets checked: a service going down is noticed.
+	e.svcDown.Store(true)
+	e.mon.Trigger("test")
+	s = e.steps(8)
+	if s.Session != state.Limited || s.Health.Diagnosis == nil || s.Health.Diagnosis.Key != KeyDiagService {
+		t.Errorf("with a service down: session %v diagnosis %+v, want limited naming it", s.Session, s.Health.Diagnosis)
+	}
+	// The laptop really goes offline: the tunnel fails too, and now the
+	// internet is the first failing link.
+	e.svcDown.Store(false)
+	e.offline.Store(true)
+	e.mon.Trigger("test")
+	s = e.steps(8)
+	if s.Session != state.NoInternet || s.Health.Diagnosis == nil || s.Health.Diagnosis.Key != "health.diag.internet" {
+		t.Errorf("offline: session %v diagnosis %+v, want no internet naming it", s.Session, s.Health.Diagnosis)
+	}
+	// And back: Connected by itself.
+	e.offline.Store(false)
+	e.inetBlocked.Store(false)
+	if s = e.steps(8); s.Session != state.Connected || s.Health.Diagnosis != nil {
+		t.Errorf("back online: session %v diagnosis %+v", s.Session, s.Health.Diagnosis)
+	}
+}
+
+// wantPassing fails the test unless each link with code was checked and
+// passed.
+func wantPassing(tb testing.TB, when string, h state.Health, codes ...string) {
+	tb.Helper()
+	for _, code := range codes {
+		if l := link(tb, h, code, ""); !l.OK || l.Skipped {
+			tb.Errorf("%s link %+v %s", code, l, when)
+		}
+	}
 }

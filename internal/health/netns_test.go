@@ -51,6 +51,8 @@ type monitorChild struct {
 	GatewayProbe string
 	DNSName      string
 	Services     []profile.HealthTarget
+	// Portal is the portal's host:port; a TCP listener stands in for it.
+	Portal string
 }
 
 // netnsTiming settles each case within seconds: short intervals, the
@@ -60,6 +62,7 @@ func netnsTiming() health.Timing {
 		Every: map[string]time.Duration{
 			health.LocalNetwork:   300 * time.Millisecond,
 			health.Internet:       time.Second,
+			health.Portal:         500 * time.Millisecond,
 			health.Gateway:        300 * time.Millisecond,
 			health.OfficeDNS:      500 * time.Millisecond,
 			health.OfficeServices: 500 * time.Millisecond,
@@ -116,16 +119,31 @@ func TestHealthMonitorInHome(t *testing.T) {
 	store := state.NewStore(state.Snapshot{Session: state.Connecting}, time.Now)
 	snaps, unsub := store.Subscribe()
 	defer unsub()
-	m := health.New(health.Deps{
-		Store: store,
-		Log:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
-	}, health.Config{
+	// The configuration comes from a profile, as in the agent, so what
+	// the profile makes the internet and the portal is what is tested.
+	cfg := health.ConfigFromProfile(&profile.Profile{
+		PortalURL:       "https://" + mc.Portal + "/",
 		InternetTargets: []string{mc.Internet},
 		OfficeDNSName:   mc.DNSName,
-		Services:        mc.Services,
-		Phone:           "05221 0000",
-		Timing:          netnsTiming(),
+		HealthTargets:   mc.Services,
+		Helpdesk:        profile.Helpdesk{Phone: "05221 0000"},
 	})
+	cfg.Timing = netnsTiming()
+	// The portal's health call, reduced to reaching its host over the
+	// home network: the portal client pins a certificate for 127.0.0.1.
+	portalUp := health.PortalFunc(func(ctx context.Context) (time.Time, error) {
+		c, err := health.HostDial(ctx, "tcp", mc.Portal)
+		if err != nil {
+			return time.Time{}, err
+		}
+		c.Close()
+		return time.Now(), nil
+	})
+	m := health.New(health.Deps{
+		Store:  store,
+		Portal: portalUp,
+		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	}, cfg)
 	go m.Run(ctx)
 	m.SessionStarted(systemTunnel{e}, mc.GatewayProbe)
 	out := json.NewEncoder(os.Stdout)
@@ -367,6 +385,9 @@ func TestHealthInNamespaces(t *testing.T) {
 	}
 	addDefault(t)
 	inet := listenIn(t, lab.OfficeNS, net.JoinHostPort(helpertest.OfficeVethAddr.String(), "0"))
+	// The portal's host: another listener out there, stopped in one case.
+	portalLn := listenIn(t, lab.OfficeNS, net.JoinHostPort(helpertest.OfficeVethAddr.String(), "0"))
+	portalAddr := portalLn.Addr().String()
 	// A second office service on its own port, closed in one case.
 	files := listenIn(t, lab.OfficeNS, ":0")
 	filesPort := strconv.Itoa(files.Addr().(*net.TCPAddr).Port)
@@ -375,6 +396,7 @@ func TestHealthInNamespaces(t *testing.T) {
 		Socket:   h.Socket,
 		Tunnel:   cfg,
 		Internet: inet.Addr().String(),
+		Portal:   portalAddr,
 		// A closed port: the refusal through the tunnel proves the
 		// gateway, and stays apart from the DNS port blocked below.
 		GatewayProbe: net.JoinHostPort(gatewaytest.GatewayAddr.String(), "9"),
@@ -440,13 +462,77 @@ func TestHealthInNamespaces(t *testing.T) {
 		w.waitFor(t, "connected again with DNS unblocked", bound, healthy)
 	})
 
-	t.Run("no_default_route", func(t *testing.T) {
-		helpertest.Run(t, "ip", "-n", lab.NS, "route", "del", "default")
-		t.Cleanup(func() { addDefault(t) })
+	// The portal goes away while the gateway stays (issue 13, #10): the
+	// chain names the portal, not the internet, and the session through
+	// the working tunnel stays up; when the portal is back, all is well.
+	t.Run("portal_stopped_gateway_stays", func(t *testing.T) {
+		portalLn.Close()
+		s := w.waitFor(t, "a diagnosis naming the portal", bound, func(s state.Snapshot) bool {
+			return diagIs(s, "health.diag.portal_session")
+		})
+		if s.Session != state.Connected {
+			t.Errorf("session with the portal stopped = %v, want connected", s.Session)
+		}
+		for _, code := range []string{health.LocalNetwork, health.Internet, health.Gateway, health.OfficeDNS} {
+			if l := linkOf(s, code); !l.OK || l.Skipped {
+				t.Errorf("link %s with the portal stopped: %+v, want OK", code, l)
+			}
+		}
+		if l := linkOf(s, health.Portal); l.OK {
+			t.Errorf("portal link %+v with the portal stopped", l)
+		}
+		// Over several rounds it stays so: nothing ends or downgrades it.
+		for range 10 {
+			time.Sleep(300 * time.Millisecond)
+			if s, _ := w.snapshot(); s.Session != state.Connected || !diagIs(s, "health.diag.portal_session") {
+				t.Fatalf("while the portal is stopped: session %v, diagnosis %v", s.Session, s.Health.Diagnosis)
+			}
+		}
+		listenIn(top, lab.OfficeNS, portalAddr)
+		w.waitFor(t, "connected again with the portal back", bound, healthy)
+	})
+
+	// The laptop loses its network (the link goes down, as when the
+	// Wi-Fi is switched off): the tunnel goes with it, and the chain
+	// names the local network.
+	t.Run("network_lost", func(t *testing.T) {
+		link := "dwvh" + lab.ID
+		up := func(tb testing.TB) {
+			helpertest.Run(tb, "ip", "-n", lab.NS, "link", "set", link, "up")
+			addDefault(tb)
+		}
+		helpertest.Run(t, "ip", "-n", lab.NS, "link", "set", link, "down")
+		t.Cleanup(func() { up(t) })
 		w.waitFor(t, "no internet naming the local network", bound, func(s state.Snapshot) bool {
 			return s.Session == state.NoInternet && diagIs(s, "health.diag."+health.LocalNetwork)
 		})
-		addDefault(t)
-		w.waitFor(t, "connected again with the route back", bound, healthy)
+		up(t)
+		w.waitFor(t, "connected again with the network back", bound, healthy)
 	})
+
+	// Only the default route goes: the gateway, on the home network's own
+	// subnet here, still answers, so the tunnel proves the laptop online
+	// and the session is not downgraded by the route check.
+	t.Run("no_default_route_gateway_answers", func(t *testing.T) {
+		helpertest.Run(t, "ip", "-n", lab.NS, "route", "del", "default")
+		t.Cleanup(func() { addDefault(t) })
+		s := w.waitFor(t, "the local network link failing", bound, func(s state.Snapshot) bool {
+			l := linkOf(s, health.LocalNetwork)
+			return !l.OK && !l.Skipped
+		})
+		if s.Session != state.Connected || s.Health.Diagnosis != nil {
+			t.Errorf("session %v, diagnosis %v with a working tunnel, want connected without one", s.Session, s.Health.Diagnosis)
+		}
+		addDefault(t)
+		w.waitFor(t, "all links passing with the route back", bound, healthy)
+	})
+}
+
+func linkOf(s state.Snapshot, code string) state.Link {
+	for _, l := range s.Health.Links {
+		if l.Code == code {
+			return l
+		}
+	}
+	return state.Link{Code: code, Skipped: true}
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -33,6 +34,10 @@ type Result struct {
 	// Slow marks an office service that answered, but slower than the
 	// threshold.
 	Slow bool
+	// Diag, if set, replaces the check's own diagnosis key when this
+	// result is the first failing link (a portal that answers with a
+	// certificate we do not trust is not "not answering").
+	Diag string
 }
 
 func ok(key string, args map[string]string) Result {
@@ -234,7 +239,7 @@ func ProbePortal(ctx context.Context, p PortalClient, now func() time.Time) Resu
 	start := now()
 	t, err := p.Health(ctx)
 	if err != nil {
-		return failErr(err)
+		return failPortal(err)
 	}
 	end := now()
 	rtt := end.Sub(start)
@@ -246,6 +251,25 @@ func ProbePortal(ctx context.Context, p PortalClient, now func() time.Time) Resu
 	r.Latency = rtt
 	r.ClockOffset = &off
 	return r
+}
+
+// failPortal classifies a failed portal call. A TLS verification failure
+// (the pinned CA did not sign the answer) is said as the wizard says it:
+// the connection is not trustworthy, not "the portal does not answer".
+// A certificate that looks expired or not yet valid almost always means
+// this computer's clock is wrong.
+func failPortal(err error) Result {
+	switch portal.KindOf(err) {
+	case portal.KindCertificate:
+		r := fail(KeyUntrusted, nil)
+		r.Diag = KeyDiagUntrusted
+		return r
+	case portal.KindClock:
+		r := fail(KeyCertificateClock, nil)
+		r.Diag = KeyDiagCertificateClock
+		return r
+	}
+	return failErr(err)
 }
 
 // clockArgs says how far and which way the clock is off, in minutes.

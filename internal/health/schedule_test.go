@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,7 +216,7 @@ func TestTranslationKeysAreComplete(t *testing.T) {
 			t.Errorf("key %s listed twice", k)
 		}
 		seen[k] = true
-		if !strings.HasPrefix(k, "health.") {
+		if !strings.HasPrefix(k, "health.") && k != KeyDiagUntrusted && k != KeyDiagCertificateClock {
 			t.Errorf("key %s outside health.", k)
 		}
 	}
@@ -259,10 +260,68 @@ func TestConfigFromProfileTakesTheCaptiveProbe(t *testing.T) {
 	if cfg.Captive.URL != "http://probe.example/204" {
 		t.Errorf("Captive = %+v", cfg.Captive)
 	}
-	if len(cfg.InternetTargets) != 1 || cfg.InternetTargets[0] != "portal.example:8443" {
-		t.Errorf("InternetTargets = %v", cfg.InternetTargets)
+	if want := append([]string{"probe.example:80"}, DefaultInternetTargets...); !slices.Equal(cfg.InternetTargets, want) {
+		t.Errorf("InternetTargets = %v, want %v", cfg.InternetTargets, want)
 	}
 	if ConfigFromProfile(&profile.Profile{PortalURL: "https://p.example/"}).Captive.URL != "" {
 		t.Error("a captive probe without one in the profile")
+	}
+}
+
+// The internet check never targets the portal's host: an outage of the
+// portal must not read as "no internet, restart your router" (issue 13,
+// #10).
+func TestInternetTargetsAreNotThePortal(t *testing.T) {
+	t.Parallel()
+	for _, p := range []*profile.Profile{
+		{PortalURL: "https://portal.example:8443/"},
+		{PortalURL: "https://portal.example/", CaptiveProbeURL: "http://probe.example:8080/204"},
+		{PortalURL: "https://portal.example/", InternetTargets: []string{"192.0.2.7:443", "check.example:80"}},
+	} {
+		cfg := ConfigFromProfile(p)
+		if len(cfg.InternetTargets) == 0 {
+			t.Errorf("profile %+v: no internet targets", p)
+		}
+		for _, target := range cfg.InternetTargets {
+			if strings.HasPrefix(target, "portal.example:") {
+				t.Errorf("profile %+v: internet target %s is the portal", p, target)
+			}
+		}
+		if len(p.InternetTargets) > 0 && !slices.Equal(cfg.InternetTargets, p.InternetTargets) {
+			t.Errorf("InternetTargets = %v, want the profile's %v", cfg.InternetTargets, p.InternetTargets)
+		}
+	}
+}
+
+// A portal whose certificate the pinned CA did not sign is "not
+// trustworthy", in the wizard's words, not "not answering"; the session
+// through a working tunnel stays up.
+func TestPortalWithUntrustedCertificate(t *testing.T) {
+	t.Parallel()
+	real := portaltest.Start(t, portaltest.Options{})
+	other := portaltest.Start(t, portaltest.Options{})
+	pc, err := portal.New(portal.Config{BaseURL: real.URL, CAPEM: other.CAPEM})
+	if err != nil {
+		t.Fatalf("portal.New: %v", err)
+	}
+	t.Cleanup(pc.Close)
+
+	// Literal keys: they are the wording contract with the translations.
+	r := ProbePortal(context.Background(), pc, time.Now)
+	if r.OK || r.Detail.Key != "health.detail.untrusted" {
+		t.Errorf("ProbePortal with a foreign CA = %+v, want health.detail.untrusted", r)
+	}
+
+	e := newEnv(t, func(d *Deps, c *Config) { d.Portal = pc })
+	e.mon.SessionStarted(e.tunnel, e.gwAddr)
+	s := e.steps(4)
+	if d := s.Health.Diagnosis; d == nil || d.Key != "enroll.error.certificate" {
+		t.Errorf("diagnosis %+v, want the wizard's enroll.error.certificate", d)
+	}
+	if l := link(t, s.Health, Portal, ""); l.OK || l.Detail.Key != "health.detail.untrusted" {
+		t.Errorf("portal link %+v, want health.detail.untrusted", l)
+	}
+	if s.Session != state.Connected {
+		t.Errorf("session %v: the portal's certificate does not concern the tunnel", s.Session)
 	}
 }

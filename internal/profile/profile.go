@@ -8,10 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -41,6 +45,14 @@ type Profile struct {
 	// e.g. the organisation's own; a hotel or train login page that
 	// intercepts it is then recognised. Empty turns that check off.
 	CaptiveProbeURL string `json:"captive_probe_url,omitempty"`
+	// InternetTargets are host:port (names or addresses) that the health
+	// chain connects to, name lookup and TCP, to tell whether the laptop
+	// reaches the internet; one answering is enough. They should be hosts
+	// that do not depend on the organisation, so that an outage of the
+	// portal is not mistaken for the employee's internet being down.
+	// Empty means a few well-known connectivity-check hosts (and the
+	// captive probe's host, if set).
+	InternetTargets []string `json:"internet_targets,omitempty"`
 	// DefaultLanguage is "de" or "en"; empty means follow the system.
 	DefaultLanguage string `json:"default_language,omitempty"`
 }
@@ -132,7 +144,80 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("malformed profile: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("malformed profile: data after the JSON object")
+	}
+	if err := exactKeys(data); err != nil {
+		return nil, fmt.Errorf("malformed profile: %w", err)
+	}
 	return &p, nil
+}
+
+// fieldNames are the profile's JSON keys, spelled as documented.
+var fieldNames = func() map[string]bool {
+	names := map[string]bool{}
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget]()} {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			names[name] = true
+		}
+	}
+	return names
+}()
+
+// exactKeys rejects what encoding/json lets through: a key in another
+// case ("Portal_CA") and a key given twice, of which the last would win.
+// Both make the client read another value than a person or a tool that
+// checks the file, so the profile must say each thing once, as documented.
+// data is one JSON value that decoded into a Profile.
+func exactKeys(data []byte) error {
+	type frame struct {
+		object, wantKey bool
+		seen            map[string]bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+			if tok == json.Delim('}') {
+				stack = stack[:n-1]
+				valueDone()
+				continue
+			}
+			key, _ := tok.(string)
+			switch {
+			case !fieldNames[key]:
+				return fmt.Errorf("key %q is not spelled as documented", key)
+			case stack[n-1].seen[key]:
+				return fmt.Errorf("key %q is given twice", key)
+			}
+			stack[n-1].seen[key], stack[n-1].wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, wantKey: true, seen: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 // Validate checks the fields the client cannot work without.
@@ -149,6 +234,8 @@ func (p *Profile) Validate() error {
 		problems = append(problems, fmt.Sprintf("portal_url: %v", err))
 	case u.Scheme != "https":
 		problems = append(problems, "portal_url must use https")
+	case u.Hostname() == "":
+		problems = append(problems, "portal_url has no host")
 	}
 	if !strings.Contains(p.PortalCA, "BEGIN CERTIFICATE") {
 		problems = append(problems, "portal_ca must be a PEM certificate")
@@ -161,6 +248,11 @@ func (p *Profile) Validate() error {
 			problems = append(problems, "captive_probe_url must be a plain http:// URL (a login page can only intercept http)")
 		}
 	}
+	for i, t := range p.InternetTargets {
+		if err := checkHostPort(t); err != nil {
+			problems = append(problems, fmt.Sprintf("internet_targets[%d]: %v", i, err))
+		}
+	}
 	switch p.DefaultLanguage {
 	case "", "de", "en":
 	default:
@@ -168,13 +260,39 @@ func (p *Profile) Validate() error {
 	}
 	for i, t := range p.HealthTargets {
 		switch t.Kind {
-		case "tcp", "https", "http":
+		case "tcp":
+			if err := checkHostPort(t.Address); err != nil {
+				problems = append(problems, fmt.Sprintf("health_targets[%d]: address: %v", i, err))
+			}
+		case "https", "http":
+			if u, err := url.Parse(t.Address); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+				problems = append(problems, fmt.Sprintf("health_targets[%d]: address %q is not an http:// or https:// URL with a host", i, t.Address))
+			}
 		default:
 			problems = append(problems, fmt.Sprintf("health_targets[%d]: kind %q is not tcp, http or https", i, t.Kind))
+		}
+		if strings.TrimSpace(t.Name) == "" {
+			problems = append(problems, fmt.Sprintf("health_targets[%d]: name is empty", i))
 		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid profile: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkHostPort accepts "host:port" with a host and a port from 1 to
+// 65535, as a dialer needs it.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("%q has no port from 1 to 65535", s)
 	}
 	return nil
 }

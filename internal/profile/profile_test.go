@@ -26,6 +26,9 @@ func TestValidateHealthTargetKinds(t *testing.T) {
 				OfficeDNSName: "intranet.example",
 				HealthTargets: []HealthTarget{{Name: "Intranet", Kind: tc.kind, Address: "http://intranet.example/"}},
 			}
+			if tc.kind == "tcp" {
+				p.HealthTargets[0].Address = "intranet.example:80"
+			}
 			err := p.Validate()
 			if tc.ok && err != nil {
 				t.Fatalf("Validate: %v", err)
@@ -65,6 +68,72 @@ func TestCaptiveProbeURLMustBePlainHTTP(t *testing.T) {
 		err := p.Validate()
 		if ok != (err == nil) {
 			t.Errorf("captive_probe_url %q: Validate = %v", url, err)
+		}
+	}
+}
+
+func TestInternetTargetsMustBeHostPort(t *testing.T) {
+	t.Parallel()
+	for target, ok := range map[string]bool{
+		"detectportal.example:80": true,
+		"192.0.2.1:443":           true,
+		"[2001:db8::1]:443":       true,
+		"detectportal.example":    false,
+		":80":                     false,
+		"host:0":                  false,
+		"host:70000":              false,
+		"host:http":               false,
+	} {
+		p := &Profile{Organisation: "Stadt Musterstadt", PortalURL: "https://portal.example", PortalCA: "-----BEGIN CERTIFICATE-----\n",
+			OfficeDNSName: "intranet.example", InternetTargets: []string{target}}
+		err := p.Validate()
+		if ok != (err == nil) {
+			t.Errorf("internet_targets %q: Validate = %v", target, err)
+		}
+	}
+}
+
+// What encoding/json lets through and a profile must not: another case,
+// a key given twice (the last would win), data after the object.
+func TestParseIsStrictAboutKeys(t *testing.T) {
+	t.Parallel()
+	base := `"organisation":"Stadt Musterstadt","portal_url":"https://portal.example","portal_ca":"-----BEGIN CERTIFICATE-----","office_dns_name":"intranet.example"`
+	if _, err := Parse([]byte("{" + base + "}")); err != nil {
+		t.Fatalf("the base profile: %v", err)
+	}
+	for name, data := range map[string]string{
+		"other_case":       `{` + base + `,"Captive_Probe_URL":"http://probe.example/"}`,
+		"twice":            `{` + base + `,"portal_url":"https://elsewhere.example"}`,
+		"twice_nested":     `{` + base + `,"helpdesk":{"phone":"1","phone":"2"}}`,
+		"other_case_list":  `{` + base + `,"health_targets":[{"Name":"A","kind":"tcp","address":"a:1"}]}`,
+		"trailing_object":  `{` + base + `}{}`,
+		"trailing_garbage": `{` + base + `} x`,
+		"no_portal_host":   `{"organisation":"X","portal_url":"https:","portal_ca":"-----BEGIN CERTIFICATE-----","office_dns_name":"i"}`,
+	} {
+		if _, err := Parse([]byte(data)); err == nil {
+			t.Errorf("%s: Parse accepted %s", name, data)
+		}
+	}
+}
+
+func TestHealthTargetAddressesMustBeUsable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		target HealthTarget
+		ok     bool
+	}{
+		{HealthTarget{Name: "Akten", Kind: "tcp", Address: "10.77.1.20:445"}, true},
+		{HealthTarget{Name: "Intranet", Kind: "https", Address: "http://intranet.example/"}, true},
+		{HealthTarget{Name: "Akten", Kind: "tcp", Address: ""}, false},
+		{HealthTarget{Name: "Akten", Kind: "tcp", Address: "10.77.1.20"}, false},
+		{HealthTarget{Name: "Intranet", Kind: "http", Address: "intranet.example"}, false},
+		{HealthTarget{Name: "Intranet", Kind: "https", Address: "ftp://intranet.example/"}, false},
+		{HealthTarget{Name: "", Kind: "tcp", Address: "10.77.1.20:445"}, false},
+	} {
+		p := &Profile{Organisation: "Stadt Musterstadt", PortalURL: "https://portal.example", PortalCA: "-----BEGIN CERTIFICATE-----\n",
+			OfficeDNSName: "intranet.example", HealthTargets: []HealthTarget{tc.target}}
+		if err := p.Validate(); tc.ok != (err == nil) {
+			t.Errorf("%+v: Validate = %v", tc.target, err)
 		}
 	}
 }

@@ -514,7 +514,20 @@ func (c *Controller) authorisationEnded(ctx context.Context) bool {
 		c.mu.Unlock()
 		return false
 	}
-	// Unreachable portal: the gateway ends the peer at this time anyway.
+	if err != nil && !errors.Is(err, portal.ErrDeviceUnauthorised) {
+		// The portal cannot say. The gateway admits no peer past the end
+		// of its authorisation, even while the portal is away, so a
+		// tunnel that still carries the office check proves an extension
+		// this device could not learn about: an unreachable portal must
+		// not end a working session. The next round asks again.
+		if _, cerr := c.check(ctx); cerr == nil {
+			c.log.Info("portal unreachable after the end of the authorisation, but the gateway still admits this device; keeping the session", "err", err)
+			return false
+		}
+	}
+	if ctx.Err() != nil {
+		return true // the monitor is being stopped; End or Close decides
+	}
 	c.expire()
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,67 @@ func TestReconnectsWhenGatewayReturns(t *testing.T) {
 	waitState(t, r.store, state.Connected, session.KeyConnectedUntil)
 	if _, err := r.engine.Stats(); err != nil {
 		t.Errorf("engine after recovery: %v", err)
+	}
+}
+
+// The portal is unreachable when the authorisation's known end passes,
+// but IT had extended it and the gateway still admits the device: the
+// working tunnel is not ended by the portal's absence (issue 13: no check
+// that does not concern the tunnel ends a session with a working one).
+// Without an extension the gateway drops the peer at the end, the office
+// check fails, and the session asks for a code as before.
+func TestUnreachablePortalAtTheEnd(t *testing.T) {
+	t.Parallel()
+	for _, extended := range []bool{true, false} {
+		t.Run(map[bool]string{true: "extended", false: "not_extended"}[extended], func(t *testing.T) {
+			t.Parallel()
+			var rel *portaltest.Relay
+			r := newRig(t, portaltest.Options{}, func(tb testing.TB, o *session.Options, off *gatewaytest.Office) {
+				rel = portaltest.StartRelay(tb, strings.TrimPrefix(off.Portal.URL, "https://"))
+				o.Portal = off.Portal.Client(tb, func(c *portal.Config) {
+					c.BaseURL = "https://" + rel.Addr
+					c.Retry.MaxAttempts = 1
+				})
+				o.CheckTimeout = 2 * time.Second
+			})
+			ctx := context.Background()
+			if err := r.ctl.Start(ctx, r.dev.NextCode(t)); err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			s, err := r.dev.Client.SessionStatus(ctx)
+			if err != nil || s.Until == nil {
+				t.Fatalf("SessionStatus: %+v, %v", s, err)
+			}
+			clock := r.office.Portal.Clock
+			if extended {
+				// IT extends the session by an hour in the portal.
+				if err := r.office.Portal.Store.SetAuthorisation(ctx, r.dev.Reg.DeviceID, s.Until.Add(time.Hour), clock.Now()); err != nil {
+					t.Fatalf("SetAuthorisation: %v", err)
+				}
+			}
+			rel.Stop()
+			clock.Set(s.Until.Add(time.Second))
+			if !extended {
+				waitState(t, r.store, state.CodeNeeded, session.KeyExpired)
+				return
+			}
+			// Many monitor rounds (50 ms each) past the known end.
+			deadline := time.Now().Add(3 * time.Second)
+			for time.Now().Before(deadline) {
+				if sn := r.store.Snapshot(); sn.Session != state.Connected {
+					t.Fatalf("past the known end with the portal away: %v %+v, want connected", sn.Session, sn.Detail)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if _, err := r.engine.Stats(); err != nil {
+				t.Fatalf("tunnel taken down: %v", err)
+			}
+			// The portal returns and tells the new end; past that, a code
+			// is needed.
+			rel.Start(t)
+			time.Sleep(500 * time.Millisecond)
+			clock.Set(s.Until.Add(time.Hour + time.Second))
+			waitState(t, r.store, state.CodeNeeded, session.KeyExpired)
+		})
 	}
 }

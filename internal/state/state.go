@@ -59,10 +59,13 @@ func ParseSession(name string) (Session, error) {
 }
 
 // Active reports whether a tunnel is (being) held up in this state, so
-// "End home office" applies rather than "Start".
+// "End home office" applies rather than "Start". No internet is one of
+// them: only the health checks set it, during a session whose tunnel and
+// authorisation still hold, and the session goes on when the laptop is
+// back online.
 func (s Session) Active() bool {
 	switch s {
-	case Connecting, Connected, Limited, Problem:
+	case Connecting, Connected, Limited, NoInternet, Problem:
 		return true
 	}
 	return false

@@ -31,6 +31,21 @@ func TestSessionNamesRoundTrip(t *testing.T) {
 	}
 }
 
+// No internet is set only by the health checks during a session whose
+// tunnel and authorisation still hold: the session is active, so the
+// agent keeps checking it, the menus offer "End", and an update waits
+// for the real end (issue 13, #10).
+func TestActiveStates(t *testing.T) {
+	t.Parallel()
+	want := map[Session]bool{NotConnected: false, Connecting: true, Connected: true, Limited: true,
+		NoInternet: true, CodeNeeded: false, Problem: true}
+	for _, s := range Sessions() {
+		if s.Active() != want[s] {
+			t.Errorf("%v.Active() = %v, want %v", s, s.Active(), want[s])
+		}
+	}
+}
+
 func TestUpdateSetsSinceOnlyOnSessionChange(t *testing.T) {
 	t.Parallel()
 	clock := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)

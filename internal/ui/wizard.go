@@ -212,8 +212,18 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 	}
 	w.noticeText.SetText(ML(v.Notice))
 	setVisible(w.notice, v.Notice != nil)
-	w.errText.SetText(ML(v.Error))
-	setVisible(w.errBox, v.Error != nil)
+	// A progress file that could not be saved is shown with the errors:
+	// the employee has to act on it (free the disk), though the setup
+	// goes on.
+	problems := ML(v.Error)
+	if v.Warning != nil {
+		if problems != "" {
+			problems += "\n\n"
+		}
+		problems += ML(v.Warning)
+	}
+	w.errText.SetText(problems)
+	setVisible(w.errBox, v.Error != nil || v.Warning != nil)
 	if v.Busy {
 		w.busy.Show()
 		w.busy.Start()

@@ -121,3 +121,29 @@ func TestWizardCodeStepSendsNormalisedCode(t *testing.T) {
 
 // markup is what the window renders; hidden objects are not in it.
 func markup(w *WizardWindow) string { return test.RenderToMarkup(w.Window.Canvas()) }
+
+// A progress file the agent could not save is said in the window, with
+// the error, and Retry is offered; the step stays usable.
+func TestWizardShowsUnsavedProgress(t *testing.T) {
+	w, c := newWizard(t)
+	v := view(enroll.StepDone, 6, "enroll.done.title", "enroll.done.body")
+	v.CanNext, v.Enrolled, v.CanRetry = false, true, true
+	v.Warning = &state.Message{Key: "enroll.warning.disk_full", Args: map[string]string{"Dir": "/home/anna/.local/state/dienstweg"}}
+	w.ApplyView(v)
+	if !w.errBox.Visible() || !strings.Contains(w.errText.Text, "Speicherplatz ist voll") || !strings.Contains(w.errText.Text, "/home/anna/.local/state/dienstweg") {
+		t.Fatalf("warning not shown: visible %v, text %q", w.errBox.Visible(), w.errText.Text)
+	}
+	if !w.retry.Visible() {
+		t.Fatal("no way to save again")
+	}
+	c.nextView = v
+	c.nextView.Seq++
+	c.nextView.Warning, c.nextView.CanRetry = nil, false
+	test.Tap(w.retry)
+	if len(c.actions) != 1 || c.actions[0].Action != localapi.EnrollRetry {
+		t.Fatalf("actions = %+v", c.actions)
+	}
+	if w.errBox.Visible() {
+		t.Error("warning still shown after the progress was saved")
+	}
+}
