@@ -35,7 +35,7 @@ func TestEveryAPICodeHasAKind(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestRetryWait(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string
@@ -44,8 +44,8 @@ func TestBackoff(t *testing.T) {
 		rand       float64
 		want       time.Duration
 	}{
-		{"first_no_jitter", 1, 0, 0, 0},
-		{"first_full_jitter", 1, 0, 0.999, 499500 * time.Microsecond},
+		{"first_longest", 1, 0, 0, 500 * time.Millisecond},
+		{"first_full_jitter", 1, 0, 0.999, 500 * time.Microsecond},
 		{"third_half", 3, 0, 0.5, time.Second},
 		{"capped_at_max", 20, 0, 0.5, 15 * time.Second},
 		{"retry_after_is_the_floor", 1, 4 * time.Second, 0, 4 * time.Second},
@@ -58,8 +58,8 @@ func TestBackoff(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if got := c.Backoff(tc.attempt, tc.retryAfter); got != tc.want {
-				t.Errorf("Backoff(%d, %v) = %v, want %v", tc.attempt, tc.retryAfter, got, tc.want)
+			if got := c.retryWait(tc.attempt, tc.retryAfter); got != tc.want {
+				t.Errorf("retryWait(%d, %v) = %v, want %v", tc.attempt, tc.retryAfter, got, tc.want)
 			}
 		})
 	}

@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -123,9 +123,6 @@ func New(opts Options) (*Controller, error) {
 	def(&opts.BackoffMax, time.Minute)
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -503,16 +500,10 @@ func (c *Controller) expire() {
 	c.log.Info("session authorisation ended; a new code is needed")
 }
 
-// backoff is the wait before reconnect attempt+1: exponential, capped,
-// with jitter over the upper half so a city's laptops waking at 8:00 do
-// not come back in step.
+// backoff is the wait before reconnect attempt+1, with equal jitter so
+// it never collapses to zero.
 func (c *Controller) backoff(attempt int) time.Duration {
-	d := c.opts.BackoffBase
-	for i := 1; i < attempt && d < c.opts.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, c.opts.BackoffMax)
-	return d/2 + time.Duration(c.opts.Rand()*float64(d/2))
+	return backoff.Policy{Base: c.opts.BackoffBase, Max: c.opts.BackoffMax, Jitter: 0.5, Rand: c.opts.Rand}.Wait(attempt, 0)
 }
 
 // StaticKeys is a KeySource that holds the secrets in memory, for tests,
