@@ -13,7 +13,7 @@ func MessageKeys() []string {
 		"enroll.error.user_missing", "enroll.error.activation_missing", "enroll.error.input_too_long",
 		"enroll.error.invalid_login", "enroll.error.invalid_login_attempts",
 		"enroll.error.activation_expired", "enroll.error.activation_used", "enroll.error.enrollment_expired",
-		"enroll.error.code_format", "enroll.error.wrong_code", "enroll.error.wrong_code_attempts",
+		"enroll.error.wrong_code", "enroll.error.wrong_code_attempts",
 		"enroll.error.code_reused", "enroll.error.locked", "enroll.error.locked_until",
 		"enroll.error.busy", "enroll.error.unreachable", "enroll.error.certificate", "enroll.error.clock",
 		"enroll.error.device_unauthorised", "enroll.error.device_mismatch",

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -548,12 +549,12 @@ func (m *Machine) applyClock(offset time.Duration) {
 // SubmitCode confirms the enrollment with the 6-digit code from the
 // authenticator app. The format is checked here, the code by the portal.
 func (m *Machine) SubmitCode(ctx context.Context, code string) (View, error) {
-	code = strings.Join(strings.Fields(code), "")
 	if err := m.begin(stepPage, StepConfirm); err != nil {
 		return m.View(), err
 	}
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return m.end(func() { m.err = msg("enroll.error.code_format") }), nil
+	code, ok := authcode.Normalise(code)
+	if !ok {
+		return m.end(func() { m.err = msg("code.format") }), nil
 	}
 	m.mu.Lock()
 	id := m.enrollmentID

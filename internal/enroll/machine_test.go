@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
@@ -190,8 +192,8 @@ func TestConfirmErrors(t *testing.T) {
 		key   string
 		args  []string
 	}{
-		{name: "too_short", code: func(*world, string) string { return "12345" }, step: enroll.StepConfirm, key: "enroll.error.code_format"},
-		{name: "letters", code: func(*world, string) string { return "12a456" }, step: enroll.StepConfirm, key: "enroll.error.code_format"},
+		{name: "too_short", code: func(*world, string) string { return "12345" }, step: enroll.StepConfirm, key: "code.format"},
+		{name: "letters", code: func(*world, string) string { return "12a456" }, step: enroll.StepConfirm, key: "code.format"},
 		{name: "wrong", code: wrongCode, step: enroll.StepConfirm, key: "enroll.error.wrong_code_attempts", args: []string{"Attempts", "4"}},
 		{name: "locked", code: wrongCode, step: enroll.StepConfirm, key: "enroll.error.locked_until", args: []string{"Time", "09:06"},
 			setup: func(t *testing.T, w *world, m *enroll.Machine) {
@@ -225,9 +227,9 @@ func TestConfirmErrors(t *testing.T) {
 // wrongCode is a valid-looking code that is not the current one.
 func wrongCode(w *world, secret string) string {
 	tb := w.tb
-	right := totpCode(tb, secret, w.env.Clock.Now())
+	right := authcodetest.Code(tb, secret, w.env.Clock.Now())
 	for _, c := range []string{"000000", "111111"} {
-		if c != right && c != totpCode(tb, secret, w.env.Clock.Now().Add(-30*time.Second)) && c != totpCode(tb, secret, w.env.Clock.Now().Add(30*time.Second)) {
+		if c != right && c != authcodetest.Code(tb, secret, w.env.Clock.Now().Add(-authcode.Period)) && c != authcodetest.Code(tb, secret, w.env.Clock.Now().Add(authcode.Period)) {
 			return c
 		}
 	}

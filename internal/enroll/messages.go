@@ -6,16 +6,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
-
-// MaxClockSkew is how far the computer's clock may be from the portal's
-// before the wizard refuses to show the QR code: codes are valid for 30 s
-// and the portal accepts one step either side, so a larger offset makes
-// the confirmation fail in a way nobody can explain.
-const MaxClockSkew = 30 * time.Second
 
 func msg(key string, kv ...string) *state.Message {
 	m := &state.Message{Key: key}
@@ -29,13 +24,15 @@ func msg(key string, kv ...string) *state.Message {
 }
 
 // clockMessage explains an offset (portal time minus local time) beyond
-// MaxClockSkew in minutes or hours, or returns nil if it is within.
+// authcode.MaxClockSkew in minutes or hours, or returns nil if it is
+// within: the wizard does not show the QR code then, since the
+// confirmation would fail in a way nobody can explain.
 //
 //	enroll.clock.ahead_one_minute   enroll.clock.behind_one_minute
 //	enroll.clock.ahead_minutes      enroll.clock.behind_minutes   {{.Minutes}}
 //	enroll.clock.ahead_hours        enroll.clock.behind_hours     {{.Hours}}
 func clockMessage(offset time.Duration) *state.Message {
-	if offset <= MaxClockSkew && offset >= -MaxClockSkew {
+	if offset <= authcode.MaxClockSkew && offset >= -authcode.MaxClockSkew {
 		return nil
 	}
 	dir := "behind" // the portal is ahead of us: our clock is slow

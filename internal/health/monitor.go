@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -670,7 +671,7 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 			args["Service"] = v.slow.target.Name
 			return &state.Message{Key: KeyDiagServiceSlow, Args: args}
 		}
-		if m.clockOffset != nil && (*m.clockOffset > ClockSkewThreshold.Seconds() || *m.clockOffset < -ClockSkewThreshold.Seconds()) {
+		if m.clockOffset != nil && (*m.clockOffset > authcode.MaxClockSkew.Seconds() || *m.clockOffset < -authcode.MaxClockSkew.Seconds()) {
 			for k, v := range clockArgs(time.Duration(*m.clockOffset * float64(time.Second))) {
 				args[k] = v
 			}

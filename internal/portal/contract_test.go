@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
@@ -265,7 +266,7 @@ func TestCodeReplayOnSession(t *testing.T) {
 	if _, err := c.EndSession(ctx); err != nil {
 		t.Fatalf("EndSession: %v", err)
 	}
-	cd := code(t, secret, env.Clock.Now())
+	cd := authcodetest.Code(t, secret, env.Clock.Now())
 	if _, err := c.AuthoriseSession(ctx, cd); err != nil {
 		t.Fatalf("AuthoriseSession: %v", err)
 	}
@@ -325,7 +326,7 @@ func TestAnnouncementsETagAudienceValidity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("StartEnrollment: %v", err)
 	}
-	if _, err := dc.ConfirmEnrollment(ctx, en.EnrollmentID, code(t, en.Secret, env.Clock.Now())); err != nil {
+	if _, err := dc.ConfirmEnrollment(ctx, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now())); err != nil {
 		t.Fatalf("ConfirmEnrollment: %v", err)
 	}
 	if _, err := dc.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), ""); err != nil {
@@ -421,7 +422,7 @@ func TestRestartKeepsUsersDevicesAnnouncements(t *testing.T) {
 	if err != nil || !after.NotModified {
 		t.Errorf("announcements after restart = %+v, %v; want 304 for the same ETag", after, err)
 	}
-	if _, err := c2.AuthoriseSession(ctx, code(t, secret, env2.Clock.Now())); err != nil {
+	if _, err := c2.AuthoriseSession(ctx, authcodetest.Code(t, secret, env2.Clock.Now())); err != nil {
 		t.Errorf("AuthoriseSession after restart: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/portal"
@@ -123,7 +124,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 		{
 			name: "wrong_code",
 			prepare: func(t *testing.T, r *rig) string {
-				return gatewaytest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
+				return authcodetest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
 			},
 			state: state.CodeNeeded, key: session.KeyWrongCode,
 		},
@@ -131,7 +132,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 			name:   "locked_account",
 			portal: portaltest.Options{Config: portalsrv.Config{LockAfter: 1}},
 			prepare: func(t *testing.T, r *rig) string {
-				return gatewaytest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
+				return authcodetest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
 			},
 			state: state.NotConnected, key: session.KeyLocked,
 		},

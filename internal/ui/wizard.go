@@ -137,7 +137,8 @@ func (w *WizardWindow) Next() {
 	case hasField(v, enroll.FieldActivationCode):
 		w.act(localapi.EnrollAction{Action: localapi.EnrollSignIn, User: w.user.Text, ActivationCode: w.activation.Text})
 	case hasField(v, enroll.FieldCode):
-		code := normaliseCode(w.code.Text)
+		// As typed: the agent's wizard owns the code's format.
+		code := w.code.Text
 		w.code.SetText("")
 		w.act(localapi.EnrollAction{Action: localapi.EnrollCode, Code: code})
 	default:

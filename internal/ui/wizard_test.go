@@ -104,14 +104,14 @@ func TestWizardDoneClosesOnFinish(t *testing.T) {
 	}
 }
 
-func TestWizardCodeStepSendsNormalisedCode(t *testing.T) {
+func TestWizardCodeStepSendsTypedCode(t *testing.T) {
 	w, c := newWizard(t)
 	v := view(enroll.StepConfirm, 4, "enroll.confirm.title", "enroll.confirm.body")
 	v.Fields = []enroll.Field{enroll.FieldCode}
 	w.ApplyView(v)
 	test.Type(w.code, "123 456")
 	w.Next()
-	if len(c.actions) != 1 || c.actions[0].Action != localapi.EnrollCode || c.actions[0].Code != "123456" {
+	if len(c.actions) != 1 || c.actions[0].Action != localapi.EnrollCode || c.actions[0].Code != "123 456" {
 		t.Fatalf("actions = %+v", c.actions)
 	}
 	if w.code.Text != "" {
