@@ -518,7 +518,7 @@ func (m *Machine) SubmitSignIn(ctx context.Context, user, activationCode string)
 	enr, err := m.cfg.Portal.StartEnrollment(ctx, user, activationCode)
 	if err != nil {
 		m.cfg.Logger.Info("enroll: sign-in failed", "kind", portal.KindOf(err).String())
-		e := portalMessage(err, m.cfg.Now(), m.cfg.Location)
+		e := portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 		return m.end(func() { m.user, m.err, m.notice = user, e, nil }), nil
 	}
 	local := m.cfg.Now()
@@ -572,7 +572,7 @@ func (m *Machine) SubmitCode(ctx context.Context, code string) (View, error) {
 	conf, err := m.cfg.Portal.ConfirmEnrollment(ctx, id, code)
 	if err != nil {
 		m.cfg.Logger.Info("enroll: confirmation failed", "kind", portal.KindOf(err).String())
-		e := portalMessage(err, m.cfg.Now(), m.cfg.Location)
+		e := portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 		return m.end(func() {
 			switch portal.KindOf(err) {
 			case portal.KindEnrollmentExpired, portal.KindActivationUsed:
@@ -629,10 +629,10 @@ func (m *Machine) deviceFailed(err error) {
 		// The registration window closed. The pending key is harmless
 		// and reused or replaced by the next setup.
 		m.startOver(nil)
-		m.err = msg("enroll.error.enrollment_expired")
+		m.err = portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 	default:
 		m.cfg.Logger.Info("enroll: registration failed", "kind", portal.KindOf(err).String())
-		m.page, m.retry, m.err = PageStep, retryDevice, portalMessage(err, m.cfg.Now(), m.cfg.Location)
+		m.page, m.retry, m.err = PageStep, retryDevice, portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 	}
 }
 
@@ -677,7 +677,7 @@ func (m *Machine) runTest(ctx context.Context) (View, error) {
 			m.goTo(StepDevice)
 		default:
 			if fail == nil {
-				fail = portalMessage(err, m.cfg.Now(), m.cfg.Location)
+				fail = portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 			}
 			m.err, m.retry = fail, retryTest
 		}
@@ -741,7 +741,7 @@ func (m *Machine) recheckClockBusy(ctx context.Context) (View, error) {
 	local := m.cfg.Now()
 	return m.end(func() {
 		if err != nil {
-			m.page, m.retry, m.err = PageClock, retryClock, portalMessage(err, local, m.cfg.Location)
+			m.page, m.retry, m.err = PageClock, retryClock, portal.Explain(err, local, m.cfg.Location)
 			return
 		}
 		m.applyClock(server.Sub(local.Truncate(time.Second)))

@@ -116,8 +116,8 @@ func TestOverloadGivesUpAfterMaxAttempts(t *testing.T) {
 	if sleeps != 2 {
 		t.Errorf("slept %d times, want 2 (3 attempts)", sleeps)
 	}
-	if msg := portal.Message(err, "de", time.Now()); !strings.Contains(msg, "ausgelastet") {
-		t.Errorf("Message = %q", msg)
+	if m := portal.Explain(err, time.Now(), time.UTC); m.Key != portal.KeyBusy {
+		t.Errorf("Explain = %+v, want %s", m, portal.KeyBusy)
 	}
 }
 
@@ -182,11 +182,10 @@ func TestClockOffsetFromDateHeader(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Kind != portal.KindWrongCode || pe.AttemptsLeft != 4 || pe.ClockOffset != -5*time.Minute {
 		t.Fatalf("err = %#v", err)
 	}
-	msg := portal.Message(err, "de", time.Now())
-	for _, want := range []string{"stimmt nicht", "Noch 4 Versuche", "Uhrzeit"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("Message = %q, missing %q", msg, want)
-		}
+	// Five minutes off: the employee hears about the clock, not only
+	// about a wrong code.
+	if m := portal.Explain(err, time.Now(), time.UTC); m.Key != portal.KeyWrongCodeClockAttempts || m.Args["Attempts"] != "4" {
+		t.Errorf("Explain = %+v, want %s with 4 attempts", m, portal.KeyWrongCodeClockAttempts)
 	}
 }
 
@@ -215,13 +214,13 @@ func TestErrorsForTheUI(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Kind != portal.KindLocked {
 		t.Fatalf("fifth wrong code: %v", err)
 	}
-	if got := pe.LockedFor(env.Clock.Now()); got != 5*time.Minute {
-		t.Errorf("LockedFor = %v, want 5m", got)
+	if got := pe.LockedUntil.Sub(env.Clock.Now()); got != 5*time.Minute {
+		t.Errorf("locked for %v, want 5m", got)
 	}
-	for lang, want := range map[string]string{"de": "für 5 Minuten gesperrt", "en": "locked for 5 minutes"} {
-		if msg := portal.Message(err, lang, env.Clock.Now()); !strings.Contains(msg, want) {
-			t.Errorf("Message(%s) = %q, want %q", lang, msg, want)
-		}
+	// The end, rounded up to the minute, so the employee never tries early.
+	want := pe.LockedUntil.Add(time.Minute - 1).Truncate(time.Minute).In(time.UTC).Format("15:04")
+	if m := portal.Explain(err, env.Clock.Now(), time.UTC); m.Key != portal.KeyLockedUntil || m.Args["Time"] != want {
+		t.Errorf("Explain = %+v, want %s at %s", m, portal.KeyLockedUntil, want)
 	}
 	if _, err := c.ConfirmEnrollment(ctx, "dwe1_unknown", "123456"); !errors.Is(err, portal.ErrEnrollmentExpired) {
 		t.Errorf("unknown enrollment: %v", err)

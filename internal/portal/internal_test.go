@@ -28,8 +28,7 @@ func TestEveryAPICodeHasAKind(t *testing.T) {
 		if _, ok := kindNames[k]; !ok {
 			t.Errorf("kind %d has no name", k)
 		}
-		msg := Message(&Error{Kind: k, AttemptsLeft: -1}, "de", time.Now())
-		if msg == "" {
+		if m := Explain(&Error{Kind: k, AttemptsLeft: -1}, time.Now(), time.UTC); m == nil || m.Key == "" {
 			t.Errorf("kind %v has no message", k)
 		}
 	}
@@ -119,7 +118,7 @@ func FuzzParseError(f *testing.F) {
 			t.Errorf("AttemptsLeft %d", e.AttemptsLeft)
 		}
 		_ = e.Error()
-		_ = Message(e, "en", time.Now())
+		_ = Explain(e, time.Now(), time.UTC)
 	})
 }
 

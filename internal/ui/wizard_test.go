@@ -9,6 +9,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -36,7 +37,7 @@ func TestWizardSignIn(t *testing.T) {
 	v := view(enroll.StepSignIn, 2, "enroll.sign_in.title", "enroll.sign_in.body")
 	v.Fields = []enroll.Field{enroll.FieldUser, enroll.FieldActivationCode}
 	v.CanBack = true
-	v.Error = &state.Message{Key: "enroll.error.activation_used"}
+	v.Error = &state.Message{Key: portal.KeyActivationUsed}
 	w.ApplyView(v)
 	test.AssertRendersToMarkup(t, "wizard_sign_in.xml", w.Window.Canvas())
 	if got := w.stepLabel.Text; got != "Schritt 2 von 6 · E2" {
