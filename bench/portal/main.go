@@ -30,9 +30,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/store"
@@ -306,7 +306,7 @@ func herd(clients int, window time.Duration, inflight int) error {
 			count := func(err error) error { calls.Add(1); return err }
 			_, err = c.SessionStatus(ctx)
 			if count(err) == nil {
-				code, _ := totp.GenerateCodeCustom(l.secret, time.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+				code, _ := authcodetest.Generate(l.secret, time.Now())
 				_, err = c.AuthoriseSession(ctx, code)
 				if count(err) == nil {
 					_, err = c.Announcements(ctx, "")

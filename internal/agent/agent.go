@@ -11,12 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"sync"
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/announce"
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/diag"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/health"
@@ -383,12 +383,11 @@ func (a *Agent) Snapshot() state.Snapshot { return a.store.Snapshot() }
 // Subscribe implements localapi.Backend.
 func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Subscribe() }
 
-var codePattern = regexp.MustCompile(`^[0-9]{6}$`)
-
 // StartSession implements localapi.Backend.
 func (a *Agent) StartSession(ctx context.Context, code string) error {
-	if !codePattern.MatchString(code) {
-		return &localapi.Error{Status: 400, Code: "bad_code_format", Key: "code.format", Message: "the code has exactly 6 digits"}
+	code, ok := authcode.Normalise(code)
+	if !ok {
+		return &localapi.Error{Status: 400, Code: "bad_code_format", Key: "code.format", Message: fmt.Sprintf("the code has exactly %d digits", authcode.Digits)}
 	}
 	if a.opts.Session == nil {
 		return localapi.ErrNotAvailable

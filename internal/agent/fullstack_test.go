@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
-
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/cli"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
@@ -84,10 +84,7 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 		t.Fatalf("otpauth URI: %v", err)
 	}
 	secret := uri.Query().Get("secret")
-	code, err := totp.GenerateCode(secret, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	code := authcodetest.Code(t, secret, time.Now())
 	do(localapi.EnrollAction{Action: localapi.EnrollNext})
 	v = do(localapi.EnrollAction{Action: localapi.EnrollCode, Code: code})
 	if v.Step != enroll.StepDevice {
@@ -103,10 +100,7 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 
 	// The first morning: `dienstweg up` with the next code (the current
 	// one was spent on the wizard; the portal accepts one step ahead).
-	next, err := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := authcodetest.Code(t, secret, time.Now().Add(authcode.Period))
 	var out bytes.Buffer
 	if rc := cli.Up(ctx, c, "", strings.NewReader(next[:3]+" "+next[3:]+"\n"), cli.Options{Lang: "de", Out: &out, Err: &out}); rc != cli.ExitOK {
 		t.Fatalf("dienstweg up: exit %d: %s", rc, out.String())

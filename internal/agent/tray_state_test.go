@@ -77,7 +77,8 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	if err := c.StartSession(ctx, "12345"); !isAPIError(err, "bad_code_format") {
 		t.Errorf("StartSession with 5 digits = %v, want bad_code_format", err)
 	}
-	if err := c.StartSession(ctx, "123456"); err != nil {
+	// Grouped as the app shows it: the agent normalises the code.
+	if err := c.StartSession(ctx, "123 456"); err != nil {
 		t.Fatalf("StartSession: %v", err)
 	}
 	layout, err := menu.WaitLayout(ctx, hasVisible("Verbunden – alles in Ordnung", "Homeoffice beenden"))

@@ -150,10 +150,12 @@ func TestNextWait(t *testing.T) {
 		{"jitter_low_end", nil, 1, nil, 0, 7*time.Minute + 30*time.Second, 7*time.Minute + 30*time.Second},
 		{"jitter_high_end", nil, 1, nil, 0.999, 12*time.Minute + 29*time.Second, 12*time.Minute + 30*time.Second},
 		{"faster_during_outage", outage, 1, nil, 0.5, 2 * time.Minute, 2 * time.Minute},
-		{"backs_off_after_failures", nil, 3, down, 0.5, 40 * time.Minute, 40 * time.Minute},
-		{"backoff_is_capped", nil, 12, down, 0.999, time.Hour, time.Hour},
+		// After failures: 10, 20, 40 … minutes less up to a quarter.
+		{"backs_off_after_failures", nil, 3, down, 0.5, 35 * time.Minute, 35 * time.Minute},
+		{"backoff_is_capped", nil, 12, down, 0, time.Hour, time.Hour},
+		{"backoff_jitter_stays_below_cap", nil, 12, down, 0.999, 45 * time.Minute, 45*time.Minute + time.Second},
 		{"honours_retry_after", nil, 1, overloaded, 0, 20 * time.Minute, 20 * time.Minute},
-		{"spreads_after_retry_after", nil, 1, overloaded, 0.999, 24*time.Minute + 59*time.Second, 25 * time.Minute},
+		{"spreads_after_retry_after", nil, 1, overloaded, 0.999, 22*time.Minute + 29*time.Second, 22*time.Minute + 30*time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -76,6 +77,7 @@ type Config struct {
 	// all-clear arrives soon; default 2 minutes.
 	UrgentInterval time.Duration
 	// Jitter is the relative spread of each wait, 0 to 1; default 0.25.
+	// After failures it is the random share of each back-off step.
 	Jitter float64
 	// FirstPoll is the longest wait before the first poll; default 30 s.
 	// The cached feed is shown meanwhile.
@@ -182,7 +184,7 @@ func New(deps Deps, cfg Config) (*Poller, error) {
 // ends, so the counts follow the validity windows between polls. Waits
 // use real timers; the injected clock only places the boundaries.
 func (p *Poller) Run(ctx context.Context) error {
-	wait := time.Duration(p.rand() * float64(p.cfg.FirstPoll))
+	wait := backoff.Jitter(p.cfg.FirstPoll, 1, p.rand)
 	for {
 		pollT := time.NewTimer(wait)
 		for waiting := true; waiting; {
@@ -468,8 +470,8 @@ func (p *Poller) Covering(component string, now time.Time) *Item {
 }
 
 // nextWait is the wait after a poll that ended with err: the interval
-// (shorter during an outage), or an exponential back-off after failures
-// that is at least the portal's Retry-After; always jittered.
+// (shorter during an outage) spread by ±Jitter, or after failures an
+// exponential back-off from it that is at least the portal's Retry-After.
 func (p *Poller) nextWait(err error) time.Duration {
 	p.mu.Lock()
 	failures := p.failures
@@ -483,26 +485,14 @@ func (p *Poller) nextWait(err error) time.Duration {
 		base = p.cfg.UrgentInterval
 	}
 	if err == nil || failures == 0 {
-		return p.jitter(base)
+		return backoff.Spread(base, p.cfg.Jitter, p.rand)
 	}
-	wait := base
-	for i := 1; i < failures && wait < p.cfg.MaxBackoff; i++ {
-		wait *= 2
-	}
-	wait = min(p.jitter(wait), p.cfg.MaxBackoff)
+	var retryAfter time.Duration
 	var pe *portal.Error
-	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		// The portal knows best when it can serve again; spread the
-		// returning devices over a little more than it asked for.
-		wait = max(wait, pe.RetryAfter+time.Duration(p.rand()*p.cfg.Jitter*float64(pe.RetryAfter)))
+	if errors.As(err, &pe) {
+		retryAfter = pe.RetryAfter
 	}
-	return wait
-}
-
-// jitter spreads d uniformly over d·(1±Jitter).
-func (p *Poller) jitter(d time.Duration) time.Duration {
-	f := 1 + p.cfg.Jitter*(2*p.rand()-1)
-	return time.Duration(f * float64(d))
+	return backoff.Policy{Base: base, Max: p.cfg.MaxBackoff, Jitter: p.cfg.Jitter, Rand: p.rand}.Wait(failures, retryAfter)
 }
 
 var randMu sync.Mutex

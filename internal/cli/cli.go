@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
@@ -173,8 +172,8 @@ func Up(ctx context.Context, c SessionClient, code string, in io.Reader, o Optio
 	}
 	if code == "" {
 		fmt.Fprint(o.Err, cat.T("cli.enter_code")+" ")
-		line, _ := bufio.NewReader(in).ReadString('\n')
-		code = strings.Join(strings.Fields(line), "")
+		// As typed: the agent owns the code's format (authcode).
+		code, _ = bufio.NewReader(in).ReadString('\n')
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/demo"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
@@ -51,10 +50,7 @@ func enroll(tb testing.TB, c *portal.Client, u demo.User) *portal.Registration {
 	}
 	// Use the previous step's code: still accepted, and it cannot collide
 	// with a code used by an earlier run in the current step.
-	code, err := totp.GenerateCodeCustom(en.Secret, time.Now().Add(-30*time.Second), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		tb.Fatalf("GenerateCodeCustom: %v", err)
-	}
+	code := authcodetest.Code(tb, en.Secret, time.Now().Add(-authcode.Period))
 	if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, code); err != nil {
 		tb.Fatalf("ConfirmEnrollment: %v", err)
 	}

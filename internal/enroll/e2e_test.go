@@ -18,6 +18,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/keyring/keyringtest"
@@ -163,7 +164,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	must(t)(m.Next(ctx))
-	v = must(t)(m.SubmitCode(ctx, totpCode(t, secret, w.env.Clock.Now())))
+	v = must(t)(m.SubmitCode(ctx, authcodetest.Code(t, secret, w.env.Clock.Now())))
 	wantStep(t, v, enroll.StepDevice, enroll.PageStep)
 	// Quit here and start again: the wizard resumes at the device step.
 	m = newMachine()

@@ -2,41 +2,19 @@ package enroll_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
-	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
-
-// totpCode is RFC 6238 (HMAC-SHA1, 30 s, 6 digits) written here, apart
-// from the implementation the portal uses, so both sides are checked.
-func totpCode(tb testing.TB, secret string, t time.Time) string {
-	tb.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.ReplaceAll(secret, " ", "")))
-	if err != nil {
-		tb.Fatalf("totpCode: secret: %v", err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", n%1_000_000)
-}
 
 // secretOfURI reads the secret parameter of an otpauth:// URI.
 func secretOfURI(tb testing.TB, uri string) string {
@@ -110,12 +88,12 @@ func (w *world) machine(tb testing.TB) *enroll.Machine {
 // totp is the current code for the enrollment shown in v.
 func (w *world) totp(tb testing.TB, secret string) string {
 	tb.Helper()
-	return totpCode(tb, secret, w.env.Clock.Now())
+	return authcodetest.Code(tb, secret, w.env.Clock.Now())
 }
 
 // nextStepCode moves the portal clock to the next TOTP step, so a new
 // code is not a reused one.
-func (w *world) nextStep() { w.env.Clock.Advance(30 * time.Second) }
+func (w *world) nextStep() { w.env.Clock.Advance(authcode.Period) }
 
 // must(t)(m.Action(…)) fails the test if the action returned an error.
 func must(tb testing.TB) func(enroll.View, error) enroll.View {

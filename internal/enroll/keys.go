@@ -2,7 +2,8 @@ package enroll
 
 // MessageKeys lists every translation key a View can carry (Title, Body,
 // Notice, Error, Warning, Check names), so the agent's translation files can be
-// tested for completeness. Button and field labels are the window's.
+// tested for completeness. Button and field labels are the window's;
+// failed portal calls carry portal.Explain's keys.
 func MessageKeys() []string {
 	keys := []string{
 		"enroll.page.clock.title", "enroll.page.clock.body",
@@ -11,14 +12,7 @@ func MessageKeys() []string {
 		"enroll.notice.sign_in_again", "enroll.notice.resume_confirm", "enroll.notice.device_missing",
 		"enroll.test.portal", "enroll.test.device",
 		"enroll.error.user_missing", "enroll.error.activation_missing", "enroll.error.input_too_long",
-		"enroll.error.invalid_login", "enroll.error.invalid_login_attempts",
-		"enroll.error.activation_expired", "enroll.error.activation_used", "enroll.error.enrollment_expired",
-		"enroll.error.code_format", "enroll.error.wrong_code", "enroll.error.wrong_code_attempts",
-		"enroll.error.code_reused", "enroll.error.locked", "enroll.error.locked_until",
-		"enroll.error.rate_limited_until",
-		"enroll.error.busy", "enroll.error.unreachable", "enroll.error.certificate", "enroll.error.clock",
-		"enroll.error.device_unauthorised", "enroll.error.device_mismatch",
-		"enroll.error.portal", "enroll.error.unexpected",
+		"enroll.error.device_mismatch",
 		"enroll.warning.disk_full", "enroll.warning.read_only", "enroll.warning.not_saved",
 	}
 	for _, s := range steps {

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -570,7 +571,7 @@ func (m *Machine) SubmitSignIn(ctx context.Context, user, activationCode string)
 	enr, err := m.cfg.Portal.StartEnrollment(ctx, user, activationCode)
 	if err != nil {
 		m.cfg.Logger.Info("enroll: sign-in failed", "kind", portal.KindOf(err).String())
-		e := portalMessage(err, m.cfg.Now(), m.cfg.Location)
+		e := portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 		return m.end(func() { m.user, m.err, m.notice = user, e, nil }), nil
 	}
 	local := m.cfg.Now()
@@ -601,12 +602,12 @@ func (m *Machine) applyClock(offset time.Duration) {
 // SubmitCode confirms the enrollment with the 6-digit code from the
 // authenticator app. The format is checked here, the code by the portal.
 func (m *Machine) SubmitCode(ctx context.Context, code string) (View, error) {
-	code = strings.Join(strings.Fields(code), "")
 	if err := m.begin(stepPage, StepConfirm); err != nil {
 		return m.View(), err
 	}
-	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
-		return m.end(func() { m.err = msg("enroll.error.code_format") }), nil
+	code, ok := authcode.Normalise(code)
+	if !ok {
+		return m.end(func() { m.err = msg("code.format") }), nil
 	}
 	m.mu.Lock()
 	id := m.enrollmentID
@@ -624,7 +625,7 @@ func (m *Machine) SubmitCode(ctx context.Context, code string) (View, error) {
 	conf, err := m.cfg.Portal.ConfirmEnrollment(ctx, id, code)
 	if err != nil {
 		m.cfg.Logger.Info("enroll: confirmation failed", "kind", portal.KindOf(err).String())
-		e := portalMessage(err, m.cfg.Now(), m.cfg.Location)
+		e := portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 		return m.end(func() {
 			switch portal.KindOf(err) {
 			case portal.KindEnrollmentExpired, portal.KindActivationUsed:
@@ -682,10 +683,10 @@ func (m *Machine) deviceFailed(err error) {
 		// The registration window closed. The pending key is harmless
 		// and reused or replaced by the next setup.
 		m.startOver(nil)
-		m.err = msg("enroll.error.enrollment_expired")
+		m.err = portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 	default:
 		m.cfg.Logger.Info("enroll: registration failed", "kind", portal.KindOf(err).String())
-		m.page, m.retry, m.err = PageStep, retryDevice, portalMessage(err, m.cfg.Now(), m.cfg.Location)
+		m.page, m.retry, m.err = PageStep, retryDevice, portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 	}
 }
 
@@ -730,7 +731,7 @@ func (m *Machine) runTest(ctx context.Context) (View, error) {
 			m.goTo(StepDevice)
 		default:
 			if fail == nil {
-				fail = portalMessage(err, m.cfg.Now(), m.cfg.Location)
+				fail = portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 			}
 			m.err, m.retry = fail, retryTest
 		}
@@ -811,7 +812,7 @@ func (m *Machine) recheckClockBusy(ctx context.Context) (View, error) {
 	local := m.cfg.Now()
 	return m.end(func() {
 		if err != nil {
-			m.page, m.retry, m.err = PageClock, retryClock, portalMessage(err, local, m.cfg.Location)
+			m.page, m.retry, m.err = PageClock, retryClock, portal.Explain(err, local, m.cfg.Location)
 			return
 		}
 		m.applyClock(server.Sub(local.Truncate(time.Second)))

@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 )
 
@@ -119,19 +122,19 @@ func TestSignInErrors(t *testing.T) {
 	}{
 		{name: "no_user", user: " ", key: "enroll.error.user_missing"},
 		{name: "no_code", code: "-", key: "enroll.error.activation_missing"},
-		{name: "wrong_code", code: "AAAA-BBBB-CCCC", key: "enroll.error.invalid_login_attempts", args: []string{"Attempts", "4"}},
+		{name: "wrong_code", code: "AAAA-BBBB-CCCC", key: portal.KeyInvalidLoginAttempts, args: []string{"Attempts", "4"}},
 		// Same answer as a wrong code: nobody can probe for user names.
-		{name: "unknown_user", user: "nobody", key: "enroll.error.invalid_login_attempts", args: []string{"Attempts", "4"}},
-		{name: "expired_code", key: "enroll.error.activation_expired", setup: func(t *testing.T, w *world) {
+		{name: "unknown_user", user: "nobody", key: portal.KeyInvalidLoginAttempts, args: []string{"Attempts", "4"}},
+		{name: "expired_code", key: portal.KeyActivationExpired, setup: func(t *testing.T, w *world) {
 			w.env.Clock.Advance(portalsrv.DefaultActivationTTL + time.Hour)
 		}},
-		{name: "used_code", key: "enroll.error.activation_used", setup: func(t *testing.T, w *world) {
+		{name: "used_code", key: portal.KeyActivationUsed, setup: func(t *testing.T, w *world) {
 			w.toDevice(t, w.machine(t)) // confirmed: the code is spent
 			if err := removeState(w); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{name: "locked", code: "AAAA-BBBB-CCCC", key: "enroll.error.locked_until", args: []string{"Time", "09:06"}, setup: func(t *testing.T, w *world) {
+		{name: "locked", code: "AAAA-BBBB-CCCC", key: portal.KeyLockedUntil, args: []string{"Time", "09:06"}, setup: func(t *testing.T, w *world) {
 			m := w.machine(t)
 			must(t)(m.Next(context.Background()))
 			for range 4 {
@@ -190,16 +193,16 @@ func TestConfirmErrors(t *testing.T) {
 		key   string
 		args  []string
 	}{
-		{name: "too_short", code: func(*world, string) string { return "12345" }, step: enroll.StepConfirm, key: "enroll.error.code_format"},
-		{name: "letters", code: func(*world, string) string { return "12a456" }, step: enroll.StepConfirm, key: "enroll.error.code_format"},
-		{name: "wrong", code: wrongCode, step: enroll.StepConfirm, key: "enroll.error.wrong_code_attempts", args: []string{"Attempts", "4"}},
-		{name: "locked", code: wrongCode, step: enroll.StepConfirm, key: "enroll.error.locked_until", args: []string{"Time", "09:06"},
+		{name: "too_short", code: func(*world, string) string { return "12345" }, step: enroll.StepConfirm, key: "code.format"},
+		{name: "letters", code: func(*world, string) string { return "12a456" }, step: enroll.StepConfirm, key: "code.format"},
+		{name: "wrong", code: wrongCode, step: enroll.StepConfirm, key: portal.KeyWrongCodeAttempts, args: []string{"Attempts", "4"}},
+		{name: "locked", code: wrongCode, step: enroll.StepConfirm, key: portal.KeyLockedUntil, args: []string{"Time", "09:06"},
 			setup: func(t *testing.T, w *world, m *enroll.Machine) {
 				for range 4 {
 					must(t)(m.SubmitCode(context.Background(), "000000"))
 				}
 			}},
-		{name: "enrollment_expired_starts_over", step: enroll.StepSignIn, key: "enroll.error.enrollment_expired",
+		{name: "enrollment_expired_starts_over", step: enroll.StepSignIn, key: portal.KeyEnrollmentExpired,
 			setup: func(t *testing.T, w *world, m *enroll.Machine) { w.env.Clock.Advance(25 * time.Hour) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,9 +228,9 @@ func TestConfirmErrors(t *testing.T) {
 // wrongCode is a valid-looking code that is not the current one.
 func wrongCode(w *world, secret string) string {
 	tb := w.tb
-	right := totpCode(tb, secret, w.env.Clock.Now())
+	right := authcodetest.Code(tb, secret, w.env.Clock.Now())
 	for _, c := range []string{"000000", "111111"} {
-		if c != right && c != totpCode(tb, secret, w.env.Clock.Now().Add(-30*time.Second)) && c != totpCode(tb, secret, w.env.Clock.Now().Add(30*time.Second)) {
+		if c != right && c != authcodetest.Code(tb, secret, w.env.Clock.Now().Add(-authcode.Period)) && c != authcodetest.Code(tb, secret, w.env.Clock.Now().Add(authcode.Period)) {
 			return c
 		}
 	}
@@ -254,7 +257,7 @@ func TestCodeReused(t *testing.T) {
 	}
 	v := must(t)(m.SubmitCode(ctx, code))
 	wantStep(t, v, enroll.StepConfirm, enroll.PageStep)
-	wantMsg(t, "error", v.Error, "enroll.error.code_reused")
+	wantMsg(t, "error", v.Error, portal.KeyCodeReused)
 	// The next code confirms (again): the wizard goes on.
 	w.nextStep()
 	v = must(t)(m.SubmitCode(ctx, w.totp(t, secret)))

@@ -6,16 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/keyring"
-	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
-
-// MaxClockSkew is how far the computer's clock may be from the portal's
-// before the wizard refuses to show the QR code: codes are valid for 30 s
-// and the portal accepts one step either side, so a larger offset makes
-// the confirmation fail in a way nobody can explain.
-const MaxClockSkew = 30 * time.Second
 
 func msg(key string, kv ...string) *state.Message {
 	m := &state.Message{Key: key}
@@ -29,13 +23,15 @@ func msg(key string, kv ...string) *state.Message {
 }
 
 // clockMessage explains an offset (portal time minus local time) beyond
-// MaxClockSkew in minutes or hours, or returns nil if it is within.
+// authcode.MaxClockSkew in minutes or hours, or returns nil if it is
+// within: the wizard does not show the QR code then, since the
+// confirmation would fail in a way nobody can explain.
 //
 //	enroll.clock.ahead_one_minute   enroll.clock.behind_one_minute
 //	enroll.clock.ahead_minutes      enroll.clock.behind_minutes   {{.Minutes}}
 //	enroll.clock.ahead_hours        enroll.clock.behind_hours     {{.Hours}}
 func clockMessage(offset time.Duration) *state.Message {
-	if offset <= MaxClockSkew && offset >= -MaxClockSkew {
+	if offset <= authcode.MaxClockSkew && offset >= -authcode.MaxClockSkew {
 		return nil
 	}
 	dir := "behind" // the portal is ahead of us: our clock is slow
@@ -59,70 +55,4 @@ func keyringMessage(err error) *state.Message {
 		return msg("enroll.keyring.locked")
 	}
 	return msg("enroll.keyring.unavailable")
-}
-
-// clockMinuteAfter is t as "15:04", rounded up, so "try again at 9:06" is
-// never a minute too early.
-func clockMinuteAfter(t time.Time, loc *time.Location) string {
-	t = t.In(loc)
-	if t.Second() > 0 || t.Nanosecond() > 0 {
-		t = t.Truncate(time.Minute).Add(time.Minute)
-	}
-	return t.Format("15:04")
-}
-
-// portalMessage explains a failed portal call. Wrong user name and wrong
-// activation code stay one message, as the portal does not tell them
-// apart (so nobody can probe for user names).
-func portalMessage(err error, now time.Time, loc *time.Location) *state.Message {
-	var e *portal.Error
-	if !errors.As(err, &e) {
-		return msg("enroll.error.unexpected")
-	}
-	attempts := func(key string) *state.Message {
-		if e.AttemptsLeft >= 0 {
-			return msg(key+"_attempts", "Attempts", strconv.Itoa(e.AttemptsLeft))
-		}
-		return msg(key)
-	}
-	switch e.Kind {
-	case portal.KindInvalidLogin:
-		return attempts("enroll.error.invalid_login")
-	case portal.KindActivationExpired:
-		return msg("enroll.error.activation_expired")
-	case portal.KindActivationUsed:
-		return msg("enroll.error.activation_used")
-	case portal.KindEnrollmentExpired:
-		return msg("enroll.error.enrollment_expired")
-	case portal.KindWrongCode:
-		return attempts("enroll.error.wrong_code")
-	case portal.KindCodeReused:
-		return msg("enroll.error.code_reused")
-	case portal.KindLocked:
-		until := e.LockedUntil
-		if until.IsZero() && e.RetryAfter > 0 {
-			until = now.Add(e.RetryAfter)
-		}
-		if until.IsZero() {
-			return msg("enroll.error.locked")
-		}
-		return msg("enroll.error.locked_until", "Time", clockMinuteAfter(until, loc))
-	case portal.KindRateLimited:
-		// Not the employee's typing: others on the same network (or an
-		// attack from it) used up the attempts.
-		until := now.Add(max(e.RetryAfter, time.Second))
-		return msg("enroll.error.rate_limited_until", "Time", clockMinuteAfter(until, loc))
-	case portal.KindOverloaded:
-		return msg("enroll.error.busy")
-	case portal.KindUnreachable:
-		return msg("enroll.error.unreachable")
-	case portal.KindCertificate:
-		return msg("enroll.error.certificate")
-	case portal.KindClock:
-		return msg("enroll.error.clock")
-	case portal.KindDeviceUnauthorised:
-		return msg("enroll.error.device_unauthorised")
-	default:
-		return msg("enroll.error.portal")
-	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -417,18 +419,13 @@ func (m *Monitor) recovered(err error) {
 // jitter spreads d by ±10 % so laptops woken together do not probe the
 // portal in step.
 func (m *Monitor) jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.9 + 0.2*m.deps.Rand()))
+	return backoff.Spread(d, 0.1, m.deps.Rand)
 }
 
-// backoff is the wait before reconnect attempt n: exponential, capped,
-// with "equal jitter" (half fixed, half random) so it never collapses to 0.
+// backoff is the wait before reconnect attempt n (0-based), with equal
+// jitter so it never collapses to 0.
 func (m *Monitor) backoff(n int) time.Duration {
-	d := m.t.BackoffBase
-	for i := 0; i < n && d < m.t.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, m.t.BackoffMax)
-	return d/2 + time.Duration(float64(d/2)*m.deps.Rand())
+	return backoff.Policy{Base: m.t.BackoffBase, Max: m.t.BackoffMax, Jitter: 0.5, Rand: m.deps.Rand}.Wait(n+1, 0)
 }
 
 // nextWait is how long until the earliest due probe or reconnect.
@@ -736,7 +733,7 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 			args["Service"] = v.slow.target.Name
 			return &state.Message{Key: KeyDiagServiceSlow, Args: args}
 		}
-		if m.clockOffset != nil && (*m.clockOffset > ClockSkewThreshold.Seconds() || *m.clockOffset < -ClockSkewThreshold.Seconds()) {
+		if m.clockOffset != nil && (*m.clockOffset > authcode.MaxClockSkew.Seconds() || *m.clockOffset < -authcode.MaxClockSkew.Seconds()) {
 			for k, v := range clockArgs(time.Duration(*m.clockOffset * float64(time.Second))) {
 				args[k] = v
 			}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -227,11 +228,6 @@ type PortalClient interface {
 	Health(ctx context.Context) (time.Time, error)
 }
 
-// ClockSkewThreshold is the offset beyond which the clock counts as wrong;
-// authenticator codes are valid for 30 seconds either side, and the portal
-// accepts the adjacent step.
-const ClockSkewThreshold = 90 * time.Second
-
 // ProbePortal asks the portal for its time and returns the clock offset
 // (local minus portal), taking the portal's time as of the middle of the
 // round trip.
@@ -245,7 +241,8 @@ func ProbePortal(ctx context.Context, p PortalClient, now func() time.Time) Resu
 	rtt := end.Sub(start)
 	off := start.Add(rtt / 2).Sub(t)
 	r := ok(KeyLatency, map[string]string{"Milliseconds": ms(rtt)})
-	if off > ClockSkewThreshold || off < -ClockSkewThreshold {
+	// Beyond authcode.MaxClockSkew the employee's codes start to fail.
+	if off > authcode.MaxClockSkew || off < -authcode.MaxClockSkew {
 		r.Detail = state.Message{Key: KeyClockOff, Args: clockArgs(off)}
 	}
 	r.Latency = rtt

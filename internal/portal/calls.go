@@ -269,7 +269,7 @@ func (c *Client) OpenReleaseFile(ctx context.Context, channel, name string) (bod
 		if !c.retryable(request{method: http.MethodGet}, e) || attempt >= c.cfg.Retry.MaxAttempts {
 			return nil, 0, e
 		}
-		if err := c.cfg.Sleep(ctx, c.Backoff(attempt, e.RetryAfter)); err != nil {
+		if err := c.cfg.Sleep(ctx, c.retryWait(attempt, e.RetryAfter)); err != nil {
 			return nil, 0, e
 		}
 	}

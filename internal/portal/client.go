@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
@@ -71,10 +72,10 @@ type Config struct {
 }
 
 // RetryPolicy is exponential backoff with full jitter: before attempt n+1
-// the client waits a random time in [0, min(Max, Base·2^(n-1))), plus the
-// portal's Retry-After if it sent one. Only requests that are safe to
-// repeat are retried: everything the portal shed with 503 (it did not
-// handle them), and GETs after network errors or 502/504.
+// the client waits a random time up to min(Max, Base·2^(n-1)), and never
+// less than the portal's Retry-After (see backoff.Policy). Only requests
+// that are safe to repeat are retried: everything the portal shed with 503
+// (it did not handle them), and GETs after network errors or 502/504.
 type RetryPolicy struct {
 	// MaxAttempts per call, including the first. Default 6; 1 disables
 	// retries.
@@ -140,7 +141,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = backoff.Sleep
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
@@ -177,17 +178,6 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 // (one-second resolution), and whether any answer has been seen.
 func (c *Client) ClockOffset() (time.Duration, bool) {
 	return time.Duration(c.offset.Load()), c.hasOffset.Load()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // request describes one API call.
@@ -232,7 +222,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		if !errors.As(err, &e) || !c.retryable(req, e) || attempt >= pol.MaxAttempts || ctx.Err() != nil {
 			return nil, err
 		}
-		wait := c.Backoff(attempt, e.RetryAfter)
+		wait := c.retryWait(attempt, e.RetryAfter)
 		if dl, ok := ctx.Deadline(); ok && c.cfg.Now().Add(wait).After(dl) {
 			return nil, err
 		}
@@ -242,19 +232,21 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 	}
 }
 
-// Backoff returns the wait before the attempt after attempt (1-based):
-// full jitter over the exponential step, on top of retryAfter.
-func (c *Client) Backoff(attempt int, retryAfter time.Duration) time.Duration {
+// retryWait is the wait before the attempt after attempt (1-based): full
+// jitter over the exponential step, and at least the portal's Retry-After
+// up to MaxRetryAfter.
+func (c *Client) retryWait(attempt int, retryAfter time.Duration) time.Duration {
 	pol := c.cfg.Retry
-	step := pol.Base
-	for i := 1; i < attempt && step < pol.Max; i++ {
-		step *= 2
-	}
-	step = min(step, pol.Max)
+	p := backoff.Policy{Base: pol.Base, Max: pol.Max, Jitter: 1, Rand: c.rand}
+	return p.Wait(attempt, min(retryAfter, pol.MaxRetryAfter))
+}
+
+// rand serialises calls of Config.Rand, which need not be safe for
+// concurrent use.
+func (c *Client) rand() float64 {
 	c.randM.Lock()
-	j := c.cfg.Rand()
-	c.randM.Unlock()
-	return min(retryAfter, pol.MaxRetryAfter) + time.Duration(j*float64(step))
+	defer c.randM.Unlock()
+	return c.cfg.Rand()
 }
 
 func (c *Client) retryable(req request, e *Error) bool {

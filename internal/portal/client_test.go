@@ -7,21 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 )
-
-func code(tb testing.TB, secret string, at time.Time) string {
-	tb.Helper()
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		tb.Fatalf("GenerateCodeCustom: %v", err)
-	}
-	return c
-}
 
 // enrolled runs the whole enrollment for a new user and returns a client
 // holding the device credential, and the user's TOTP secret.
@@ -39,7 +29,7 @@ func enrolledReg(tb testing.TB, env *portaltest.Env, user string) (*portal.Clien
 	if err != nil {
 		tb.Fatalf("StartEnrollment: %v", err)
 	}
-	if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, code(tb, en.Secret, env.Clock.Now())); err != nil {
+	if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, authcodetest.Code(tb, en.Secret, env.Clock.Now())); err != nil {
 		tb.Fatalf("ConfirmEnrollment: %v", err)
 	}
 	reg, err := c.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), "laptop")
@@ -47,7 +37,7 @@ func enrolledReg(tb testing.TB, env *portaltest.Env, user string) (*portal.Clien
 		tb.Fatalf("RegisterDevice: %v", err)
 	}
 	// The next code must come from a later step than the confirmation's.
-	env.Clock.Advance(30 * time.Second)
+	env.Clock.Advance(authcode.Period)
 	return c, en.Secret, reg
 }
 
@@ -75,7 +65,7 @@ func TestFullFlow(t *testing.T) {
 		t.Fatalf("RegisterDevice before confirm: err = %v, want ErrEnrollmentNotConfirmed", err)
 	}
 
-	conf, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, code(t, en.Secret, env.Clock.Now()))
+	conf, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now()))
 	if err != nil {
 		t.Fatalf("ConfirmEnrollment: %v", err)
 	}
@@ -106,8 +96,8 @@ func TestFullFlow(t *testing.T) {
 		t.Errorf("Device = %+v", dev)
 	}
 
-	env.Clock.Advance(30 * time.Second)
-	s, err := c.AuthoriseSession(ctx, code(t, en.Secret, env.Clock.Now()))
+	env.Clock.Advance(authcode.Period)
+	s, err := c.AuthoriseSession(ctx, authcodetest.Code(t, en.Secret, env.Clock.Now()))
 	if err != nil {
 		t.Fatalf("AuthoriseSession: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
@@ -131,8 +132,8 @@ func TestOverloadGivesUpAfterMaxAttempts(t *testing.T) {
 	if sleeps != 2 {
 		t.Errorf("slept %d times, want 2 (3 attempts)", sleeps)
 	}
-	if msg := portal.Message(err, "de", time.Now()); !strings.Contains(msg, "ausgelastet") {
-		t.Errorf("Message = %q", msg)
+	if m := portal.Explain(err, time.Now(), time.UTC); m.Key != portal.KeyBusy {
+		t.Errorf("Explain = %+v, want %s", m, portal.KeyBusy)
 	}
 }
 
@@ -197,11 +198,10 @@ func TestClockOffsetFromDateHeader(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Kind != portal.KindWrongCode || pe.AttemptsLeft != 4 || pe.ClockOffset != -5*time.Minute {
 		t.Fatalf("err = %#v", err)
 	}
-	msg := portal.Message(err, "de", time.Now())
-	for _, want := range []string{"stimmt nicht", "Noch 4 Versuche", "Uhrzeit"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("Message = %q, missing %q", msg, want)
-		}
+	// Five minutes off: the employee hears about the clock, not only
+	// about a wrong code.
+	if m := portal.Explain(err, time.Now(), time.UTC); m.Key != portal.KeyWrongCodeClockAttempts || m.Args["Attempts"] != "4" {
+		t.Errorf("Explain = %+v, want %s with 4 attempts", m, portal.KeyWrongCodeClockAttempts)
 	}
 }
 
@@ -230,13 +230,13 @@ func TestErrorsForTheUI(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Kind != portal.KindLocked {
 		t.Fatalf("fifth wrong code: %v", err)
 	}
-	if got := pe.LockedFor(env.Clock.Now()); got != 5*time.Minute {
-		t.Errorf("LockedFor = %v, want 5m", got)
+	if got := pe.LockedUntil.Sub(env.Clock.Now()); got != 5*time.Minute {
+		t.Errorf("locked for %v, want 5m", got)
 	}
-	for lang, want := range map[string]string{"de": "für 5 Minuten gesperrt", "en": "locked for 5 minutes"} {
-		if msg := portal.Message(err, lang, env.Clock.Now()); !strings.Contains(msg, want) {
-			t.Errorf("Message(%s) = %q, want %q", lang, msg, want)
-		}
+	// The end, rounded up to the minute, so the employee never tries early.
+	want := pe.LockedUntil.Add(time.Minute - 1).Truncate(time.Minute).In(time.UTC).Format("15:04")
+	if m := portal.Explain(err, env.Clock.Now(), time.UTC); m.Key != portal.KeyLockedUntil || m.Args["Time"] != want {
+		t.Errorf("Explain = %+v, want %s at %s", m, portal.KeyLockedUntil, want)
 	}
 	if _, err := c.ConfirmEnrollment(ctx, "dwe1_unknown", "123456"); !errors.Is(err, portal.ErrEnrollmentExpired) {
 		t.Errorf("unknown enrollment: %v", err)
@@ -281,7 +281,7 @@ func TestCodeReplayOnSession(t *testing.T) {
 	if _, err := c.EndSession(ctx); err != nil {
 		t.Fatalf("EndSession: %v", err)
 	}
-	cd := code(t, secret, env.Clock.Now())
+	cd := authcodetest.Code(t, secret, env.Clock.Now())
 	if _, err := c.AuthoriseSession(ctx, cd); err != nil {
 		t.Fatalf("AuthoriseSession: %v", err)
 	}
@@ -341,7 +341,7 @@ func TestAnnouncementsETagAudienceValidity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("StartEnrollment: %v", err)
 	}
-	if _, err := dc.ConfirmEnrollment(ctx, en.EnrollmentID, code(t, en.Secret, env.Clock.Now())); err != nil {
+	if _, err := dc.ConfirmEnrollment(ctx, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now())); err != nil {
 		t.Fatalf("ConfirmEnrollment: %v", err)
 	}
 	if _, err := dc.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), ""); err != nil {
@@ -437,7 +437,7 @@ func TestRestartKeepsUsersDevicesAnnouncements(t *testing.T) {
 	if err != nil || !after.NotModified {
 		t.Errorf("announcements after restart = %+v, %v; want 304 for the same ETag", after, err)
 	}
-	if _, err := c2.AuthoriseSession(ctx, code(t, secret, env2.Clock.Now())); err != nil {
+	if _, err := c2.AuthoriseSession(ctx, authcodetest.Code(t, secret, env2.Clock.Now())); err != nil {
 		t.Errorf("AuthoriseSession after restart: %v", err)
 	}
 }

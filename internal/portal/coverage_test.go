@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
@@ -47,7 +48,7 @@ func TestClientCoversEveryRoute(t *testing.T) {
 	must("Health", err)
 	_, err = c.Device(ctx)
 	must("Device", err)
-	_, err = c.AuthoriseSession(ctx, code(t, secret, env.Clock.Now()))
+	_, err = c.AuthoriseSession(ctx, authcodetest.Code(t, secret, env.Clock.Now()))
 	must("AuthoriseSession", err)
 	_, err = c.SessionStatus(ctx)
 	must("SessionStatus", err)

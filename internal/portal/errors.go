@@ -3,7 +3,6 @@ package portal
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
@@ -161,18 +160,6 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Kind == e.Kind && t.Op == "" && t.Status == 0
 }
 
-// LockedFor is how long a lock lasts from now, rounded up to minutes.
-func (e *Error) LockedFor(now time.Time) time.Duration {
-	if e.LockedUntil.IsZero() {
-		return 0
-	}
-	d := e.LockedUntil.Sub(now)
-	if d <= 0 {
-		return 0
-	}
-	return time.Duration(math.Ceil(d.Minutes())) * time.Minute
-}
-
 // Sentinels for errors.Is.
 var (
 	ErrInvalidLogin           = &Error{Kind: KindInvalidLogin}
@@ -200,94 +187,4 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return KindUnknown
-}
-
-// ClockSkewThreshold is the offset beyond which Message mentions the
-// computer's clock. The Date header has one-second resolution.
-const ClockSkewThreshold = 90 * time.Second
-
-// Message turns err into a sentence for employees in lang ("de" or "en";
-// anything else means "de"). now is used for lock durations.
-func Message(err error, lang string, now time.Time) string {
-	en := lang == "en"
-	pick := func(de, english string) string {
-		if en {
-			return english
-		}
-		return de
-	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return pick("Es ist ein unerwarteter Fehler aufgetreten.", "An unexpected error occurred.")
-	}
-	attempts := func() string {
-		if e.AttemptsLeft < 0 {
-			return ""
-		}
-		if e.AttemptsLeft == 1 {
-			return pick(" Noch 1 Versuch.", " 1 attempt left.")
-		}
-		return fmt.Sprintf(pick(" Noch %d Versuche.", " %d attempts left."), e.AttemptsLeft)
-	}
-	switch e.Kind {
-	case KindInvalidLogin:
-		return pick("Benutzername oder Aktivierungscode stimmt nicht. Bitte prüfen Sie die Angaben aus dem Brief der IT.",
-			"User name or activation code is not correct. Please check the details in the letter from IT.") + attempts()
-	case KindActivationExpired:
-		return pick("Der Aktivierungscode ist abgelaufen. Bitte fordern Sie bei der IT einen neuen Code an.",
-			"The activation code has expired. Please ask IT for a new code.")
-	case KindActivationUsed:
-		return pick("Der Aktivierungscode wurde schon verwendet. Bitte fordern Sie bei der IT einen neuen Code an.",
-			"The activation code has already been used. Please ask IT for a new code.")
-	case KindEnrollmentExpired:
-		return pick("Die Einrichtung ist abgelaufen. Bitte beginnen Sie noch einmal mit dem Aktivierungscode.",
-			"The setup has expired. Please start again with the activation code.")
-	case KindEnrollmentNotConfirmed:
-		return pick("Bitte bestätigen Sie zuerst mit einem Code aus der Authenticator-App.",
-			"Please confirm with a code from the authenticator app first.")
-	case KindWrongCode:
-		msg := pick("Der Bestätigungscode stimmt nicht. Bitte geben Sie den aktuellen Code aus der Authenticator-App ein.",
-			"The confirmation code is not correct. Please enter the current code from the authenticator app.") + attempts()
-		if e.ClockOffset > ClockSkewThreshold || e.ClockOffset < -ClockSkewThreshold {
-			msg += pick(" Die Uhrzeit dieses Computers weicht ab. Bitte prüfen Sie auch die Uhrzeit auf Ihrem Smartphone.",
-				" This computer's clock is off. Please also check the time on your smartphone.")
-		}
-		return msg
-	case KindCodeReused:
-		return pick("Dieser Code wurde gerade schon verwendet. Bitte warten Sie auf den nächsten Code in der Authenticator-App.",
-			"This code has just been used. Please wait for the next code in the authenticator app.")
-	case KindLocked:
-		mins := max(1, int(e.LockedFor(now)/time.Minute))
-		if mins == 1 {
-			return pick("Zu viele falsche Codes. Die Anmeldung ist für 1 Minute gesperrt.",
-				"Too many wrong codes. Sign-in is locked for 1 minute.")
-		}
-		return fmt.Sprintf(pick("Zu viele falsche Codes. Die Anmeldung ist für %d Minuten gesperrt.",
-			"Too many wrong codes. Sign-in is locked for %d minutes."), mins)
-	case KindRateLimited:
-		secs := max(1, int(math.Ceil(e.RetryAfter.Seconds())))
-		return fmt.Sprintf(pick("Aus Ihrem Netzwerk kamen zu viele falsche Aktivierungscodes. Bitte versuchen Sie es in %d Sekunden erneut.",
-			"Too many wrong activation codes came from your network. Please try again in %d seconds."), secs)
-	case KindDeviceUnauthorised:
-		return pick("Dieses Gerät ist beim Portal nicht mehr angemeldet. Bitte wenden Sie sich an die IT.",
-			"This device is no longer registered with the portal. Please contact IT.")
-	case KindPublicKeyInUse:
-		return pick("Dieses Gerät ist schon registriert. Bitte beginnen Sie die Einrichtung neu.",
-			"This device is already registered. Please start the setup again.")
-	case KindOverloaded:
-		return pick("Das Portal ist gerade stark ausgelastet. Bitte versuchen Sie es in ein paar Minuten erneut.",
-			"The portal is very busy right now. Please try again in a few minutes.")
-	case KindUnreachable:
-		return pick("Das Portal ist nicht erreichbar. Bitte prüfen Sie Ihre Internetverbindung.",
-			"The portal cannot be reached. Please check your internet connection.")
-	case KindCertificate:
-		return pick("Die Verbindung zum Portal ist nicht vertrauenswürdig und wurde abgebrochen. Bitte wenden Sie sich an die IT.",
-			"The connection to the portal is not trustworthy and was stopped. Please contact IT.")
-	case KindClock:
-		return pick("Datum oder Uhrzeit dieses Computers stimmen nicht. Bitte stellen Sie beides richtig ein.",
-			"This computer's date or time is wrong. Please set them correctly.")
-	default:
-		return pick("Im Portal ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut.",
-			"The portal reported an error. Please try again later.")
-	}
 }

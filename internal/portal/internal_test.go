@@ -28,14 +28,13 @@ func TestEveryAPICodeHasAKind(t *testing.T) {
 		if _, ok := kindNames[k]; !ok {
 			t.Errorf("kind %d has no name", k)
 		}
-		msg := Message(&Error{Kind: k, AttemptsLeft: -1}, "de", time.Now())
-		if msg == "" {
+		if m := Explain(&Error{Kind: k, AttemptsLeft: -1}, time.Now(), time.UTC); m == nil || m.Key == "" {
 			t.Errorf("kind %v has no message", k)
 		}
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestRetryWait(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name       string
@@ -44,8 +43,8 @@ func TestBackoff(t *testing.T) {
 		rand       float64
 		want       time.Duration
 	}{
-		{"first_no_jitter", 1, 0, 0, 0},
-		{"first_full_jitter", 1, 0, 0.999, 499500 * time.Microsecond},
+		{"first_longest", 1, 0, 0, 500 * time.Millisecond},
+		{"first_full_jitter", 1, 0, 0.999, 500 * time.Microsecond},
 		{"third_half", 3, 0, 0.5, time.Second},
 		{"capped_at_max", 20, 0, 0.5, 15 * time.Second},
 		{"retry_after_is_the_floor", 1, 4 * time.Second, 0, 4 * time.Second},
@@ -58,8 +57,8 @@ func TestBackoff(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if got := c.Backoff(tc.attempt, tc.retryAfter); got != tc.want {
-				t.Errorf("Backoff(%d, %v) = %v, want %v", tc.attempt, tc.retryAfter, got, tc.want)
+			if got := c.retryWait(tc.attempt, tc.retryAfter); got != tc.want {
+				t.Errorf("retryWait(%d, %v) = %v, want %v", tc.attempt, tc.retryAfter, got, tc.want)
 			}
 		})
 	}
@@ -119,7 +118,7 @@ func FuzzParseError(f *testing.F) {
 			t.Errorf("AttemptsLeft %d", e.AttemptsLeft)
 		}
 		_ = e.Error()
-		_ = Message(e, "en", time.Now())
+		_ = Explain(e, time.Now(), time.UTC)
 	})
 }
 

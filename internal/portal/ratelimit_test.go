@@ -3,7 +3,6 @@ package portal_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +24,7 @@ func TestRateLimitedActivationCodes(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Kind != portal.KindRateLimited || pe.RetryAfter != 15*time.Second {
 		t.Fatalf("second wrong code from the same address: %v, want rate_limited after 15s", err)
 	}
-	for lang, want := range map[string]string{"de": "Netzwerk kamen zu viele falsche Aktivierungscodes", "en": "from your network"} {
-		if msg := portal.Message(err, lang, env.Clock.Now()); !strings.Contains(msg, want) || !strings.Contains(msg, "15") {
-			t.Errorf("Message(%s) = %q, want %q and 15 seconds", lang, msg, want)
-		}
+	if m := portal.Explain(err, env.Clock.Now(), time.UTC); m.Key != portal.KeyRateLimitedUntil || m.Args["Time"] == "" {
+		t.Errorf("Explain = %+v, want %s with a time", m, portal.KeyRateLimitedUntil)
 	}
 }

@@ -15,12 +15,18 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/store"
 )
 
-// The TOTP profile every authenticator app understands.
-var totpOpts = totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+// totpOpts are authcode's TOTP parameters in the library's terms.
+var totpOpts = totp.ValidateOpts{
+	Period:    uint(authcode.Period / time.Second),
+	Skew:      authcode.Skew,
+	Digits:    otp.Digits(authcode.Digits),
+	Algorithm: otp.AlgorithmSHA1, // authcode.Algorithm; a test holds them together
+}
 
 // apiError is an answer the handlers send instead of a result.
 type apiError struct {
@@ -154,7 +160,8 @@ func (s *Server) checkTOTP(ctx context.Context, f factor, user, secret, code str
 	if err != nil {
 		return err
 	}
-	code = strings.Join(strings.Fields(code), "")
+	// A malformed code is a wrong one: "" matches no step.
+	code, _ = authcode.Normalise(code)
 	step, ok := matchTOTP(secret, code, now)
 	if !ok {
 		return s.wrong(ctx, subj, n, now, api.CodeWrongCode, "the code is wrong")

@@ -13,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
@@ -92,15 +91,6 @@ func jsonBody(tb testing.TB, v any) string {
 	return string(b)
 }
 
-func code(tb testing.TB, secret string, at time.Time) string {
-	tb.Helper()
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		tb.Fatalf("GenerateCodeCustom: %v", err)
-	}
-	return c
-}
-
 func startEnrollment(tb testing.TB, r *raw, user, act string) api.EnrollmentStartResponse {
 	tb.Helper()
 	a := r.do(tb, "POST", "/api/v1/enrollments", jsonBody(tb, api.EnrollmentStartRequest{User: user, ActivationCode: act}))
@@ -151,7 +141,7 @@ func TestActivationCodeRules(t *testing.T) {
 	t.Run("used_code_rejected", func(t *testing.T) {
 		act := env.AddUser(t, "used", "Used")
 		en := startEnrollment(t, r, "used", act)
-		if a := confirm(t, r, en.EnrollmentID, code(t, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
+		if a := confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
 			t.Fatalf("confirm = %d %s", a.status, a.body)
 		}
 		a := r.do(t, "POST", "/api/v1/enrollments", jsonBody(t, api.EnrollmentStartRequest{User: "used", ActivationCode: act}))
@@ -178,7 +168,7 @@ func TestActivationCodeRules(t *testing.T) {
 		if _, err := portalsrv.IssueActivationCode(ctx, env.Store, "reissued", env.Clock.Now(), 0); err != nil {
 			t.Fatalf("IssueActivationCode: %v", err)
 		}
-		a := confirm(t, r, en.EnrollmentID, code(t, en.Secret, env.Clock.Now()))
+		a := confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now()))
 		if e := a.apiError(t); a.status != http.StatusConflict || e.Code != api.CodeActivationUsed {
 			t.Errorf("confirm after reissue = %d %s, want 409 activation_code_used", a.status, a.body)
 		}
@@ -190,7 +180,7 @@ func TestActivationCodeRules(t *testing.T) {
 		act := env2.AddUser(t, "slow", "Slow")
 		en := startEnrollment(t, r2, "slow", act)
 		clk.Advance(25 * time.Hour)
-		a := confirm(t, r2, en.EnrollmentID, code(t, en.Secret, clk.Now()))
+		a := confirm(t, r2, en.EnrollmentID, authcodetest.Code(t, en.Secret, clk.Now()))
 		if e := a.apiError(t); a.status != http.StatusGone || e.Code != api.CodeEnrollmentExpired {
 			t.Errorf("confirm after 25h = %d %s, want 410 enrollment_expired", a.status, a.body)
 		}
@@ -204,18 +194,18 @@ func TestTOTPRules(t *testing.T) {
 		offset time.Duration
 		ok     bool
 	}{
-		{"minus_two_steps", -60 * time.Second, false},
-		{"minus_one_step", -30 * time.Second, true},
+		{"minus_two_steps", -2 * authcode.Period, false},
+		{"minus_one_step", -authcode.Period, true},
 		{"current_step", 0, true},
-		{"plus_one_step", 30 * time.Second, true},
-		{"plus_two_steps", 60 * time.Second, false},
+		{"plus_one_step", authcode.Period, true},
+		{"plus_two_steps", 2 * authcode.Period, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			env := portaltest.Start(t, portaltest.Options{})
 			r := newRaw(t, env)
 			en := startEnrollment(t, r, "u", env.AddUser(t, "u", "U"))
-			a := confirm(t, r, en.EnrollmentID, code(t, en.Secret, env.Clock.Now().Add(tc.offset)))
+			a := confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now().Add(tc.offset)))
 			if got := a.status == http.StatusOK; got != tc.ok {
 				t.Errorf("confirm with code %v off = %d %s, want ok=%v", tc.offset, a.status, a.body, tc.ok)
 			}
@@ -227,7 +217,7 @@ func TestTOTPRules(t *testing.T) {
 		env := portaltest.Start(t, portaltest.Options{})
 		r := newRaw(t, env)
 		en := startEnrollment(t, r, "u", env.AddUser(t, "u", "U"))
-		c := code(t, en.Secret, env.Clock.Now())
+		c := authcodetest.Code(t, en.Secret, env.Clock.Now())
 		if a := confirm(t, r, en.EnrollmentID, c); a.status != http.StatusOK {
 			t.Fatalf("first use = %d %s", a.status, a.body)
 		}
@@ -238,8 +228,8 @@ func TestTOTPRules(t *testing.T) {
 			t.Errorf("replay = %d %s, want 409 code_reused", a.status, a.body)
 		}
 		// The next step's code works.
-		env.Clock.Advance(30 * time.Second)
-		if a := confirm(t, r, en.EnrollmentID, code(t, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
+		env.Clock.Advance(authcode.Period)
+		if a := confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
 			t.Errorf("next code = %d %s", a.status, a.body)
 		}
 	})
@@ -249,7 +239,7 @@ func TestTOTPRules(t *testing.T) {
 		env := portaltest.Start(t, portaltest.Options{})
 		r := newRaw(t, env)
 		en := startEnrollment(t, r, "u", env.AddUser(t, "u", "U"))
-		good := code(t, en.Secret, env.Clock.Now())
+		good := authcodetest.Code(t, en.Secret, env.Clock.Now())
 		wrong := "000000"
 		if wrong == good {
 			wrong = "111111"
@@ -272,12 +262,12 @@ func TestTOTPRules(t *testing.T) {
 		}
 		// A correct code does not get through the lock.
 		env.Clock.Advance(2 * time.Minute)
-		a = confirm(t, r, en.EnrollmentID, code(t, en.Secret, env.Clock.Now()))
+		a = confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now()))
 		if e := a.apiError(t); e.Code != api.CodeLocked || !strings.Contains(e.Message, "locked for 3 minutes") {
 			t.Errorf("during lock = %d %s, want locked for 3 minutes", a.status, a.body)
 		}
 		env.Clock.Advance(3 * time.Minute)
-		if a := confirm(t, r, en.EnrollmentID, code(t, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
+		if a := confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
 			t.Errorf("after lock = %d %s, want 200", a.status, a.body)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
@@ -18,7 +19,7 @@ import (
 func enrolledDevice(tb testing.TB, env *portaltest.Env, r *raw, user string) (cred, secret string) {
 	tb.Helper()
 	en := startEnrollment(tb, r, user, env.AddUser(tb, user, user))
-	if a := confirm(tb, r, en.EnrollmentID, code(tb, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
+	if a := confirm(tb, r, en.EnrollmentID, authcodetest.Code(tb, en.Secret, env.Clock.Now())); a.status != http.StatusOK {
 		tb.Fatalf("confirm = %d %s", a.status, a.body)
 	}
 	a := r.do(tb, "POST", "/api/v1/devices", jsonBody(tb, api.DeviceRegisterRequest{EnrollmentID: en.EnrollmentID, PublicKey: portaltest.NewWGKey()}))
@@ -69,7 +70,7 @@ func TestWrongActivationCodesDoNotLockTheSession(t *testing.T) {
 			t.Fatalf("session without credential = %d %s", a.status, a.body)
 		}
 	}
-	a := authorise(t, r, cred, code(t, secret, env.Clock.Now()))
+	a := authorise(t, r, cred, authcodetest.Code(t, secret, env.Clock.Now()))
 	if a.status != http.StatusOK {
 		t.Fatalf("morning session after the attack = %d %s, want 200", a.status, a.body)
 	}

@@ -8,6 +8,9 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 )
 
 // rfcSecret is the SHA1 seed of RFC 6238 appendix B, "12345678901234567890".
@@ -59,7 +62,7 @@ func TestMatchTOTPSkew(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := totp.GenerateCodeCustom(rfcSecret, now.Add(time.Duration(tc.steps)*30*time.Second), totpOpts)
+			c, err := totp.GenerateCodeCustom(rfcSecret, now.Add(time.Duration(tc.steps)*authcode.Period), totpOpts)
 			if err != nil {
 				t.Fatalf("GenerateCodeCustom: %v", err)
 			}
@@ -67,14 +70,59 @@ func TestMatchTOTPSkew(t *testing.T) {
 			if ok != tc.ok {
 				t.Fatalf("matchTOTP ok = %v, want %v", ok, tc.ok)
 			}
-			if ok && step != now.Unix()/30+int64(tc.steps) {
-				t.Errorf("step = %d, want %d", step, now.Unix()/30+int64(tc.steps))
+			want := now.Unix()/int64(authcode.Period/time.Second) + int64(tc.steps)
+			if ok && step != want {
+				t.Errorf("step = %d, want %d", step, want)
 			}
 		})
 	}
 	for _, bad := range []string{"", "12345", "1234567", "abcdef"} {
 		if _, ok := matchTOTP(rfcSecret, bad, now); ok {
 			t.Errorf("matchTOTP(%q) accepted", bad)
+		}
+	}
+}
+
+// The portal enrols and checks codes with authcode's parameters.
+func TestTOTPOptionsAreAuthcodes(t *testing.T) {
+	t.Parallel()
+	if got := totpOpts.Algorithm.String(); got != authcode.Algorithm {
+		t.Errorf("algorithm %s, want %s", got, authcode.Algorithm)
+	}
+	if time.Duration(totpOpts.Period)*time.Second != authcode.Period || totpOpts.Digits.Length() != authcode.Digits || totpOpts.Skew != authcode.Skew {
+		t.Errorf("totpOpts %+v differ from authcode", totpOpts)
+	}
+}
+
+// The client's clock threshold and the portal's accepted window agree: a
+// code from a clock that is off by up to authcode.MaxClockSkew is accepted
+// at every moment of a step, and one from a clock off by a second more is
+// refused at some moment, so the threshold is neither too strict nor too
+// lax. The codes come from authcodetest, apart from the portal's library.
+func TestClockSkewMatchesAcceptedWindow(t *testing.T) {
+	t.Parallel()
+	period := int64(authcode.Period / time.Second)
+	start := time.Unix(1_700_000_010/period*period, 0)
+	accepted := func(skew time.Duration) (all, some bool) {
+		all = true
+		for at := start; at.Before(start.Add(authcode.Period)); at = at.Add(time.Second) {
+			_, ok := matchTOTP(rfcSecret, authcodetest.Code(t, rfcSecret, at.Add(skew)), at)
+			all, some = all && ok, some || ok
+		}
+		return all, some
+	}
+	for _, skew := range []time.Duration{-authcode.MaxClockSkew, 0, authcode.MaxClockSkew} {
+		if all, _ := accepted(skew); !all {
+			t.Errorf("a clock off by %v within the threshold had a right code refused", skew)
+		}
+	}
+	for _, skew := range []time.Duration{-authcode.MaxClockSkew - time.Second, authcode.MaxClockSkew + time.Second} {
+		all, some := accepted(skew)
+		if all {
+			t.Errorf("a clock off by %v beyond the threshold had every code accepted: the threshold is too strict", skew)
+		}
+		if !some {
+			t.Errorf("a clock off by %v had no code accepted", skew)
 		}
 	}
 }

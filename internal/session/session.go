@@ -13,13 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -134,29 +133,19 @@ func New(opts Options) (*Controller, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Float64
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	return &Controller{opts: opts, log: opts.Logger.With("component", "session"), kick: make(chan struct{}, 1)}, nil
 }
 
-// Message keys of the session, translated in assets/translations.
+// Message keys of the session, translated in assets/translations. Failed
+// portal calls have portal.Explain's.
 const (
 	KeyAuthorising        = "session.authorising"
 	KeyConnecting         = "session.connecting"
 	KeyConnectedUntil     = "session.connected_until"
 	KeyReconnecting       = "session.reconnecting"
-	KeyWrongCode          = "session.wrong_code"
-	KeyCodeReused         = "session.code_reused"
-	KeyLocked             = "session.locked"
-	KeyDeviceRevoked      = "session.device_revoked"
-	KeyPortalUnreachable  = "session.portal_unreachable"
-	KeyPortalCertificate  = "session.portal_certificate"
-	KeyClockWrong         = "session.clock_wrong"
-	KeyPortalError        = "session.portal_error"
 	KeyKeyring            = "session.keyring"
 	KeyKeyringLocked      = "keyring.locked"
 	KeyKeyringUnavailable = "keyring.unavailable"
@@ -264,35 +253,21 @@ func (c *Controller) connected(until time.Time) {
 	c.log.Info("session connected", "until", until)
 }
 
-// portalFailure turns a portal error into the state the employee sees.
+// portalFailure publishes a failed portal call: the text is
+// portal.Explain's, the state and the status follow the kind.
 func (c *Controller) portalFailure(err error) error {
-	var pe *portal.Error
-	errors.As(err, &pe)
+	m := portal.Explain(err, c.opts.Now(), time.Local)
 	switch portal.KindOf(err) {
 	case portal.KindWrongCode:
-		args := []string{}
-		if pe != nil && pe.AttemptsLeft >= 0 {
-			args = append(args, "Attempts", strconv.Itoa(pe.AttemptsLeft))
-		}
-		return c.fail(state.CodeNeeded, msg(KeyWrongCode, args...), http.StatusUnauthorized, err)
+		return c.fail(state.CodeNeeded, m, http.StatusUnauthorized, err)
 	case portal.KindCodeReused:
-		return c.fail(state.CodeNeeded, msg(KeyCodeReused), http.StatusConflict, err)
+		return c.fail(state.CodeNeeded, m, http.StatusConflict, err)
 	case portal.KindLocked:
-		mins := 1
-		if pe != nil {
-			mins = max(1, int(pe.LockedFor(c.opts.Now())/time.Minute))
-		}
-		return c.fail(state.NotConnected, msg(KeyLocked, "Minutes", strconv.Itoa(mins)), http.StatusTooManyRequests, err)
+		return c.fail(state.NotConnected, m, http.StatusTooManyRequests, err)
 	case portal.KindDeviceUnauthorised:
-		return c.fail(state.Problem, msg(KeyDeviceRevoked), http.StatusForbidden, err)
-	case portal.KindUnreachable, portal.KindOverloaded:
-		return c.fail(state.Problem, msg(KeyPortalUnreachable), http.StatusBadGateway, err)
-	case portal.KindCertificate:
-		return c.fail(state.Problem, msg(KeyPortalCertificate), http.StatusBadGateway, err)
-	case portal.KindClock:
-		return c.fail(state.Problem, msg(KeyClockWrong), http.StatusBadGateway, err)
+		return c.fail(state.Problem, m, http.StatusForbidden, err)
 	}
-	return c.fail(state.Problem, msg(KeyPortalError), http.StatusBadGateway, err)
+	return c.fail(state.Problem, m, http.StatusBadGateway, err)
 }
 
 // check fetches CheckURL through the tunnel. The failure message tells a
@@ -471,7 +446,7 @@ func (c *Controller) monitor(ctx context.Context, broken bool) {
 			return
 		} else if errors.Is(err, portal.ErrDeviceUnauthorised) {
 			c.opts.Engine.Down()
-			c.publish(state.Problem, msg(KeyDeviceRevoked))
+			c.publish(state.Problem, msg(portal.KeyDeviceUnauthorised))
 			return
 		} else if err == nil && s.Until != nil {
 			c.mu.Lock()
@@ -541,16 +516,10 @@ func (c *Controller) expire() {
 	c.log.Info("session authorisation ended; a new code is needed")
 }
 
-// backoff is the wait before reconnect attempt+1: exponential, capped,
-// with jitter over the upper half so a city's laptops waking at 8:00 do
-// not come back in step.
+// backoff is the wait before reconnect attempt+1, with equal jitter so
+// it never collapses to zero.
 func (c *Controller) backoff(attempt int) time.Duration {
-	d := c.opts.BackoffBase
-	for i := 1; i < attempt && d < c.opts.BackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, c.opts.BackoffMax)
-	return d/2 + time.Duration(c.opts.Rand()*float64(d/2))
+	return backoff.Policy{Base: c.opts.BackoffBase, Max: c.opts.BackoffMax, Jitter: 0.5, Rand: c.opts.Rand}.Wait(attempt, 0)
 }
 
 // StaticKeys is a KeySource that holds the secrets in memory, for tests,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/portal"
@@ -125,17 +126,17 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 		{
 			name: "wrong_code",
 			prepare: func(t *testing.T, r *rig) string {
-				return gatewaytest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
+				return authcodetest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
 			},
-			state: state.CodeNeeded, key: session.KeyWrongCode,
+			state: state.CodeNeeded, key: portal.KeyWrongCodeAttempts,
 		},
 		{
 			name:   "locked_account",
 			portal: portaltest.Options{Config: portalsrv.Config{LockAfter: 1}},
 			prepare: func(t *testing.T, r *rig) string {
-				return gatewaytest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
+				return authcodetest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
 			},
-			state: state.NotConnected, key: session.KeyLocked,
+			state: state.NotConnected, key: portal.KeyLockedUntil,
 		},
 		{
 			name: "unreachable_portal",
@@ -143,7 +144,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				o.Portal = off.Portal.Client(tb, func(c *portal.Config) { c.BaseURL = "https://127.0.0.1:1" })
 			},
 			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
-			state:   state.Problem, key: session.KeyPortalUnreachable,
+			state:   state.Problem, key: portal.KeyUnreachable,
 		},
 		{
 			name: "unreachable_gateway",
@@ -188,7 +189,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				}
 				return r.dev.NextCode(t)
 			},
-			state: state.Problem, key: session.KeyDeviceRevoked,
+			state: state.Problem, key: portal.KeyDeviceUnauthorised,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,11 +208,11 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 			if len(sn.RecentErrors) == 0 || sn.RecentErrors[len(sn.RecentErrors)-1].Message.Key != tc.key {
 				t.Errorf("recent errors %+v lack %s", sn.RecentErrors, tc.key)
 			}
-			if tc.key == session.KeyWrongCode && sn.Detail.Args["Attempts"] == "" {
+			if tc.key == portal.KeyWrongCodeAttempts && sn.Detail.Args["Attempts"] == "" {
 				t.Errorf("wrong code without attempts left: %+v", sn.Detail)
 			}
-			if tc.key == session.KeyLocked && sn.Detail.Args["Minutes"] == "" {
-				t.Errorf("lock without minutes: %+v", sn.Detail)
+			if tc.key == portal.KeyLockedUntil && sn.Detail.Args["Time"] == "" {
+				t.Errorf("lock without its end: %+v", sn.Detail)
 			}
 		})
 	}

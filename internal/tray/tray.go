@@ -90,29 +90,18 @@ func Run(ctx context.Context, c Client, opts Options) {
 func follow(ctx context.Context, c Client, it items, opts Options) {
 	var last Model
 	first := true
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		events, err := c.Watch(ctx, "")
-		if err != nil {
-			opts.Logger.Warn("tray cannot watch state", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
+	localapi.Follower[localapi.Event]{
+		Open: func(ctx context.Context) (<-chan localapi.Event, error) { return c.Watch(ctx, "") },
+		Handle: func(ev localapi.Event) bool {
+			if ev.Type == localapi.EventState && ev.State != nil {
+				m := ModelFor(*ev.State, opts.Catalog)
+				apply(it, m, last, first, opts)
+				last, first = m, false
 			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		backoff = 100 * time.Millisecond
-		for ev := range events {
-			if ev.Type != localapi.EventState || ev.State == nil {
-				continue
-			}
-			m := ModelFor(*ev.State, opts.Catalog)
-			apply(it, m, last, first, opts)
-			last, first = m, false
-		}
-	}
+			return true
+		},
+		Logger: opts.Logger.With("component", "tray"),
+	}.Run(ctx)
 }
 
 func apply(it items, m, last Model, force bool, opts Options) {

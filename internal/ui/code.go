@@ -2,23 +2,15 @@ package ui
 
 import (
 	"context"
-	"regexp"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
-
-var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
-
-// normaliseCode removes the spaces people type or paste ("123 456").
-func normaliseCode(s string) string {
-	return strings.Join(strings.Fields(s), "")
-}
 
 // CodeWindow asks for the 6-digit code to start home office (screen C1).
 type CodeWindow struct {
@@ -67,8 +59,8 @@ func NewCodeWindow(a fyne.App, c Client) *CodeWindow {
 
 // Submit checks the format locally, then asks the agent to start.
 func (w *CodeWindow) Submit() {
-	code := normaliseCode(w.entry.Text)
-	if !sixDigits.MatchString(code) {
+	code, ok := authcode.Normalise(w.entry.Text)
+	if !ok {
 		w.showError(L("code.format"))
 		return
 	}

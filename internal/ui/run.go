@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -81,48 +80,31 @@ func Run(window string, c *localapi.Client, lang string, log *slog.Logger) error
 	if s, ok := live.(interface{ Start(context.Context) }); ok {
 		s.Start(ctx)
 	}
-	go follow(ctx, c, window, events, w, live, log)
+	// The stream reconnects with backoff when the agent restarts.
+	go localapi.Follower[localapi.Event]{
+		Open:   func(ctx context.Context) (<-chan localapi.Event, error) { return c.Watch(ctx, window) },
+		Handle: func(ev localapi.Event) bool { return applyEvent(ev, w, live) },
+		Lost:   func() { fyne.Do(live.AgentLost) },
+		Logger: log,
+	}.Follow(ctx, events)
 	w.ShowAndRun()
 	return nil
 }
 
-// follow applies the stream to the window and reconnects with backoff when
-// the agent restarts.
-func follow(ctx context.Context, c Client, window string, events <-chan localapi.Event, w fyne.Window, live liveWindow, log *slog.Logger) {
-	backoff := 200 * time.Millisecond
-	for {
-		for ev := range events {
-			switch ev.Type {
-			case localapi.EventState:
-				if ev.State != nil {
-					snap := *ev.State
-					fyne.Do(func() { live.Apply(snap) })
-				}
-			case localapi.EventRaise:
-				fyne.Do(func() { w.Show(); w.RequestFocus() })
-			case localapi.EventClose:
-				fyne.Do(func() { w.Close() })
-				return
-			}
+// applyEvent applies one event of the stream to the window; false after
+// the agent closed it.
+func applyEvent(ev localapi.Event, w fyne.Window, live liveWindow) bool {
+	switch ev.Type {
+	case localapi.EventState:
+		if ev.State != nil {
+			snap := *ev.State
+			fyne.Do(func() { live.Apply(snap) })
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		fyne.Do(live.AgentLost)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			var err error
-			events, err = c.Watch(ctx, window)
-			if err == nil {
-				backoff = 200 * time.Millisecond
-				break
-			}
-			log.Debug("agent still unreachable", "err", err)
-			backoff = min(backoff*2, 5*time.Second)
-		}
+	case localapi.EventRaise:
+		fyne.Do(func() { w.Show(); w.RequestFocus() })
+	case localapi.EventClose:
+		fyne.Do(func() { w.Close() })
+		return false
 	}
+	return true
 }

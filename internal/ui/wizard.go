@@ -102,24 +102,13 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 // Start follows the agent's wizard until ctx ends, reconnecting with
 // backoff when the agent restarts.
 func (w *WizardWindow) Start(ctx context.Context) {
-	go func() {
-		backoff := 200 * time.Millisecond
-		for ctx.Err() == nil {
-			views, err := w.client.WatchEnroll(ctx)
-			if err == nil {
-				backoff = 200 * time.Millisecond
-				for v := range views {
-					fyne.Do(func() { w.ApplyView(v) })
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
-		}
-	}()
+	go localapi.Follower[enroll.View]{
+		Open: w.client.WatchEnroll,
+		Handle: func(v enroll.View) bool {
+			fyne.Do(func() { w.ApplyView(v) })
+			return true
+		},
+	}.Run(ctx)
 }
 
 // Apply implements liveWindow: safe mode and the demo sign-in come from
@@ -148,7 +137,8 @@ func (w *WizardWindow) Next() {
 	case hasField(v, enroll.FieldActivationCode):
 		w.act(localapi.EnrollAction{Action: localapi.EnrollSignIn, User: w.user.Text, ActivationCode: w.activation.Text})
 	case hasField(v, enroll.FieldCode):
-		code := normaliseCode(w.code.Text)
+		// As typed: the agent's wizard owns the code's format.
+		code := w.code.Text
 		w.code.SetText("")
 		w.act(localapi.EnrollAction{Action: localapi.EnrollCode, Code: code})
 	default:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -36,7 +37,7 @@ func TestWizardSignIn(t *testing.T) {
 	v := view(enroll.StepSignIn, 2, "enroll.sign_in.title", "enroll.sign_in.body")
 	v.Fields = []enroll.Field{enroll.FieldUser, enroll.FieldActivationCode}
 	v.CanBack = true
-	v.Error = &state.Message{Key: "enroll.error.activation_used"}
+	v.Error = &state.Message{Key: portal.KeyActivationUsed}
 	w.ApplyView(v)
 	test.AssertRendersToMarkup(t, "wizard_sign_in.xml", w.Window.Canvas())
 	if got := w.stepLabel.Text; got != "Schritt 2 von 6 · E2" {
@@ -104,14 +105,14 @@ func TestWizardDoneClosesOnFinish(t *testing.T) {
 	}
 }
 
-func TestWizardCodeStepSendsNormalisedCode(t *testing.T) {
+func TestWizardCodeStepSendsTypedCode(t *testing.T) {
 	w, c := newWizard(t)
 	v := view(enroll.StepConfirm, 4, "enroll.confirm.title", "enroll.confirm.body")
 	v.Fields = []enroll.Field{enroll.FieldCode}
 	w.ApplyView(v)
 	test.Type(w.code, "123 456")
 	w.Next()
-	if len(c.actions) != 1 || c.actions[0].Action != localapi.EnrollCode || c.actions[0].Code != "123456" {
+	if len(c.actions) != 1 || c.actions[0].Action != localapi.EnrollCode || c.actions[0].Code != "123 456" {
 		t.Fatalf("actions = %+v", c.actions)
 	}
 	if w.code.Text != "" {

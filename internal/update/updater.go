@@ -14,6 +14,7 @@ import (
 
 	"aead.dev/minisign"
 
+	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -195,7 +196,7 @@ func (u *Updater) CheckNow() {
 func (u *Updater) Run(ctx context.Context) error {
 	snaps, cancel := u.cfg.Store.Subscribe()
 	defer cancel()
-	timer := time.NewTimer(u.jitter(u.cfg.FirstCheck/2, u.cfg.FirstCheck))
+	timer := time.NewTimer(backoff.Jitter(u.cfg.FirstCheck, 0.5, u.cfg.Rand))
 	defer timer.Stop()
 	wasActive := false
 	for {
@@ -205,7 +206,7 @@ func (u *Updater) Run(ctx context.Context) error {
 		case <-timer.C:
 			u.cycle(ctx)
 			d := u.cfg.Interval
-			timer.Reset(u.jitter(d*3/4, d*5/4))
+			timer.Reset(backoff.Spread(d, 0.25, u.cfg.Rand))
 		case <-u.kick:
 			u.cycle(ctx)
 		case s := <-snaps:
@@ -216,10 +217,6 @@ func (u *Updater) Run(ctx context.Context) error {
 			wasActive = active
 		}
 	}
-}
-
-func (u *Updater) jitter(lo, hi time.Duration) time.Duration {
-	return lo + time.Duration(u.cfg.Rand()*float64(hi-lo))
 }
 
 // cycle is one background round: check, download, maybe install.

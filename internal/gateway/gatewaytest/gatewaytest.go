@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
+	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/gateway"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portalsrv"
@@ -129,7 +128,7 @@ func (o *Office) Enroll(tb testing.TB, user string) *Device {
 	if err != nil {
 		tb.Fatalf("StartEnrollment: %v", err)
 	}
-	if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, Code(tb, en.Secret, env.Clock.Now())); err != nil {
+	if _, err := c.ConfirmEnrollment(ctx, en.EnrollmentID, authcodetest.Code(tb, en.Secret, env.Clock.Now())); err != nil {
 		tb.Fatalf("ConfirmEnrollment: %v", err)
 	}
 	priv, err := wgconf.NewPrivateKey()
@@ -147,22 +146,12 @@ func (o *Office) Enroll(tb testing.TB, user string) *Device {
 	}
 }
 
-// NextCode moves the portal clock to the next 30-second step (each step's
-// code is accepted once) and returns the code of that step.
+// NextCode moves the portal clock to the next step (each step's code is
+// accepted once) and returns the code of that step.
 func (d *Device) NextCode(tb testing.TB) string {
 	tb.Helper()
-	d.office.Portal.Clock.Advance(30 * time.Second)
-	return Code(tb, d.Secret, d.office.Portal.Clock.Now())
-}
-
-// Code is the authenticator code of secret at t.
-func Code(tb testing.TB, secret string, at time.Time) string {
-	tb.Helper()
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		tb.Fatalf("GenerateCodeCustom: %v", err)
-	}
-	return c
+	d.office.Portal.Clock.Advance(authcode.Period)
+	return authcodetest.Code(tb, d.Secret, d.office.Portal.Clock.Now())
 }
 
 // WaitAdmitted waits until the gateway has (want true) or has not (want
