@@ -12,6 +12,7 @@ package health
 import (
 	"slices"
 
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -163,8 +164,8 @@ const (
 // words, so the status window and the wizard never disagree about a
 // portal whose certificate is not trusted.
 const (
-	KeyDiagUntrusted        = "enroll.error.certificate"
-	KeyDiagCertificateClock = "enroll.error.clock"
+	KeyDiagUntrusted        = portal.KeyCertificate
+	KeyDiagCertificateClock = portal.KeyClock
 )
 
 // TranslationKeys lists every key this package can put into a

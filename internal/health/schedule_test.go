@@ -315,8 +315,8 @@ func TestPortalWithUntrustedCertificate(t *testing.T) {
 	e := newEnv(t, func(d *Deps, c *Config) { d.Portal = pc })
 	e.mon.SessionStarted(e.tunnel, e.gwAddr)
 	s := e.steps(4)
-	if d := s.Health.Diagnosis; d == nil || d.Key != "enroll.error.certificate" {
-		t.Errorf("diagnosis %+v, want the wizard's enroll.error.certificate", d)
+	if d := s.Health.Diagnosis; d == nil || d.Key != KeyDiagUntrusted {
+		t.Errorf("diagnosis %+v, want the wizard's portal.error.certificate", d)
 	}
 	if l := link(t, s.Health, Portal, ""); l.OK || l.Detail.Key != "health.detail.untrusted" {
 		t.Errorf("portal link %+v, want health.detail.untrusted", l)
