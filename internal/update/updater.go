@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -113,6 +114,10 @@ type Updater struct {
 	// installed is set once a new binary is in place; this process only
 	// waits for its restart then.
 	installed *Installed
+
+	// snapshotHandled, if set, is called by Run after each state snapshot
+	// it has acted on; tests use it to know a session end was handled.
+	snapshotHandled func(state.Snapshot)
 }
 
 // New validates cfg and prepares an updater. It reports a rollback that
@@ -193,6 +198,10 @@ func (u *Updater) CheckNow() {
 // Run checks in the background with jitter until ctx ends, and installs
 // a ready update when the session ends (or at once without a session).
 func (u *Updater) Run(ctx context.Context) error {
+	// Only the agent that owns the local API gets here (New also runs in
+	// a second start that then hands over), so the staging directory is
+	// ours to clean.
+	u.sweepStaging()
 	snaps, cancel := u.cfg.Store.Subscribe()
 	defer cancel()
 	timer := time.NewTimer(u.jitter(u.cfg.FirstCheck/2, u.cfg.FirstCheck))
@@ -214,6 +223,9 @@ func (u *Updater) Run(ctx context.Context) error {
 				u.maybeInstall(ctx)
 			}
 			wasActive = active
+			if u.snapshotHandled != nil {
+				u.snapshotHandled(s)
+			}
 		}
 	}
 }
@@ -269,6 +281,19 @@ func (u *Updater) fail(err error) error {
 func (u *Updater) Check(ctx context.Context) (*Release, error) {
 	u.step.Lock()
 	defer u.step.Unlock()
+	rel, err := u.check(ctx)
+	// A staged release installs only while the portal offers exactly it.
+	// Every answer that says otherwise (up to date, a downgrade, another
+	// version or build, outside the rollout, withdrawn, or a manifest we
+	// cannot trust) drops it; IT withdraws a release by publishing the
+	// previous one. Only a check that never got an answer keeps it.
+	if CodeOf(err) != CodeCheckFailed {
+		u.dropStagedUnless(rel)
+	}
+	return rel, err
+}
+
+func (u *Updater) check(ctx context.Context) (*Release, error) {
 	u.publish(func(s *state.Update) { *s = state.Update{State: StateChecking} })
 	raw, err := u.cfg.Source.ReleaseManifest(ctx, u.cfg.Channel)
 	if errors.Is(err, portal.ErrNotFound) {
@@ -333,10 +358,13 @@ func (u *Updater) Download(ctx context.Context, rel *Release, progress chan<- Pr
 	u.mu.Lock()
 	st := u.staged
 	u.mu.Unlock()
-	if st != nil && st.Version == rel.Manifest.Version {
+	if st.offeredBy(rel) {
 		u.publishReady(st.Version)
 		return st, nil
 	}
+	// Another release (or another build of the same version) is wanted:
+	// the staged one must not install, even if this download fails.
+	u.dropStagedUnless(rel)
 	version := rel.Manifest.Version
 	u.publish(func(s *state.Update) { *s = state.Update{State: StateDownloading, Available: version} })
 	ch := make(chan Progress, 1)
@@ -377,8 +405,85 @@ func (u *Updater) Download(ctx context.Context, rel *Release, progress chan<- Pr
 	return st, nil
 }
 
+// publishReady shows the staged update with the answer given so far, so
+// a later check does not make the tray ask again.
 func (u *Updater) publishReady(version string) {
-	u.publish(func(s *state.Update) { *s = state.Update{State: StateReady, Available: version, Progress: 1} })
+	u.mu.Lock()
+	chosen := u.chosen
+	u.mu.Unlock()
+	u.publish(func(s *state.Update) {
+		*s = state.Update{State: StateReady, Available: version, Progress: 1, Chosen: string(chosen)}
+	})
+}
+
+// offeredBy reports whether st is exactly the build rel offers: a
+// re-published version with another binary is a different release.
+func (st *Staged) offeredBy(rel *Release) bool {
+	if st == nil || rel == nil || st.Version != rel.Manifest.Version {
+		return false
+	}
+	a, b := st.Artifact, rel.Artifact
+	return a.File == b.File && a.Size == b.Size && a.SHA256 == b.SHA256 && a.Minisig == b.Minisig
+}
+
+// dropStagedUnless forgets the staged update and deletes its file unless
+// offer is exactly it. The caller holds u.step.
+func (u *Updater) dropStagedUnless(offer *Release) {
+	u.mu.Lock()
+	st := u.staged
+	if st == nil || st.offeredBy(offer) {
+		u.mu.Unlock()
+		return
+	}
+	u.staged, u.chosen = nil, ""
+	u.mu.Unlock()
+	offered := "nothing"
+	if offer != nil {
+		offered = offer.Manifest.Version
+	}
+	u.log.Info("dropping the downloaded update: the portal no longer offers it", "staged", st.Version, "offered", offered)
+	if err := os.Remove(st.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		u.log.Warn("removing the dropped update", "path", st.Path, "err", err)
+	}
+}
+
+// sweepStaging deletes what earlier runs left in the staging directory:
+// downloads of releases that may since have been withdrawn, for another
+// version or platform, or half-written ones. Nothing staged by an
+// earlier process is ever installed; a later check downloads anew.
+func (u *Updater) sweepStaging() {
+	u.step.Lock()
+	defer u.step.Unlock()
+	u.mu.Lock()
+	keep := ""
+	if u.staged != nil {
+		keep = u.staged.Path
+	}
+	u.mu.Unlock()
+	dir := filepath.Join(u.cfg.Dir, "updates")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		u.log.Warn("reading the staging directory", "dir", dir, "err", err)
+		return
+	}
+	var removed []string
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if p == keep {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			u.log.Warn("removing a leftover download", "path", p, "err", err)
+			continue
+		}
+		removed = append(removed, e.Name())
+	}
+	if len(removed) > 0 {
+		u.log.Info("removed leftover downloads from an earlier run", "dir", dir, "files", removed)
+	}
 }
 
 // Plan returns the install decision for the staged update; false if
@@ -404,8 +509,15 @@ func (u *Updater) Choose(ctx context.Context, c Choice) error {
 		return fmt.Errorf("update: unknown choice %q", c)
 	}
 	u.mu.Lock()
-	u.chosen = c
+	staged := u.staged != nil
+	if staged {
+		u.chosen = c
+	}
 	u.mu.Unlock()
+	if !staged {
+		// The release may have been withdrawn since the question was shown.
+		return &Error{Code: CodeNothingToInstall}
+	}
 	if c == ChoiceNow {
 		_, err := u.InstallNow(ctx)
 		return err
@@ -427,7 +539,8 @@ func (u *Updater) maybeInstall(ctx context.Context) {
 	if u.cfg.AskAlways && p.Chosen == "" {
 		return
 	}
-	if _, err := u.InstallNow(ctx); err != nil {
+	if _, err := u.InstallNow(ctx); err != nil && CodeOf(err) != CodeNothingToInstall {
+		// nothing_to_install: a check dropped the release meanwhile.
 		u.log.Error("installing update", "err", err)
 	}
 }
