@@ -167,9 +167,10 @@ func New(cfg Config) (*Updater, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	u := &Updater{cfg: cfg, keys: keys, mem: newMemory(cfg.Dir), log: cfg.Logger.With("component", "update"), kick: make(chan struct{}, 1)}
+	log := cfg.Logger.With("component", "update")
+	u := &Updater{cfg: cfg, keys: keys, mem: newMemory(cfg.Dir, log), log: log, kick: make(chan struct{}, 1)}
 	u.managed = Writable(cfg.Exe) != nil
-	if f, err := TakeRollbackNote(cfg.Dir); err == nil {
+	if f, err := u.mem.takeRollbackNote(); err == nil {
 		u.log.Error("the previous update was rolled back", "version", f.Version, "reason", f.Reason)
 		msg := state.Message{Key: MessageKey(CodeSelfTestFailed), Args: map[string]string{"Version": f.Version}}
 		cfg.Store.Update(func(s *state.Snapshot) { s.Update = state.Update{State: StateError, Error: &msg} })
@@ -562,7 +563,7 @@ func (u *Updater) InstallNow(ctx context.Context) (*Installed, error) {
 	}
 	inst, err := Install(st, InstallOptions{
 		Exe: u.cfg.Exe, Dir: u.cfg.Dir, FromVersion: u.cfg.Version, Keys: u.keys,
-		GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH, Now: u.cfg.Now,
+		GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH, Now: u.cfg.Now, Logger: u.log,
 	})
 	if err != nil {
 		return nil, u.fail(err)
