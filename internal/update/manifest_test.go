@@ -97,6 +97,7 @@ func TestVerifyManifest(t *testing.T) {
 		{"edited_after_signing", tampered, k.sign(raw), []string{k.text()}, update.CodeBadSignature},
 		{"garbage_signature", raw, []byte("untrusted comment: x\nnot base64\n"), []string{k.text()}, update.CodeBadSignature},
 		{"signed_but_not_json", []byte("{"), k.sign([]byte("{")), []string{k.text()}, update.CodeMalformed},
+		{"signed_with_data_after_the_object", append(raw[:len(raw):len(raw)], `{"version":"9.9.9"}`...), k.sign(append(raw[:len(raw):len(raw)], `{"version":"9.9.9"}`...)), []string{k.text()}, update.CodeMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
