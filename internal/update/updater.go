@@ -221,7 +221,7 @@ func (u *Updater) Run(ctx context.Context) error {
 		case s := <-snaps:
 			active := s.Session.Active()
 			if wasActive && !active {
-				u.maybeInstall(ctx)
+				u.maybeInstall(ctx, false)
 			}
 			wasActive = active
 			if u.snapshotHandled != nil {
@@ -250,7 +250,7 @@ func (u *Updater) cycle(ctx context.Context) {
 	if _, err := u.Download(ctx, rel, nil); err != nil {
 		return
 	}
-	u.maybeInstall(ctx)
+	u.maybeInstall(ctx, true)
 }
 
 func (u *Updater) publish(f func(*state.Update)) {
@@ -520,16 +520,38 @@ func (u *Updater) Choose(ctx context.Context, c Choice) error {
 		return &Error{Code: CodeNothingToInstall}
 	}
 	if c == ChoiceNow {
+		if !u.stillOffered(ctx) {
+			return &Error{Code: CodeNothingToInstall}
+		}
 		_, err := u.InstallNow(ctx)
 		return err
 	}
 	return nil
 }
 
+// stillOffered checks with the portal, right before an install, that the
+// staged release is still the one offered: hours may have passed since
+// the check that staged it, and IT may have withdrawn it meanwhile. A
+// portal that cannot be reached leaves the last answer standing.
+func (u *Updater) stillOffered(ctx context.Context) bool {
+	rel, err := u.Check(ctx)
+	u.mu.Lock()
+	st := u.staged
+	u.mu.Unlock()
+	if st == nil {
+		return false
+	}
+	if err == nil && rel != nil {
+		u.publishReady(st.Version)
+	}
+	return true
+}
+
 // maybeInstall installs a staged update when nobody needs asking: no
 // session is up and AskAlways is off (or the employee chose the end of
-// the session, which has come).
-func (u *Updater) maybeInstall(ctx context.Context) {
+// the session, which has come). checked says the staging check has just
+// run; otherwise the portal is asked again first.
+func (u *Updater) maybeInstall(ctx context.Context, checked bool) {
 	p, ok := u.Plan()
 	if !ok || u.cfg.Restart == nil {
 		return
@@ -538,6 +560,9 @@ func (u *Updater) maybeInstall(ctx context.Context) {
 		return
 	}
 	if u.cfg.AskAlways && p.Chosen == "" {
+		return
+	}
+	if !checked && !u.stillOffered(ctx) {
 		return
 	}
 	if _, err := u.InstallNow(ctx); err != nil && CodeOf(err) != CodeNothingToInstall {

@@ -61,31 +61,46 @@ func staging(t *testing.T, f *fixture) []string {
 	return left
 }
 
+// sessionWithReadyUpdate runs an updater while a home-office session is
+// up, lets it download 0.2.0 and answers "at the end of the session".
+// installs receives what it installs.
+func sessionWithReadyUpdate(t *testing.T) (f *fixture, u *update.Updater, installs chan *update.Installed, handled func(string, func(state.Snapshot) bool)) {
+	t.Helper()
+	f = newFixture(t)
+	f.store.Update(func(s *state.Snapshot) { s.Session = state.Connected })
+	f.publishVersion(t, "0.2.0", f.v2)
+	installs = make(chan *update.Installed, 1)
+	u = f.updater(t, nil, func(c *update.Config) {
+		c.Restart = func(i *update.Installed) { installs <- i }
+		c.FirstCheck = 24 * time.Hour // only the checks the test asks for
+	})
+	handled = runUpdater(t, u)
+	u.CheckNow()
+	waitUpdate(t, f, "0.2.0 to be ready", func(s state.Update) bool { return s.State == update.StateReady && s.Available == "0.2.0" })
+	if p, ok := u.Plan(); !ok || !p.Ask || p.Version != "0.2.0" {
+		t.Fatalf("Plan during the session = %+v, %v; want to ask about 0.2.0", p, ok)
+	}
+	if err := u.Choose(context.Background(), update.ChoiceAtSessionEnd); err != nil {
+		t.Fatalf("Choose: %v", err)
+	}
+	return f, u, installs, handled
+}
+
+// endSession ends the session and waits until the updater has handled it.
+func endSession(t *testing.T, f *fixture, handled func(string, func(state.Snapshot) bool)) {
+	t.Helper()
+	f.store.Update(func(s *state.Snapshot) { s.Session = state.NotConnected })
+	handled("the end of the session", func(s state.Snapshot) bool { return !s.Session.Active() })
+}
+
 // TestWithdrawnReleaseIsNotInstalledAtSessionEnd is the story of issue 13:
 // 0.2.0 is downloaded during a home-office session and waits for its end;
 // IT withdraws it by re-publishing 0.1.0; the client says "up to date" and
 // must then not install 0.2.0 when the session ends.
 func TestWithdrawnReleaseIsNotInstalledAtSessionEnd(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.store.Update(func(s *state.Snapshot) { s.Session = state.Connected })
-	f.publishVersion(t, "0.2.0", f.v2)
-	installed := make(chan *update.Installed, 1)
-	u := f.updater(t, nil, func(c *update.Config) {
-		c.Restart = func(i *update.Installed) { installed <- i }
-		c.FirstCheck = 24 * time.Hour // only the checks this test asks for
-	})
-	handled := runUpdater(t, u)
+	f, u, installed, handled := sessionWithReadyUpdate(t)
 	ctx := context.Background()
-
-	u.CheckNow()
-	waitUpdate(t, f, "0.2.0 to be ready", func(s state.Update) bool { return s.State == update.StateReady && s.Available == "0.2.0" })
-	if p, ok := u.Plan(); !ok || !p.Ask || p.Version != "0.2.0" {
-		t.Fatalf("Plan during the session = %+v, %v; want to ask about 0.2.0", p, ok)
-	}
-	if err := u.Choose(ctx, update.ChoiceAtSessionEnd); err != nil {
-		t.Fatalf("Choose: %v", err)
-	}
 
 	// IT withdraws 0.2.0.
 	f.publishVersion(t, "0.1.0", f.v1)
@@ -107,8 +122,7 @@ func TestWithdrawnReleaseIsNotInstalledAtSessionEnd(t *testing.T) {
 	}
 
 	// The session ends: nothing may install.
-	f.store.Update(func(s *state.Snapshot) { s.Session = state.NotConnected })
-	handled("the end of the session", func(s state.Snapshot) bool { return !s.Session.Active() })
+	endSession(t, f, handled)
 	select {
 	case i := <-installed:
 		t.Errorf("installed %s at the end of the session after it was withdrawn", i.Version)
@@ -118,6 +132,62 @@ func TestWithdrawnReleaseIsNotInstalledAtSessionEnd(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(f.dir, "update-state.json")); err == nil && strings.Contains(string(b), `"pending"`) {
 		t.Errorf("an install is pending: %s", b)
 	}
+}
+
+// TestWithdrawalBeforeTheNextCheckIsHonoured: IT withdraws 0.2.0 after
+// the check that staged it, and no background check runs before the
+// session ends. The portal is asked again before installing.
+func TestWithdrawalBeforeTheNextCheckIsHonoured(t *testing.T) {
+	t.Parallel()
+	f, u, installs, handled := sessionWithReadyUpdate(t)
+	f.publishVersion(t, "0.1.0", f.v1)
+	endSession(t, f, handled)
+	select {
+	case i := <-installs:
+		t.Errorf("installed the withdrawn %s at the end of the session", i.Version)
+	default:
+	}
+	sameBytes(t, f.exe, f.v1, "after the session")
+	if s := f.store.Snapshot().Update; s.State != update.StateUpToDate {
+		t.Errorf("state = %+v, want up_to_date", s)
+	}
+	if p, ok := u.Plan(); ok {
+		t.Errorf("Plan = %+v after the withdrawal", p)
+	}
+}
+
+// TestInstallNowAsksThePortalFirst: "install now", clicked hours after the
+// download, must not install what IT has withdrawn meanwhile.
+func TestInstallNowAsksThePortalFirst(t *testing.T) {
+	t.Parallel()
+	f, u, installs, _ := sessionWithReadyUpdate(t)
+	f.publishVersion(t, "0.1.0", f.v1)
+	if err := u.Choose(context.Background(), update.ChoiceNow); update.CodeOf(err) != update.CodeNothingToInstall {
+		t.Errorf("Choose(now) after the withdrawal = %v, want %s", err, update.CodeNothingToInstall)
+	}
+	select {
+	case i := <-installs:
+		t.Errorf("installed the withdrawn %s", i.Version)
+	default:
+	}
+	sameBytes(t, f.exe, f.v1, "after install now")
+}
+
+// TestStagedReleaseInstallsAtSessionEnd: with nothing withdrawn, the end
+// of the session installs the staged release (after asking the portal).
+func TestStagedReleaseInstallsAtSessionEnd(t *testing.T) {
+	t.Parallel()
+	f, _, installs, handled := sessionWithReadyUpdate(t)
+	endSession(t, f, handled)
+	select {
+	case i := <-installs:
+		if i.Version != "0.2.0" {
+			t.Errorf("installed %s, want 0.2.0", i.Version)
+		}
+	default:
+		t.Fatalf("nothing installed at the end of the session; state %+v", f.store.Snapshot().Update)
+	}
+	sameBytes(t, f.exe, f.v2, "after the session")
 }
 
 // withdrawable serves the real portal's channel until withdrawn, then
