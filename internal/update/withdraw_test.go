@@ -61,6 +61,36 @@ func staging(t *testing.T, f *fixture) []string {
 	return left
 }
 
+// staged020 publishes 0.2.0 and stages it with a new updater that reads
+// the portal through wrap(client), or the client itself if wrap is nil.
+func staged020(t *testing.T, wrap func(update.Source) update.Source) (*fixture, *update.Updater) {
+	t.Helper()
+	f := newFixture(t)
+	f.publishVersion(t, "0.2.0", f.v2)
+	var src update.Source = f.env.Client(t, nil)
+	if wrap != nil {
+		src = wrap(src)
+	}
+	u := f.updater(t, src, nil)
+	if _, err := checkAndDownload(context.Background(), u); err != nil {
+		t.Fatalf("staging 0.2.0: %v", err)
+	}
+	if _, ok := u.Plan(); !ok {
+		t.Fatalf("0.2.0 not staged")
+	}
+	return f, u
+}
+
+// noInstall fails if the updater installed anything.
+func noInstall(t *testing.T, installs <-chan *update.Installed, when string) {
+	t.Helper()
+	select {
+	case i := <-installs:
+		t.Errorf("installed the withdrawn %s %s", i.Version, when)
+	default:
+	}
+}
+
 // sessionWithReadyUpdate runs an updater while a home-office session is
 // up, lets it download 0.2.0 and answers "at the end of the session".
 // installs receives what it installs.
@@ -123,11 +153,7 @@ func TestWithdrawnReleaseIsNotInstalledAtSessionEnd(t *testing.T) {
 
 	// The session ends: nothing may install.
 	endSession(t, f, handled)
-	select {
-	case i := <-installed:
-		t.Errorf("installed %s at the end of the session after it was withdrawn", i.Version)
-	default:
-	}
+	noInstall(t, installed, "at the end of the session")
 	sameBytes(t, f.exe, f.v1, "after the session")
 	if b, err := os.ReadFile(filepath.Join(f.dir, "update-state.json")); err == nil && strings.Contains(string(b), `"pending"`) {
 		t.Errorf("an install is pending: %s", b)
@@ -142,11 +168,7 @@ func TestWithdrawalBeforeTheNextCheckIsHonoured(t *testing.T) {
 	f, u, installs, handled := sessionWithReadyUpdate(t)
 	f.publishVersion(t, "0.1.0", f.v1)
 	endSession(t, f, handled)
-	select {
-	case i := <-installs:
-		t.Errorf("installed the withdrawn %s at the end of the session", i.Version)
-	default:
-	}
+	noInstall(t, installs, "at the end of the session")
 	sameBytes(t, f.exe, f.v1, "after the session")
 	if s := f.store.Snapshot().Update; s.State != update.StateUpToDate {
 		t.Errorf("state = %+v, want up_to_date", s)
@@ -165,11 +187,7 @@ func TestInstallNowAsksThePortalFirst(t *testing.T) {
 	if err := u.Choose(context.Background(), update.ChoiceNow); update.CodeOf(err) != update.CodeNothingToInstall {
 		t.Errorf("Choose(now) after the withdrawal = %v, want %s", err, update.CodeNothingToInstall)
 	}
-	select {
-	case i := <-installs:
-		t.Errorf("installed the withdrawn %s", i.Version)
-	default:
-	}
+	noInstall(t, installs, "on install now")
 	sameBytes(t, f.exe, f.v1, "after install now")
 }
 
@@ -269,17 +287,9 @@ func TestCheckDropsStagedReleaseNoLongerOffered(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t)
-			f.publishVersion(t, "0.2.0", f.v2)
-			src := &withdrawable{Source: f.env.Client(t, nil)}
-			u := f.updater(t, src, nil)
+			var src *withdrawable
+			f, u := staged020(t, func(c update.Source) update.Source { src = &withdrawable{Source: c}; return src })
 			ctx := context.Background()
-			if _, err := checkAndDownload(ctx, u); err != nil {
-				t.Fatalf("staging 0.2.0: %v", err)
-			}
-			if _, ok := u.Plan(); !ok {
-				t.Fatalf("0.2.0 not staged")
-			}
 
 			tc.change(t, f, src)
 			_, err := checkAndDownload(ctx, u)
@@ -308,13 +318,8 @@ func TestCheckDropsStagedReleaseNoLongerOffered(t *testing.T) {
 // build, not keep the one downloaded before.
 func TestRepublishedBuildReplacesStagedOne(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.publishVersion(t, "0.2.0", f.v2)
-	u := f.updater(t, nil, nil)
+	f, u := staged020(t, nil)
 	ctx := context.Background()
-	if _, err := checkAndDownload(ctx, u); err != nil {
-		t.Fatalf("staging 0.2.0: %v", err)
-	}
 	// Still an executable for this platform: bytes after the ELF image.
 	fixed := append(append([]byte(nil), f.v2...), "rebuilt"...)
 	f.publishVersion(t, "0.2.0", fixed)
@@ -336,15 +341,10 @@ func TestRepublishedBuildReplacesStagedOne(t *testing.T) {
 // stay, and a later check of the same release shows the answer again.
 func TestUnansweredCheckKeepsStagedRelease(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.publishVersion(t, "0.2.0", f.v2)
+	var src *struct{ update.Source }
+	f, u := staged020(t, func(c update.Source) update.Source { src = &struct{ update.Source }{c}; return src })
 	f.store.Update(func(s *state.Snapshot) { s.Session = state.Connected })
-	src := &struct{ update.Source }{f.env.Client(t, nil)}
-	u := f.updater(t, src, nil)
 	ctx := context.Background()
-	if _, err := checkAndDownload(ctx, u); err != nil {
-		t.Fatalf("staging 0.2.0: %v", err)
-	}
 	if err := u.Choose(ctx, update.ChoiceAtSessionEnd); err != nil {
 		t.Fatalf("Choose: %v", err)
 	}
