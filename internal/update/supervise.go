@@ -257,12 +257,8 @@ func waitHealthy(ctx context.Context, version string, opt HandoffOptions, exited
 // ErrNoRollbackNote means there is no rollback to report.
 var ErrNoRollbackNote = errors.New("no rollback to report")
 
-// TakeRollbackNote returns and clears the record of the last rollback so
+// takeRollbackNote returns and clears the record of the last rollback so
 // the restored version tells the employee once.
-func TakeRollbackNote(dir string) (*Failed, error) {
-	return newMemory(dir, nil).takeRollbackNote()
-}
-
 func (m *memory) takeRollbackNote() (*Failed, error) {
 	var f *Failed
 	_, err := m.change(func(r *record) {
