@@ -118,7 +118,7 @@ func runAgent(args []string) int {
 	}
 	// A freshly installed version that keeps failing is rolled back here,
 	// before it can fail again.
-	if res, err := update.Startup(stateDir, version.String(), nil); err != nil {
+	if res, err := update.Startup(stateDir, version.String(), nil, logger); err != nil {
 		logger.Warn("update start-up check", "err", err)
 	} else if res.Reexec {
 		logger.Warn("rolled back a failed update; starting the previous version", "exe", res.Exe)

@@ -161,14 +161,19 @@ func New(deps Deps, cfg Config) (*Poller, error) {
 		read:      map[string]bool{},
 		notified:  map[string]bool{},
 	}
-	c, err := loadCache(p.cachePath)
+	c, dropped, err := loadCache(p.cachePath)
 	if err != nil {
-		p.log.Warn("ignoring announcement cache", "err", err)
+		p.log.Warn("ignoring announcement cache; no announcements until the next poll", "path", p.cachePath, "err", err)
+	}
+	if len(dropped) > 0 {
+		p.log.Warn("ignoring damaged parts of the announcement cache", "path", p.cachePath, "dropped", dropped)
 	}
 	p.feed = c
 	st, err := loadState(p.statePath)
 	if err != nil {
-		p.log.Warn("ignoring announcement read state", "err", err)
+		// Only what was read and notified is lost: announcements show as
+		// unread, and current outages notify once more.
+		p.log.Warn("ignoring announcement read state; all announcements count as unread", "path", p.statePath, "err", err)
 	}
 	for _, id := range st.Read {
 		p.read[id] = true
@@ -190,9 +195,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		for waiting := true; waiting; {
 			var boundary <-chan time.Time
 			var bt *time.Timer
-			if b, ok := p.nextBoundary(); ok {
-				// A second late, so the boundary has passed for sure.
-				bt = time.NewTimer(b.Sub(p.deps.Now()) + time.Second)
+			if d, ok := p.untilBoundary(); ok {
+				bt = time.NewTimer(d)
 				boundary = bt.C
 			}
 			select {
@@ -299,7 +303,13 @@ func (p *Poller) accept(res *portal.Announcements) error {
 		}
 		items = append(items, c)
 	}
-	p.feed = cached{Version: cacheVersion, ETag: res.ETag, FetchedAt: p.deps.Now(), Items: items}
+	etag := res.ETag
+	if !validETag(etag) {
+		// It could not be sent back; fetch in full next time instead.
+		p.log.Warn("ignoring the announcement feed's ETag", "etag", etag)
+		etag = ""
+	}
+	p.feed = cached{Version: cacheVersion, ETag: etag, FetchedAt: p.deps.Now(), Items: items}
 	if err := writeJSON(p.cachePath, p.feed, 0o644); err != nil {
 		// Shown anyway; only the offline copy is older.
 		p.log.Warn("announcement cache not saved", "err", err)
@@ -490,7 +500,9 @@ func (p *Poller) nextWait(err error) time.Duration {
 	var retryAfter time.Duration
 	var pe *portal.Error
 	if errors.As(err, &pe) {
-		retryAfter = pe.RetryAfter
+		// A date far ahead must not overflow into a negative wait
+		// (polling at once, again and again) nor stop polling for good.
+		retryAfter = min(pe.RetryAfter, maxSleep)
 	}
 	return backoff.Policy{Base: base, Max: p.cfg.MaxBackoff, Jitter: p.cfg.Jitter, Rand: p.rand}.Wait(failures, retryAfter)
 }
@@ -501,6 +513,21 @@ func (p *Poller) rand() float64 {
 	randMu.Lock()
 	defer randMu.Unlock()
 	return p.deps.Rand()
+}
+
+// maxSleep bounds one wait of Run; it wakes, finds nothing due and waits
+// again. Far-off times (IT's "valid until 9999-12-31") would otherwise
+// overflow a time.Duration into a negative wait, and Run would spin.
+const maxSleep = 24 * time.Hour
+
+// untilBoundary is how long Run waits for the next start or end of an
+// announcement: a second past it, so it has passed for sure.
+func (p *Poller) untilBoundary() (time.Duration, bool) {
+	b, ok := p.nextBoundary()
+	if !ok {
+		return 0, false
+	}
+	return min(b.Sub(p.deps.Now()), maxSleep) + time.Second, true
 }
 
 // nextBoundary is the next start or end of a cached announcement.

@@ -50,6 +50,9 @@ func (p Policy) Wait(attempt int, retryAfter time.Duration) time.Duration {
 	wait := step - spread
 	if retryAfter > wait {
 		wait = retryAfter + spread
+		if wait < retryAfter { // overflow: a Retry-After near forever
+			wait = retryAfter
+		}
 	}
 	return wait
 }

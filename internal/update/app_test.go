@@ -3,7 +3,6 @@ package update_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -17,15 +16,7 @@ func TestRealAppUpdate(t *testing.T) {
 		t.Skip("builds the real app twice")
 	}
 	t.Parallel()
-	build := func(version string) []byte {
-		out := filepath.Join(t.TempDir(), "dienstweg")
-		cmd := exec.Command(goTool(t), "build", "-ldflags", "-X github.com/dienstweg/dienstweg/internal/version.Version="+version, "-o", out, "../../app")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building app %s: %v\n%s", version, err, b)
-		}
-		return readFile(t, out)
-	}
-	v1, v2 := build("0.1.0"), build("0.2.0")
+	v1, v2 := readFile(t, buildApp(t, "0.1.0")), readFile(t, buildApp(t, "0.2.0"))
 	f := newFixture(t)
 	f.v1, f.v2 = v1, v2
 	if err := os.WriteFile(f.exe, v1, 0o755); err != nil {

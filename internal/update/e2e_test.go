@@ -273,7 +273,7 @@ func TestKillDuringInstall(t *testing.T) {
 			if got := runVersion(t, f.exe); got != tc.want {
 				t.Fatalf("binary after kill reports %q, want %q", got, tc.want)
 			}
-			res, err := update.Startup(f.dir, tc.want, nil)
+			res, err := update.Startup(f.dir, tc.want, nil, nil)
 			if err != nil || res.Reexec {
 				t.Fatalf("Startup = %+v, %v", res, err)
 			}
@@ -306,12 +306,12 @@ func TestUnconfirmedStartsRollBack(t *testing.T) {
 		t.Fatalf("InstallNow: %v", err)
 	}
 	for i := range update.MaxUnconfirmedStarts {
-		res, err := update.Startup(f.dir, "0.2.0", nil)
+		res, err := update.Startup(f.dir, "0.2.0", nil, nil)
 		if err != nil || res.Reexec {
 			t.Fatalf("start %d: %+v, %v", i+1, res, err)
 		}
 	}
-	res, err := update.Startup(f.dir, "0.2.0", nil)
+	res, err := update.Startup(f.dir, "0.2.0", nil, nil)
 	if err != nil || !res.Reexec || res.Exe != f.exe || res.RolledBack == nil || res.RolledBack.Version != "0.2.0" {
 		t.Fatalf("start %d: %+v, %v; want a rollback", update.MaxUnconfirmedStarts+1, res, err)
 	}

@@ -71,6 +71,25 @@ func buildFake(tb testing.TB, version string, crash bool, goos string) string {
 	return out
 }
 
+// buildApp builds the real app with a version once per test run (linking
+// it takes long; -count=10 would do it twenty times) and returns its path.
+func buildApp(tb testing.TB, version string) string {
+	tb.Helper()
+	key := "app-" + version
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[key]; ok {
+		return p
+	}
+	out := filepath.Join(buildDir, "dienstweg-"+key)
+	cmd := exec.Command(goTool(tb), "build", "-ldflags", "-X github.com/dienstweg/dienstweg/internal/version.Version="+version, "-o", out, "../../app")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("building app %s: %v\n%s", version, err, b)
+	}
+	built[key] = out
+	return out
+}
+
 func goTool(tb testing.TB) string {
 	tb.Helper()
 	p := filepath.Join(runtime.GOROOT(), "bin", "go")

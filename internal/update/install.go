@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -37,6 +38,8 @@ type InstallOptions struct {
 	Keys         []minisign.PublicKey
 	GOOS, GOARCH string
 	Now          func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
 	// Checkpoint, if set, is called between the steps of Install with
 	// the step's name ("recorded", "prepared", "backed_up", "committed").
 	// Crash tests stop the process there; production leaves it nil.
@@ -110,7 +113,7 @@ func Install(st *Staged, opt InstallOptions) (*Installed, error) {
 	// Recorded first, so a start after a crash at any later step finds
 	// the record and cleans up (Startup).
 	inst := &Installed{Version: st.Version, FromVersion: opt.FromVersion, Exe: opt.Exe, Backup: BackupPath(opt.Exe)}
-	mem := newMemory(opt.Dir)
+	mem := newMemory(opt.Dir, opt.Logger)
 	if _, err := mem.change(func(r *record) {
 		r.Pending = &Pending{Version: inst.Version, FromVersion: inst.FromVersion, Exe: inst.Exe, Backup: inst.Backup, InstalledAt: opt.Now()}
 	}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -132,8 +133,14 @@ func VerifyManifest(raw, sig []byte, keys []minisign.PublicKey) (*Manifest, erro
 		return nil, err
 	}
 	var m Manifest
-	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(&m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&m); err != nil {
 		return nil, errf(CodeMalformed, "manifest: %v", err)
+	}
+	// Exactly one JSON value: bytes after it were signed too, and another
+	// reader of the same file might take them for the manifest.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errf(CodeMalformed, "manifest: data after the JSON object")
 	}
 	if err := m.validate(); err != nil {
 		return nil, &Error{Code: CodeMalformed, Err: err}

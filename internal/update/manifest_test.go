@@ -23,6 +23,10 @@ func TestCompareVersions(t *testing.T) {
 		{"1.0.0-alpha", "1.0.0-1", 1},
 		{"v2.0.0", "1.99.99", 1},
 		{"0.0.0-dev+abc1234", "0.1.0", -1},
+		// Numeric identifiers compare as numbers, whatever their size.
+		{"1.0.0-18446744073709551616", "1.0.0-18446744073709551615", 1},
+		{"1.0.0-99999999999999999999", "1.0.0-100000000000000000000", -1},
+		{"1.0.0-18446744073709551616", "1.0.0-a", -1},
 	} {
 		t.Run(strings.NewReplacer(".", "_", "+", "_", "-", "_").Replace(tc.a+"_vs_"+tc.b), func(t *testing.T) {
 			t.Parallel()
@@ -42,7 +46,10 @@ func TestCompareVersions(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "1.2", "1.2.3.4", "01.2.3", "1.2.3-", "1.2.3+", "a.b.c", "1.2.3-rc..1"} {
+	for _, bad := range []string{"", "1.2", "1.2.3.4", "01.2.3", "1.2.3-", "1.2.3+", "a.b.c", "1.2.3-rc..1",
+		// semver.org 2.0: no leading zero in a number (1.0.0-01 would
+		// equal 1.0.0-1), only [0-9A-Za-z-], no empty identifier.
+		"1.0.0-01", "1.0.0-rc_1", "1.0.0-rc 1", "1.0.0+b..1", "1.0.0+a+b", "1.0.0+\n", "1.0.0-ä", "1.0.0-rc.1\x00", "0.0.0+ "} {
 		if _, err := update.ParseVersion(bad); err == nil {
 			t.Errorf("ParseVersion(%q) accepted", bad)
 		}
@@ -97,6 +104,7 @@ func TestVerifyManifest(t *testing.T) {
 		{"edited_after_signing", tampered, k.sign(raw), []string{k.text()}, update.CodeBadSignature},
 		{"garbage_signature", raw, []byte("untrusted comment: x\nnot base64\n"), []string{k.text()}, update.CodeBadSignature},
 		{"signed_but_not_json", []byte("{"), k.sign([]byte("{")), []string{k.text()}, update.CodeMalformed},
+		{"signed_with_data_after_the_object", append(raw[:len(raw):len(raw)], `{"version":"9.9.9"}`...), k.sign(append(raw[:len(raw):len(raw)], `{"version":"9.9.9"}`...)), []string{k.text()}, update.CodeMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

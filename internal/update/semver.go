@@ -15,27 +15,29 @@ type Version struct {
 }
 
 // ParseVersion parses "1.2.3", "1.2.3-rc.1" or "1.2.3+abc"; a leading "v"
-// is accepted because release tags often carry one.
+// is accepted because release tags often carry one. It accepts exactly
+// semver.org 2.0's grammar, except MAJOR, MINOR and PATCH beyond uint64:
+// a version is shown to people and compared, so "1.0.0-01" (which would
+// equal "1.0.0-1") or text with spaces and control characters is refused.
 func ParseVersion(s string) (Version, error) {
 	var v Version
 	in := strings.TrimPrefix(s, "v")
 	if i := strings.IndexByte(in, '+'); i >= 0 {
 		v.Build = in[i+1:]
 		in = in[:i]
-		if v.Build == "" {
-			return Version{}, fmt.Errorf("version %q: empty build metadata", s)
+		for _, id := range strings.Split(v.Build, ".") {
+			if err := checkIdentifier(id, false); err != nil {
+				return Version{}, fmt.Errorf("version %q: build metadata: %w", s, err)
+			}
 		}
 	}
 	if i := strings.IndexByte(in, '-'); i >= 0 {
 		pre := in[i+1:]
 		in = in[:i]
-		if pre == "" {
-			return Version{}, fmt.Errorf("version %q: empty pre-release", s)
-		}
 		v.Pre = strings.Split(pre, ".")
 		for _, id := range v.Pre {
-			if id == "" {
-				return Version{}, fmt.Errorf("version %q: empty pre-release identifier", s)
+			if err := checkIdentifier(id, true); err != nil {
+				return Version{}, fmt.Errorf("version %q: pre-release: %w", s, err)
 			}
 		}
 	}
@@ -55,6 +57,34 @@ func ParseVersion(s string) (Version, error) {
 		*nums[i] = n
 	}
 	return v, nil
+}
+
+// checkIdentifier checks one dot-separated identifier: non-empty, only
+// [0-9A-Za-z-], and in a pre-release no leading zero in a number.
+func checkIdentifier(id string, pre bool) error {
+	if id == "" {
+		return fmt.Errorf("empty identifier")
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return fmt.Errorf("identifier %q: character %q not allowed", id, c)
+		}
+	}
+	if pre && numeric(id) && len(id) > 1 && id[0] == '0' {
+		return fmt.Errorf("identifier %q: number with a leading zero", id)
+	}
+	return nil
+}
+
+// numeric reports whether a (checked) identifier is a number.
+func numeric(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return id != ""
 }
 
 func (v Version) String() string {
@@ -102,20 +132,20 @@ func (v Version) Compare(w Version) int {
 }
 
 func comparePre(a, b string) int {
-	an, aerr := strconv.ParseUint(a, 10, 64)
-	bn, berr := strconv.ParseUint(b, 10, 64)
+	an, bn := numeric(a), numeric(b)
 	switch {
-	case aerr == nil && berr == nil:
-		switch {
-		case an < bn:
-			return -1
-		case an > bn:
+	case an && bn:
+		// Numbers of any size, without leading zeros: the longer is larger.
+		if c := len(a) - len(b); c != 0 {
+			if c < 0 {
+				return -1
+			}
 			return 1
 		}
-		return 0
-	case aerr == nil: // numeric identifiers rank below alphanumeric ones
+		return strings.Compare(a, b)
+	case an: // numeric identifiers rank below alphanumeric ones
 		return -1
-	case berr == nil:
+	case bn:
 		return 1
 	}
 	return strings.Compare(a, b)

@@ -34,12 +34,13 @@ type StartupResult struct {
 // Startup runs first thing in the agent role, before the local API. It
 // counts starts of a freshly installed version and rolls back one that
 // keeps starting without confirming; it clears a pending record that an
-// install interrupted before the swap left behind.
-func Startup(dir, version string, now func() time.Time) (StartupResult, error) {
+// install interrupted before the swap left behind. log nil means
+// slog.Default().
+func Startup(dir, version string, now func() time.Time, log *slog.Logger) (StartupResult, error) {
 	if now == nil {
 		now = time.Now
 	}
-	mem := newMemory(dir)
+	mem := newMemory(dir, log)
 	var res StartupResult
 	var rollbackErr error
 	_, err := mem.change(func(r *record) {
@@ -78,7 +79,7 @@ func Startup(dir, version string, now func() time.Time) (StartupResult, error) {
 // Confirm records that version started and serves the local API. The
 // agent calls it once its API listens; the supervisor calls it too.
 func Confirm(dir, version string) error {
-	_, err := newMemory(dir).change(func(r *record) {
+	_, err := newMemory(dir, nil).change(func(r *record) {
 		if r.Pending != nil && r.Pending.Version == version {
 			r.Pending = nil
 		}
@@ -212,7 +213,7 @@ func Handoff(ctx context.Context, inst *Installed, opt HandoffOptions) (HandoffR
 		return HandoffResult{Reason: reason}, &Error{Code: CodeSelfTestFailed, Err: fmt.Errorf("%s; %w", reason, err)}
 	}
 	f := &Failed{Version: inst.Version, Reason: reason, At: opt.Now()}
-	if _, err := newMemory(opt.Dir).change(func(r *record) {
+	if _, err := newMemory(opt.Dir, opt.Logger).change(func(r *record) {
 		r.Failed, r.RolledBack, r.Pending = f, f, nil
 	}); err != nil {
 		log.Warn("recording failed release", "err", err)
@@ -256,11 +257,11 @@ func waitHealthy(ctx context.Context, version string, opt HandoffOptions, exited
 // ErrNoRollbackNote means there is no rollback to report.
 var ErrNoRollbackNote = errors.New("no rollback to report")
 
-// TakeRollbackNote returns and clears the record of the last rollback so
+// takeRollbackNote returns and clears the record of the last rollback so
 // the restored version tells the employee once.
-func TakeRollbackNote(dir string) (*Failed, error) {
+func (m *memory) takeRollbackNote() (*Failed, error) {
 	var f *Failed
-	_, err := newMemory(dir).change(func(r *record) {
+	_, err := m.change(func(r *record) {
 		f, r.RolledBack = r.RolledBack, nil
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -114,6 +115,10 @@ type Updater struct {
 	// installed is set once a new binary is in place; this process only
 	// waits for its restart then.
 	installed *Installed
+
+	// snapshotHandled, if set, is called by Run after each state snapshot
+	// it has acted on; tests use it to know a session end was handled.
+	snapshotHandled func(state.Snapshot)
 }
 
 // New validates cfg and prepares an updater. It reports a rollback that
@@ -163,9 +168,10 @@ func New(cfg Config) (*Updater, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	u := &Updater{cfg: cfg, keys: keys, mem: newMemory(cfg.Dir), log: cfg.Logger.With("component", "update"), kick: make(chan struct{}, 1)}
+	log := cfg.Logger.With("component", "update")
+	u := &Updater{cfg: cfg, keys: keys, mem: newMemory(cfg.Dir, log), log: log, kick: make(chan struct{}, 1)}
 	u.managed = Writable(cfg.Exe) != nil
-	if f, err := TakeRollbackNote(cfg.Dir); err == nil {
+	if f, err := u.mem.takeRollbackNote(); err == nil {
 		u.log.Error("the previous update was rolled back", "version", f.Version, "reason", f.Reason)
 		msg := state.Message{Key: MessageKey(CodeSelfTestFailed), Args: map[string]string{"Version": f.Version}}
 		cfg.Store.Update(func(s *state.Snapshot) { s.Update = state.Update{State: StateError, Error: &msg} })
@@ -194,6 +200,10 @@ func (u *Updater) CheckNow() {
 // Run checks in the background with jitter until ctx ends, and installs
 // a ready update when the session ends (or at once without a session).
 func (u *Updater) Run(ctx context.Context) error {
+	// Only the agent that owns the local API gets here (New also runs in
+	// a second start that then hands over), so the staging directory is
+	// ours to clean.
+	u.sweepStaging()
 	snaps, cancel := u.cfg.Store.Subscribe()
 	defer cancel()
 	timer := time.NewTimer(backoff.Jitter(u.cfg.FirstCheck, 0.5, u.cfg.Rand))
@@ -212,9 +222,12 @@ func (u *Updater) Run(ctx context.Context) error {
 		case s := <-snaps:
 			active := s.Session.Active()
 			if wasActive && !active {
-				u.maybeInstall(ctx)
+				u.maybeInstall(ctx, false)
 			}
 			wasActive = active
+			if u.snapshotHandled != nil {
+				u.snapshotHandled(s)
+			}
 		}
 	}
 }
@@ -234,7 +247,7 @@ func (u *Updater) cycle(ctx context.Context) {
 	if _, err := u.Download(ctx, rel, nil); err != nil {
 		return
 	}
-	u.maybeInstall(ctx)
+	u.maybeInstall(ctx, true)
 }
 
 func (u *Updater) publish(f func(*state.Update)) {
@@ -266,6 +279,19 @@ func (u *Updater) fail(err error) error {
 func (u *Updater) Check(ctx context.Context) (*Release, error) {
 	u.step.Lock()
 	defer u.step.Unlock()
+	rel, err := u.check(ctx)
+	// A staged release installs only while the portal offers exactly it.
+	// Every answer that says otherwise (up to date, a downgrade, another
+	// version or build, outside the rollout, withdrawn, or a manifest we
+	// cannot trust) drops it; IT withdraws a release by publishing the
+	// previous one. Only a check that never got an answer keeps it.
+	if CodeOf(err) != CodeCheckFailed {
+		u.dropStagedUnless(rel)
+	}
+	return rel, err
+}
+
+func (u *Updater) check(ctx context.Context) (*Release, error) {
 	u.publish(func(s *state.Update) { *s = state.Update{State: StateChecking} })
 	raw, err := u.cfg.Source.ReleaseManifest(ctx, u.cfg.Channel)
 	if errors.Is(err, portal.ErrNotFound) {
@@ -330,10 +356,13 @@ func (u *Updater) Download(ctx context.Context, rel *Release, progress chan<- Pr
 	u.mu.Lock()
 	st := u.staged
 	u.mu.Unlock()
-	if st != nil && st.Version == rel.Manifest.Version {
+	if st.offeredBy(rel) {
 		u.publishReady(st.Version)
 		return st, nil
 	}
+	// Another release (or another build of the same version) is wanted:
+	// the staged one must not install, even if this download fails.
+	u.dropStagedUnless(rel)
 	version := rel.Manifest.Version
 	u.publish(func(s *state.Update) { *s = state.Update{State: StateDownloading, Available: version} })
 	ch := make(chan Progress, 1)
@@ -374,8 +403,85 @@ func (u *Updater) Download(ctx context.Context, rel *Release, progress chan<- Pr
 	return st, nil
 }
 
+// publishReady shows the staged update with the answer given so far, so
+// a later check does not make the tray ask again.
 func (u *Updater) publishReady(version string) {
-	u.publish(func(s *state.Update) { *s = state.Update{State: StateReady, Available: version, Progress: 1} })
+	u.mu.Lock()
+	chosen := u.chosen
+	u.mu.Unlock()
+	u.publish(func(s *state.Update) {
+		*s = state.Update{State: StateReady, Available: version, Progress: 1, Chosen: string(chosen)}
+	})
+}
+
+// offeredBy reports whether st is exactly the build rel offers: a
+// re-published version with another binary is a different release.
+func (st *Staged) offeredBy(rel *Release) bool {
+	if st == nil || rel == nil || st.Version != rel.Manifest.Version {
+		return false
+	}
+	a, b := st.Artifact, rel.Artifact
+	return a.File == b.File && a.Size == b.Size && a.SHA256 == b.SHA256 && a.Minisig == b.Minisig
+}
+
+// dropStagedUnless forgets the staged update and deletes its file unless
+// offer is exactly it. The caller holds u.step.
+func (u *Updater) dropStagedUnless(offer *Release) {
+	u.mu.Lock()
+	st := u.staged
+	if st == nil || st.offeredBy(offer) {
+		u.mu.Unlock()
+		return
+	}
+	u.staged, u.chosen = nil, ""
+	u.mu.Unlock()
+	offered := "nothing"
+	if offer != nil {
+		offered = offer.Manifest.Version
+	}
+	u.log.Info("dropping the downloaded update: the portal no longer offers it", "staged", st.Version, "offered", offered)
+	if err := os.Remove(st.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		u.log.Warn("removing the dropped update", "path", st.Path, "err", err)
+	}
+}
+
+// sweepStaging deletes what earlier runs left in the staging directory:
+// downloads of releases that may since have been withdrawn, for another
+// version or platform, or half-written ones. Nothing staged by an
+// earlier process is ever installed; a later check downloads anew.
+func (u *Updater) sweepStaging() {
+	u.step.Lock()
+	defer u.step.Unlock()
+	u.mu.Lock()
+	keep := ""
+	if u.staged != nil {
+		keep = u.staged.Path
+	}
+	u.mu.Unlock()
+	dir := filepath.Join(u.cfg.Dir, "updates")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		u.log.Warn("reading the staging directory", "dir", dir, "err", err)
+		return
+	}
+	var removed []string
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if p == keep {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			u.log.Warn("removing a leftover download", "path", p, "err", err)
+			continue
+		}
+		removed = append(removed, e.Name())
+	}
+	if len(removed) > 0 {
+		u.log.Info("removed leftover downloads from an earlier run", "dir", dir, "files", removed)
+	}
 }
 
 // Plan returns the install decision for the staged update; false if
@@ -401,19 +507,48 @@ func (u *Updater) Choose(ctx context.Context, c Choice) error {
 		return fmt.Errorf("update: unknown choice %q", c)
 	}
 	u.mu.Lock()
-	u.chosen = c
+	staged := u.staged != nil
+	if staged {
+		u.chosen = c
+	}
 	u.mu.Unlock()
+	if !staged {
+		// The release may have been withdrawn since the question was shown.
+		return &Error{Code: CodeNothingToInstall}
+	}
 	if c == ChoiceNow {
+		if !u.stillOffered(ctx) {
+			return &Error{Code: CodeNothingToInstall}
+		}
 		_, err := u.InstallNow(ctx)
 		return err
 	}
 	return nil
 }
 
+// stillOffered checks with the portal, right before an install, that the
+// staged release is still the one offered: hours may have passed since
+// the check that staged it, and IT may have withdrawn it meanwhile. A
+// portal that cannot be reached leaves the last answer standing.
+func (u *Updater) stillOffered(ctx context.Context) bool {
+	rel, err := u.Check(ctx)
+	u.mu.Lock()
+	st := u.staged
+	u.mu.Unlock()
+	if st == nil {
+		return false
+	}
+	if err == nil && rel != nil {
+		u.publishReady(st.Version)
+	}
+	return true
+}
+
 // maybeInstall installs a staged update when nobody needs asking: no
 // session is up and AskAlways is off (or the employee chose the end of
-// the session, which has come).
-func (u *Updater) maybeInstall(ctx context.Context) {
+// the session, which has come). checked says the staging check has just
+// run; otherwise the portal is asked again first.
+func (u *Updater) maybeInstall(ctx context.Context, checked bool) {
 	p, ok := u.Plan()
 	if !ok || u.cfg.Restart == nil {
 		return
@@ -424,7 +559,11 @@ func (u *Updater) maybeInstall(ctx context.Context) {
 	if u.cfg.AskAlways && p.Chosen == "" {
 		return
 	}
-	if _, err := u.InstallNow(ctx); err != nil {
+	if !checked && !u.stillOffered(ctx) {
+		return
+	}
+	if _, err := u.InstallNow(ctx); err != nil && CodeOf(err) != CodeNothingToInstall {
+		// nothing_to_install: a check dropped the release meanwhile.
 		u.log.Error("installing update", "err", err)
 	}
 }
@@ -446,7 +585,7 @@ func (u *Updater) InstallNow(ctx context.Context) (*Installed, error) {
 	}
 	inst, err := Install(st, InstallOptions{
 		Exe: u.cfg.Exe, Dir: u.cfg.Dir, FromVersion: u.cfg.Version, Keys: u.keys,
-		GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH, Now: u.cfg.Now,
+		GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH, Now: u.cfg.Now, Logger: u.log,
 	})
 	if err != nil {
 		return nil, u.fail(err)

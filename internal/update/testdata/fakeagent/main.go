@@ -117,7 +117,7 @@ func run(args []string) error {
 		return err
 	}
 
-	res, err := update.Startup(*dir, version, nil)
+	res, err := update.Startup(*dir, version, nil, log)
 	if err != nil {
 		return err
 	}
