@@ -129,7 +129,14 @@ func copyForNobody(t *testing.T) string {
 		t.Fatal(err)
 	}
 	exe := filepath.Join(dir, "tunnel.test")
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
+	// A parallel test that forks while this file is open for writing
+	// hands the descriptor to its child until that child execs, and our
+	// exec then fails with "text file busy". ForkLock keeps forks out
+	// while the descriptor exists.
+	syscall.ForkLock.Lock()
+	err = os.WriteFile(exe, b, 0o755)
+	syscall.ForkLock.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return exe
