@@ -20,9 +20,9 @@ import (
 	"time"
 	_ "time/tzdata" // the organisation's time zone must load on any host
 
-	"github.com/dienstweg/dienstweg/internal/demo"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/demo"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 const usage = `usage: dienstweg-portal COMMAND [flags]

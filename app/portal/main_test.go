@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 func runOK(tb testing.TB, args ...string) string {

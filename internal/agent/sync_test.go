@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/demo"
+	"github.com/dienstweg/dienstweg/internal/org/demo"
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 

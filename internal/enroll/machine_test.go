@@ -8,7 +8,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 )
 
 func TestHappyPath(t *testing.T) {

@@ -27,8 +27,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/gateway"
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/gateway"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/helper/helpertest"
 	"github.com/dienstweg/dienstweg/internal/profile"

@@ -11,7 +11,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 )
 
 func code(tb testing.TB, secret string, at time.Time) string {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 )
 
 func TestEveryAPICodeHasAKind(t *testing.T) {

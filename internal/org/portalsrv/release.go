@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 // validName guards channel and file names, which become path elements.

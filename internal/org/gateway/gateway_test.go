@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/gateway"
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/gateway"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 	"github.com/dienstweg/dienstweg/internal/tunnel/wgconf"
 )

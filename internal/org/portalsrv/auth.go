@@ -16,7 +16,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 // The TOTP profile every authenticator app understands.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 // AudienceAll addresses everyone, also devices that poll without a

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 // Config tunes the server. Zero fields take the documented defaults.

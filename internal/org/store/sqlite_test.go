@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 func open(tb testing.TB, path string) *store.SQLite {
