@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal"
 )
 
 func TestSaturationBackoffWaitsForRetryAfter(t *testing.T) {

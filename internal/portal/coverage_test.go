@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
 // TestClientCoversEveryRoute keeps the client and the spec together: every

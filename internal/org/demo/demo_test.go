@@ -10,8 +10,8 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/org/demo"
-	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 

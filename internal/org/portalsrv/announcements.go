@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
 // AudienceAll addresses everyone, also devices that poll without a

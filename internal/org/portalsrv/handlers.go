@@ -9,8 +9,8 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
 const (

@@ -13,8 +13,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
 // validName guards channel and file names, which become path elements.

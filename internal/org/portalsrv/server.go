@@ -20,8 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
 // Config tunes the server. Zero fields take the documented defaults.

@@ -14,9 +14,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/org/gateway"
-	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/tunnel/wgconf"
 )
 

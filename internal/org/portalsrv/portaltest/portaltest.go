@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal"
 )
 
 // Clock is a settable clock, safe for concurrent use.
