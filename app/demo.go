@@ -11,33 +11,32 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/org/demo"
 	"github.com/dienstweg/dienstweg/internal/profile"
-	"github.com/dienstweg/dienstweg/internal/state"
 )
 
 // loadProfile finds the organisation profile: an explicit file, the
 // installed one, or — with --demo or when none is installed — the
 // embedded demo organisation, whose portal starts in this process.
-func loadProfile(ctx context.Context, path string, demo bool, log *slog.Logger) (*profile.Profile, *state.DemoLogin, func(), error) {
+func loadProfile(ctx context.Context, path string, demo bool, log *slog.Logger) (*profile.Profile, func(), error) {
 	noop := func() {}
 	if path != "" && !demo {
 		p, err := profile.Load(path)
-		return p, nil, noop, err
+		return p, noop, err
 	}
 	if !demo {
 		p, err := profile.Load(profile.DefaultPath())
 		if err == nil {
-			return p, nil, noop, nil
+			return p, noop, nil
 		}
 		if !errors.Is(err, profile.ErrNotInstalled) {
-			return nil, nil, noop, err
+			return nil, noop, err
 		}
 		log.Info("no organisation profile installed; starting the demo organisation", "path", profile.DefaultPath())
 	}
-	p, login, closeDemo, err := startDemo(ctx, log)
+	p, closeDemo, err := startDemo(ctx, log)
 	if err != nil {
-		return nil, nil, noop, fmt.Errorf("starting the demo organisation: %w", err)
+		return nil, noop, fmt.Errorf("starting the demo organisation: %w", err)
 	}
-	return p, login, closeDemo, nil
+	return p, closeDemo, nil
 }
 
 // demoDir keeps the demo portal's data across runs, beside the logs.
@@ -55,27 +54,23 @@ func demoDir() (string, error) {
 
 // startDemo runs the demo organisation's portal in this process, with its
 // data kept across runs, and returns the demo profile pointing at it.
-func startDemo(ctx context.Context, log *slog.Logger) (*profile.Profile, *state.DemoLogin, func(), error) {
+func startDemo(ctx context.Context, log *slog.Logger) (*profile.Profile, func(), error) {
 	dir, err := demoDir()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	org, err := demo.Start(ctx, dir)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	p, err := profile.Demo(org.PortalURL, org.CAPEM)
+	p, err := org.Profile()
 	if err != nil {
 		org.Close()
-		return nil, nil, nil, err
-	}
-	var login *state.DemoLogin
-	if len(org.Users) > 0 {
-		login = &state.DemoLogin{User: org.Users[0].Name, ActivationCode: org.Users[0].ActivationCode}
+		return nil, nil, err
 	}
 	// Seeding hashed fresh activation codes with argon2id (19 MiB each);
 	// hand that memory back instead of idling on it all day.
 	debug.FreeOSMemory()
 	log.Info("demo organisation started", "portal", org.PortalURL, "users", len(org.Users))
-	return p, login, func() { org.Close() }, nil
+	return p, func() { org.Close() }, nil
 }

@@ -128,7 +128,7 @@ func runAgent(args []string) int {
 		}
 	}
 
-	prof, demoLogin, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
+	prof, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
 	if err != nil {
 		logger.Error("no usable organisation profile", "err", err)
 		fmt.Fprintln(os.Stderr, "dienstweg:", err)
@@ -138,8 +138,6 @@ func runAgent(args []string) int {
 
 	opts := agent.Options{
 		Profile:      prof,
-		Demo:         demoLogin != nil,
-		DemoLogin:    demoLogin,
 		Lang:         i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
 		SocketPath:   *socket,
 		OpenAtStart:  *open,

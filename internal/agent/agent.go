@@ -44,8 +44,9 @@ type Session interface {
 
 // Options configures the agent. Zero values mean defaults.
 type Options struct {
+	// Profile is the organisation profile; its demo section, if any, puts
+	// the agent in demo mode.
 	Profile *profile.Profile
-	Demo    bool
 	// Lang is "de" or "en".
 	Lang string
 	// SocketPath of the local API; "" means localapi.DefaultSocketPath().
@@ -74,8 +75,6 @@ type Options struct {
 	Keyring keyring.Store
 	// Portal overrides the portal client built from the profile (tests).
 	Portal *portal.Client
-	// DemoLogin is shown on the wizard's first screens in demo mode.
-	DemoLogin *state.DemoLogin
 	// NoWizardAtStart keeps the wizard closed at start even when the
 	// device is not set up (tests of other windows).
 	NoWizardAtStart bool
@@ -174,7 +173,8 @@ func New(opts Options) (*Agent, error) {
 		Organisation: opts.Profile.Organisation,
 		SupportCode:  support.Code(deviceID),
 		DeviceName:   host,
-		Demo:         opts.Demo,
+		Demo:         opts.Profile.Demo != nil,
+		DemoLogin:    demoLogin(opts.Profile),
 		Language:     opts.Lang,
 		Session:      state.NotConnected,
 		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours, Email: opts.Profile.Helpdesk.Email},
@@ -182,7 +182,6 @@ func New(opts Options) (*Agent, error) {
 		TrayVisible: true,
 		Update:      state.Update{State: "idle"},
 	}, opts.Now)
-	a.store.Update(func(s *state.Snapshot) { s.DemoLogin = opts.DemoLogin })
 	if opts.Keyring == nil {
 		opts.Keyring = &keyring.System{}
 	}
@@ -219,6 +218,14 @@ func New(opts Options) (*Agent, error) {
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
+}
+
+// demoLogin is what the wizard shows of the profile's demo section.
+func demoLogin(p *profile.Profile) *state.DemoLogin {
+	if p.Demo == nil {
+		return nil
+	}
+	return &state.DemoLogin{User: p.Demo.User, ActivationCode: p.Demo.ActivationCode}
 }
 
 // Store gives in-process components (tunnel, health, announcements) the
@@ -265,7 +272,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.api.Serve(ln)
 	defer a.api.Close()
 	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
-		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
+		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Profile.Demo != nil, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
 	wg.Add(6)

@@ -43,6 +43,16 @@ type Profile struct {
 	CaptiveProbeURL string `json:"captive_probe_url,omitempty"`
 	// DefaultLanguage is "de" or "en"; empty means follow the system.
 	DefaultLanguage string `json:"default_language,omitempty"`
+	// Demo is set only in the profile that `dienstweg-portal demo` writes:
+	// a demo user's sign-in, which the setup wizard shows on its first
+	// screens, so that anyone can try Dienstweg without a letter from IT.
+	Demo *DemoLogin `json:"demo,omitempty"`
+}
+
+// DemoLogin is a demo user's name and activation code.
+type DemoLogin struct {
+	User           string `json:"user"`
+	ActivationCode string `json:"activation_code"`
 }
 
 // Helpdesk is how employees reach the IT service.
@@ -115,22 +125,14 @@ func Load(path string) (*Profile, error) {
 // Parse decodes and validates a profile. Unknown fields are rejected so a
 // typo in a hand-edited profile is found at once, not on the first Monday.
 func Parse(data []byte) (*Profile, error) {
-	p, err := parseUnvalidated(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-func parseUnvalidated(data []byte) (*Profile, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var p Profile
 	if err := dec.Decode(&p); err != nil {
 		return nil, fmt.Errorf("malformed profile: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
@@ -165,6 +167,9 @@ func (p *Profile) Validate() error {
 	case "", "de", "en":
 	default:
 		problems = append(problems, fmt.Sprintf("default_language %q is not de or en", p.DefaultLanguage))
+	}
+	if p.Demo != nil && (p.Demo.User == "" || p.Demo.ActivationCode == "") {
+		problems = append(problems, "demo needs a user and an activation_code")
 	}
 	for i, t := range p.HealthTargets {
 		switch t.Kind {

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -27,9 +28,9 @@ func start(tb testing.TB, dir string) *demo.Org {
 
 func client(tb testing.TB, o *demo.Org, cred string) *portal.Client {
 	tb.Helper()
-	p, err := profile.Demo(o.PortalURL, o.CAPEM)
+	p, err := o.Profile()
 	if err != nil {
-		tb.Fatalf("profile.Demo: %v", err)
+		tb.Fatalf("Profile: %v", err)
 	}
 	cfg := portal.ConfigFromProfile(p)
 	cfg.Credential = cred
@@ -134,6 +135,31 @@ func TestDemoRunsAndSurvivesRestart(t *testing.T) {
 		}
 	}
 	enroll(t, client(t, o2, ""), fresh)
+}
+
+// The profile a client gets is valid as a file (the strict parser) and
+// carries the first demo user's sign-in for the wizard.
+func TestProfileCarriesDemoSignIn(t *testing.T) {
+	t.Parallel()
+	o := start(t, t.TempDir())
+	p, err := o.Profile()
+	if err != nil {
+		t.Fatalf("Profile: %v", err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := profile.Parse(b)
+	if err != nil {
+		t.Fatalf("Parse(the demo profile): %v", err)
+	}
+	if back.PortalURL != o.PortalURL || back.PortalCA != o.CAPEM {
+		t.Errorf("profile points at %s, the portal is at %s", back.PortalURL, o.PortalURL)
+	}
+	if back.Demo == nil || back.Demo.User != o.Users[0].Name || back.Demo.ActivationCode != o.Users[0].ActivationCode {
+		t.Errorf("Demo = %+v, want %s's sign-in", back.Demo, o.Users[0].Name)
+	}
 }
 
 func TestDemoPortalOnlyOnLoopback(t *testing.T) {
