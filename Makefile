@@ -20,7 +20,7 @@ build: deps
 # The agent in demo mode with the status window open. Without a display
 # (a server, an SSH session) it runs inside a private Xvfb.
 run: build
-	@bash scripts/run.sh $(BIN)/dienstweg
+	@bash scripts/run.sh $(BIN)
 
 vet:
 	$(GO) vet ./...

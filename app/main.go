@@ -79,7 +79,6 @@ func run(args []string) int {
 func runAgent(args []string) int {
 	fs := flag.NewFlagSet("dienstweg", flag.ContinueOnError)
 	profilePath := fs.String("profile", "", "organisation profile `file` (default "+profile.DefaultPath()+")")
-	demoFlag := fs.Bool("demo", false, "run against the embedded demo organisation Musterstadt (default when no profile is installed)")
 	langFlag := fs.String("lang", "", "language: de or en (default: the system's)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
@@ -128,17 +127,18 @@ func runAgent(args []string) int {
 		}
 	}
 
-	prof, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
-	if err != nil {
+	path := *profilePath
+	if path == "" {
+		path = profile.DefaultPath()
+	}
+	prof, err := profile.Load(path)
+	if err != nil && !errors.Is(err, profile.ErrNotInstalled) {
 		logger.Error("no usable organisation profile", "err", err)
 		fmt.Fprintln(os.Stderr, "dienstweg:", err)
 		return 1
 	}
-	defer closeDemo()
-
 	opts := agent.Options{
 		Profile:      prof,
-		Lang:         i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
 		SocketPath:   *socket,
 		OpenAtStart:  *open,
 		Tray:         true,
@@ -152,7 +152,20 @@ func runAgent(args []string) int {
 	if *panel == "light" {
 		opts.Panel = assets.PanelLight
 	}
-	err = agent.Run(ctx, opts)
+	if prof == nil {
+		// Nothing to connect to: say so in the log, here, in the tray and
+		// in the status window, and start nothing else.
+		logger.Error("no organisation profile installed; the agent only shows that", "path", path)
+		fmt.Fprintf(os.Stderr, "dienstweg: no organisation profile at %s.\n"+
+			"  IT installs it there (see docs/packaging.md); until then Dienstweg only shows this.\n"+
+			"  To try Dienstweg: dienstweg-portal demo --dir DIR, then dienstweg --profile DIR/profile.json\n"+
+			"  (in the source tree, make run does both).\n", path)
+		opts.Lang = i18n.DetectFromEnv(*langFlag, "")
+		err = agent.RunWithoutProfile(ctx, path, opts)
+	} else {
+		opts.Lang = i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage)
+		err = agent.Run(ctx, opts)
+	}
 	if inst, ok := agent.AsRestartForUpdate(err); ok {
 		return handOverToUpdate(inst, opts.SocketPath, stateDir, logger)
 	}

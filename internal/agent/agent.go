@@ -244,7 +244,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	ln, err := localapi.Listen(a.opts.SocketPath)
 	if err != nil {
 		if errors.Is(err, localapi.ErrAgentRunning) {
-			return a.handOver(ctx)
+			window := a.opts.OpenAtStart
+			if window == "" {
+				window = localapi.WindowStatus
+			}
+			return handOver(ctx, a.opts.SocketPath, window)
 		}
 		return fmt.Errorf("starting local API: %w", err)
 	}
@@ -346,14 +350,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	return a.restartErr()
 }
 
-func (a *Agent) handOver(ctx context.Context) error {
-	window := a.opts.OpenAtStart
-	if window == "" {
-		window = localapi.WindowStatus
-	}
+// handOver asks the agent already serving socket to show window.
+func handOver(ctx context.Context, socket, window string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := localapi.NewClient(a.opts.SocketPath).OpenWindow(ctx, window); err != nil {
+	if err := localapi.NewClient(socket).OpenWindow(ctx, window); err != nil {
 		return fmt.Errorf("handing over to the running agent: %w", err)
 	}
 	return ErrHandedOver

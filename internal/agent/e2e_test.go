@@ -111,8 +111,15 @@ func socketPath(tb testing.TB) string {
 
 type agentProc struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncWriter // over a *bytes.Buffer
 	done chan error
+}
+
+// output is what the agent wrote to stdout and stderr so far.
+func (p *agentProc) output() string {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.w.(*bytes.Buffer).String()
 }
 
 // startAgent runs the built binary as the agent, in German, and stops it
@@ -123,8 +130,9 @@ func startAgent(tb testing.TB, socket, profilePath string, extra ...string) *age
 	cmd := exec.Command(binary, args...)
 	stateDir := tb.TempDir()
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+stateDir, "LANG=de_DE.UTF-8")
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: out}, &syncWriter{w: out}
+	// One writer for both, so that exec copies them in one goroutine.
+	out := &syncWriter{w: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting agent: %v", err)
 	}
@@ -388,5 +396,47 @@ func TestNoTrayHostOpensStatusWindow(t *testing.T) {
 			t.Fatal("state never noticed the tray host")
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// Without an installed profile the built agent starts nothing but says so:
+// on stderr and in the log, in the tray, which offers no home office, and
+// in the status window, which opens by itself.
+func TestNoProfileSaysSo(t *testing.T) {
+	needDisplay(t)
+	dbustest.PrivateBus(t)
+	watcher := dbustest.StartWatcher(t)
+	socket := socketPath(t)
+	missing := filepath.Join(t.TempDir(), "profile.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	agent := startAgent(t, socket, missing)
+	waitWindow(t, ctx, "Dienstweg – Status")
+	item, err := watcher.WaitItem(ctx)
+	if err != nil {
+		t.Fatalf("WaitItem: %v", err)
+	}
+	menu, err := item.Menu(ctx)
+	if err != nil {
+		t.Fatalf("Menu: %v", err)
+	}
+	layout, err := menu.WaitLayout(ctx, hasVisible("Dienstweg ist noch nicht eingerichtet", "Status anzeigen", "Dienstweg beenden"))
+	if err != nil {
+		t.Fatalf("menu never said the profile is missing: %v", err)
+	}
+	for _, label := range []string{"Homeoffice starten", "Homeoffice beenden", "Einrichtung", "Nach Updates suchen"} {
+		if n, ok := layout.FindByLabel(label); ok && n.Visible {
+			t.Errorf("menu offers %q without a profile", label)
+		}
+	}
+	if title, _, err := item.ToolTip(ctx); err != nil || title != "Dienstweg – Dienstweg ist noch nicht eingerichtet" {
+		t.Errorf("tooltip = %q, %v", title, err)
+	}
+	if st, err := localapi.NewClient(socket).Status(ctx); err != nil || st.ProfileMissing != missing {
+		t.Errorf("status: profile_missing = %q, %v; want %s", st.ProfileMissing, err, missing)
+	}
+	if out := agent.output(); !strings.Contains(out, "no organisation profile at "+missing) || !strings.Contains(out, "dienstweg-portal demo") {
+		t.Errorf("stderr does not say what is missing and what to do:\n%s", out)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,19 @@ func TestStatusText(t *testing.T) {
 	want := "Zustand: Verbunden, aber eingeschränkt\nOrganisation: Stadt Musterstadt\nSupport-Code: DW-7K3F-Q9\nVersion: 0.1.0\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func TestStatusTextWithoutProfile(t *testing.T) {
+	var out bytes.Buffer
+	snap := state.Snapshot{Version: "0.1.0", ProfileMissing: "/etc/dienstweg/profile.json"}
+	if code := Status(context.Background(), fixedClient{snap: snap}, Options{Lang: "en", Out: &out, Err: &out}); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"State: Dienstweg is not set up yet\n", "(expected at /etc/dienstweg/profile.json)", "contact your IT service"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package demo runs the demo organisation "Musterstadt": the reference
-// portal in-process on loopback with its own CA, a SQLite file in a
-// directory the caller chooses, demo users and demo announcements.
+// portal on loopback with its own CA, a SQLite file in a directory the
+// caller chooses, demo users and demo announcements, and the gateway with
+// the demo intranet behind it. `dienstweg-portal demo` runs it in a
+// process of its own; tests run it in theirs.
 package demo
 
 import (
@@ -40,7 +42,7 @@ type Org struct {
 	// Tunnel is what devices are told about the gateway.
 	Tunnel portalsrv.TunnelConfig
 	// GatewayPrivateKey is the base64 WireGuard private key whose public
-	// key devices get; the in-process demo gateway uses it. It persists in
+	// key devices get; the demo gateway uses it. It persists in
 	// dir so devices registered in earlier runs keep working.
 	GatewayPrivateKey string
 	// Gateway is the running demo gateway with the intranet behind it.
@@ -83,8 +85,8 @@ func Start(ctx context.Context, dir string) (*Org, error) {
 	return StartAt(ctx, dir, "127.0.0.1:0")
 }
 
-// StartAt is Start on a chosen loopback address, for the standalone
-// `dienstweg-portal serve --demo`.
+// StartAt is Start on a chosen loopback address, for
+// `dienstweg-portal demo --listen`.
 func StartAt(ctx context.Context, dir, listen string) (*Org, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo dir: %w", err)
@@ -181,8 +183,8 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		DNS:        gateway.DemoDNS(demoGateway),
 		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
 		// The portal signals every change at once (Subscribe); the poll
-		// only catches expiries, and in demo mode it runs inside the
-		// agent, where a 1 s poll cost 0.2 % CPU all day.
+		// only catches expiries, and the demo may run all day beside the
+		// agent, where a 1 s poll cost 0.2 % CPU.
 		PollInterval: time.Minute,
 		Logger:       slog.Default().With("component", "demo-gateway"),
 	})
