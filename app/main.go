@@ -1,7 +1,6 @@
 // Command dienstweg is the home-office client. One binary, several roles:
 //
 //	dienstweg [agent]      the per-user agent: tray, state, local API (default)
-//	dienstweg ui WINDOW    one window, started by the agent on demand
 //	dienstweg helper       the root service that puts the tunnel into the system
 //	dienstweg status       the state for scripts and the helpdesk
 //	dienstweg up / down    start or end home office from a terminal
@@ -9,7 +8,10 @@
 //	dienstweg diag --out F write the redacted diagnostics bundle
 //	dienstweg open WINDOW  ask the agent to show a window
 //
-// main only parses flags and wires packages together.
+// Windows are a program of their own, dienstweg-ui (app/ui), which the agent
+// starts from beside its executable: this one links no Fyne and no OpenGL,
+// and no code of the organisation's side (internal/org). main only parses
+// flags and wires packages together.
 package main
 
 import (
@@ -35,7 +37,6 @@ import (
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/profile"
-	"github.com/dienstweg/dienstweg/internal/ui"
 	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
 )
@@ -52,8 +53,6 @@ func run(args []string) int {
 	switch role {
 	case "agent":
 		return runAgent(args)
-	case "ui":
-		return runUI(args)
 	case "helper":
 		return runHelper(args)
 	case "status":
@@ -72,7 +71,7 @@ func run(args []string) int {
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, helper, status, up, down, support-code, diag, open, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, helper, status, up, down, support-code, diag, open, version)\n", role)
 	return 2
 }
 
@@ -197,27 +196,6 @@ func openLog(level slog.Level) (*slog.Logger, *logging.RotatingFile, error) {
 	// Libraries that use the standard log package (systray) land here too.
 	log.SetOutput(io.MultiWriter(f, os.Stderr))
 	return logger, f, nil
-}
-
-func runUI(args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(os.Stderr, "dienstweg ui: which window? one of %v\n", localapi.Windows())
-		return 2
-	}
-	window, args := args[0], args[1:]
-	fs := flag.NewFlagSet("dienstweg ui", flag.ContinueOnError)
-	socket := fs.String("socket", "", "local API socket `path`")
-	langFlag := fs.String("lang", "", "language: de or en")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("role", "ui", "window", window)
-	lang := i18n.DetectFromEnv(*langFlag, "")
-	if err := ui.Run(window, localapi.NewClient(*socket), lang, logger); err != nil {
-		logger.Error("window failed", "err", err)
-		return 1
-	}
-	return 0
 }
 
 func runStatus(args []string) int {

@@ -13,7 +13,8 @@
 # keyring, temp HOME), so nothing touches the real desktop. Loopback only.
 # Prints a markdown table; the numbers go into docs/performance.md by hand.
 # APPS="agent fynetray" limits the run to some of agent, agent-demo, fynetray.
-# AGENT=path measures that dienstweg binary instead of building ./app (A/B).
+# AGENT=path measures that dienstweg binary instead of building ./app (A/B);
+# the windows' dienstweg-ui is built beside it either way.
 #
 #   bash bench/agent-idle.sh            # about 4 minutes
 #   RUNS=3 IDLE=20 bash bench/agent-idle.sh   # quick look
@@ -180,12 +181,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "building dienstweg, fynetray and sniwait into $dir"
+say "building dienstweg, dienstweg-ui, fynetray and sniwait into $dir"
 if [ -n "${AGENT:-}" ]; then
 	cp "$AGENT" "$dir/dienstweg" || die "cannot copy AGENT=$AGENT"
 else
-	go build -o "$dir/dienstweg" ./app || die "building ./app failed"
+	CGO_ENABLED=0 go build -o "$dir/dienstweg" ./app || die "building ./app failed"
 fi
+# The agent opens the setup wizard at start with the program beside it.
+go build -o "$dir/dienstweg-ui" ./app/ui || die "building ./app/ui failed"
 if [[ " ${APPS:-agent-demo} " == *" agent-demo "* ]]; then
 	CGO_ENABLED=0 go build -o "$dir/dienstweg-portal" ./app/portal || die "building ./app/portal failed"
 fi

@@ -9,7 +9,7 @@
 set -euo pipefail
 bin=${1:-bin}
 here=$(cd "$(dirname "$0")" && pwd)
-for b in dienstweg dienstweg-portal; do
+for b in dienstweg dienstweg-ui dienstweg-portal; do
 	[ -x "$bin/$b" ] || { echo "run: $bin/$b is missing: run make build (make run does)" >&2; exit 1; }
 done
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then

@@ -40,7 +40,7 @@ shoot() {
 	[ -n "$id" ] || { echo "screenshots: window '$title' did not appear" >&2; return 1; }
 	sleep 1.5 # let the first frames render
 	import -window "$id" "$out/$file"
-	pkill -f "$bin ui $window" || true
+	pkill -f "$bindir/dienstweg-ui $window" || true
 	sleep 0.5
 	echo "screenshots: $out/$file"
 }
@@ -81,7 +81,7 @@ act '{"action":"next"}'
 grab wizard-e6-tested-de.png
 act '{"action":"next"}'
 grab wizard-done-de.png
-pkill -f "$bin ui wizard" || true
+pkill -f "$bindir/dienstweg-ui wizard" || true
 sleep 0.5
 
 shoot status "Dienstweg – Status" status-de.png

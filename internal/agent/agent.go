@@ -51,8 +51,9 @@ type Options struct {
 	Lang string
 	// SocketPath of the local API; "" means localapi.DefaultSocketPath().
 	SocketPath string
-	// Exe is the binary started for windows; "" means this executable.
-	Exe string
+	// UIExe is the program that shows windows, dienstweg-ui; "" means the
+	// one beside this executable (UIExecutable).
+	UIExe string
 	// OpenAtStart names a window to open at start, "" for none.
 	OpenAtStart string
 	// Tray shows the tray icon; tests of the API alone turn it off.
@@ -141,12 +142,12 @@ func New(opts Options) (*Agent, error) {
 	if opts.SocketPath == "" {
 		opts.SocketPath = localapi.DefaultSocketPath()
 	}
-	if opts.Exe == "" {
-		exe, err := os.Executable()
+	if opts.UIExe == "" {
+		exe, err := UIExecutable()
 		if err != nil {
-			return nil, fmt.Errorf("finding own executable: %w", err)
+			return nil, err
 		}
-		opts.Exe = exe
+		opts.UIExe = exe
 	}
 	if opts.Lang == "" {
 		opts.Lang = i18n.DetectFromEnv("", opts.Profile.DefaultLanguage)
@@ -216,7 +217,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
-	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
+	a.launcher = newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
 }
 

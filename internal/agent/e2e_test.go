@@ -27,8 +27,10 @@ import (
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
-// binary is the dienstweg executable built once for these tests.
-var binary string
+// binary and uiBinary are dienstweg and dienstweg-ui, built once for these
+// tests into one directory, as they are installed: the agent finds its
+// windows' program beside itself.
+var binary, uiBinary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "dwbin")
@@ -36,11 +38,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "dienstweg")
-	out, err := exec.Command("go", "build", "-o", binary, "../../app").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building dienstweg: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	uiBinary = filepath.Join(dir, UIName)
+	for exe, pkg := range map[string]string{binary: "../../app", uiBinary: "../../app/ui"} {
+		if out, err := exec.Command("go", "build", "-o", exe, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -232,7 +236,7 @@ func distinctColours(img image.Image) int {
 // closeUI ends a window's ui process, as the employee closing it would.
 func closeUI(tb testing.TB, ctx context.Context, window string) {
 	tb.Helper()
-	_ = exec.Command("pkill", "-f", binary+" ui "+window).Run()
+	_ = exec.Command("pkill", "-f", uiBinary+" "+window).Run()
 	for countUI(tb, window) > 0 {
 		select {
 		case <-ctx.Done():
@@ -244,7 +248,7 @@ func closeUI(tb testing.TB, ctx context.Context, window string) {
 
 func countUI(tb testing.TB, window string) int {
 	tb.Helper()
-	out, _ := exec.Command("pgrep", "-f", binary+" ui "+window).Output()
+	out, _ := exec.Command("pgrep", "-f", uiBinary+" "+window).Output()
 	return len(strings.Fields(string(out)))
 }
 

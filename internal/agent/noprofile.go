@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -27,7 +26,7 @@ import (
 // The agent runs only so that the employee learns what is wrong where
 // they look: the tray, the status window (opened at start) and
 // `dienstweg status` say it; every other request is refused with the same
-// explanation. Of opts it uses SocketPath, Exe, Lang, Tray, Panel, Logger,
+// explanation. Of opts it uses SocketPath, UIExe, Lang, Tray, Panel, Logger,
 // UIOutput and Now.
 func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 	if opts.Logger == nil {
@@ -36,12 +35,12 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 	if opts.SocketPath == "" {
 		opts.SocketPath = localapi.DefaultSocketPath()
 	}
-	if opts.Exe == "" {
-		exe, err := os.Executable()
+	if opts.UIExe == "" {
+		exe, err := UIExecutable()
 		if err != nil {
-			return fmt.Errorf("finding own executable: %w", err)
+			return err
 		}
-		opts.Exe = exe
+		opts.UIExe = exe
 	}
 	if opts.Lang == "" {
 		opts.Lang = i18n.DetectFromEnv("", "")
@@ -70,7 +69,7 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 		}, opts.Now),
 		refusal: &localapi.Error{Status: http.StatusConflict, Code: "no_profile", Key: "profile.missing.detail",
 			Args: map[string]string{"Path": path}, Message: "no organisation profile installed at " + path},
-		launcher: newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger),
+		launcher: newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger),
 		quit:     cancel,
 	}
 	n.api = localapi.NewServer(n, localapi.Config{Logger: opts.Logger})

@@ -28,7 +28,7 @@ func TestRunWithoutProfile(t *testing.T) {
 	}
 	socket := socketPath(t)
 	const missing = "/nonexistent/dienstweg/profile.json"
-	opts := Options{Lang: "en", SocketPath: socket, Exe: ui}
+	opts := Options{Lang: "en", SocketPath: socket, UIExe: ui}
 	done := make(chan error, 1)
 	go func() { done <- RunWithoutProfile(ctx, missing, opts) }()
 	c := localapi.NewClient(socket)

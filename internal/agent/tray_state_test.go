@@ -41,7 +41,7 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	defer cancel()
 
 	var a *Agent
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, Exe: binary,
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary,
 		Keyring: keyring.NewMem(), NoWizardAtStart: true, StateDir: t.TempDir(),
 		Session: switchSession{store: func() *state.Store { return a.Store() }}})
 	if err != nil {
@@ -204,7 +204,7 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var a *Agent
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Exe: binary, Keyring: keyring.NewMem(),
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: keyring.NewMem(),
 		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir(),
 		Session: expiringSession{store: func() *state.Store { return a.Store() }}})
 	if err != nil {

@@ -9,11 +9,11 @@ import (
 
 // The release number lives in VERSION; FyneApp.toml must say the same.
 func TestFyneAppVersionMatchesVERSION(t *testing.T) {
-	v, err := os.ReadFile("../VERSION")
+	v, err := os.ReadFile("../../VERSION")
 	if err != nil {
 		t.Fatal(err)
 	}
-	toml, err := os.ReadFile("../FyneApp.toml")
+	toml, err := os.ReadFile("../../FyneApp.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
