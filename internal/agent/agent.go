@@ -332,12 +332,6 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("opening window at start", "window", a.opts.OpenAtStart, "err", err)
 		}
 	}
-	// Once start-up is over, hand back the code pages of the roles this
-	// process does not run (see trimResidentCode).
-	trim := time.AfterFunc(20*time.Second, func() {
-		a.log.Debug("trimmed resident code", "bytes", trimResidentCode())
-	})
-	defer trim.Stop()
 	<-ctx.Done()
 	a.log.Info("agent stopping")
 	if a.closeSession != nil {
