@@ -93,6 +93,24 @@ type Options struct {
 	SOCKSAddr string
 }
 
+// withDefaults fills in what every agent needs, with or without a profile.
+func (opts Options) withDefaults() (Options, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SocketPath == "" {
+		opts.SocketPath = localapi.DefaultSocketPath()
+	}
+	if opts.UIExe == "" {
+		exe, err := UIExecutable()
+		if err != nil {
+			return opts, err
+		}
+		opts.UIExe = exe
+	}
+	return opts, nil
+}
+
 // ErrHandedOver means another agent was already running and has been
 // asked to show its window; this process should exit successfully.
 var ErrHandedOver = errors.New("another Dienstweg agent is running; it was asked to show its window")
@@ -136,18 +154,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.Profile == nil {
 		return nil, errors.New("agent needs an organisation profile")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.SocketPath == "" {
-		opts.SocketPath = localapi.DefaultSocketPath()
-	}
-	if opts.UIExe == "" {
-		exe, err := UIExecutable()
-		if err != nil {
-			return nil, err
-		}
-		opts.UIExe = exe
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Lang == "" {
 		opts.Lang = i18n.DetectFromEnv("", opts.Profile.DefaultLanguage)

@@ -269,14 +269,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	// window manager it would cover the status window in the screenshot.
 	waitWindow(t, ctx, "Dienstweg – Einrichtung")
 	closeUI(t, ctx, "wizard")
-	item, err := watcher.WaitItem(ctx)
-	if err != nil {
-		t.Fatalf("WaitItem: %v", err)
-	}
-	menu, err := item.Menu(ctx)
-	if err != nil {
-		t.Fatalf("Menu: %v", err)
-	}
+	item, menu := trayMenu(t, ctx, watcher)
 	layout, err := menu.WaitLayout(ctx, func(n dbustest.MenuNode) bool {
 		_, ok := n.FindByLabel("Homeoffice nicht verbunden")
 		return ok
@@ -417,14 +410,7 @@ func TestNoProfileSaysSo(t *testing.T) {
 
 	agent := startAgent(t, socket, missing)
 	waitWindow(t, ctx, "Dienstweg – Status")
-	item, err := watcher.WaitItem(ctx)
-	if err != nil {
-		t.Fatalf("WaitItem: %v", err)
-	}
-	menu, err := item.Menu(ctx)
-	if err != nil {
-		t.Fatalf("Menu: %v", err)
-	}
+	item, menu := trayMenu(t, ctx, watcher)
 	layout, err := menu.WaitLayout(ctx, hasVisible("Dienstweg ist noch nicht eingerichtet", "Status anzeigen", "Dienstweg beenden"))
 	if err != nil {
 		t.Fatalf("menu never said the profile is missing: %v", err)

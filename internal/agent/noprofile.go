@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -29,18 +28,9 @@ import (
 // explanation. Of opts it uses SocketPath, UIExe, Lang, Tray, Panel, Logger,
 // UIOutput and Now.
 func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.SocketPath == "" {
-		opts.SocketPath = localapi.DefaultSocketPath()
-	}
-	if opts.UIExe == "" {
-		exe, err := UIExecutable()
-		if err != nil {
-			return err
-		}
-		opts.UIExe = exe
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return err
 	}
 	if opts.Lang == "" {
 		opts.Lang = i18n.DetectFromEnv("", "")
