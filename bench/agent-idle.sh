@@ -216,7 +216,7 @@ for n in "${names[@]}"; do
 	agent) cmd=("$dir/dienstweg" agent --profile "$dir/profile.json" --socket "$dir/a@RUN@.sock" --lang de) ;;
 	agent-demo)
 		# On loopback, outside the test environment: its RSS is not the agent's.
-		demo_start "$dir" "$dir/demo" >"$dir/demo.log" || die "the demo organisation did not start: $(tail -n 20 "$dir/demo.log")"
+		demo_start "$dir" "$dir/demo" >"$dir/demo.log" 2>&1 || die "the demo organisation did not start: $(tail -n 20 "$dir/demo.log")"
 		cmd=("$dir/dienstweg" agent --profile "$dir/demo/profile.json" --socket "$dir/d@RUN@.sock" --lang de)
 		;;
 	fynetray) cmd=("$dir/fynetray") ;;
