@@ -1,5 +1,5 @@
-# Dienstweg — see README.md. `make run` starts the client on the embedded
-# demo organisation; `make test` runs every test in a private environment.
+# Dienstweg — see README.md. `make run` starts the demo organisation and the
+# client on it; `make test` runs every test in a private environment.
 
 GO       ?= go
 VERSION  := $(shell cat VERSION)
@@ -13,14 +13,18 @@ all: build
 deps:
 	@bash scripts/deps.sh
 
+# dienstweg (agent, helper, command line) and dienstweg-portal are pure Go;
+# only the windows, dienstweg-ui, need cgo for Fyne's OpenGL.
 build: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/dienstweg ./app
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/dienstweg ./app
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/dienstweg-ui ./app/ui
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/dienstweg-portal ./app/portal
 
-# The agent in demo mode with the status window open. Without a display
-# (a server, an SSH session) it runs inside a private Xvfb.
+# The demo organisation in its own process and the agent on it, with the
+# status window open; quitting the agent stops both. Without a display (a
+# server, an SSH session) they run inside a private Xvfb.
 run: build
-	@bash scripts/run.sh $(BIN)/dienstweg
+	@bash scripts/run.sh $(BIN)
 
 vet:
 	$(GO) vet ./...

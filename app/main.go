@@ -1,7 +1,6 @@
 // Command dienstweg is the home-office client. One binary, several roles:
 //
 //	dienstweg [agent]      the per-user agent: tray, state, local API (default)
-//	dienstweg ui WINDOW    one window, started by the agent on demand
 //	dienstweg helper       the root service that puts the tunnel into the system
 //	dienstweg status       the state for scripts and the helpdesk
 //	dienstweg up / down    start or end home office from a terminal
@@ -9,7 +8,10 @@
 //	dienstweg diag --out F write the redacted diagnostics bundle
 //	dienstweg open WINDOW  ask the agent to show a window
 //
-// main only parses flags and wires packages together.
+// Windows are a program of their own, dienstweg-ui (app/ui), which the agent
+// starts from beside its executable: this one links no Fyne and no OpenGL,
+// and no code of the organisation's side (internal/org). main only parses
+// flags and wires packages together.
 package main
 
 import (
@@ -35,7 +37,6 @@ import (
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/profile"
-	"github.com/dienstweg/dienstweg/internal/ui"
 	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
 )
@@ -52,8 +53,6 @@ func run(args []string) int {
 	switch role {
 	case "agent":
 		return runAgent(args)
-	case "ui":
-		return runUI(args)
 	case "helper":
 		return runHelper(args)
 	case "status":
@@ -72,14 +71,13 @@ func run(args []string) int {
 		fmt.Println(version.String())
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, ui, helper, status, up, down, support-code, diag, open, version)\n", role)
+	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, helper, status, up, down, support-code, diag, open, version)\n", role)
 	return 2
 }
 
 func runAgent(args []string) int {
 	fs := flag.NewFlagSet("dienstweg", flag.ContinueOnError)
 	profilePath := fs.String("profile", "", "organisation profile `file` (default "+profile.DefaultPath()+")")
-	demoFlag := fs.Bool("demo", false, "run against the embedded demo organisation Musterstadt (default when no profile is installed)")
 	langFlag := fs.String("lang", "", "language: de or en (default: the system's)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
@@ -128,19 +126,18 @@ func runAgent(args []string) int {
 		}
 	}
 
-	prof, demoLogin, closeDemo, err := loadProfile(ctx, *profilePath, *demoFlag, logger)
-	if err != nil {
+	path := *profilePath
+	if path == "" {
+		path = profile.DefaultPath()
+	}
+	prof, err := profile.Load(path)
+	if err != nil && !errors.Is(err, profile.ErrNotInstalled) {
 		logger.Error("no usable organisation profile", "err", err)
 		fmt.Fprintln(os.Stderr, "dienstweg:", err)
 		return 1
 	}
-	defer closeDemo()
-
 	opts := agent.Options{
 		Profile:      prof,
-		Demo:         demoLogin != nil,
-		DemoLogin:    demoLogin,
-		Lang:         i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage),
 		SocketPath:   *socket,
 		OpenAtStart:  *open,
 		Tray:         true,
@@ -154,7 +151,20 @@ func runAgent(args []string) int {
 	if *panel == "light" {
 		opts.Panel = assets.PanelLight
 	}
-	err = agent.Run(ctx, opts)
+	if prof == nil {
+		// Nothing to connect to: say so in the log, here, in the tray and
+		// in the status window, and start nothing else.
+		logger.Error("no organisation profile installed; the agent only shows that", "path", path)
+		fmt.Fprintf(os.Stderr, "dienstweg: no organisation profile at %s.\n"+
+			"  IT installs it there (see docs/packaging.md); until then Dienstweg only shows this.\n"+
+			"  To try Dienstweg: dienstweg-portal demo --dir DIR, then dienstweg --profile DIR/profile.json\n"+
+			"  (in the source tree, make run does both).\n", path)
+		opts.Lang = i18n.DetectFromEnv(*langFlag, "")
+		err = agent.RunWithoutProfile(ctx, path, opts)
+	} else {
+		opts.Lang = i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage)
+		err = agent.Run(ctx, opts)
+	}
 	if inst, ok := agent.AsRestartForUpdate(err); ok {
 		return handOverToUpdate(inst, opts.SocketPath, stateDir, logger)
 	}
@@ -186,27 +196,6 @@ func openLog(level slog.Level) (*slog.Logger, *logging.RotatingFile, error) {
 	// Libraries that use the standard log package (systray) land here too.
 	log.SetOutput(io.MultiWriter(f, os.Stderr))
 	return logger, f, nil
-}
-
-func runUI(args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(os.Stderr, "dienstweg ui: which window? one of %v\n", localapi.Windows())
-		return 2
-	}
-	window, args := args[0], args[1:]
-	fs := flag.NewFlagSet("dienstweg ui", flag.ContinueOnError)
-	socket := fs.String("socket", "", "local API socket `path`")
-	langFlag := fs.String("lang", "", "language: de or en")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("role", "ui", "window", window)
-	lang := i18n.DetectFromEnv(*langFlag, "")
-	if err := ui.Run(window, localapi.NewClient(*socket), lang, logger); err != nil {
-		logger.Error("window failed", "err", err)
-		return 1
-	}
-	return 0
 }
 
 func runStatus(args []string) int {

@@ -13,13 +13,15 @@
 # keyring, temp HOME), so nothing touches the real desktop. Loopback only.
 # Prints a markdown table; the numbers go into docs/performance.md by hand.
 # APPS="agent fynetray" limits the run to some of agent, agent-demo, fynetray.
-# AGENT=path measures that dienstweg binary instead of building ./app (A/B).
+# AGENT=path measures that dienstweg binary instead of building ./app (A/B);
+# the windows' dienstweg-ui is built beside it either way.
 #
 #   bash bench/agent-idle.sh            # about 4 minutes
 #   RUNS=3 IDLE=20 bash bench/agent-idle.sh   # quick look
 #
-# The agent runs twice: with a profile (what employees run) and with --demo,
-# which also starts the demo organisation's portal in the same process.
+# The agent runs twice: with a profile whose portal nobody answers (what
+# employees run, offline) and on the demo organisation, which runs in its own
+# process (dienstweg-portal demo, not measured).
 set -uo pipefail
 
 RUNS=${RUNS:-5}
@@ -163,22 +165,32 @@ fi
 # ---------------------------------------------------------------------------
 # outer: build, run each app in its own test environment, print the table.
 cd "$(dirname "$0")/.." || die "cannot find the repository"
+# shellcheck source=scripts/demo.sh
+. scripts/demo.sh
 command -v go >/dev/null || die "go not found"
 [ "${BASH_VERSINFO[0]}" -ge 5 ] || die "needs bash 5 for EPOCHREALTIME"
 
 began=$(now_us)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dienstweg-bench.XXXXXX") || die "cannot create temp dir"
 # shellcheck disable=SC2317
-cleanup() { rm -rf "$dir"; }
+cleanup() {
+	demo_stop
+	rm -rf "$dir"
+}
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "building dienstweg, fynetray and sniwait into $dir"
+say "building dienstweg, dienstweg-ui, fynetray and sniwait into $dir"
 if [ -n "${AGENT:-}" ]; then
 	cp "$AGENT" "$dir/dienstweg" || die "cannot copy AGENT=$AGENT"
 else
-	go build -o "$dir/dienstweg" ./app || die "building ./app failed"
+	CGO_ENABLED=0 go build -o "$dir/dienstweg" ./app || die "building ./app failed"
+fi
+# The agent opens the setup wizard at start with the program beside it.
+go build -o "$dir/dienstweg-ui" ./app/ui || die "building ./app/ui failed"
+if [[ " ${APPS:-agent-demo} " == *" agent-demo "* ]]; then
+	CGO_ENABLED=0 go build -o "$dir/dienstweg-portal" ./app/portal || die "building ./app/portal failed"
 fi
 go build -o "$dir/fynetray" ./bench/cmd/fynetray || die "building bench/cmd/fynetray failed"
 go build -o "$dir/sniwait" ./bench/cmd/sniwait || die "building bench/cmd/sniwait failed"
@@ -195,19 +207,24 @@ printf '%s\n' "$bench_profile" >"$dir/profile.json"
 read -ra names <<<"${APPS:-agent agent-demo fynetray}"
 declare -A label=(
 	[agent]="agent (\`--profile\`)"
-	[agent-demo]="agent (\`--demo\`, with demo portal)"
+	[agent-demo]="agent (demo profile, demo organisation in its own process)"
 	[fynetray]="Fyne tray app"
 )
 self=$(pwd)/bench/agent-idle.sh
 for n in "${names[@]}"; do
 	case $n in
 	agent) cmd=("$dir/dienstweg" agent --profile "$dir/profile.json" --socket "$dir/a@RUN@.sock" --lang de) ;;
-	agent-demo) cmd=("$dir/dienstweg" agent --demo --socket "$dir/d@RUN@.sock" --lang de) ;;
+	agent-demo)
+		# On loopback, outside the test environment: its RSS is not the agent's.
+		demo_start "$dir" "$dir/demo" >"$dir/demo.log" 2>&1 || die "the demo organisation did not start: $(tail -n 20 "$dir/demo.log")"
+		cmd=("$dir/dienstweg" agent --profile "$dir/demo/profile.json" --socket "$dir/d@RUN@.sock" --lang de)
+		;;
 	fynetray) cmd=("$dir/fynetray") ;;
 	esac
 	say "measuring $n: $RUNS starts, ${SETTLE}s settle, ${IDLE}s idle"
 	bash scripts/testenv.sh bash "$self" --inner "$n" "$dir" "${cmd[@]}" ||
 		die "$n: measurement failed; app log: $(tail -n 30 "$dir/$n.log" 2>/dev/null)"
+	demo_stop
 done
 
 hz=$(getconf CLK_TCK)

@@ -2,7 +2,7 @@
 # CI check of what `make package` built into dist/ (docs/packaging.md). As
 # root, on Debian 12:
 #   1. lintian: no errors on the .deb;
-#   2. installs the .deb with apt, then checks the binary, desktop file,
+#   2. installs the .deb with apt, then checks the binaries, desktop file,
 #      autostart entry, metainfo, icons, group, /etc/dienstweg and, when
 #      packaged, the helper unit (systemd-analyze verify, enabled);
 #   3. removes and purges it and compares the file system's file list with
@@ -25,7 +25,7 @@ ok() { printf 'package-check: ok: %s\n' "$*"; }
 # tool:apt-package; missing ones are installed (CI) and named.
 tools=(
 	lintian:lintian systemd-analyze:systemd osslsigncode:osslsigncode
-	desktop-file-validate:desktop-file-utils appstreamcli:appstream msiinfo:msitools
+	desktop-file-validate:desktop-file-utils appstreamcli:appstream msiinfo:msitools file:file
 )
 missing=()
 for tp in "${tools[@]}"; do
@@ -45,7 +45,7 @@ VERSION=$(cat VERSION)
 shopt -s nullglob
 debs=(dist/dienstweg_"$VERSION"_*.deb)
 msis=(dist/dienstweg-"$VERSION"-x64.msi)
-exes=(dist/windows/dienstweg.exe dist/windows/dienstwegw.exe)
+exes=(dist/windows/dienstweg.exe dist/windows/dienstwegw.exe dist/windows/dienstweg-ui.exe)
 shopt -u nullglob
 [ ${#debs[@]} -eq 1 ] || die "want one dist/dienstweg_${VERSION}_*.deb, found ${#debs[@]}: run make package"
 deb=${debs[0]}
@@ -98,9 +98,15 @@ apt-get install -y -qq --no-install-recommends "./$deb" >"$work/install.log" 2>&
 dpkg-query -W -f='${Status}' dienstweg | grep -q "install ok installed" || die "dienstweg is not installed after apt-get install"
 ok "installed $deb with apt"
 
-got=$(LC_ALL=en_US.UTF-8 dienstweg --version 2>/dev/null) || die "dienstweg --version failed"
-[ "$got" = "$VERSION" ] || die "dienstweg --version says $got, want $VERSION"
-ok "/usr/bin/dienstweg --version is $VERSION"
+for b in dienstweg dienstweg-ui; do
+	got=$(LC_ALL=en_US.UTF-8 "$b" --version 2>/dev/null) || die "$b --version failed"
+	[ "$got" = "$VERSION" ] || die "$b --version says $got, want $VERSION"
+	ok "/usr/bin/$b --version is $VERSION"
+done
+# The agent, helper and command line load no shared library (no GL, no X).
+file -L /usr/bin/dienstweg | grep -q "statically linked" ||
+	die "/usr/bin/dienstweg is not statically linked: $(file -L /usr/bin/dienstweg)"
+ok "/usr/bin/dienstweg is statically linked"
 
 desktop=/usr/share/applications/de.dienstweg.client.desktop
 autostart=/etc/xdg/autostart/de.dienstweg.client.desktop
@@ -145,12 +151,14 @@ fi
 
 # ------------------------------------------------------- remove and purge
 apt-get remove -y -qq dienstweg >"$work/remove.log" 2>&1 || { cat "$work/remove.log" >&2; die "apt-get remove failed"; }
-[ ! -e /usr/bin/dienstweg ] || die "/usr/bin/dienstweg is still there after remove"
+for b in dienstweg dienstweg-ui; do
+	[ ! -e "/usr/bin/$b" ] || die "/usr/bin/$b is still there after remove"
+done
 if [ -f "$unit.dpkg-new" ] || [ -f "$unit" ]; then die "$unit is still there after remove"; fi
 if $systemd_runs && systemctl is-active --quiet dienstweg-helper.service; then
 	die "dienstweg-helper.service still runs after remove (prerm should stop it)"
 fi
-ok "removed: binary and unit gone$($systemd_runs && echo ', helper stopped')"
+ok "removed: binaries and unit gone$($systemd_runs && echo ', helper stopped')"
 
 apt-get purge -y -qq dienstweg >"$work/purge.log" 2>&1 || { cat "$work/purge.log" >&2; die "apt-get purge failed"; }
 if dpkg-query -W -f='${Status}' dienstweg 2>/dev/null | grep -qv "not-installed"; then
@@ -196,9 +204,10 @@ msi_has() { # table, pattern, what
 msi_has ServiceInstall $'^HelperService\tDienstwegHelper\t.*\thelper\tAgentExe\t' "the helper service (dienstwegw.exe helper)"
 msi_has Registry $'\tSOFTWARE\\\\Microsoft\\\\Windows\\\\CurrentVersion\\\\Run\tDienstweg\t"\\[INSTALLDIR\\]dienstwegw.exe"' "the HKLM Run autostart"
 msi_has Shortcut $'^DienstwegShortcut\tProgramMenuFolder\t' "the start-menu shortcut"
+msi_has File $'^dienstweg_ui.exe\tUiExe\t[^\t]*dienstweg-ui.exe\t' "dienstweg-ui.exe beside the agent"
 msi_has Property $'^ALLUSERS\t1$' "a per-machine install (ALLUSERS=1)"
 msi_has Property $'^SecureCustomProperties\tPROFILE;PROFILEFILE' "PROFILE and PROFILEFILE as secure properties"
 msi_has CustomAction $'^InstallProfile\t' "the profile custom action"
-ok "MSI: per machine, helper service, HKLM Run autostart, start-menu shortcut, PROFILE/PROFILEFILE"
+ok "MSI: per machine, three programs, helper service, HKLM Run autostart, start-menu shortcut, PROFILE/PROFILEFILE"
 
 say "all checks passed in $((SECONDS - start)) s"

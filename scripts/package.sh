@@ -3,10 +3,12 @@
 # docs/packaging.md):
 #   dist/dienstweg_VERSION_amd64.deb        Debian 12 package
 #   dist/windows/dienstweg.exe              Windows CLI (console subsystem), signed
-#   dist/windows/dienstwegw.exe             Windows agent and windows (GUI subsystem), signed
+#   dist/windows/dienstwegw.exe             Windows agent and helper (GUI subsystem), signed
+#   dist/windows/dienstweg-ui.exe           Windows windows (GUI subsystem), signed
 #   dist/dienstweg-VERSION-x64.msi          Windows installer, signed
 #   dist/signing/                           the test code-signing CA and certificate
-# Run by `make package` after `make build` (which makes bin/dienstweg).
+# Run by `make package` after `make build` (which makes bin/dienstweg and
+# bin/dienstweg-ui).
 #
 # Signing: without DIENSTWEG_SIGN_PKCS12 it makes a throw-away test CA and
 # code-signing certificate in dist/signing/ (never committed: dist/ is
@@ -23,7 +25,7 @@ WORK=$DIST/build
 MODULE=github.com/dienstweg/dienstweg
 LDFLAGS="-X $MODULE/internal/version.Version=$VERSION"
 HELPER_UNIT_SRC=packaging/systemd/dienstweg-helper.service
-# Where `make build` put the Linux binary.
+# Where `make build` put the Linux binaries.
 BIN=${BIN:-bin}
 # Reproducible timestamps: the last commit, not the build time.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
@@ -71,7 +73,10 @@ check_version() {
 	local toml
 	toml=$(sed -n 's/^[[:space:]]*Version[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' FyneApp.toml)
 	[ "$toml" = "$VERSION" ] || die "FyneApp.toml says version $toml, VERSION says $VERSION"
-	[ -x "$BIN/dienstweg" ] || die "$BIN/dienstweg is missing: run make build (or make package)"
+	local b
+	for b in dienstweg dienstweg-ui; do
+		[ -x "$BIN/$b" ] || die "$BIN/$b is missing: run make build (or make package)"
+	done
 }
 
 # ---------------------------------------------------------------- Debian
@@ -109,12 +114,15 @@ build_deb() {
 	rm -rf "$WORK/deb"
 	mkdir -p "$root/DEBIAN"
 
-	install -D -m 0755 "$BIN/dienstweg" "$root/usr/bin/dienstweg"
-	# As dh_strip does for Debian's own Go packages.
-	strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/dienstweg"
-	local got
-	got=$(LC_ALL=en_US.UTF-8 "$root/usr/bin/dienstweg" --version 2>/dev/null)
-	[ "$got" = "$VERSION" ] || die "$BIN/dienstweg reports version '$got', want $VERSION: build it with make build"
+	# The agent finds dienstweg-ui beside itself.
+	local b got
+	for b in dienstweg dienstweg-ui; do
+		install -D -m 0755 "$BIN/$b" "$root/usr/bin/$b"
+		# As dh_strip does for Debian's own Go packages.
+		strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/$b"
+		got=$(LC_ALL=en_US.UTF-8 "$root/usr/bin/$b" --version 2>/dev/null)
+		[ "$got" = "$VERSION" ] || die "$BIN/$b reports version '$got', want $VERSION: build it with make build"
+	done
 
 	install -D -m 0644 packaging/linux/de.dienstweg.client.desktop "$root/usr/share/applications/de.dienstweg.client.desktop"
 	install -D -m 0644 packaging/linux/de.dienstweg.client-autostart.desktop "$root/etc/xdg/autostart/de.dienstweg.client.desktop"
@@ -145,6 +153,7 @@ build_deb() {
 
 	mkdir -p "$root/usr/share/man/man1"
 	gzip -9n <packaging/linux/dienstweg.1 >"$root/usr/share/man/man1/dienstweg.1.gz"
+	gzip -9n <packaging/linux/dienstweg-ui.1 >"$root/usr/share/man/man1/dienstweg-ui.1.gz"
 
 	doc=$root/usr/share/doc/dienstweg
 	install -D -m 0644 packaging/deb/copyright "$doc/copyright"
@@ -168,13 +177,14 @@ build_deb() {
 	echo /etc/xdg/autostart/de.dienstweg.client.desktop >"$root/DEBIAN/conffiles"
 
 	# Library dependencies as dpkg-shlibdeps finds them (it wants a
-	# debian/control to run in).
+	# debian/control to run in). Only the windows have any: dienstweg is
+	# static.
 	local shl deps installed
 	shl=$WORK/deb/shlibs
 	mkdir -p "$shl/debian"
 	printf 'Source: dienstweg\n\nPackage: dienstweg\nArchitecture: any\n' >"$shl/debian/control"
-	deps=$(cd "$shl" && dpkg-shlibdeps -O -e "$OLDPWD/$root/usr/bin/dienstweg" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
-	[ -n "$deps" ] || die "dpkg-shlibdeps found no dependencies for the binary"
+	deps=$(cd "$shl" && dpkg-shlibdeps -O -e "$OLDPWD/$root/usr/bin/dienstweg-ui" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+	[ -n "$deps" ] || die "dpkg-shlibdeps found no dependencies for dienstweg-ui"
 	installed=$(du -k -s --apparent-size --exclude=DEBIAN "$root" | cut -f1)
 	sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_SIZE@/$installed/" \
 		-e "s/@DEPENDS@/adduser, $deps/" packaging/deb/control.in >"$root/DEBIAN/control"
@@ -190,33 +200,40 @@ build_deb() {
 
 # ---------------------------------------------------------------- Windows
 
-# One program, two subsystems. Windows decides at start whether a program
-# gets a console: a GUI-subsystem (-H windowsgui) program started from a
-# terminal writes nowhere and returns at once, so `dienstweg status` would
-# print nothing and lose its exit code; a console-subsystem program started
-# at login opens a black console window. So the same ./app is linked twice:
-# dienstwegw.exe for the agent, its windows and the helper service, and
-# dienstweg.exe for the command line. Only the link differs; the compiled
-# packages (and the slow cgo part) are shared.
+# Windows decides at start whether a program gets a console: a
+# GUI-subsystem (-H windowsgui) program started from a terminal writes
+# nowhere and returns at once, so `dienstweg status` would print nothing and
+# lose its exit code; a console-subsystem program started at login opens a
+# black console window. So ./app is linked twice, dienstwegw.exe for the
+# agent and the helper service and dienstweg.exe for the command line; only
+# the link differs. Both are pure Go. The windows are dienstweg-ui.exe, the
+# only cgo (mingw) build, for Fyne's OpenGL.
 build_windows() {
 	local out=$DIST/windows
 	rm -rf "$out"
 	mkdir -p "$out" "$WORK/windows"
 	convert assets/icons/app-256.png -define icon:auto-resize=256,64,48,32,16 "$WORK/dienstweg.ico"
-	local env=(CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc)
-	local name sub
-	for name in dienstwegw dienstweg; do
-		sub=""
-		[ "$name" = dienstwegw ] && sub="-H windowsgui"
+	local spec name pkg sub cgo ldflags
+	# name:package:subsystem:cgo
+	for spec in dienstwegw:app:gui:0 dienstweg:app:console:0 dienstweg-ui:app/ui:gui:1; do
+		IFS=: read -r name pkg sub cgo <<<"$spec"
+		ldflags="$LDFLAGS -s -w"
+		[ "$sub" = gui ] && ldflags="$ldflags -H windowsgui"
+		# The icon and version resource: Go links a .syso object found in
+		# the package's directory into the program, with or without cgo.
 		windows_resource "$name"
-		# The icon and version resource go in through the external linker
-		# (mingw's gcc), so app/ needs no generated .syso file.
-		env "${env[@]}" go build \
-			-ldflags "$LDFLAGS -s -w $sub -linkmode=external -extldflags=$PWD/$WORK/windows/$name.o" \
-			-o "$out/$name.exe" ./app
+		cp "$WORK/windows/$name.syso" "$pkg/$RESOURCE_SYSO"
+		env CGO_ENABLED="$cgo" GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
+			go build -ldflags "$ldflags" -o "$out/$name.exe" "./$pkg"
+		rm -f "$pkg/$RESOURCE_SYSO"
 		step "linked $name.exe"
 	done
 }
+
+# The resource object only ever lives in a package directory during its
+# build; the trap removes it when a build fails.
+RESOURCE_SYSO=zz_resource_windows_amd64.syso
+trap 'rm -f app/$RESOURCE_SYSO app/ui/$RESOURCE_SYSO' EXIT
 
 # A resource object with the icon Explorer shows and the version Windows
 # shows under Properties → Details.
@@ -225,6 +242,7 @@ windows_resource() {
 	local maj min pat
 	IFS=. read -r maj min pat <<<"$v"
 	[ "$name" = dienstweg ] && desc="Dienstweg (command line)"
+	[ "$name" = dienstweg-ui ] && desc="Dienstweg (status and setup windows)"
 	cat >"$WORK/windows/$name.rc" <<-EOF
 		1 ICON "$PWD/$WORK/dienstweg.ico"
 		1 VERSIONINFO
@@ -250,7 +268,7 @@ windows_resource() {
 		  END
 		END
 	EOF
-	x86_64-w64-mingw32-windres -O coff "$WORK/windows/$name.rc" -o "$WORK/windows/$name.o"
+	x86_64-w64-mingw32-windres -O coff "$WORK/windows/$name.rc" -o "$WORK/windows/$name.syso"
 }
 
 # The signing identity: a release certificate from the environment, or a
@@ -302,7 +320,7 @@ build_msi() {
 	mkdir -p "$st"
 	# wixl resolves sources relative to the working directory and rejects
 	# absolute paths, so everything is gathered in one staging directory.
-	cp "$DIST/windows/dienstweg.exe" "$DIST/windows/dienstwegw.exe" "$WORK/dienstweg.ico" \
+	cp "$DIST/windows/dienstweg.exe" "$DIST/windows/dienstwegw.exe" "$DIST/windows/dienstweg-ui.exe" "$WORK/dienstweg.ico" \
 		packaging/windows/dienstweg.wxs packaging/windows/install-profile.ps1 "$st/"
 	(cd "$st" && wixl -a x64 -D Version="$VERSION" -D BinDir=. -D SrcDir=. -o dienstweg.msi dienstweg.wxs)
 	# wixl writes SecureCustomProperties itself (for MajorUpgrade) and has no
@@ -336,6 +354,7 @@ main() {
 		signing_identity
 		sign "$DIST/windows/dienstwegw.exe" "Dienstweg"
 		sign "$DIST/windows/dienstweg.exe" "Dienstweg (command line)"
+		sign "$DIST/windows/dienstweg-ui.exe" "Dienstweg (status and setup windows)"
 		build_msi
 		step "MSI done"
 	fi

@@ -2,13 +2,17 @@
 # Takes a screenshot of every window, in German, on the demo organisation,
 # into docs/screenshots/. Run it inside the private test display:
 #   make build && bash scripts/testenv.sh bash scripts/screenshots.sh
+# BIN is the directory with the built binaries (default bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=${BIN:-bin/dienstweg}
+bindir=${BIN:-bin}
+bin=$bindir/dienstweg
 out=docs/screenshots
 sock="$XDG_RUNTIME_DIR/shots/agent.sock"
 mkdir -p "$out"
 export LANG=de_DE.UTF-8
+# shellcheck source=scripts/demo.sh
+. scripts/demo.sh
 
 # A tray host, as on a desktop; without one the agent opens its status
 # window at start to explain, which would cover the others.
@@ -16,9 +20,12 @@ go build -o "$XDG_RUNTIME_DIR/sniwait" ./bench/cmd/sniwait
 "$XDG_RUNTIME_DIR/sniwait" >/dev/null &
 host=$!
 sleep 0.5
-"$bin" agent --demo --socket "$sock" --lang de >"$XDG_RUNTIME_DIR/shots-agent.log" 2>&1 &
+trap 'kill $host 2>/dev/null; wait $host 2>/dev/null; demo_stop' EXIT
+# The demo organisation, fresh in this environment's data directory.
+demo_start "$bindir" "$XDG_DATA_HOME/demo-portal" >"$XDG_RUNTIME_DIR/shots-demo.log"
+"$bin" agent --profile "$XDG_DATA_HOME/demo-portal/profile.json" --socket "$sock" --lang de >"$XDG_RUNTIME_DIR/shots-agent.log" 2>&1 &
 agent=$!
-trap 'kill $agent $host 2>/dev/null; wait $agent $host 2>/dev/null' EXIT
+trap 'kill $agent $host 2>/dev/null; wait $agent $host 2>/dev/null; demo_stop' EXIT
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 
 # shoot WINDOW TITLE FILE: open the window, wait for it, grab it, close it.
@@ -33,7 +40,7 @@ shoot() {
 	[ -n "$id" ] || { echo "screenshots: window '$title' did not appear" >&2; return 1; }
 	sleep 1.5 # let the first frames render
 	import -window "$id" "$out/$file"
-	pkill -f "$bin ui $window" || true
+	pkill -f "$bindir/dienstweg-ui $window" || true
 	sleep 0.5
 	echo "screenshots: $out/$file"
 }
@@ -74,7 +81,7 @@ act '{"action":"next"}'
 grab wizard-e6-tested-de.png
 act '{"action":"next"}'
 grab wizard-done-de.png
-pkill -f "$bin ui wizard" || true
+pkill -f "$bindir/dienstweg-ui wizard" || true
 sleep 0.5
 
 shoot status "Dienstweg – Status" status-de.png

@@ -20,15 +20,15 @@ import (
 	"time"
 	_ "time/tzdata" // the organisation's time zone must load on any host
 
-	"github.com/dienstweg/dienstweg/internal/demo"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 const usage = `usage: dienstweg-portal COMMAND [flags]
 
 commands:
-  serve [--demo] [--data DIR] [--listen ADDR] [--dev-http] …   run the portal
+  serve [--data DIR] [--listen ADDR] [--dev-http] …            run the portal
+  demo [--dir DIR]                                              run the demo organisation, write DIR/profile.json
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
   user list                                                     list users
@@ -38,7 +38,7 @@ commands:
   release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
 
-Every command takes --data DIR (default /var/lib/dienstweg-portal).
+Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -62,6 +62,10 @@ func run(args []string, out io.Writer) error {
 	switch {
 	case cmd == "serve":
 		return serve(rest, out)
+	case cmd == "demo":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runDemo(ctx, rest, out)
 	case cmd == "user" && sub == "add":
 		return userAdd(rest[1:], out)
 	case cmd == "user" && sub == "code":
@@ -133,8 +137,7 @@ func openStore(data string) (*store.SQLite, error) {
 func serve(args []string, out io.Writer) error {
 	fs, data := flags("serve")
 	var (
-		demoMode  = fs.Bool("demo", false, "run the Musterstadt demo organisation on loopback")
-		listen    = fs.String("listen", ":8443", "listen address (demo: 127.0.0.1:8443)")
+		listen    = fs.String("listen", ":8443", "listen address")
 		devHTTP   = fs.Bool("dev-http", false, "plain HTTP, only on a loopback address, for development")
 		hostnames = fs.String("hostname", "", "comma-separated names/IPs the generated certificate covers (besides localhost)")
 		certFile  = fs.String("cert", "", "use this certificate (PEM) instead of generating one")
@@ -157,27 +160,6 @@ func serve(args []string, out io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	if *demoMode {
-		addr := *listen
-		if addr == ":8443" {
-			addr = "127.0.0.1:8443"
-		}
-		dir := *data
-		if dir == defaultData {
-			dir = filepath.Join(os.TempDir(), "dienstweg-portal-demo")
-		}
-		o, err := demo.StartAt(ctx, dir, addr)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "Musterstadt demo portal on %s (data in %s)\n\nDemo users:\n", o.PortalURL, dir)
-		for _, u := range o.Users {
-			fmt.Fprintf(out, "  %-14s %-16s activation code %s\n", u.Name, u.DisplayName, u.ActivationCode)
-		}
-		fmt.Fprintf(out, "\nPortal CA (for the profile's portal_ca):\n%s", o.CAPEM)
-		return o.Wait()
-	}
 
 	cfg, err := serveConfig(*issuer, *gwEnd, *gwKey, *pool, *dns, *search, *routes, *sessEnd, *tz, *inflight)
 	if err != nil {

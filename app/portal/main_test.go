@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
 func runOK(tb testing.TB, args ...string) string {
@@ -83,5 +87,59 @@ func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
 	if err := run([]string{"frobnicate"}, &bytes.Buffer{}); err == nil {
 		t.Errorf("unknown command accepted")
+	}
+}
+
+// `demo` writes a profile the client accepts, pointing at a portal that
+// answers, with the demo sign-in; a stale profile from a killed run is
+// replaced, and the profile is gone once the demo stops.
+func TestDemoWritesProfileWhileRunning(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "profile.json")
+	if err := os.WriteFile(path, []byte(`{"organisation":"stale"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() { done <- runDemo(ctx, []string{"--dir", dir}, &out) }()
+
+	var p *profile.Profile
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		if p, err = profile.Load(path); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped before writing its profile: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no valid profile within 30 s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if p.Demo == nil || p.Demo.User == "" || p.Demo.ActivationCode == "" {
+		t.Errorf("profile has no demo sign-in: %+v", p.Demo)
+	}
+	c, err := portal.New(portal.ConfigFromProfile(p))
+	if err != nil {
+		t.Fatalf("portal.New: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.StartEnrollment(ctx, p.Demo.User, p.Demo.ActivationCode); err != nil {
+		t.Errorf("the profile's sign-in at the profile's portal: %v", err)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("demo after Ctrl-C: %v", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("profile still there after the demo stopped: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 	"aead.dev/minisign"
 
-	"github.com/dienstweg/dienstweg/internal/store"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
 

@@ -33,9 +33,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/store"
 )
 
 func main() {

@@ -23,8 +23,8 @@ import (
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/tun/netstack"
 
-	"github.com/dienstweg/dienstweg/internal/gateway"
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/gateway"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"

@@ -44,14 +44,16 @@ type Session interface {
 
 // Options configures the agent. Zero values mean defaults.
 type Options struct {
+	// Profile is the organisation profile; its demo section, if any, puts
+	// the agent in demo mode.
 	Profile *profile.Profile
-	Demo    bool
 	// Lang is "de" or "en".
 	Lang string
 	// SocketPath of the local API; "" means localapi.DefaultSocketPath().
 	SocketPath string
-	// Exe is the binary started for windows; "" means this executable.
-	Exe string
+	// UIExe is the program that shows windows, dienstweg-ui; "" means the
+	// one beside this executable (UIExecutable).
+	UIExe string
 	// OpenAtStart names a window to open at start, "" for none.
 	OpenAtStart string
 	// Tray shows the tray icon; tests of the API alone turn it off.
@@ -74,8 +76,6 @@ type Options struct {
 	Keyring keyring.Store
 	// Portal overrides the portal client built from the profile (tests).
 	Portal *portal.Client
-	// DemoLogin is shown on the wizard's first screens in demo mode.
-	DemoLogin *state.DemoLogin
 	// NoWizardAtStart keeps the wizard closed at start even when the
 	// device is not set up (tests of other windows).
 	NoWizardAtStart bool
@@ -91,6 +91,24 @@ type Options struct {
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
 	// is up, for other programs; "" means none.
 	SOCKSAddr string
+}
+
+// withDefaults fills in what every agent needs, with or without a profile.
+func (opts Options) withDefaults() (Options, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SocketPath == "" {
+		opts.SocketPath = localapi.DefaultSocketPath()
+	}
+	if opts.UIExe == "" {
+		exe, err := UIExecutable()
+		if err != nil {
+			return opts, err
+		}
+		opts.UIExe = exe
+	}
+	return opts, nil
 }
 
 // ErrHandedOver means another agent was already running and has been
@@ -159,18 +177,9 @@ func New(opts Options) (*Agent, error) {
 	if opts.Profile == nil {
 		return nil, errors.New("agent needs an organisation profile")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.SocketPath == "" {
-		opts.SocketPath = localapi.DefaultSocketPath()
-	}
-	if opts.Exe == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("finding own executable: %w", err)
-		}
-		opts.Exe = exe
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Lang == "" {
 		opts.Lang = i18n.DetectFromEnv("", opts.Profile.DefaultLanguage)
@@ -197,7 +206,8 @@ func New(opts Options) (*Agent, error) {
 		Organisation: opts.Profile.Organisation,
 		SupportCode:  support.Code(deviceID),
 		DeviceName:   host,
-		Demo:         opts.Demo,
+		Demo:         opts.Profile.Demo != nil,
+		DemoLogin:    demoLogin(opts.Profile),
 		Language:     opts.Lang,
 		Session:      state.NotConnected,
 		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours, Email: opts.Profile.Helpdesk.Email},
@@ -205,7 +215,6 @@ func New(opts Options) (*Agent, error) {
 		TrayVisible: true,
 		Update:      state.Update{State: "idle"},
 	}, opts.Now)
-	a.store.Update(func(s *state.Snapshot) { s.DemoLogin = opts.DemoLogin })
 	if opts.Keyring == nil {
 		opts.Keyring = &keyring.System{}
 	}
@@ -241,8 +250,16 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
-	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
+	a.launcher = newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
+}
+
+// demoLogin is what the wizard shows of the profile's demo section.
+func demoLogin(p *profile.Profile) *state.DemoLogin {
+	if p.Demo == nil {
+		return nil
+	}
+	return &state.DemoLogin{User: p.Demo.User, ActivationCode: p.Demo.ActivationCode}
 }
 
 // Store gives in-process components (tunnel, health, announcements) the
@@ -261,7 +278,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	ln, err := localapi.Listen(a.opts.SocketPath)
 	if err != nil {
 		if errors.Is(err, localapi.ErrAgentRunning) {
-			return a.handOver(ctx)
+			window := a.opts.OpenAtStart
+			if window == "" {
+				window = localapi.WindowStatus
+			}
+			return handOver(ctx, a.opts.SocketPath, window)
 		}
 		return fmt.Errorf("starting local API: %w", err)
 	}
@@ -278,7 +299,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.api.Serve(ln)
 	defer a.api.Close()
 	a.log.Info("agent started", "version", version.String(), "socket", a.opts.SocketPath,
-		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
+		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Profile.Demo != nil, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
 	wg.Add(6)
@@ -327,12 +348,6 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("opening window at start", "window", a.opts.OpenAtStart, "err", err)
 		}
 	}
-	// Once start-up is over, hand back the code pages of the roles this
-	// process does not run (see trimResidentCode).
-	trim := time.AfterFunc(20*time.Second, func() {
-		a.log.Debug("trimmed resident code", "bytes", trimResidentCode())
-	})
-	defer trim.Stop()
 	<-ctx.Done()
 	a.log.Info("agent stopping")
 	if a.closeSession != nil {
@@ -347,14 +362,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	return a.restartErr()
 }
 
-func (a *Agent) handOver(ctx context.Context) error {
-	window := a.opts.OpenAtStart
-	if window == "" {
-		window = localapi.WindowStatus
-	}
+// handOver asks the agent already serving socket to show window.
+func handOver(ctx context.Context, socket, window string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := localapi.NewClient(a.opts.SocketPath).OpenWindow(ctx, window); err != nil {
+	if err := localapi.NewClient(socket).OpenWindow(ctx, window); err != nil {
 		return fmt.Errorf("handing over to the running agent: %w", err)
 	}
 	return ErrHandedOver

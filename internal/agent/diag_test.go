@@ -34,7 +34,7 @@ func TestDiagnosticsOverLocalAPI(t *testing.T) {
 	logger.Info("session", "code", "123456", "uri", "otpauth://totp/X:anna?secret=JBSWY3DPEHPK3PXP")
 
 	socket := socketPath(t)
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: dir, LogPath: logPath, Logger: logger, Exe: binary,
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: dir, LogPath: logPath, Logger: logger, UIExe: uiBinary,
 		Keyring: keyring.NewMem(), NoWizardAtStart: true})
 	if err != nil {
 		t.Fatalf("New: %v", err)

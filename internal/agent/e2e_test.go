@@ -27,8 +27,10 @@ import (
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
-// binary is the dienstweg executable built once for these tests.
-var binary string
+// binary and uiBinary are dienstweg and dienstweg-ui, built once for these
+// tests into one directory, as they are installed: the agent finds its
+// windows' program beside itself.
+var binary, uiBinary string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "dwbin")
@@ -36,11 +38,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "dienstweg")
-	out, err := exec.Command("go", "build", "-o", binary, "../../app").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building dienstweg: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	uiBinary = filepath.Join(dir, UIName)
+	for exe, pkg := range map[string]string{binary: "../../app", uiBinary: "../../app/ui"} {
+		if out, err := exec.Command("go", "build", "-o", exe, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -111,8 +115,15 @@ func socketPath(tb testing.TB) string {
 
 type agentProc struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncWriter // over a *bytes.Buffer
 	done chan error
+}
+
+// output is what the agent wrote to stdout and stderr so far.
+func (p *agentProc) output() string {
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.w.(*bytes.Buffer).String()
 }
 
 // startAgent runs the built binary as the agent, in German, and stops it
@@ -123,8 +134,9 @@ func startAgent(tb testing.TB, socket, profilePath string, extra ...string) *age
 	cmd := exec.Command(binary, args...)
 	stateDir := tb.TempDir()
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+stateDir, "LANG=de_DE.UTF-8")
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = &syncWriter{w: out}, &syncWriter{w: out}
+	// One writer for both, so that exec copies them in one goroutine.
+	out := &syncWriter{w: &bytes.Buffer{}}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting agent: %v", err)
 	}
@@ -224,7 +236,7 @@ func distinctColours(img image.Image) int {
 // closeUI ends a window's ui process, as the employee closing it would.
 func closeUI(tb testing.TB, ctx context.Context, window string) {
 	tb.Helper()
-	_ = exec.Command("pkill", "-f", binary+" ui "+window).Run()
+	_ = exec.Command("pkill", "-f", uiBinary+" "+window).Run()
 	for countUI(tb, window) > 0 {
 		select {
 		case <-ctx.Done():
@@ -236,7 +248,7 @@ func closeUI(tb testing.TB, ctx context.Context, window string) {
 
 func countUI(tb testing.TB, window string) int {
 	tb.Helper()
-	out, _ := exec.Command("pgrep", "-f", binary+" ui "+window).Output()
+	out, _ := exec.Command("pgrep", "-f", uiBinary+" "+window).Output()
 	return len(strings.Fields(string(out)))
 }
 
@@ -257,14 +269,7 @@ func TestTrayEndToEnd(t *testing.T) {
 	// window manager it would cover the status window in the screenshot.
 	waitWindow(t, ctx, "Dienstweg – Einrichtung")
 	closeUI(t, ctx, "wizard")
-	item, err := watcher.WaitItem(ctx)
-	if err != nil {
-		t.Fatalf("WaitItem: %v", err)
-	}
-	menu, err := item.Menu(ctx)
-	if err != nil {
-		t.Fatalf("Menu: %v", err)
-	}
+	item, menu := trayMenu(t, ctx, watcher)
 	layout, err := menu.WaitLayout(ctx, func(n dbustest.MenuNode) bool {
 		_, ok := n.FindByLabel("Homeoffice nicht verbunden")
 		return ok
@@ -388,5 +393,40 @@ func TestNoTrayHostOpensStatusWindow(t *testing.T) {
 			t.Fatal("state never noticed the tray host")
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// Without an installed profile the built agent starts nothing but says so:
+// on stderr and in the log, in the tray, which offers no home office, and
+// in the status window, which opens by itself.
+func TestNoProfileSaysSo(t *testing.T) {
+	needDisplay(t)
+	dbustest.PrivateBus(t)
+	watcher := dbustest.StartWatcher(t)
+	socket := socketPath(t)
+	missing := filepath.Join(t.TempDir(), "profile.json")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	agent := startAgent(t, socket, missing)
+	waitWindow(t, ctx, "Dienstweg – Status")
+	item, menu := trayMenu(t, ctx, watcher)
+	layout, err := menu.WaitLayout(ctx, hasVisible("Dienstweg ist noch nicht eingerichtet", "Status anzeigen", "Dienstweg beenden"))
+	if err != nil {
+		t.Fatalf("menu never said the profile is missing: %v", err)
+	}
+	for _, label := range []string{"Homeoffice starten", "Homeoffice beenden", "Einrichtung", "Nach Updates suchen"} {
+		if n, ok := layout.FindByLabel(label); ok && n.Visible {
+			t.Errorf("menu offers %q without a profile", label)
+		}
+	}
+	if title, _, err := item.ToolTip(ctx); err != nil || title != "Dienstweg – Dienstweg ist noch nicht eingerichtet" {
+		t.Errorf("tooltip = %q, %v", title, err)
+	}
+	if st, err := localapi.NewClient(socket).Status(ctx); err != nil || st.ProfileMissing != missing {
+		t.Errorf("status: profile_missing = %q, %v; want %s", st.ProfileMissing, err, missing)
+	}
+	if out := agent.output(); !strings.Contains(out, "no organisation profile at "+missing) || !strings.Contains(out, "dienstweg-portal demo") {
+		t.Errorf("stderr does not say what is missing and what to do:\n%s", out)
 	}
 }

@@ -38,7 +38,7 @@ func newTestAgent(tb testing.TB) (*Agent, *recordingNotifier) {
 	tb.Helper()
 	_, prof := testProfile(tb)
 	n := newRecordingNotifier()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socketPath(tb), Exe: binary, Keyring: keyring.NewMem(),
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socketPath(tb), UIExe: uiBinary, Keyring: keyring.NewMem(),
 		NoWizardAtStart: true, StateDir: tb.TempDir(), CacheDir: tb.TempDir(), Notifier: n,
 		Session: switchSession{store: func() *state.Store { return nil }}})
 	if err != nil {

@@ -28,8 +28,7 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 	org, prof := startDemoOrg(t, ctx)
 	socket := socketPath(t)
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: t.TempDir(),
-		Keyring: keyring.NewMem(), NoWizardAtStart: true, Exe: binary, Demo: true,
-		DemoLogin: &state.DemoLogin{User: org.Users[0].Name, ActivationCode: org.Users[0].ActivationCode}})
+		Keyring: keyring.NewMem(), NoWizardAtStart: true, UIExe: uiBinary})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -59,7 +58,12 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 		return v
 	}
 	do(localapi.EnrollAction{Action: localapi.EnrollNext})
+	// The sign-in comes from the profile's demo section, as the wizard
+	// shows it.
 	snap := a.Snapshot()
+	if !snap.Demo || snap.DemoLogin == nil || snap.DemoLogin.User != org.Users[0].Name {
+		t.Fatalf("snapshot in demo mode: demo %v, sign-in %+v", snap.Demo, snap.DemoLogin)
+	}
 	v = do(localapi.EnrollAction{Action: localapi.EnrollSignIn, User: snap.DemoLogin.User, ActivationCode: snap.DemoLogin.ActivationCode})
 	if v.Step != enroll.StepAuthenticator || !v.Authenticator.Hidden || v.Authenticator.URI != "" {
 		t.Fatalf("authenticator step must start hidden: %+v", v.Authenticator)

@@ -127,7 +127,7 @@ func TestLockedKeyringDoesNotHoldUpTheAgent(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, Exe: binary, Keyring: ks,
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary, Keyring: ks,
 		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -200,7 +200,7 @@ func TestNoSecretServiceIsToldAtOnce(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Exe: binary, Keyring: &keyring.System{},
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: &keyring.System{},
 		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -6,11 +6,30 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 )
 
-// launcher starts `dienstweg ui <window>` processes and remembers the ones
+// UIName is the file name of the program that shows windows.
+const UIName = "dienstweg-ui"
+
+// UIExecutable is dienstweg-ui beside this executable: the packages
+// install both into one directory, and `make build` builds both into bin/.
+func UIExecutable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding own executable: %w", err)
+	}
+	name := UIName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	return filepath.Join(filepath.Dir(exe), name), nil
+}
+
+// launcher starts `dienstweg-ui <window>` processes and remembers the ones
 // still running, so that two quick clicks start one window, not two.
 type launcher struct {
 	exe, socket, lang string
@@ -35,7 +54,13 @@ func (l *launcher) launch(window string) error {
 	if _, ok := l.running[window]; ok {
 		return nil // starting up; it claims the window when ready
 	}
-	cmd := exec.Command(l.exe, "ui", window, "--socket", l.socket, "--lang", l.lang)
+	// Said plainly: exec's own error for a missing file names neither the
+	// program's role nor the remedy.
+	if _, err := os.Stat(l.exe); err != nil {
+		l.log.Error("cannot show windows: the window program is missing", "exe", l.exe, "err", err)
+		return fmt.Errorf("cannot show the %s window: the window program %s is missing (reinstall Dienstweg, or build it with make build): %w", window, l.exe, err)
+	}
+	cmd := exec.Command(l.exe, window, "--socket", l.socket, "--lang", l.lang)
 	cmd.Stdout = l.out
 	cmd.Stderr = l.out
 	cmd.Env = os.Environ()

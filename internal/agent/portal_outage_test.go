@@ -12,9 +12,9 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/org/demo"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
-	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -36,7 +36,7 @@ func TestPortalOutageKeepsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	relay := portaltest.StartRelay(t, target.Host)
-	prof, err := profile.Demo("https://"+relay.Addr, org.CAPEM)
+	prof, err := demo.Profile("https://"+relay.Addr, org.CAPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestPortalOutageKeepsSession(t *testing.T) {
 
 	socket := socketPath(t)
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: stateDir, CacheDir: t.TempDir(),
-		Keyring: ks, NoWizardAtStart: true, Exe: binary})
+		Keyring: ks, NoWizardAtStart: true, UIExe: uiBinary})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -40,7 +40,7 @@ func TestSafeModeHidesQRCodeOnScreen(t *testing.T) {
 	org, prof := startDemoOrg(t, ctx)
 	socket := socketPath(t)
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: t.TempDir(), CacheDir: t.TempDir(),
-		Keyring: keyring.NewMem(), NoWizardAtStart: true, Exe: binary})
+		Keyring: keyring.NewMem(), NoWizardAtStart: true, UIExe: uiBinary})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/demo"
+	"github.com/dienstweg/dienstweg/internal/org/demo"
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
@@ -40,7 +40,8 @@ func runAgent(tb testing.TB, ctx context.Context, a *Agent) {
 }
 
 // startDemoOrg runs the demo organisation for the test and returns it
-// with the profile that points at it.
+// with the profile that points at it, demo sign-in included, as
+// `dienstweg-portal demo` writes it.
 func startDemoOrg(tb testing.TB, ctx context.Context) (*demo.Org, *profile.Profile) {
 	tb.Helper()
 	org, err := demo.Start(ctx, tb.TempDir())
@@ -48,9 +49,9 @@ func startDemoOrg(tb testing.TB, ctx context.Context) (*demo.Org, *profile.Profi
 		tb.Fatalf("demo.Start: %v", err)
 	}
 	tb.Cleanup(func() { org.Close() })
-	prof, err := profile.Demo(org.PortalURL, org.CAPEM)
+	prof, err := org.Profile()
 	if err != nil {
-		tb.Fatalf("profile.Demo: %v", err)
+		tb.Fatalf("Profile: %v", err)
 	}
 	return org, prof
 }

@@ -41,7 +41,7 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	defer cancel()
 
 	var a *Agent
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, Exe: binary,
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary,
 		Keyring: keyring.NewMem(), NoWizardAtStart: true, StateDir: t.TempDir(),
 		Session: switchSession{store: func() *state.Store { return a.Store() }}})
 	if err != nil {
@@ -57,14 +57,7 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 		}
 	})
 
-	item, err := watcher.WaitItem(ctx)
-	if err != nil {
-		t.Fatalf("WaitItem: %v", err)
-	}
-	menu, err := item.Menu(ctx)
-	if err != nil {
-		t.Fatalf("Menu: %v", err)
-	}
+	item, menu := trayMenu(t, ctx, watcher)
 	if _, err := menu.WaitLayout(ctx, hasVisible("Homeoffice nicht verbunden", "Homeoffice starten")); err != nil {
 		t.Fatalf("initial menu: %v", err)
 	}
@@ -131,6 +124,20 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	if st, err := c.Status(ctx); err != nil || !st.SafeMode {
 		t.Errorf("agent safe mode after click = %v, %v", st.SafeMode, err)
 	}
+}
+
+// trayMenu waits for the agent's tray item and returns it with its menu.
+func trayMenu(tb testing.TB, ctx context.Context, watcher *dbustest.Watcher) (dbustest.Item, *dbustest.Menu) {
+	tb.Helper()
+	item, err := watcher.WaitItem(ctx)
+	if err != nil {
+		tb.Fatalf("WaitItem: %v", err)
+	}
+	menu, err := item.Menu(ctx)
+	if err != nil {
+		tb.Fatalf("Menu: %v", err)
+	}
+	return item, menu
 }
 
 func hasVisible(labels ...string) func(dbustest.MenuNode) bool {
@@ -205,7 +212,7 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var a *Agent
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Exe: binary, Keyring: keyring.NewMem(),
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: keyring.NewMem(),
 		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir(),
 		Session: expiringSession{store: func() *state.Store { return a.Store() }}})
 	if err != nil {

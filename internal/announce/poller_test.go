@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/dbustest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/state"
-	"github.com/dienstweg/dienstweg/internal/store"
 )
 
 // countingFeed passes calls to the real client and records what came back.

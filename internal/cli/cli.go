@@ -66,7 +66,12 @@ func Status(ctx context.Context, c StatusClient, o Options) int {
 		}
 		return ExitOK
 	}
-	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+	if s.ProfileMissing != "" {
+		fmt.Fprintf(o.Out, "%s: %s\n%s\n%s\n", cat.T("cli.state"), cat.T("profile.missing.state"),
+			cat.T("profile.missing.detail", map[string]string{"Path": s.ProfileMissing}), cat.T("profile.missing.next"))
+	} else {
+		fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+	}
 	if s.Keyring.Message != nil {
 		// A locked or missing keyring: what to do comes right after the
 		// state.

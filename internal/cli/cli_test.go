@@ -96,6 +96,19 @@ func TestStatusTextLockedKeyring(t *testing.T) {
 	}
 }
 
+func TestStatusTextWithoutProfile(t *testing.T) {
+	var out bytes.Buffer
+	snap := state.Snapshot{Version: "0.1.0", ProfileMissing: "/etc/dienstweg/profile.json"}
+	if code := Status(context.Background(), fixedClient{snap: snap}, Options{Lang: "en", Out: &out, Err: &out}); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"State: Dienstweg is not set up yet\n", "(expected at /etc/dienstweg/profile.json)", "contact your IT service"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	notRunning := fmt.Errorf("%w (socket /x)", localapi.ErrAgentNotRunning)
 	tests := []struct {

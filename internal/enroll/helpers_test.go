@@ -11,8 +11,8 @@ import (
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 

@@ -10,8 +10,8 @@ import (
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
 )
 
 func TestHappyPath(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 )
 
 // TestResumeAfterKill drops the machine at each step without any cleanup

@@ -27,10 +27,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/gateway"
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/helper/helpertest"
+	"github.com/dienstweg/dienstweg/internal/org/gateway"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"

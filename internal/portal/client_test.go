@@ -9,8 +9,8 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 )
 
 // enrolled runs the whole enrollment for a new user and returns a client

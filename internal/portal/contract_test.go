@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
-	"github.com/dienstweg/dienstweg/internal/store"
 )
 
 // slotHolder keeps the portal's only in-flight slot taken. Observe runs

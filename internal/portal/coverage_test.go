@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 )
 
 // TestClientCoversEveryRoute keeps the client and the spec together: every

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
 )
 
 func TestEveryAPICodeHasAKind(t *testing.T) {

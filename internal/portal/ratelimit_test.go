@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 )
 
 func TestRateLimitedActivationCodes(t *testing.T) {

@@ -33,7 +33,6 @@ const validProfile = `{
 // again after a round trip.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(validProfile))
-	f.Add(demoTemplate)
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"organisation":"X","portal_url":"https://p","portal_ca":"BEGIN CERTIFICATE","office_dns_name":"i"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -55,6 +55,16 @@ type Profile struct {
 	InternetTargets []string `json:"internet_targets,omitempty"`
 	// DefaultLanguage is "de" or "en"; empty means follow the system.
 	DefaultLanguage string `json:"default_language,omitempty"`
+	// Demo is set only in the profile that `dienstweg-portal demo` writes:
+	// a demo user's sign-in, which the setup wizard shows on its first
+	// screens, so that anyone can try Dienstweg without a letter from IT.
+	Demo *DemoLogin `json:"demo,omitempty"`
+}
+
+// DemoLogin is a demo user's name and activation code.
+type DemoLogin struct {
+	User           string `json:"user"`
+	ActivationCode string `json:"activation_code"`
 }
 
 // Helpdesk is how employees reach the IT service.
@@ -156,7 +166,7 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 // fieldNames are the profile's JSON keys, spelled as documented.
 var fieldNames = func() map[string]bool {
 	names := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			names[name] = true
@@ -257,6 +267,9 @@ func (p *Profile) Validate() error {
 	case "", "de", "en":
 	default:
 		problems = append(problems, fmt.Sprintf("default_language %q is not de or en", p.DefaultLanguage))
+	}
+	if p.Demo != nil && (p.Demo.User == "" || p.Demo.ActivationCode == "") {
+		problems = append(problems, "demo needs a user and an activation_code")
 	}
 	for i, t := range p.HealthTargets {
 		switch t.Kind {

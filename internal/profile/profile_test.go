@@ -40,10 +40,23 @@ func TestValidateHealthTargetKinds(t *testing.T) {
 	}
 }
 
-func TestDemoProfileIsValid(t *testing.T) {
+// The demo section round-trips through the strict parser and must be
+// complete: a wizard showing an empty activation code helps nobody.
+func TestDemoSection(t *testing.T) {
 	t.Parallel()
-	if _, err := Demo("https://127.0.0.1:1", "-----BEGIN CERTIFICATE-----\n"); err != nil {
-		t.Fatalf("Demo: %v", err)
+	const base = `{"organisation":"Stadt Musterstadt","portal_url":"https://127.0.0.1:1","portal_ca":"-----BEGIN CERTIFICATE-----\n","office_dns_name":"intranet.example"`
+	p, err := Parse([]byte(base + `,"demo":{"user":"anna.schmidt","activation_code":"K7P2-QX9M-ABCD"}}`))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if p.Demo == nil || p.Demo.User != "anna.schmidt" || p.Demo.ActivationCode != "K7P2-QX9M-ABCD" {
+		t.Errorf("Demo = %+v", p.Demo)
+	}
+	if p, err := Parse([]byte(base + `}`)); err != nil || p.Demo != nil {
+		t.Errorf("profile without demo section: Demo = %+v, %v", p, err)
+	}
+	if _, err := Parse([]byte(base + `,"demo":{"user":"anna.schmidt"}}`)); err == nil || !strings.Contains(err.Error(), "activation_code") {
+		t.Errorf("demo section without a code: %v, want an activation_code problem", err)
 	}
 }
 

@@ -205,6 +205,9 @@ type Snapshot struct {
 	// DemoLogin is the demo organisation's sign-in, shown by the wizard;
 	// nil outside demo mode.
 	DemoLogin *DemoLogin `json:"demo_login,omitempty"`
+	// ProfileMissing is where the agent looked for the organisation
+	// profile and found none. The agent then runs only to say so.
+	ProfileMissing string `json:"profile_missing,omitempty"`
 }
 
 // DemoLogin is a demo user's name and activation code.

@@ -24,6 +24,9 @@ type Model struct {
 	UpdateLabel   string
 	UpdateEnabled bool
 	SafeMode      bool
+	// NoProfile leaves only what still works without an organisation
+	// profile: the state line, the status window and quit.
+	NoProfile bool
 }
 
 // ModelFor renders a snapshot in the catalog's language.
@@ -48,6 +51,14 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		if s.Update.State == "downloading" && s.Update.Progress > 0 {
 			m.UpdateLabel += " " + strconv.Itoa(int(s.Update.Progress*100)) + " %"
 		}
+	}
+	if s.ProfileMissing != "" {
+		m.NoProfile = true
+		m.Icon = state.Problem.String()
+		m.StateLine = cat.T("profile.missing.state")
+		m.Tooltip = cat.T("tray.tooltip", map[string]string{"State": m.StateLine})
+		m.ShowStart = false
+		m.ShowEnd = false
 	}
 	if s.Announce.Unread > 0 {
 		m.Announcements = cat.T("tray.announcements_unread", map[string]string{"Count": strconv.Itoa(s.Announce.Unread)})

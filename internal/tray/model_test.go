@@ -71,6 +71,21 @@ func TestModelFor(t *testing.T) {
 	}
 }
 
+// Without a profile the tray says so and offers nothing that needs one.
+func TestModelWithoutProfile(t *testing.T) {
+	t.Parallel()
+	m := ModelFor(state.Snapshot{Session: state.NotConnected, ProfileMissing: "/etc/dienstweg/profile.json"}, catalog(t, i18n.German))
+	if !m.NoProfile || m.ShowStart || m.ShowEnd {
+		t.Errorf("NoProfile/ShowStart/ShowEnd = %v/%v/%v, want true/false/false", m.NoProfile, m.ShowStart, m.ShowEnd)
+	}
+	if m.StateLine != "Dienstweg ist noch nicht eingerichtet" || m.Tooltip != "Dienstweg – Dienstweg ist noch nicht eingerichtet" {
+		t.Errorf("StateLine = %q, Tooltip = %q", m.StateLine, m.Tooltip)
+	}
+	if m.Icon != state.Problem.String() {
+		t.Errorf("Icon = %q, want the problem icon", m.Icon)
+	}
+}
+
 // Every state has an icon, so the tray never shows a blank square.
 func TestEveryStateHasAnIcon(t *testing.T) {
 	t.Parallel()

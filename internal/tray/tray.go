@@ -124,6 +124,9 @@ func apply(it items, m, last Model, force bool, opts Options) {
 	}
 	showIf(it.start, m.ShowStart)
 	showIf(it.end, m.ShowEnd)
+	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode, it.update} {
+		showIf(item, !m.NoProfile)
+	}
 	if force || m.Announcements != last.Announcements {
 		it.announcements.SetTitle(m.Announcements)
 	}

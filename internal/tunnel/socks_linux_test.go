@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/helper/helpertest"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
 

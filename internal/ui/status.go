@@ -53,6 +53,12 @@ func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
 		m.Since = L("status.since", map[string]string{"Time": s.Since.In(loc).Format("15:04")})
 	}
 	m.NextStep = L("next."+s.Session.String(), map[string]string{"Phone": s.Helpdesk.Phone})
+	if s.ProfileMissing != "" {
+		m.StateLine = L("profile.missing.state")
+		m.Detail = L("profile.missing.detail", map[string]string{"Path": s.ProfileMissing})
+		m.NextStep = L("profile.missing.next")
+		m.ShowStart, m.ShowEnd = false, false
+	}
 	return m
 }
 

@@ -157,6 +157,21 @@ func TestStatusModelTellsLockedKeyring(t *testing.T) {
 	}
 }
 
+// Without a profile the window says what is missing and whom to ask,
+// and offers no home office.
+func TestStatusModelWithoutProfile(t *testing.T) {
+	m := StatusModelFor(state.Snapshot{Session: state.NotConnected, TrayVisible: true, ProfileMissing: "/etc/dienstweg/profile.json"}, time.UTC)
+	if m.StateLine != "Dienstweg ist noch nicht eingerichtet" {
+		t.Errorf("StateLine = %q", m.StateLine)
+	}
+	if !strings.Contains(m.Detail, "/etc/dienstweg/profile.json") || !strings.Contains(m.NextStep, "IT-Service") {
+		t.Errorf("Detail = %q, NextStep = %q; want the path and the IT service", m.Detail, m.NextStep)
+	}
+	if m.ShowStart || m.ShowEnd {
+		t.Errorf("ShowStart/ShowEnd = %v/%v without a profile", m.ShowStart, m.ShowEnd)
+	}
+}
+
 func TestStatusWindowRenders(t *testing.T) {
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(newTheme())

@@ -2,10 +2,12 @@ package update_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
 
@@ -58,8 +60,18 @@ func TestRealAppUpdate(t *testing.T) {
 		"LANG=C.UTF-8", "DISPLAY=", "WAYLAND_DISPLAY=",
 		// No session bus: the agent runs without a tray and spawns no bus.
 		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(home, "nobus"))
+	// The agent needs a profile; the fixture's portal will do.
+	prof, err := json.Marshal(profile.Profile{Organisation: "Stadt Teststadt", PortalURL: f.env.URL, PortalCA: f.env.CAPEM,
+		OfficeDNSName: "intranet.teststadt.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	profilePath := filepath.Join(home, "profile.json")
+	if err := os.WriteFile(profilePath, prof, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res, err := update.Handoff(ctx, installed, update.HandoffOptions{
-		Args: []string{"agent", "--demo", "--socket", socket}, Env: env,
+		Args: []string{"agent", "--profile", profilePath, "--socket", socket}, Env: env,
 		Probe: update.StatusProbe(socket), Dir: f.dir, Stdout: logf, Stderr: logf,
 	})
 	if res.Pid > 0 {

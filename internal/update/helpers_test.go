@@ -21,8 +21,8 @@ import (
 
 	"aead.dev/minisign"
 
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
 

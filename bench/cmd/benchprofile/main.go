@@ -1,7 +1,7 @@
 // Command benchprofile prints a valid organisation profile for the idle
-// benchmark: the embedded demo profile with a throwaway CA and a portal
-// URL nobody answers (the agent at idle does not call its portal). It
-// starts from profile.Demo so the benchmark follows the profile format
+// benchmark: the demo organisation's profile with a throwaway CA and a
+// portal URL nobody answers (the agent at idle does not call its portal).
+// It starts from demo.Profile so the benchmark follows the profile format
 // as it grows, instead of a hand-written copy that goes stale.
 package main
 
@@ -18,7 +18,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/org/demo"
 )
 
 func main() {
@@ -44,7 +44,7 @@ func run() error {
 		return fmt.Errorf("making a CA certificate: %w", err)
 	}
 	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	p, err := profile.Demo("https://127.0.0.1:9/", ca)
+	p, err := demo.Profile("https://127.0.0.1:9/", ca)
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,11 @@ import (
 
 	"github.com/vishvananda/netns"
 
-	"github.com/dienstweg/dienstweg/internal/gateway"
-	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/helper"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
-	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/org/gateway"
+	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/tunnel/wgconf"
 )
 

@@ -1,5 +1,0 @@
-//go:build !linux
-
-package agent
-
-func trimResidentCode() int64 { return 0 }

@@ -1,0 +1,44 @@
+package demo
+
+import (
+	"fmt"
+
+	"github.com/dienstweg/dienstweg/internal/profile"
+)
+
+// Profile is the organisation profile of the demo organisation whose
+// portal is at portalURL with the CA portalCA, without a demo sign-in.
+func Profile(portalURL, portalCA string) (*profile.Profile, error) {
+	p := &profile.Profile{
+		Organisation:  "Stadt Musterstadt",
+		PortalURL:     portalURL,
+		PortalCA:      portalCA,
+		UpdateChannel: "stable",
+		Helpdesk: profile.Helpdesk{
+			Phone: "05221 123-4567",
+			Hours: "Mo–Fr 7:30–16:00",
+			Email: "it-service@musterstadt.example",
+		},
+		OfficeDNSName: "intranet." + DemoSearchDomain,
+		HealthTargets: []profile.HealthTarget{
+			{Name: "Intranet", Kind: "https", Address: "http://intranet." + DemoSearchDomain + "/"},
+		},
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("demo profile: %w", err)
+	}
+	return p, nil
+}
+
+// Profile is the profile a client needs for this running organisation,
+// with the first demo user's sign-in for the setup wizard to show.
+func (o *Org) Profile() (*profile.Profile, error) {
+	p, err := Profile(o.PortalURL, o.CAPEM)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Users) > 0 {
+		p.Demo = &profile.DemoLogin{User: o.Users[0].Name, ActivationCode: o.Users[0].ActivationCode}
+	}
+	return p, nil
+}
