@@ -1,146 +1,23 @@
 package session_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/netip"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/dienstweg/dienstweg/internal/gateway"
 	"github.com/dienstweg/dienstweg/internal/gateway/gatewaytest"
-	"github.com/dienstweg/dienstweg/internal/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
 
-// gatewayChildEnv carries a gatewayChild to TestGatewayProcess.
-const gatewayChildEnv = "DIENSTWEG_TEST_GATEWAY_CHILD"
-
-// gatewayChild is what a gateway process needs: the office's key and
-// port, and the one device it admits.
-type gatewayChild struct {
-	Key     string
-	Port    int
-	Peer    string
-	Address netip.Prefix
-}
-
-type staticPeers []portalsrv.Peer
-
-func (p staticPeers) AuthorisedPeers(context.Context, time.Time) ([]portalsrv.Peer, error) {
-	return p, nil
-}
-
 // TestGatewayProcess is the gateway in a process of its own, so a test
-// can kill it and freeze it as an outage does. It logs wireguard-go's
-// packet lines to stderr and says READY on stdout once it serves.
-func TestGatewayProcess(t *testing.T) {
-	js := os.Getenv(gatewayChildEnv)
-	if js == "" {
-		t.Skip("runs only as the gateway process of TestGatewayRestartAndFreeze")
-	}
-	var c gatewayChild
-	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		t.Fatalf("child options: %v", err)
-	}
-	gw, err := gateway.Start(context.Background(), gateway.Config{
-		PrivateKey: c.Key,
-		ListenPort: c.Port,
-		Address:    netip.PrefixFrom(gatewaytest.GatewayAddr, 16),
-		Peers:      staticPeers{{DeviceID: "dev", User: "anna", PublicKey: c.Peer, Address: c.Address, Until: time.Now().Add(24 * time.Hour)}},
-		DNS:        gateway.DemoDNS(gatewaytest.GatewayAddr),
-		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
-		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatalf("gateway.Start: %v", err)
-	}
-	defer gw.Close()
-	os.Stdout.WriteString("READY\n")
-	io.Copy(io.Discard, os.Stdin) // until the parent goes
-}
-
-// gatewayProcess is a running gateway child and what its log shows.
-type gatewayProcess struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	done chan struct{} // its stderr is read to the end
-
-	mu       sync.Mutex
-	accepted int // handshake initiations it accepted
-	rejected int // initiations it dropped (flood, replay, unknown)
-}
-
-func startGatewayProcess(tb testing.TB, c gatewayChild) *gatewayProcess {
-	tb.Helper()
-	js, _ := json.Marshal(c)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestGatewayProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), gatewayChildEnv+"="+string(js))
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	errp, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("starting the gateway process: %v", err)
-	}
-	g := &gatewayProcess{cmd: cmd, in: in, done: make(chan struct{})}
-	tb.Cleanup(g.kill)
-	go func() {
-		defer close(g.done)
-		sc := bufio.NewScanner(errp)
-		for sc.Scan() {
-			line := sc.Text()
-			g.mu.Lock()
-			switch {
-			case strings.Contains(line, "Received handshake initiation"):
-				g.accepted++
-			case strings.Contains(line, "Received invalid initiation"):
-				g.rejected++
-			}
-			g.mu.Unlock()
-		}
-	}()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if strings.TrimSpace(line) != "READY" {
-		tb.Fatalf("gateway process did not start: %q, %v", line, err)
-	}
-	return g
-}
-
-func (g *gatewayProcess) counts() (accepted, rejected int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.accepted, g.rejected
-}
-
-// kill ends the process at once, as a crash does, and waits for it.
-func (g *gatewayProcess) kill() {
-	if g.cmd.ProcessState != nil {
-		return
-	}
-	g.cmd.Process.Signal(syscall.SIGCONT)
-	g.cmd.Process.Kill()
-	g.in.Close()
-	<-g.done
-	g.cmd.Wait()
-}
-
-func (g *gatewayProcess) signal(tb testing.TB, s syscall.Signal) {
-	tb.Helper()
-	if err := g.cmd.Process.Signal(s); err != nil {
-		tb.Fatalf("signal %v to the gateway: %v", s, err)
-	}
-}
+// can kill it and freeze it as an outage does.
+func TestGatewayProcess(t *testing.T) { gatewaytest.ProcessMain(t) }
 
 // wgEvents records what the client's wireguard-go and tunnel log: when it
 // sent handshake initiations, and how often a device was brought up.
@@ -151,8 +28,8 @@ type wgEvents struct {
 }
 
 func (w *wgEvents) Enabled(context.Context, slog.Level) bool { return true }
-func (w *wgEvents) WithAttrs([]slog.Attr) slog.Handler      { return w }
-func (w *wgEvents) WithGroup(string) slog.Handler           { return w }
+func (w *wgEvents) WithAttrs([]slog.Attr) slog.Handler       { return w }
+func (w *wgEvents) WithGroup(string) slog.Handler            { return w }
 func (w *wgEvents) Handle(_ context.Context, r slog.Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -231,9 +108,9 @@ func TestGatewayRestartAndFreeze(t *testing.T) {
 	if _, err := d.Client.EndSession(ctx); err != nil {
 		t.Fatalf("EndSession: %v", err)
 	}
-	child := gatewayChild{Key: o.GatewayKey, Port: o.Gateway.Port(), Peer: d.PublicKey, Address: d.Reg.Tunnel.Address}
+	child := o.ProcessConfig(d)
 	o.StopGateway()
-	gw := startGatewayProcess(t, child)
+	gw := gatewaytest.StartProcess(t, "^TestGatewayProcess$", child)
 
 	events := &wgEvents{}
 	e := tunnel.NewUserspace(tunnel.UserspaceOptions{Logger: slog.New(events)})
@@ -255,27 +132,31 @@ func TestGatewayRestartAndFreeze(t *testing.T) {
 	}
 
 	for i := range 3 {
-		gw.kill()
-		gw = startGatewayProcess(t, child)
+		gw.Kill()
+		gw = gatewaytest.StartProcess(t, "^TestGatewayProcess$", child)
 		lost := time.Now()
 		c.Signal(session.GatewayLost) // health's verdict, a few seconds later in life
 		waitRenewed(t, c, e, lost)
 		// The log line may trail the handshake by a moment.
-		for a, _ := gw.counts(); a == 0; a, _ = gw.counts() {
+		for a, _ := gw.Initiations(); a == 0; a, _ = gw.Initiations() {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if a, r := gw.counts(); a != 1 || r != 0 {
+		if a, r := gw.Initiations(); a != 1 || r != 0 {
 			t.Errorf("restart %d: the new gateway accepted %d initiations and dropped %d; want the first accepted and none dropped", i, a, r)
 		}
 	}
 
 	for range 3 {
-		gw.signal(t, syscall.SIGSTOP)
+		if err := gw.Freeze(); err != nil {
+			t.Fatalf("Freeze: %v", err)
+		}
 		c.Signal(session.GatewayLost)
 		// Frozen long enough for the session to show the problem.
 		waitStatus(t, c, func(s session.Status) bool { return s.Phase == state.Problem && s.Reconnecting })
 		thawed := time.Now()
-		gw.signal(t, syscall.SIGCONT)
+		if err := gw.Thaw(); err != nil {
+			t.Fatalf("Thaw: %v", err)
+		}
 		waitRenewed(t, c, e, thawed)
 	}
 
