@@ -59,22 +59,11 @@ func newRig(tb testing.TB, po portaltest.Options, mod func(testing.TB, *session.
 }
 
 // waitState waits (generously, not as a timing assertion) for want.
-func waitState(tb testing.TB, c *session.Controller, want state.Session, key string) session.Status {
+func waitState(tb testing.TB, c *session.Controller, want state.Session, key string) {
 	tb.Helper()
-	ch, cancel := c.Subscribe()
-	defer cancel()
-	deadline := time.After(60 * time.Second)
-	for {
-		select {
-		case st := <-ch:
-			if st.Phase == want && (key == "" || st.Detail != nil && st.Detail.Key == key) {
-				return st
-			}
-		case <-deadline:
-			st := c.Status()
-			tb.Fatalf("state %v %+v, want %v %s", st.Phase, st.Detail, want, key)
-		}
-	}
+	waitStatus(tb, c, func(st session.Status) bool {
+		return st.Phase == want && (key == "" || st.Detail != nil && st.Detail.Key == key)
+	})
 }
 
 func TestStartConnectsAndEndTearsDown(t *testing.T) {
