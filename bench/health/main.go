@@ -77,7 +77,6 @@ type world struct {
 	mon    *health.Monitor
 	gwAddr string
 	stop   func()
-	recon  atomic.Int32
 }
 
 func listen() (string, func(), error) {
@@ -115,10 +114,6 @@ func newWorld() (*world, error) {
 		Store:  w.store,
 		Routes: health.SystemRoutes(),
 		Portal: health.PortalFunc(func(context.Context) (time.Time, error) { return time.Now(), nil }),
-		Recover: health.ReconnectFunc(func(context.Context) error {
-			w.recon.Add(1)
-			return nil
-		}),
 	}, health.Config{
 		InternetTargets: []string{inet},
 		Captive:         health.CaptiveProbe{URL: captive.URL + "/generate_204"},
@@ -130,20 +125,20 @@ func newWorld() (*world, error) {
 	return w, nil
 }
 
-// waitFor returns how long until the session state is want.
+// waitFor returns how long until the verdict's session state is want.
 func (w *world) waitFor(want state.Session, limit time.Duration) (time.Duration, error) {
-	ch, cancel := w.store.Subscribe()
+	ch, cancel := w.mon.SubscribeVerdict()
 	defer cancel()
 	start := time.Now()
 	deadline := time.After(limit)
 	for {
 		select {
 		case s := <-ch:
-			if s.Session == want {
+			if s.Decided && s.Session == want {
 				return time.Since(start), nil
 			}
 		case <-deadline:
-			return 0, fmt.Errorf("no %v within %v (now %v)", want, limit, w.store.Snapshot().Session)
+			return 0, fmt.Errorf("no %v within %v (now %+v)", want, limit, w.mon.Verdict())
 		}
 	}
 }
@@ -186,7 +181,6 @@ func loss(runs int) error {
 	}
 	report("gateway loss → Problem", down, 5*time.Second)
 	report("gateway return → Connected", up, 3*time.Second)
-	fmt.Printf("reconnect requests: %d\n", w.recon.Load())
 	return nil
 }
 

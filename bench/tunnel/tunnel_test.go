@@ -60,13 +60,11 @@ func download(b *testing.B, dial func(ctx context.Context, network, addr string)
 	}
 }
 
-func newSession(b *testing.B, o *gatewaytest.Office, d *gatewaytest.Device, e session.Engine) (*session.Controller, *state.Store) {
-	st := state.NewStore(state.Snapshot{}, nil)
+func newSession(b *testing.B, o *gatewaytest.Office, d *gatewaytest.Device, e session.Engine) *session.Controller {
 	c, err := session.New(session.Options{
 		Portal:   o.Portal.Client(b, nil),
 		Keys:     session.StaticKeys{Private: d.PrivateKey, Cred: d.Credential},
 		Engine:   e,
-		Store:    st,
 		CheckURL: gatewaytest.IntranetURL,
 		Now:      o.Portal.Clock.Now,
 	})
@@ -74,7 +72,7 @@ func newSession(b *testing.B, o *gatewaytest.Office, d *gatewaytest.Device, e se
 		b.Fatalf("session.New: %v", err)
 	}
 	b.Cleanup(func() { c.Close() })
-	return c, st
+	return c
 }
 
 // BenchmarkClickToConnected: code entered → portal authorisation → key →
@@ -83,7 +81,7 @@ func BenchmarkClickToConnected(b *testing.B) {
 	o := gatewaytest.Start(b, gatewaytest.Options{})
 	d := o.Enroll(b, "anna")
 	e := tunnel.NewUserspace(tunnel.UserspaceOptions{})
-	c, st := newSession(b, o, d, e)
+	c := newSession(b, o, d, e)
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -93,7 +91,7 @@ func BenchmarkClickToConnected(b *testing.B) {
 		if err := c.Start(ctx, code); err != nil {
 			b.Fatalf("Start: %v", err)
 		}
-		if s := st.Snapshot().Session; s != state.Connected {
+		if s := c.Status().Phase; s != state.Connected {
 			b.Fatalf("state %v", s)
 		}
 		b.StopTimer()
@@ -181,11 +179,11 @@ func BenchmarkIdleSession(b *testing.B) {
 	d := o.Enroll(b, "anna")
 	rssBefore := rssKB(b)
 	e := tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: "127.0.0.1:0"})
-	c, st := newSession(b, o, d, e)
+	c := newSession(b, o, d, e)
 	if err := c.Start(context.Background(), d.NextCode(b)); err != nil {
 		b.Fatalf("Start: %v", err)
 	}
-	if st.Snapshot().Session != state.Connected {
+	if c.Status().Phase != state.Connected {
 		b.Fatalf("not connected")
 	}
 	idle := 30 * time.Second

@@ -25,7 +25,9 @@ import (
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/tray"
@@ -34,12 +36,15 @@ import (
 )
 
 // Session starts and ends the home-office session. It is declared here,
-// where it is used; the tunnel provides it. Implementations must be safe
-// for concurrent use and report progress through the store they were
-// given, not through return values alone.
+// where it is used; *session.Controller provides it. Implementations must
+// be safe for concurrent use and report progress through Status and
+// Events (session.Feed's contract), not through return values alone.
 type Session interface {
 	Start(ctx context.Context, code string) error
 	End(ctx context.Context) error
+	Status() session.Status
+	Subscribe() (<-chan session.Status, func())
+	Events() (<-chan session.Event, func())
 }
 
 // Options configures the agent. Zero values mean defaults.
@@ -132,7 +137,7 @@ type Agent struct {
 	announce     *announce.Poller
 	engine       engine
 	health       *health.Monitor
-	reconnect    func() // the session's, nil with a test session
+	supervisor   *session.Controller // nil with a test session
 	updater      *update.Updater
 	restartMu    sync.Mutex
 	restart      *update.Installed
@@ -228,7 +233,6 @@ func New(opts Options) (*Agent, error) {
 		}
 		a.portal = pc
 	}
-	var reconnect func()
 	if a.opts.Session == nil {
 		ctl, eng, err := a.newSession()
 		if err != nil {
@@ -237,15 +241,14 @@ func New(opts Options) (*Agent, error) {
 		a.opts.Session = ctl
 		a.closeSession = ctl.Close
 		a.engine = eng
-		reconnect = ctl.Reconnect
+		a.supervisor = ctl
 	}
 	ann, err := a.newAnnouncements()
 	if err != nil {
 		return nil, err
 	}
 	a.announce = ann
-	a.health = a.newHealth(reconnect)
-	a.reconnect = reconnect
+	a.health = a.newHealth()
 	if a.updater, err = a.newUpdater(); err != nil {
 		return nil, err
 	}
@@ -289,9 +292,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.ctx = ctx
 	// Followers of the session subscribe before the first request can
 	// change it.
-	sessionSnaps, stopSession := a.store.Subscribe()
-	sessionAtStart := <-sessionSnaps
-	tunnelSnaps, stopTunnel := a.store.Subscribe()
+	var sessionStates <-chan session.Status
+	var sessionEvents <-chan session.Event
+	stopStates, stopEvents := func() {}, func() {}
+	if a.opts.Session != nil {
+		sessionStates, stopStates = a.opts.Session.Subscribe()
+		sessionEvents, stopEvents = a.opts.Session.Events()
+	}
+	verdicts, stopVerdicts := a.health.SubscribeVerdict()
 	// Serve at once: nothing between Listen and Serve may wait for the
 	// keyring (a locked one waited for a prompt for minutes), the portal
 	// or a person. The wizard and the device's keys come from the keyring
@@ -306,8 +314,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.startKeyring(ctx, &wg) }()
-	go func() { defer wg.Done(); a.followSession(ctx, sessionAtStart, sessionSnaps, stopSession) }()
-	go func() { defer wg.Done(); a.followTunnel(ctx, tunnelSnaps, stopTunnel) }()
+	go func() { defer wg.Done(); a.followSession(ctx, sessionEvents, stopEvents) }()
+	go func() {
+		defer wg.Done()
+		defer stopStates()
+		defer stopVerdicts()
+		a.mirrorSession(ctx, sessionStates, verdicts)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := a.health.Run(ctx); err != nil {
@@ -404,7 +417,11 @@ func (a *Agent) StartSession(ctx context.Context, code string) error {
 	if a.opts.Session == nil {
 		return localapi.ErrNotAvailable
 	}
-	return a.opts.Session.Start(ctx, code)
+	err := a.opts.Session.Start(ctx, code)
+	if p, ok := problem.As(err); ok {
+		a.store.AddError(p.Msg) // for the support window
+	}
+	return err
 }
 
 // EndSession implements localapi.Backend.

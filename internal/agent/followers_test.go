@@ -10,6 +10,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -33,64 +34,77 @@ func (r *recordingNotifier) Notify(_ context.Context, n announce.Notification) e
 }
 
 // newTestAgent is an agent that is built but not run, with an in-memory
-// keyring and a recording notifier.
+// keyring, a recording notifier and a stand-in session.
 func newTestAgent(tb testing.TB) (*Agent, *recordingNotifier) {
 	tb.Helper()
 	_, prof := testProfile(tb)
 	n := newRecordingNotifier()
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socketPath(tb), UIExe: uiBinary, Keyring: keyring.NewMem(),
 		NoWizardAtStart: true, StateDir: tb.TempDir(), CacheDir: tb.TempDir(), Notifier: n,
-		Session: switchSession{store: func() *state.Store { return nil }}})
+		Session: newSwitchSession()})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
 	return a, n
 }
 
-// The expiry follower starts from the state at subscription, not from
-// whatever it reads first: the session may start and expire before its
-// goroutine runs (TestExpiryNotifiesOnce failed 2 of 10 runs so), and the
-// mailbox then holds only the expiry.
-func TestExpiryBeforeFollowerRunsIsTold(t *testing.T) {
+// The expiry follower is told by events, which do not collapse: a session
+// that starts and expires before the follower's goroutine runs is still
+// told (with snapshots it failed 2 of 10 runs), and one expiry is told
+// once however many other changes follow.
+func TestExpiryBeforeFollowerRunsIsToldOnce(t *testing.T) {
 	a, n := newTestAgent(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	snaps, stop := a.store.Subscribe()
-	atStart := <-snaps // as Run does, before the API serves
-	a.store.Update(func(s *state.Snapshot) { s.Session = state.Connected })
-	a.store.Update(func(s *state.Snapshot) {
-		s.Session, s.Detail = state.CodeNeeded, &state.Message{Key: "session.expired"}
-	})
+	s := a.opts.Session.(switchSession)
+	events, stop := s.Events() // as Run does, before the API serves
+	s.Start(ctx, "123456")
+	s.Set(session.Status{Phase: state.CodeNeeded, Detail: &state.Message{Key: session.KeyExpired}}, time.Now())
+	s.Emit(session.Event{Kind: session.Expired, At: time.Now()})
+	s.Set(session.Status{Phase: state.CodeNeeded}, time.Now()) // a later change
 	done := make(chan struct{})
-	go func() { defer close(done); a.followSession(ctx, atStart, snaps, stop) }()
+	go func() { defer close(done); a.followSession(ctx, events, stop) }()
 	select {
 	case <-n.sent:
 	case <-ctx.Done():
 		t.Fatal("an expiry that happened before the follower ran was never told")
 	}
-	cancel()
-	<-done
-}
-
-// An expiry that was already there when the agent started is not told.
-func TestExpiryAtStartIsNotTold(t *testing.T) {
-	a, n := newTestAgent(t)
-	a.store.Update(func(s *state.Snapshot) {
-		s.Session, s.Detail = state.CodeNeeded, &state.Message{Key: "session.expired"}
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	snaps, stop := a.store.Subscribe()
-	atStart := <-snaps
-	done := make(chan struct{})
-	go func() { defer close(done); a.followSession(ctx, atStart, snaps, stop) }()
-	a.store.Update(func(s *state.Snapshot) { s.SafeMode = true }) // another change, same expiry
+	// A second expiry is a second notification, never a repeat of the first.
+	s.Emit(session.Event{Kind: session.Expired, At: time.Now()})
 	select {
 	case <-n.sent:
-		t.Error("an old expiry was told again")
-	case <-time.After(200 * time.Millisecond):
+	case <-ctx.Done():
+		t.Fatal("the second expiry was never told")
 	}
 	cancel()
 	<-done
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.got) != 2 {
+		t.Errorf("%d notifications for 2 expiries", len(n.got))
+	}
+}
+
+// An expiry from before the agent subscribed is not told.
+func TestExpiryBeforeStartIsNotTold(t *testing.T) {
+	a, n := newTestAgent(t)
+	s := a.opts.Session.(switchSession)
+	s.Emit(session.Event{Kind: session.Expired, At: time.Now()})
+	ctx, cancel := context.WithCancel(context.Background())
+	events, stop := s.Events()
+	done := make(chan struct{})
+	go func() { defer close(done); a.followSession(ctx, events, stop) }()
+	// An event after it proves the follower has read everything queued.
+	s.Emit(session.Event{Kind: session.Ended, At: time.Now()})
+	s.Emit(session.Event{Kind: session.Expired, At: time.Now()})
+	<-n.sent
+	cancel()
+	<-done
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.got) != 1 {
+		t.Errorf("%d notifications, want only the expiry after the start", len(n.got))
+	}
 }
 
 // When a wizard action returns, the state says what the wizard says: a

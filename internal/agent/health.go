@@ -9,7 +9,6 @@ import (
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/session"
-	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
 
@@ -38,8 +37,10 @@ func (h healthTunnel) LookupHost(ctx context.Context, host string) ([]netip.Addr
 }
 
 // newHealth builds the chain of checks; an announcement of IT that covers
-// a failing link goes into the diagnosis.
-func (a *Agent) newHealth(reconnect func()) *health.Monitor {
+// a failing link goes into the diagnosis. Health only observes: its
+// verdict goes to the session's supervisor and into the projection
+// (mirrorSession).
+func (a *Agent) newHealth() *health.Monitor {
 	covering := health.AnnouncementsFunc(func(component string, now time.Time) (health.Cover, bool) {
 		it := a.announce.Covering(component, now)
 		if it == nil {
@@ -47,46 +48,25 @@ func (a *Agent) newHealth(reconnect func()) *health.Monitor {
 		}
 		return health.Cover{Outage: it.Severity == announce.SeverityOutage, Title: it.Title, Until: it.ValidUntil}, true
 	})
-	var recover health.Reconnector
-	if reconnect != nil {
-		recover = health.ReconnectFunc(func(context.Context) error { reconnect(); return nil })
-	}
-	return health.New(health.Deps{Store: a.store, Portal: a.portal, Announcements: covering, Recover: recover, Log: a.log},
+	return health.New(health.Deps{Store: a.store, Portal: a.portal, Announcements: covering, Log: a.log},
 		health.ConfigFromProfile(a.opts.Profile))
 }
 
-// followTunnel tells the health checks when a session's tunnel comes up
-// and goes away, so they probe through it only while it exists.
-//
-// snaps is subscribed before the local API serves (see followSession).
-func (a *Agent) followTunnel(ctx context.Context, snaps <-chan state.Snapshot, cancel func()) {
-	defer cancel()
-	if a.engine == nil || a.health == nil {
-		return
+// tunnelStarted tells the health checks that a session's tunnel is up,
+// so they probe through it while it exists.
+func (a *Agent) tunnelStarted() bool {
+	if a.engine == nil {
+		return false
 	}
-	active := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s := <-snaps:
-			switch {
-			case !active && s.Session == state.Connected:
-				cfg, err := a.engine.Current()
-				if err != nil {
-					continue
-				}
-				probe := ""
-				if len(cfg.DNS) > 0 {
-					// Any answer, even a refusal, proves the way through.
-					probe = netip.AddrPortFrom(cfg.DNS[0], 53).String()
-				}
-				a.health.SessionStarted(healthTunnel{a.engine}, probe)
-				active = true
-			case active && !s.Session.Active():
-				a.health.SessionEnded()
-				active = false
-			}
-		}
+	cfg, err := a.engine.Current()
+	if err != nil {
+		return false
 	}
+	probe := ""
+	if len(cfg.DNS) > 0 {
+		// Any answer, even a refusal, proves the way through.
+		probe = netip.AddrPortFrom(cfg.DNS[0], 53).String()
+	}
+	a.health.SessionStarted(healthTunnel{a.engine}, probe)
+	return true
 }

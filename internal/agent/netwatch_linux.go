@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/dienstweg/dienstweg/internal/session"
 )
 
 // watchRoutes calls onChange when the routing table changes — a new
@@ -47,17 +50,30 @@ func watchRoutes(ctx context.Context, ns *netns.NsHandle, debounce time.Duration
 	return nil
 }
 
-// watchNetwork makes the health checks look again, and the session find
-// its way through the new network, whenever the network changes.
+// watchNetwork makes the health checks look again, and tells the
+// session's supervisor, whenever the network changes or the laptop
+// wakes; the supervisor decides what the tunnel needs.
 func (a *Agent) watchNetwork(ctx context.Context) {
 	err := watchRoutes(ctx, nil, time.Second, func() {
 		a.log.Info("network changed")
 		a.health.Trigger("network change")
-		if a.reconnect != nil && a.store.Snapshot().Session.Active() {
-			a.reconnect()
+		if a.supervisor != nil {
+			a.supervisor.Signal(session.NetworkChanged)
 		}
 	}, a.log)
 	if err != nil {
 		a.log.Warn("network changes go unnoticed until the next check", "err", err)
 	}
+	if a.supervisor == nil {
+		return
+	}
+	bus, err := dbus.ConnectSystemBus(dbus.WithContext(ctx))
+	if err == nil {
+		err = a.supervisor.WatchResume(ctx, bus)
+	}
+	if err != nil {
+		a.log.Warn("resume from sleep is noticed by the clock only", "err", err)
+		return
+	}
+	context.AfterFunc(ctx, func() { bus.Close() })
 }

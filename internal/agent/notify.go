@@ -5,44 +5,31 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/announce"
-	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/support"
 )
 
 // followSession tells the employee, once, when the day's authorisation
 // has run out: the session cannot come back without a new code, and the
-// tray icon alone is easy to miss.
-//
-// snaps is subscribed before the local API serves, so no session started
-// through it can slip past, and atStart is the snapshot it held then,
-// read by the subscriber at once: a later first read from snaps may
-// already be a newer state (the mailbox keeps only the newest), and
-// taking that for the start would swallow an expiry that happened in
-// between.
-func (a *Agent) followSession(ctx context.Context, atStart state.Snapshot, snaps <-chan state.Snapshot, cancel func()) {
+// tray icon alone is easy to miss. events is subscribed before the local
+// API serves and loses none (session.Feed), so each Expired is told once
+// and an expiry from before the start is not told again. events is nil
+// without a session.
+func (a *Agent) followSession(ctx context.Context, events <-chan session.Event, cancel func()) {
 	defer cancel()
-	// Snapshots collapse, so the follower may never see the state before
-	// an expiry; it remembers which expiry it told about instead, by the
-	// time the session entered it (Since), and starts from the state at
-	// subscription so an old expiry is not told again.
-	var told time.Time
-	if expired(atStart) {
-		told = atStart.Since
-	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case s := <-snaps:
-			if !expired(s) || s.Since.Equal(told) {
+		case e := <-events:
+			if e.Kind != session.Expired {
 				continue
 			}
-			told = s.Since
 			n := announce.Notification{
 				ID:       "session-expired",
 				Severity: announce.SeverityInfo,
 				Title:    a.cat.T("state.code_needed"),
-				Body:     a.cat.T("session.expired"),
+				Body:     a.cat.T(session.KeyExpired),
 			}
 			nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
 			if err := a.notifier().Notify(nctx, n); err != nil {
@@ -51,12 +38,6 @@ func (a *Agent) followSession(ctx context.Context, atStart state.Snapshot, snaps
 			ncancel()
 		}
 	}
-}
-
-// expired reports a session that needs a new code because the day's
-// authorisation ran out.
-func expired(s state.Snapshot) bool {
-	return s.Session == state.CodeNeeded && s.Detail != nil && s.Detail.Key == "session.expired"
 }
 
 func (a *Agent) notifier() announce.Notifier {

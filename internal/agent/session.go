@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/session"
+	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
 
@@ -64,7 +66,6 @@ func (a *Agent) newSession() (*session.Controller, engine, error) {
 		Portal:   a.portal,
 		Keys:     keyringKeys{ks: a.opts.Keyring, problem: a.keyringProblem},
 		Engine:   eng,
-		Store:    a.store,
 		CheckURL: "http://" + host + "/",
 		Logger:   a.log,
 	})
@@ -72,4 +73,71 @@ func (a *Agent) newSession() (*session.Controller, engine, error) {
 		return nil, nil, err
 	}
 	return ctl, eng, nil
+}
+
+// projectSession is the session state the employee sees. The session
+// owns its phase; while its tunnel works, health's verdict says how well
+// (Limited, No internet, Problem). While the supervisor renews the tunnel
+// its own words stand, unless the laptop is offline, which explains more.
+func projectSession(st session.Status, v health.Verdict) (state.Session, *state.Message) {
+	if !st.Running || !v.Active || !v.Decided {
+		return st.Phase, st.Detail
+	}
+	switch {
+	case v.Session == state.NoInternet:
+		return state.NoInternet, st.Detail
+	case st.Phase == state.Connected:
+		return v.Session, st.Detail
+	}
+	return st.Phase, st.Detail
+}
+
+// mirrorSession is the one place that copies the session into the store,
+// projected with health's verdict, until the state refactor's single
+// projection takes it over. It also wires the two components: health
+// probes the tunnel while the session runs one, and the session's
+// supervisor hears health's verdict about the gateway.
+//
+// states and verdicts are subscribed before the local API serves, so no
+// session started through it slips past; states is nil without a session.
+func (a *Agent) mirrorSession(ctx context.Context, states <-chan session.Status, verdicts <-chan health.Verdict) {
+	var (
+		st      session.Status
+		v       health.Verdict
+		probing bool // health probes the tunnel
+	)
+	if a.opts.Session != nil {
+		st = a.opts.Session.Status()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case next := <-states:
+			renewed := st.Reconnecting && !next.Reconnecting && next.Phase == state.Connected
+			st = next
+			switch {
+			case !probing && st.Running && st.Phase == state.Connected:
+				probing = a.tunnelStarted()
+			case probing && !st.Running:
+				a.health.SessionEnded()
+				probing = false
+			case renewed:
+				// Look again now rather than at the next round, so the
+				// projection shows the way back at once.
+				a.health.Trigger("tunnel renewed")
+			}
+		case next := <-verdicts:
+			if a.supervisor != nil && next.Active && next.GatewayLost != v.GatewayLost {
+				if next.GatewayLost {
+					a.supervisor.Signal(session.GatewayLost)
+				} else if v.Active {
+					a.supervisor.Signal(session.GatewayBack)
+				}
+			}
+			v = next
+		}
+		phase, detail := projectSession(st, v)
+		a.store.Update(func(sn *state.Snapshot) { sn.Session, sn.Detail = phase, detail })
+	}
 }

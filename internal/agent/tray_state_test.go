@@ -13,20 +13,27 @@ import (
 	"github.com/dienstweg/dienstweg/internal/dbustest"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
-// switchSession is a stand-in for the tunnel until it lands: it moves the
-// state as a started or ended session would.
-type switchSession struct{ store func() *state.Store }
+// switchSession is a stand-in for the session controller: it publishes
+// what a started or ended session would, through the same feed.
+type switchSession struct{ *session.Feed }
+
+func newSwitchSession() switchSession {
+	return switchSession{session.NewFeed(session.Status{Phase: state.NotConnected})}
+}
 
 func (s switchSession) Start(context.Context, string) error {
-	s.store().Update(func(sn *state.Snapshot) { sn.Session = state.Connected })
+	s.Set(session.Status{Phase: state.Connected, Running: true}, time.Now())
+	s.Emit(session.Event{Kind: session.Started, At: time.Now()})
 	return nil
 }
 
 func (s switchSession) End(context.Context) error {
-	s.store().Update(func(sn *state.Snapshot) { sn.Session = state.NotConnected })
+	s.Set(session.Status{Phase: state.NotConnected}, time.Now())
+	s.Emit(session.Event{Kind: session.Ended, At: time.Now()})
 	return nil
 }
 
@@ -40,10 +47,9 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	var a *Agent
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary,
 		Keyring: keyring.NewMem(), NoWizardAtStart: true, StateDir: t.TempDir(),
-		Session: switchSession{store: func() *state.Store { return a.Store() }}})
+		Session: newSwitchSession()})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -187,18 +193,11 @@ func samePixels(a, b image.Image) bool {
 
 // expiringSession ends the day's authorisation as the real one does when
 // the portal says it is over.
-type expiringSession struct{ store func() *state.Store }
-
-func (s expiringSession) Start(context.Context, string) error {
-	s.store().Update(func(sn *state.Snapshot) { sn.Session = state.Connected })
-	return nil
-}
+type expiringSession struct{ switchSession }
 
 func (s expiringSession) End(context.Context) error {
-	s.store().Update(func(sn *state.Snapshot) {
-		sn.Session = state.CodeNeeded
-		sn.Detail = &state.Message{Key: "session.expired"}
-	})
+	s.Set(session.Status{Phase: state.CodeNeeded, Detail: &state.Message{Key: session.KeyExpired}}, time.Now())
+	s.Emit(session.Event{Kind: session.Expired, At: time.Now()})
 	return nil
 }
 
@@ -211,10 +210,9 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var a *Agent
 	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: keyring.NewMem(),
 		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir(),
-		Session: expiringSession{store: func() *state.Store { return a.Store() }}})
+		Session: expiringSession{newSwitchSession()}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

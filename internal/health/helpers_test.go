@@ -141,7 +141,6 @@ type env struct {
 	svcDown     atomic.Bool
 	gwAddr      string
 	cover       *Cover
-	recon       atomic.Int32
 	mon         *Monitor
 }
 
@@ -210,8 +209,7 @@ func newEnv(tb testing.TB, opts ...envOption) *env {
 			}
 			return *e.cover, true
 		}),
-		Recover: ReconnectFunc(func(context.Context) error { e.recon.Add(1); return nil }),
-		Rand:    func() float64 { return 0.5 },
+		Rand: func() float64 { return 0.5 },
 	}
 	cfg := Config{
 		InternetTargets: []string{internet},
@@ -256,7 +254,7 @@ func (e *env) start() {
 	e.t.Helper()
 	e.mon.SessionStarted(e.tunnel, e.gwAddr)
 	e.steps(3)
-	if s := e.store.Snapshot(); s.Session != state.Connected {
+	if s := e.view(); s.Session != state.Connected {
 		e.t.Fatalf("after start: session %v, diagnosis %+v", s.Session, s.Health.Diagnosis)
 	}
 }
@@ -267,7 +265,21 @@ func (e *env) step() state.Snapshot {
 	e.t.Helper()
 	e.clock.Advance(e.mon.nextWait(e.clock.Now()))
 	e.mon.round(context.Background())
-	return e.store.Snapshot()
+	return e.view()
+}
+
+// view is the store's snapshot with the session state as the agent
+// projects it while the session's tunnel works: the monitor writes only
+// the chain, and its verdict speaks for the session.
+func (e *env) view() state.Snapshot {
+	s := e.store.Snapshot()
+	if v := e.mon.Verdict(); v.Active {
+		s.Session = state.Connecting
+		if v.Decided {
+			s.Session = v.Session
+		}
+	}
+	return s
 }
 
 func (e *env) steps(n int) state.Snapshot {

@@ -34,16 +34,6 @@ type Announcements interface {
 	Covering(component string, now time.Time) (Cover, bool)
 }
 
-// Reconnector is the session controller's side of recovery.
-type Reconnector interface {
-	// Reconnect re-establishes the tunnel (rebind, fresh handshake or a
-	// new Up) without asking for a code while the authorisation holds.
-	// The monitor calls it from a goroutine of its own, never twice at
-	// once, with exponential backoff and jitter between calls; ctx ends
-	// when the session ends or the monitor stops.
-	Reconnect(ctx context.Context) error
-}
-
 // Config is what the monitor checks. Zero fields leave a check out.
 type Config struct {
 	// InternetTargets are host:port that show the internet works when
@@ -121,8 +111,6 @@ type Timing struct {
 	FailAfter int
 	// Slow is the latency beyond which an office service counts as slow.
 	Slow time.Duration
-	// BackoffBase and BackoffMax bound the waits between reconnects.
-	BackoffBase, BackoffMax time.Duration
 }
 
 // DefaultTiming is tuned for the targets in issue 6: a lost gateway is
@@ -149,8 +137,6 @@ func DefaultTiming() Timing {
 		GatewayTimeout: time.Second,
 		FailAfter:      2,
 		Slow:           1500 * time.Millisecond,
-		BackoffBase:    time.Second,
-		BackoffMax:     2 * time.Minute,
 	}
 }
 
@@ -168,7 +154,7 @@ func (t Timing) withDefaults() Timing {
 	t.Every = every
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&t.Quick, &d.Quick}, {&t.Retry, &d.Retry}, {&t.IdleRetry, &d.IdleRetry}, {&t.Merge, &d.Merge}, {&t.Timeout, &d.Timeout}, {&t.GatewayTimeout, &d.GatewayTimeout},
-		{&t.Slow, &d.Slow}, {&t.BackoffBase, &d.BackoffBase}, {&t.BackoffMax, &d.BackoffMax},
+		{&t.Slow, &d.Slow},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def
@@ -195,8 +181,6 @@ type Deps struct {
 	Portal PortalClient
 	// Announcements; nil means none.
 	Announcements Announcements
-	// Recover; nil means the monitor only reports.
-	Recover Reconnector
 	// Rand returns a number in [0,1) for jitter; nil means math/rand/v2.
 	Rand func() float64
 	// Log; nil discards.
@@ -237,8 +221,6 @@ type Monitor struct {
 	probes  []*probe
 	hostHC  *http.Client
 	trigger chan struct{}
-	// recoverDone carries the end of a Reconnect call.
-	recoverDone chan error
 	// results carries finished probes back to the loop; one slot per
 	// probe, so a probe never blocks on a busy loop.
 	results chan done
@@ -250,21 +232,17 @@ type Monitor struct {
 	active     bool
 	pendingAll bool
 	reasons    []string
+	verdict    Verdict
+	verdictSub map[chan Verdict]struct{}
 
 	// Owned by the loop.
-	loopGen       uint64
-	loopActive    bool
-	svcHC         *http.Client
-	gatewayWasOK  bool // in this session
-	pub           state.Health
-	pubSession    state.Session
-	pubAt         time.Time
-	wroteSession  bool
-	clockOffset   *float64
-	attempt       int
-	reconnectAt   time.Time
-	reconnecting  bool
-	recoverCancel context.CancelFunc
+	loopGen      uint64
+	loopActive   bool
+	svcHC        *http.Client
+	gatewayWasOK bool // in this session
+	pub          state.Health
+	pubAt        time.Time
+	clockOffset  *float64
 }
 
 // New returns a monitor; call Run to start it.
@@ -288,15 +266,15 @@ func New(deps Deps, cfg Config) *Monitor {
 		cfg.Location = time.Local
 	}
 	m := &Monitor{
-		deps:        deps,
-		cfg:         cfg,
-		t:           cfg.Timing.withDefaults(),
-		clock:       deps.Clock,
-		log:         deps.Log,
-		hostHC:      NoRedirects(deps.Dial),
-		trigger:     make(chan struct{}, 1),
-		recoverDone: make(chan error, 1),
-		pendingAll:  true,
+		deps:       deps,
+		cfg:        cfg,
+		t:          cfg.Timing.withDefaults(),
+		clock:      deps.Clock,
+		log:        deps.Log,
+		hostHC:     NoRedirects(deps.Dial),
+		trigger:    make(chan struct{}, 1),
+		pendingAll: true,
+		verdictSub: map[chan Verdict]struct{}{},
 	}
 	for _, c := range Checks {
 		switch c.Code {
@@ -345,13 +323,9 @@ func (m *Monitor) Trigger(reason string) {
 
 // SessionStarted tells the monitor that the session controller brought
 // the tunnel up. From now on the tunnel-side links are checked and the
-// monitor owns the session state among Connected, Limited, No internet
-// and Problem. gatewayProbe is a host:port in the office network (e.g.
-// the office DNS server's port 53) that the gateway check connects to.
-// Call it again after the controller itself changed the session state
-// during a session (e.g. Connecting while it re-establishes the tunnel):
-// the tunnel links start over and the monitor writes the state again
-// once the gateway answers.
+// Verdict speaks about them. gatewayProbe is a host:port in the office
+// network (e.g. the office DNS server's port 53) that the gateway check
+// connects to. The monitor only observes: reconnecting is the session's.
 func (m *Monitor) SessionStarted(t Tunnel, gatewayProbe string) {
 	m.mu.Lock()
 	m.tunnel, m.gwProbe, m.active = t, gatewayProbe, true
@@ -361,7 +335,7 @@ func (m *Monitor) SessionStarted(t Tunnel, gatewayProbe string) {
 }
 
 // SessionEnded tells the monitor the session is over; it stops checking
-// the tunnel and leaves the session state to the controller.
+// the tunnel.
 func (m *Monitor) SessionEnded() {
 	m.mu.Lock()
 	m.tunnel, m.gwProbe, m.active = nil, "", false
@@ -373,7 +347,6 @@ func (m *Monitor) SessionEnded() {
 // Run checks until ctx ends. One timer at a time; nothing runs between
 // its wake-ups.
 func (m *Monitor) Run(ctx context.Context) error {
-	defer m.stopRecover()
 	for {
 		m.launch(ctx)
 		ch, stop := m.clock.NewTimer(m.nextWait(m.clock.Now()))
@@ -387,31 +360,6 @@ func (m *Monitor) Run(ctx context.Context) error {
 		case d := <-m.results:
 			stop()
 			m.publish(m.clock.Now(), m.apply(d))
-		case err := <-m.recoverDone:
-			stop()
-			m.recovered(err)
-		}
-	}
-}
-
-func (m *Monitor) stopRecover() {
-	if m.recoverCancel != nil {
-		m.recoverCancel()
-		m.recoverCancel = nil
-	}
-}
-
-// recovered handles the end of a Reconnect call: check the tunnel at once.
-func (m *Monitor) recovered(err error) {
-	m.reconnecting = false
-	m.stopRecover()
-	if err != nil {
-		m.log.Info("reconnect failed", "attempt", m.attempt, "err", err)
-	}
-	now := m.clock.Now()
-	for _, p := range m.probes {
-		if p.check.Tunnel {
-			p.next = now
 		}
 	}
 }
@@ -422,13 +370,7 @@ func (m *Monitor) jitter(d time.Duration) time.Duration {
 	return backoff.Spread(d, 0.1, m.deps.Rand)
 }
 
-// backoff is the wait before reconnect attempt n (0-based), with equal
-// jitter so it never collapses to 0.
-func (m *Monitor) backoff(n int) time.Duration {
-	return backoff.Policy{Base: m.t.BackoffBase, Max: m.t.BackoffMax, Jitter: 0.5, Rand: m.deps.Rand}.Wait(n+1, 0)
-}
-
-// nextWait is how long until the earliest due probe or reconnect.
+// nextWait is how long until the earliest due probe.
 func (m *Monitor) nextWait(now time.Time) time.Duration {
 	m.mu.Lock()
 	active := m.active
@@ -447,9 +389,6 @@ func (m *Monitor) nextWait(now time.Time) time.Duration {
 			return 0 // never probed
 		}
 		consider(p.next)
-	}
-	if !m.reconnecting {
-		consider(m.reconnectAt)
 	}
 	if earliest.IsZero() {
 		return time.Hour
@@ -618,8 +557,7 @@ func (m *Monitor) newSession(now time.Time, tun Tunnel, active bool) {
 			}
 		}
 	}
-	m.gatewayWasOK, m.attempt, m.reconnectAt, m.wroteSession = false, 0, time.Time{}, false
-	m.stopRecover()
+	m.gatewayWasOK = false
 	m.svcHC = nil
 	if active && tun != nil {
 		m.svcHC = NoRedirects(tun.DialContext)
@@ -829,10 +767,11 @@ func cloneArgs(a map[string]string) map[string]string {
 const refreshEvery = time.Minute
 
 // publish writes the chain to the store if anything visible changed, and
-// drives recovery.
+// the verdict to its subscribers if it changed.
 func (m *Monitor) publish(now time.Time, historyChanged bool) {
-	active, gen := m.loopActive, m.loopGen
+	active := m.loopActive
 	v := m.judge(active)
+	m.setVerdict(m.verdictOf(v, active))
 	h := state.Health{
 		Links:       m.links(now, active),
 		Diagnosis:   m.diagnosis(v, now),
@@ -847,44 +786,15 @@ func (m *Monitor) publish(now time.Time, historyChanged bool) {
 	if changed {
 		h.ChangedAt = now
 	}
-	writeSession := active && v.decided && (!m.wroteSession || v.session != m.pubSession)
-	if m.deps.Store != nil && (changed || historyChanged || writeSession || now.Sub(m.pubAt) >= refreshEvery) {
+	if m.deps.Store != nil && (changed || historyChanged || now.Sub(m.pubAt) >= refreshEvery) {
 		h.CheckedAt = now
-		m.deps.Store.Update(func(sn *state.Snapshot) {
-			sn.Health = h
-			if !writeSession {
-				return
-			}
-			m.mu.Lock()
-			current := m.active && m.gen == gen
-			m.mu.Unlock()
-			if current && healthOwned(sn.Session) {
-				sn.Session = v.session
-			}
-		})
+		m.deps.Store.Update(func(sn *state.Snapshot) { sn.Health = h })
 		m.pubAt = now
-		if writeSession {
-			m.pubSession, m.wroteSession = v.session, true
-		}
 		if changed {
 			m.log.Info("health changed", "session", v.session, "diagnosis", h.Diagnosis)
 		}
 	}
 	m.pub = h
-	if active {
-		m.recover(now, v)
-	}
-}
-
-// healthOwned are the session states the monitor may replace while a
-// session is up; the controller owns the others (Not connected, Code
-// needed) and the moves into and out of a session.
-func healthOwned(s state.Session) bool {
-	switch s {
-	case state.Connecting, state.Connected, state.Limited, state.NoInternet, state.Problem:
-		return true
-	}
-	return false
 }
 
 // sameChain compares what the employee sees, not when it was checked.
@@ -905,42 +815,6 @@ func sameChain(a, b state.Health) bool {
 	return reflect.DeepEqual(strip(a), strip(b))
 }
 
-// recover asks the session controller to reconnect while the tunnel side
-// fails and the laptop's own connection works; behind a captive portal or
-// offline, reconnecting is pointless and only the diagnosis speaks.
-func (m *Monitor) recover(now time.Time, v verdict) {
-	if m.deps.Recover == nil {
-		return
-	}
-	tunnelSide := v.first != nil && (v.first.check.Code == Gateway || v.first.check.Code == OfficeDNS)
-	if !tunnelSide {
-		if v.first == nil || v.first.check.Tunnel {
-			// Healthy (or only services fail): start over next time.
-			m.attempt, m.reconnectAt = 0, time.Time{}
-		}
-		return
-	}
-	if m.reconnecting {
-		return
-	}
-	if m.reconnectAt.IsZero() {
-		m.reconnectAt = now.Add(m.backoff(m.attempt))
-		return
-	}
-	if now.Before(m.reconnectAt) {
-		return
-	}
-	m.attempt++
-	m.reconnectAt = now.Add(m.backoff(m.attempt))
-	m.reconnecting = true
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	m.recoverCancel = cancel
-	m.log.Info("asking the session to reconnect", "attempt", m.attempt, "link", v.first.check.Code)
-	go func() {
-		m.recoverDone <- m.deps.Recover.Reconnect(ctx)
-	}()
-}
-
 // PortalFunc adapts a function to PortalClient.
 type PortalFunc func(ctx context.Context) (time.Time, error)
 
@@ -954,9 +828,3 @@ type AnnouncementsFunc func(component string, now time.Time) (Cover, bool)
 func (f AnnouncementsFunc) Covering(component string, now time.Time) (Cover, bool) {
 	return f(component, now)
 }
-
-// ReconnectFunc adapts a function to Reconnector.
-type ReconnectFunc func(ctx context.Context) error
-
-// Reconnect calls f.
-func (f ReconnectFunc) Reconnect(ctx context.Context) error { return f(ctx) }

@@ -61,6 +61,11 @@ func TestFlapping(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.start()
+		verdicts, stop := e.mon.SubscribeVerdict()
+		defer stop()
+		if v := <-verdicts; v.GatewayLost || !v.Decided || v.Session != state.Connected {
+			t.Fatalf("verdict at start %+v", v)
+		}
 		e.tunnel.drops.Store(2)
 		var s state.Snapshot
 		for range 4 {
@@ -71,10 +76,17 @@ func TestFlapping(t *testing.T) {
 		if s.Session != state.Problem || s.Health.Diagnosis == nil || s.Health.Diagnosis.Key != "health.diag.gateway" {
 			t.Fatalf("session %v diagnosis %+v, want problem naming the gateway", s.Session, s.Health.Diagnosis)
 		}
+		// The session's supervisor learns it from the verdict.
+		if v := <-verdicts; !v.GatewayLost || v.Session != state.Problem {
+			t.Fatalf("verdict after the loss %+v, want the gateway lost", v)
+		}
 		// The gateway answers again: back to Connected by itself.
 		s = e.steps(3)
 		if s.Session != state.Connected {
 			t.Fatalf("after the gateway returned: %v %+v", s.Session, s.Health.Diagnosis)
+		}
+		if v := <-verdicts; v.GatewayLost || v.Session != state.Connected {
+			t.Fatalf("verdict after the return %+v", v)
 		}
 	})
 }
@@ -161,47 +173,6 @@ func TestAnnouncementDoesNotCoverHomeInternet(t *testing.T) {
 	}
 }
 
-func TestRecoveryReconnectsWithBackoff(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, func(d *Deps, c *Config) {
-		c.Timing.BackoffBase, c.Timing.BackoffMax = 4*time.Second, 16*time.Second
-	})
-	e.start()
-	e.tunnel.gatewayOff.Store(true)
-	var waits []time.Duration
-	last := time.Time{}
-	for range 60 {
-		e.step()
-		if e.mon.reconnecting {
-			// Run would receive this and recheck the tunnel at once.
-			e.mon.recovered(<-e.mon.recoverDone)
-			if !last.IsZero() {
-				waits = append(waits, e.clock.Now().Sub(last))
-			}
-			last = e.clock.Now()
-		}
-	}
-	if len(waits) < 3 {
-		t.Fatalf("reconnects %d, waits %v: want several", e.recon.Load(), waits)
-	}
-	// Equal jitter with Rand 0.5 gives 3/4 of 4, 8, 16, 16 … seconds;
-	// a round may end up to one retry interval later.
-	for i, w := range waits {
-		base := min(4*time.Second<<(i+1), 16*time.Second)
-		if w < base*3/4 || w > base*3/4+DefaultTiming().Retry {
-			t.Errorf("wait %d = %v, want about %v", i, w, base*3/4)
-		}
-	}
-	// Back up: no more reconnects.
-	e.tunnel.gatewayOff.Store(false)
-	e.steps(3)
-	n := e.recon.Load()
-	e.steps(20)
-	if e.recon.Load() != n {
-		t.Errorf("reconnects continued after recovery: %d → %d", n, e.recon.Load())
-	}
-}
-
 func TestCaptivePortalDoesNotReconnect(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -213,8 +184,8 @@ func TestCaptivePortalDoesNotReconnect(t *testing.T) {
 	if d := s.Health.Diagnosis; d == nil || d.Key != "health.diag.captive_portal" {
 		t.Fatalf("diagnosis %+v, want the login page", d)
 	}
-	if n := e.recon.Load(); n != 0 {
-		t.Errorf("reconnected %d times behind a captive portal", n)
+	if e.mon.Verdict().GatewayLost {
+		t.Errorf("verdict says the gateway is lost behind a captive portal; reconnecting there is pointless")
 	}
 	// The gateway is still probed (its answer would prove the laptop
 	// online); the office behind the lost gateway is not.
@@ -271,14 +242,18 @@ func TestSessionStateOwnership(t *testing.T) {
 			t.Fatalf("session %v before the gateway answered, want connecting", s.Session)
 		}
 	})
-	t.Run("never_overrides_controller_states", func(t *testing.T) {
+	t.Run("never_writes_the_session", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.start()
 		e.store.Update(func(s *state.Snapshot) { s.Session = state.CodeNeeded })
 		e.tunnel.gatewayOff.Store(true)
-		if s := e.steps(4); s.Session != state.CodeNeeded {
+		e.steps(4)
+		if s := e.store.Snapshot(); s.Session != state.CodeNeeded {
 			t.Fatalf("session %v, want code_needed left alone", s.Session)
+		}
+		if !e.mon.Verdict().GatewayLost {
+			t.Errorf("verdict %+v, want the gateway lost", e.mon.Verdict())
 		}
 	})
 	t.Run("ended_session_leaves_state_and_tunnel_links", func(t *testing.T) {
@@ -319,8 +294,8 @@ func TestPortalOutageKeepsWorkingSession(t *testing.T) {
 		t.Fatalf("diagnosis %+v, want the portal named", d)
 	}
 	wantPassing(t, "while only the portal is down", s.Health, Internet, Gateway, OfficeDNS)
-	if n := e.recon.Load(); n != 0 {
-		t.Errorf("%d reconnects for a portal outage", n)
+	if e.mon.Verdict().GatewayLost {
+		t.Errorf("verdict says the gateway is lost during a portal outage")
 	}
 	e.portalUp.Store(true)
 	s = e.steps(4)

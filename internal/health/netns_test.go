@@ -145,6 +145,21 @@ func TestHealthMonitorInHome(t *testing.T) {
 		Log:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}, cfg)
 	go m.Run(ctx)
+	// The agent's projection, reduced: the verdict names the session state.
+	verdicts, stopVerdicts := m.SubscribeVerdict()
+	defer stopVerdicts()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case v := <-verdicts:
+				if v.Active && v.Decided {
+					store.Update(func(s *state.Snapshot) { s.Session = v.Session })
+				}
+			}
+		}
+	}()
 	m.SessionStarted(systemTunnel{e}, mc.GatewayProbe)
 	out := json.NewEncoder(os.Stdout)
 	for {

@@ -93,11 +93,11 @@ func TestRunWaitsOnOneTimerAndWakesOnTrigger(t *testing.T) {
 	}
 	e.mon.SessionStarted(e.tunnel, e.gwAddr)
 	<-e.clock.waits // after the triggered round
-	for i := 0; i < 10 && e.store.Snapshot().Session != state.Connected; i++ {
+	for i := 0; i < 10 && e.view().Session != state.Connected; i++ {
 		e.clock.Advance(DefaultTiming().Every[Gateway])
 		<-e.clock.waits
 	}
-	if s := e.store.Snapshot().Session; s != state.Connected {
+	if s := e.view().Session; s != state.Connected {
 		t.Errorf("session %v, want connected", s)
 	}
 	cancel()
@@ -130,7 +130,7 @@ func TestClockOffFiveMinutes(t *testing.T) {
 	e := newEnv(t, func(d *Deps, c *Config) { d.Portal = pc })
 	e.clock.now = local()
 	e.start()
-	s := e.store.Snapshot()
+	s := e.view()
 	if s.Health.ClockOffset == nil || *s.Health.ClockOffset < 240 || *s.Health.ClockOffset > 360 {
 		t.Fatalf("Health.ClockOffset %v, want about 300 s", fmtOffset(s.Health.ClockOffset))
 	}

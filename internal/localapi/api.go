@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -138,11 +139,40 @@ var (
 	ErrNotAvailable = &Error{Status: http.StatusNotImplemented, Code: "not_available", Key: "error.not_available", Message: "this feature is not available yet"}
 )
 
-// AsError turns any error into an *Error, keeping a backend's choice.
+// AsError turns any error into an *Error, keeping a backend's choice. A
+// domain package's *problem.Error gets the status of its kind: this is
+// the one place that picks HTTP statuses for them.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	if p, ok := problem.As(err); ok {
+		msg := p.CodeOrKey()
+		if p.Err != nil {
+			msg = p.Err.Error() // the cause, for logs and scripts
+		}
+		return &Error{Status: statusOf(p.Kind), Code: p.CodeOrKey(), Key: p.Msg.Key, Args: p.Msg.Args, Message: msg}
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
+}
+
+func statusOf(k problem.Kind) int {
+	switch k {
+	case problem.Invalid:
+		return http.StatusBadRequest
+	case problem.Denied:
+		return http.StatusUnauthorized
+	case problem.Forbidden:
+		return http.StatusForbidden
+	case problem.Conflict:
+		return http.StatusConflict
+	case problem.Limited:
+		return http.StatusTooManyRequests
+	case problem.Unavailable:
+		return http.StatusServiceUnavailable
+	case problem.NotSupported:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
 }

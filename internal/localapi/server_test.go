@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -39,6 +41,11 @@ func (b *testBackend) StartSession(_ context.Context, code string) error {
 	b.mu.Unlock()
 	if code == "000000" {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "wrong_code", Key: "code.wrong", Message: "wrong code"}
+	}
+	if k, ok := strings.CutPrefix(code, "9900"); ok {
+		// A domain package's typed error, kind by the last digits.
+		n, _ := strconv.Atoi(k)
+		return fmt.Errorf("starting the session: %w", problem.New(problem.Kind(n), "portal.error.wrong_code_attempts", errors.New("portal said no"), "Attempts", "2"))
 	}
 	b.Update(func(s *state.Snapshot) { s.Session = state.Connecting })
 	return nil
@@ -170,6 +177,27 @@ func TestStatusAndActions(t *testing.T) {
 	b.mu.Unlock()
 	if opened != WindowSupport {
 		t.Errorf("opened = %q", opened)
+	}
+}
+
+// Only the local API turns a problem's kind into a status; the body keeps
+// the code, key, args and message the CLI and the windows show.
+func TestProblemKindsGetTheirStatus(t *testing.T) {
+	t.Parallel()
+	_, _, c := startServer(t, Config{})
+	for kind, status := range map[problem.Kind]int{
+		problem.Internal: 500, problem.Invalid: 400, problem.Denied: 401, problem.Forbidden: 403,
+		problem.Conflict: 409, problem.Limited: 429, problem.Unavailable: 503, problem.NotSupported: 501,
+	} {
+		err := c.StartSession(context.Background(), fmt.Sprintf("9900%02d", int(kind)))
+		var apiErr *Error
+		if !errors.As(err, &apiErr) {
+			t.Fatalf("%v: StartSession = %v, want an API error", kind, err)
+		}
+		if apiErr.Status != status || apiErr.Code != "portal.error.wrong_code_attempts" || apiErr.Key != "portal.error.wrong_code_attempts" ||
+			apiErr.Args["Attempts"] != "2" || apiErr.Message != "portal said no" {
+			t.Errorf("%v: %+v, want status %d with the problem's code, key, args and cause", kind, apiErr, status)
+		}
 	}
 }
 

@@ -4,7 +4,8 @@
 // keyring, and reports Connected once the gateway has answered and a
 // first check through the tunnel passed. It keeps the tunnel up across
 // sleep and network changes while the authorisation holds, and asks for a
-// new code after it has ended. It implements agent.Session.
+// new code after it has ended. Its supervisor (supervisor.go) owns every
+// reconnect decision. It implements agent.Session.
 package session
 
 import (
@@ -19,8 +20,8 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/backoff"
-	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
@@ -66,25 +67,27 @@ type Engine interface {
 }
 
 // Options configure a Controller. Zero fields take the documented
-// defaults; Portal, Keys, Engine, Store and CheckURL are required.
+// defaults; Portal, Keys, Engine and CheckURL are required.
 type Options struct {
 	Portal Portal
 	Keys   KeySource
 	Engine Engine
-	Store  *state.Store
 	// CheckURL is fetched through the tunnel as the first check, e.g.
 	// "http://intranet.musterstadt.example/". Any 2xx or 3xx passes.
 	CheckURL string
 	// CheckTimeout bounds the first check, handshake included. Default 15s.
 	CheckTimeout time.Duration
-	// MonitorInterval is how often the running session looks at the
+	// MonitorInterval is how often a working session looks at the
 	// handshake and the authorisation's end. Default 5s.
 	MonitorInterval time.Duration
 	// StaleAfter: a handshake older than this means the gateway is gone
 	// (wireguard-go renews it every 2 minutes while packets flow).
 	// Default 3m15s.
 	StaleAfter time.Duration
-	// BackoffBase and BackoffMax bound reconnect waits. Defaults 1s, 1m.
+	// BackoffBase and BackoffMax bound the waits between fresh
+	// handshakes while the gateway is lost. Defaults 1s and 2s: each try
+	// is one small packet, and a returning gateway must be noticed
+	// within about 3 s.
 	BackoffBase, BackoffMax time.Duration
 	// Now is the clock the authorisation's end is compared with (the
 	// portal's clock in tests); nil means time.Now. Handshake ages and
@@ -100,23 +103,27 @@ type Options struct {
 type Controller struct {
 	opts Options
 	log  *slog.Logger
+	feed *Feed
 
 	op sync.Mutex // serialises Start, End and Close
 
-	mu      sync.Mutex
-	running bool
-	cfg     tunnel.Config
-	until   time.Time
-	stop    context.CancelFunc
-	done    chan struct{}
-	kick    chan struct{}
+	mu       sync.Mutex
+	running  bool
+	cfg      tunnel.Config
+	until    time.Time
+	stop     context.CancelFunc
+	done     chan struct{}
+	pending  Signal    // inputs not yet read by the supervisor
+	lastInit time.Time // last Up or fresh handshake, for the flood gap
+
+	wake chan struct{} // one slot: pending has news
 }
 
 // New checks the options and returns an idle controller.
 func New(opts Options) (*Controller, error) {
 	switch {
-	case opts.Portal == nil, opts.Keys == nil, opts.Engine == nil, opts.Store == nil:
-		return nil, errors.New("session needs a portal, a key source, an engine and a store")
+	case opts.Portal == nil, opts.Keys == nil, opts.Engine == nil:
+		return nil, errors.New("session needs a portal, a key source and an engine")
 	case opts.CheckURL == "":
 		return nil, errors.New("session needs a check url")
 	}
@@ -129,15 +136,29 @@ func New(opts Options) (*Controller, error) {
 	def(&opts.MonitorInterval, 5*time.Second)
 	def(&opts.StaleAfter, 3*time.Minute+15*time.Second)
 	def(&opts.BackoffBase, time.Second)
-	def(&opts.BackoffMax, time.Minute)
+	def(&opts.BackoffMax, 2*time.Second)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Controller{opts: opts, log: opts.Logger.With("component", "session"), kick: make(chan struct{}, 1)}, nil
+	return &Controller{
+		opts: opts,
+		log:  opts.Logger.With("component", "session"),
+		feed: NewFeed(Status{Phase: state.NotConnected, Since: opts.Now()}),
+		wake: make(chan struct{}, 1),
+	}, nil
 }
+
+// Status returns the session's current status.
+func (c *Controller) Status() Status { return c.feed.Status() }
+
+// Subscribe returns a mailbox with the newest Status; see Feed.Subscribe.
+func (c *Controller) Subscribe() (<-chan Status, func()) { return c.feed.Subscribe() }
+
+// Events returns the session's edges, none dropped; see Feed.Events.
+func (c *Controller) Events() (<-chan Event, func()) { return c.feed.Events() }
 
 // Message keys of the session, translated in assets/translations. Failed
 // portal calls have portal.Explain's.
@@ -157,30 +178,24 @@ const (
 )
 
 func msg(key string, args ...string) *state.Message {
-	m := &state.Message{Key: key}
-	for i := 0; i+1 < len(args); i += 2 {
-		if m.Args == nil {
-			m.Args = map[string]string{}
-		}
-		m.Args[args[i]] = args[i+1]
-	}
-	return m
+	return &problem.New(problem.Internal, key, nil, args...).Msg
 }
 
-func (c *Controller) publish(s state.Session, m *state.Message) {
-	c.opts.Store.Update(func(sn *state.Snapshot) {
-		sn.Session = s
-		sn.Detail = m
-	})
+// set publishes the session's phase with its detail; reconnecting marks
+// a supervisor that is re-establishing the tunnel.
+func (c *Controller) set(phase state.Session, m *state.Message, reconnecting bool) {
+	c.mu.Lock()
+	s := Status{Phase: phase, Detail: m, Until: c.until, Running: c.running, Reconnecting: reconnecting}
+	c.mu.Unlock()
+	c.feed.Set(s, c.opts.Now())
 }
 
-// fail publishes the outcome, records it for the support window and
-// returns it as the local API error the agent passes on.
-func (c *Controller) fail(s state.Session, m *state.Message, status int, err error) error {
-	c.publish(s, m)
-	c.opts.Store.AddError(*m)
-	c.log.Warn("session did not start", "state", s, "reason", m.Key, "err", err)
-	return &localapi.Error{Status: status, Code: m.Key, Key: m.Key, Args: m.Args, Message: err.Error()}
+// fail publishes the outcome and returns it as the typed error the agent
+// passes on.
+func (c *Controller) fail(phase state.Session, e *problem.Error) error {
+	c.set(phase, &e.Msg, false)
+	c.log.Warn("session did not start", "state", phase, "reason", e.Msg.Key, "err", e.Err)
+	return e
 }
 
 // Start implements agent.Session: authorise with code, bring the tunnel
@@ -188,9 +203,12 @@ func (c *Controller) fail(s state.Session, m *state.Message, status int, err err
 func (c *Controller) Start(ctx context.Context, code string) error {
 	c.op.Lock()
 	defer c.op.Unlock()
-	c.stopMonitor()
+	c.stopSupervisor()
 	c.opts.Engine.Down()
-	c.publish(state.Connecting, msg(KeyAuthorising))
+	if c.markStopped() {
+		c.feed.Emit(Event{Kind: Ended, At: c.opts.Now()})
+	}
+	c.set(state.Connecting, msg(KeyAuthorising), false)
 
 	cred, err := c.opts.Keys.Credential()
 	if err != nil {
@@ -206,7 +224,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 		until = *sess.Until
 	}
 	if !sess.Authorised {
-		return c.fail(state.CodeNeeded, msg(KeyExpired), http.StatusConflict, errors.New("portal did not authorise the session"))
+		return c.fail(state.CodeNeeded, problem.New(problem.Conflict, KeyExpired, errors.New("portal did not authorise the session")))
 	}
 	dev, err := c.opts.Portal.Device(ctx)
 	if err != nil {
@@ -217,22 +235,32 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 		return c.keysFailure(fmt.Errorf("reading private key: %w", err))
 	}
 	cfg := tunnel.FromProfile(dev.Tunnel, key)
-	c.publish(state.Connecting, msg(KeyConnecting))
+	c.set(state.Connecting, msg(KeyConnecting), false)
 	if err := c.opts.Engine.Up(ctx, cfg); err != nil {
-		return c.fail(state.Problem, msg(KeyTunnelFailed), http.StatusInternalServerError, fmt.Errorf("bringing tunnel up: %w", err))
+		return c.fail(state.Problem, problem.New(problem.Internal, KeyTunnelFailed, fmt.Errorf("bringing tunnel up: %w", err)))
 	}
 	c.mu.Lock()
-	c.cfg, c.until, c.running = cfg, until, true
+	c.cfg, c.until, c.running, c.lastInit = cfg, until, true, time.Now()
 	c.mu.Unlock()
+	c.feed.Emit(Event{Kind: Started, At: c.opts.Now()})
 	// From here the session holds: even if the first check fails, the
-	// monitor keeps retrying while the authorisation lasts.
+	// supervisor keeps trying while the authorisation lasts.
 	m, err := c.check(ctx)
-	c.startMonitor(err != nil)
+	c.startSupervisor(err != nil)
 	if err != nil {
-		return c.fail(state.Problem, m, http.StatusBadGateway, err)
+		return c.fail(state.Problem, problem.Wrap(problem.Unavailable, *m, err))
 	}
-	c.connected(until)
+	c.connected()
 	return nil
+}
+
+// markStopped records that no session runs and reports whether one did.
+func (c *Controller) markStopped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was := c.running
+	c.running, c.cfg = false, tunnel.Config{}
+	return was
 }
 
 // keysFailure reports keys that could not be read. A locked or missing
@@ -241,33 +269,36 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 func (c *Controller) keysFailure(err error) error {
 	switch {
 	case errors.Is(err, ErrKeysLocked):
-		return c.fail(state.NotConnected, msg(KeyKeyringLocked), http.StatusConflict, err)
+		return c.fail(state.NotConnected, problem.New(problem.Conflict, KeyKeyringLocked, err))
 	case errors.Is(err, ErrKeysUnavailable):
-		return c.fail(state.NotConnected, msg(KeyKeyringUnavailable), http.StatusServiceUnavailable, err)
+		return c.fail(state.NotConnected, problem.New(problem.Unavailable, KeyKeyringUnavailable, err))
 	}
-	return c.fail(state.Problem, msg(KeyKeyring), http.StatusInternalServerError, err)
+	return c.fail(state.Problem, problem.New(problem.Internal, KeyKeyring, err))
 }
 
-func (c *Controller) connected(until time.Time) {
-	c.publish(state.Connected, msg(KeyConnectedUntil, "Until", until.In(time.Local).Format("15:04")))
+func (c *Controller) connected() {
+	c.mu.Lock()
+	until := c.until
+	c.mu.Unlock()
+	c.set(state.Connected, msg(KeyConnectedUntil, "Until", until.In(time.Local).Format("15:04")), false)
 	c.log.Info("session connected", "until", until)
 }
 
 // portalFailure publishes a failed portal call: the text is
-// portal.Explain's, the state and the status follow the kind.
+// portal.Explain's, the state and the kind follow the portal's kind.
 func (c *Controller) portalFailure(err error) error {
-	m := portal.Explain(err, c.opts.Now(), time.Local)
+	m := *portal.Explain(err, c.opts.Now(), time.Local)
 	switch portal.KindOf(err) {
 	case portal.KindWrongCode:
-		return c.fail(state.CodeNeeded, m, http.StatusUnauthorized, err)
+		return c.fail(state.CodeNeeded, problem.Wrap(problem.Denied, m, err))
 	case portal.KindCodeReused:
-		return c.fail(state.CodeNeeded, m, http.StatusConflict, err)
+		return c.fail(state.CodeNeeded, problem.Wrap(problem.Conflict, m, err))
 	case portal.KindLocked:
-		return c.fail(state.NotConnected, m, http.StatusTooManyRequests, err)
+		return c.fail(state.NotConnected, problem.Wrap(problem.Limited, m, err))
 	case portal.KindDeviceUnauthorised:
-		return c.fail(state.Problem, m, http.StatusForbidden, err)
+		return c.fail(state.Problem, problem.Wrap(problem.Forbidden, m, err))
 	}
-	return c.fail(state.Problem, m, http.StatusBadGateway, err)
+	return c.fail(state.Problem, problem.Wrap(problem.Unavailable, m, err))
 }
 
 // check fetches CheckURL through the tunnel. The failure message tells a
@@ -311,16 +342,14 @@ func (c *Controller) fetch(ctx context.Context) error {
 func (c *Controller) End(ctx context.Context) error {
 	c.op.Lock()
 	defer c.op.Unlock()
-	c.stopMonitor()
+	c.stopSupervisor()
 	c.opts.Engine.Down()
-	c.mu.Lock()
-	wasRunning := c.running
-	c.running, c.cfg = false, tunnel.Config{}
-	c.mu.Unlock()
-	c.publish(state.NotConnected, msg(KeyEnded))
+	wasRunning := c.markStopped()
+	c.set(state.NotConnected, msg(KeyEnded), false)
 	if !wasRunning {
 		return nil
 	}
+	c.feed.Emit(Event{Kind: Ended, At: c.opts.Now()})
 	if _, err := c.opts.Portal.EndSession(ctx); err != nil {
 		// The tunnel is down either way; the authorisation then just
 		// runs out at the end of the day.
@@ -334,190 +363,15 @@ func (c *Controller) End(ctx context.Context) error {
 func (c *Controller) Close() error {
 	c.op.Lock()
 	defer c.op.Unlock()
-	c.stopMonitor()
+	c.stopSupervisor()
 	c.mu.Lock()
 	c.running = false
 	c.mu.Unlock()
 	return c.opts.Engine.Down()
 }
 
-// Reconnect asks the running session to rebuild the tunnel soon, e.g.
-// after a network change or resume. It never blocks.
-func (c *Controller) Reconnect() { c.requestReconnect() }
-
-func (c *Controller) requestReconnect() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
-}
-
-// startMonitor starts watching; broken means the first check failed and
-// the monitor begins with a reconnect after the first backoff step.
-func (c *Controller) startMonitor(broken bool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	c.mu.Lock()
-	c.stop, c.done = cancel, done
-	c.mu.Unlock()
-	go func() {
-		defer close(done)
-		c.monitor(ctx, broken)
-	}()
-}
-
-func (c *Controller) stopMonitor() {
-	c.mu.Lock()
-	stop, done := c.stop, c.done
-	c.stop, c.done = nil, nil
-	c.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
-	}
-}
-
-// monitor watches the running session: the authorisation's end, a stale
-// handshake, a resume from sleep, and reconnect requests. Reconnects back
-// off exponentially with jitter.
-func (c *Controller) monitor(ctx context.Context, broken bool) {
-	t := time.NewTicker(c.opts.MonitorInterval)
-	defer t.Stop()
-	var (
-		attempt   int
-		nextTry   time.Time
-		lastWall  = time.Now()
-		lastMono  = time.Now()
-		interval  = c.opts.MonitorInterval
-		kickedNow bool
-	)
-	if broken {
-		attempt = 1
-		nextTry = time.Now().Add(c.backoff(attempt))
-	}
-	for {
-		kickedNow = false
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-c.kick:
-			kickedNow = true
-			broken = true
-		}
-		// Monotonic time stops during suspend, wall time does not: a gap
-		// between the two means the laptop slept, and its tunnel needs a
-		// fresh handshake (and perhaps a new route to the gateway).
-		wallGap := time.Now().Round(0).Sub(lastWall.Round(0))
-		monoGap := time.Since(lastMono)
-		lastWall, lastMono = time.Now(), time.Now()
-		if wallGap-monoGap > 2*interval+10*time.Second {
-			c.log.Info("resume from sleep detected; reconnecting")
-			broken, kickedNow = true, true
-		}
-
-		now := c.opts.Now()
-		c.mu.Lock()
-		until, cfg := c.until, c.cfg
-		c.mu.Unlock()
-		if !until.IsZero() && !now.Before(until) {
-			if c.authorisationEnded(ctx) {
-				return
-			}
-		}
-		if !broken {
-			st, err := c.opts.Engine.Stats()
-			if err == nil && !st.LastHandshake.IsZero() && st.HandshakeAge(time.Now()) <= c.opts.StaleAfter {
-				continue
-			}
-			broken = true
-			kickedNow = true
-		}
-		if !kickedNow && time.Now().Before(nextTry) {
-			continue
-		}
-		if kickedNow {
-			attempt = 0
-		}
-		// Still authorised? A dead tunnel after the end of the day must
-		// ask for a code, not retry forever.
-		if s, err := c.opts.Portal.SessionStatus(ctx); err == nil && !s.Authorised {
-			c.expire()
-			return
-		} else if errors.Is(err, portal.ErrDeviceUnauthorised) {
-			c.opts.Engine.Down()
-			c.publish(state.Problem, msg(portal.KeyDeviceUnauthorised))
-			return
-		} else if err == nil && s.Until != nil {
-			c.mu.Lock()
-			c.until = *s.Until
-			until = c.until
-			c.mu.Unlock()
-		}
-		c.publish(state.Connecting, msg(KeyReconnecting))
-		var m *state.Message
-		err := c.opts.Engine.Up(ctx, cfg)
-		if err == nil {
-			m, err = c.check(ctx)
-		} else {
-			m = msg(KeyGatewayUnreachable)
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			broken, attempt = false, 0
-			c.connected(until)
-			continue
-		}
-		attempt++
-		wait := c.backoff(attempt)
-		nextTry = time.Now().Add(wait)
-		c.publish(state.Problem, m)
-		c.log.Info("reconnect failed", "attempt", attempt, "retry_in", wait, "err", err)
-	}
-}
-
-// authorisationEnded asks the portal whether the session still holds
-// after its known end (an admin may have extended it). It returns true
-// when the session has ended.
-func (c *Controller) authorisationEnded(ctx context.Context) bool {
-	s, err := c.opts.Portal.SessionStatus(ctx)
-	if err == nil && s.Authorised && s.Until != nil && c.opts.Now().Before(*s.Until) {
-		c.mu.Lock()
-		c.until = *s.Until
-		c.mu.Unlock()
-		return false
-	}
-	if err != nil && !errors.Is(err, portal.ErrDeviceUnauthorised) {
-		// The portal cannot say. The gateway admits no peer past the end
-		// of its authorisation, even while the portal is away, so a
-		// tunnel that still carries the office check proves an extension
-		// this device could not learn about: an unreachable portal must
-		// not end a working session. The next round asks again.
-		if _, cerr := c.check(ctx); cerr == nil {
-			c.log.Info("portal unreachable after the end of the authorisation, but the gateway still admits this device; keeping the session", "err", err)
-			return false
-		}
-	}
-	if ctx.Err() != nil {
-		return true // the monitor is being stopped; End or Close decides
-	}
-	c.expire()
-	return true
-}
-
-func (c *Controller) expire() {
-	c.opts.Engine.Down()
-	c.mu.Lock()
-	c.running = false
-	c.mu.Unlock()
-	c.publish(state.CodeNeeded, msg(KeyExpired))
-	c.log.Info("session authorisation ended; a new code is needed")
-}
-
-// backoff is the wait before reconnect attempt+1, with equal jitter so
-// it never collapses to zero.
+// backoff is the wait before fresh handshake attempt+1, with equal
+// jitter so it never collapses to zero.
 func (c *Controller) backoff(attempt int) time.Duration {
 	return backoff.Policy{Base: c.opts.BackoffBase, Max: c.opts.BackoffMax, Jitter: 0.5, Rand: c.opts.Rand}.Wait(attempt, 0)
 }

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
-	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
@@ -23,7 +23,6 @@ type rig struct {
 	office *gatewaytest.Office
 	dev    *gatewaytest.Device
 	engine *tunnel.Userspace
-	store  *state.Store
 	ctl    *session.Controller
 }
 
@@ -38,12 +37,10 @@ func newRig(tb testing.TB, po portaltest.Options, mod func(testing.TB, *session.
 	}
 	e := tunnel.NewUserspace(tunnel.UserspaceOptions{})
 	tb.Cleanup(func() { e.Down() })
-	st := state.NewStore(state.Snapshot{Session: state.NotConnected}, nil)
 	opts := session.Options{
 		Portal:          o.Portal.Client(tb, nil),
 		Keys:            session.StaticKeys{Private: d.PrivateKey, Cred: d.Credential},
 		Engine:          e,
-		Store:           st,
 		CheckURL:        gatewaytest.IntranetURL,
 		MonitorInterval: 50 * time.Millisecond,
 		BackoffBase:     100 * time.Millisecond,
@@ -58,26 +55,15 @@ func newRig(tb testing.TB, po portaltest.Options, mod func(testing.TB, *session.
 		tb.Fatalf("session.New: %v", err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	return &rig{office: o, dev: d, engine: e, store: st, ctl: c}
+	return &rig{office: o, dev: d, engine: e, ctl: c}
 }
 
 // waitState waits (generously, not as a timing assertion) for want.
-func waitState(tb testing.TB, st *state.Store, want state.Session, key string) state.Snapshot {
+func waitState(tb testing.TB, c *session.Controller, want state.Session, key string) {
 	tb.Helper()
-	ch, cancel := st.Subscribe()
-	defer cancel()
-	deadline := time.After(60 * time.Second)
-	for {
-		select {
-		case sn := <-ch:
-			if sn.Session == want && (key == "" || sn.Detail != nil && sn.Detail.Key == key) {
-				return sn
-			}
-		case <-deadline:
-			sn := st.Snapshot()
-			tb.Fatalf("state %v %+v, want %v %s", sn.Session, sn.Detail, want, key)
-		}
-	}
+	waitStatus(tb, c, func(st session.Status) bool {
+		return st.Phase == want && (key == "" || st.Detail != nil && st.Detail.Key == key)
+	})
 }
 
 func TestStartConnectsAndEndTearsDown(t *testing.T) {
@@ -88,9 +74,9 @@ func TestStartConnectsAndEndTearsDown(t *testing.T) {
 	if err := r.ctl.Start(ctx, r.dev.NextCode(t)); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	sn := r.store.Snapshot()
-	if sn.Session != state.Connected || sn.Detail == nil || sn.Detail.Key != session.KeyConnectedUntil || sn.Detail.Args["Until"] == "" {
-		t.Fatalf("after Start: %v %+v", sn.Session, sn.Detail)
+	sn := r.ctl.Status()
+	if sn.Phase != state.Connected || !sn.Running || sn.Detail == nil || sn.Detail.Key != session.KeyConnectedUntil || sn.Detail.Args["Until"] == "" {
+		t.Fatalf("after Start: %+v", sn)
 	}
 	st, err := r.engine.Stats()
 	if err != nil || st.LastHandshake.IsZero() {
@@ -99,8 +85,8 @@ func TestStartConnectsAndEndTearsDown(t *testing.T) {
 	if err := r.ctl.End(ctx); err != nil {
 		t.Fatalf("End: %v", err)
 	}
-	if sn := r.store.Snapshot(); sn.Session != state.NotConnected {
-		t.Errorf("after End: %v", sn.Session)
+	if sn := r.ctl.Status(); sn.Phase != state.NotConnected || sn.Running {
+		t.Errorf("after End: %+v", sn)
 	}
 	if _, err := r.engine.Stats(); !errors.Is(err, tunnel.ErrDown) {
 		t.Errorf("engine after End: %v, want down", err)
@@ -122,13 +108,14 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 		prepare func(t *testing.T, r *rig) string
 		state   state.Session
 		key     string
+		kind    problem.Kind
 	}{
 		{
 			name: "wrong_code",
 			prepare: func(t *testing.T, r *rig) string {
 				return authcodetest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
 			},
-			state: state.CodeNeeded, key: portal.KeyWrongCodeAttempts,
+			state: state.CodeNeeded, key: portal.KeyWrongCodeAttempts, kind: problem.Denied,
 		},
 		{
 			name:   "locked_account",
@@ -136,7 +123,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 			prepare: func(t *testing.T, r *rig) string {
 				return authcodetest.Code(t, r.dev.Secret, r.office.Portal.Clock.Now().Add(time.Hour))
 			},
-			state: state.NotConnected, key: portal.KeyLockedUntil,
+			state: state.NotConnected, key: portal.KeyLockedUntil, kind: problem.Limited,
 		},
 		{
 			name: "unreachable_portal",
@@ -144,7 +131,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				o.Portal = off.Portal.Client(tb, func(c *portal.Config) { c.BaseURL = "https://127.0.0.1:1" })
 			},
 			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
-			state:   state.Problem, key: portal.KeyUnreachable,
+			state:   state.Problem, key: portal.KeyUnreachable, kind: problem.Unavailable,
 		},
 		{
 			name: "unreachable_gateway",
@@ -155,7 +142,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				r.office.StopGateway()
 				return r.dev.NextCode(t)
 			},
-			state: state.Problem, key: session.KeyGatewayUnreachable,
+			state: state.Problem, key: session.KeyGatewayUnreachable, kind: problem.Unavailable,
 		},
 		{
 			name: "locked_keyring",
@@ -163,7 +150,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				o.Keys = failingKeys{fmt.Errorf("keyring: reading device-credential: %w", session.ErrKeysLocked)}
 			},
 			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
-			state:   state.NotConnected, key: session.KeyKeyringLocked,
+			state:   state.NotConnected, key: session.KeyKeyringLocked, kind: problem.Conflict,
 		},
 		{
 			name: "no_keyring",
@@ -171,7 +158,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				o.Keys = failingKeys{fmt.Errorf("keyring: reading device-credential: %w", session.ErrKeysUnavailable)}
 			},
 			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
-			state:   state.NotConnected, key: session.KeyKeyringUnavailable,
+			state:   state.NotConnected, key: session.KeyKeyringUnavailable, kind: problem.Unavailable,
 		},
 		{
 			name: "unreadable_keys",
@@ -179,7 +166,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				o.Keys = failingKeys{errors.New("keyring: reading device-credential: setup incomplete")}
 			},
 			prepare: func(t *testing.T, r *rig) string { return r.dev.NextCode(t) },
-			state:   state.Problem, key: session.KeyKeyring,
+			state:   state.Problem, key: session.KeyKeyring, kind: problem.Internal,
 		},
 		{
 			name: "revoked_device",
@@ -189,7 +176,7 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 				}
 				return r.dev.NextCode(t)
 			},
-			state: state.Problem, key: portal.KeyDeviceUnauthorised,
+			state: state.Problem, key: portal.KeyDeviceUnauthorised, kind: problem.Forbidden,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,16 +184,13 @@ func TestStartFailuresEndInClearStates(t *testing.T) {
 			r := newRig(t, tc.portal, tc.mod)
 			code := tc.prepare(t, r)
 			err := r.ctl.Start(context.Background(), code)
-			var le *localapi.Error
-			if !errors.As(err, &le) || le.Key != tc.key {
-				t.Fatalf("Start = %v, want a local API error with key %s", err, tc.key)
+			pe, ok := problem.As(err)
+			if !ok || pe.Msg.Key != tc.key || pe.Kind != tc.kind {
+				t.Fatalf("Start = %v (%+v), want a %v problem with key %s", err, pe, tc.kind, tc.key)
 			}
-			sn := r.store.Snapshot()
-			if sn.Session != tc.state || sn.Detail == nil || sn.Detail.Key != tc.key {
-				t.Fatalf("state %v %+v, want %v %s", sn.Session, sn.Detail, tc.state, tc.key)
-			}
-			if len(sn.RecentErrors) == 0 || sn.RecentErrors[len(sn.RecentErrors)-1].Message.Key != tc.key {
-				t.Errorf("recent errors %+v lack %s", sn.RecentErrors, tc.key)
+			sn := r.ctl.Status()
+			if sn.Phase != tc.state || sn.Detail == nil || sn.Detail.Key != tc.key {
+				t.Fatalf("state %v %+v, want %v %s", sn.Phase, sn.Detail, tc.state, tc.key)
 			}
 			if tc.key == portal.KeyWrongCodeAttempts && sn.Detail.Args["Attempts"] == "" {
 				t.Errorf("wrong code without attempts left: %+v", sn.Detail)
@@ -236,7 +220,7 @@ func TestExpiredAuthorisationNeedsCode(t *testing.T) {
 		t.Fatalf("SessionStatus: %+v, %v", s, err)
 	}
 	r.office.Portal.Clock.Set(s.Until.Add(time.Second))
-	waitState(t, r.store, state.CodeNeeded, session.KeyExpired)
+	waitState(t, r.ctl, state.CodeNeeded, session.KeyExpired)
 	if _, err := r.engine.Stats(); !errors.Is(err, tunnel.ErrDown) {
 		t.Errorf("engine after expiry: %v, want down", err)
 	}
@@ -252,11 +236,11 @@ func TestReconnectsWhenGatewayReturns(t *testing.T) {
 		t.Fatalf("Start: %v", err)
 	}
 	r.office.StopGateway()
-	// As after a network change or resume: the agent asks to reconnect.
-	r.ctl.Reconnect()
-	waitState(t, r.store, state.Problem, session.KeyGatewayUnreachable)
+	// As after a network change: the supervisor tries the way again.
+	r.ctl.Signal(session.NetworkChanged)
+	waitState(t, r.ctl, state.Problem, session.KeyGatewayUnreachable)
 	r.office.StartGateway(t)
-	waitState(t, r.store, state.Connected, session.KeyConnectedUntil)
+	waitState(t, r.ctl, state.Connected, session.KeyConnectedUntil)
 	if _, err := r.engine.Stats(); err != nil {
 		t.Errorf("engine after recovery: %v", err)
 	}
@@ -300,14 +284,14 @@ func TestUnreachablePortalAtTheEnd(t *testing.T) {
 			rel.Stop()
 			clock.Set(s.Until.Add(time.Second))
 			if !extended {
-				waitState(t, r.store, state.CodeNeeded, session.KeyExpired)
+				waitState(t, r.ctl, state.CodeNeeded, session.KeyExpired)
 				return
 			}
 			// Many monitor rounds (50 ms each) past the known end.
 			deadline := time.Now().Add(3 * time.Second)
 			for time.Now().Before(deadline) {
-				if sn := r.store.Snapshot(); sn.Session != state.Connected {
-					t.Fatalf("past the known end with the portal away: %v %+v, want connected", sn.Session, sn.Detail)
+				if sn := r.ctl.Status(); sn.Phase != state.Connected {
+					t.Fatalf("past the known end with the portal away: %v %+v, want connected", sn.Phase, sn.Detail)
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -319,7 +303,7 @@ func TestUnreachablePortalAtTheEnd(t *testing.T) {
 			rel.Start(t)
 			time.Sleep(500 * time.Millisecond)
 			clock.Set(s.Until.Add(time.Hour + time.Second))
-			waitState(t, r.store, state.CodeNeeded, session.KeyExpired)
+			waitState(t, r.ctl, state.CodeNeeded, session.KeyExpired)
 		})
 	}
 }

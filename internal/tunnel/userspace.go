@@ -166,6 +166,39 @@ func (u *Userspace) Rebind() error {
 	return dev.BindUpdate()
 }
 
+// Rehandshake starts a fresh handshake with the gateway at once, on the
+// running device: its keys are dropped, so the gateway's answer proves
+// it is there (after a restart it no longer knows the old keys). The
+// device, its netstack and the open connections stay, so no second
+// device's handshake can follow within the gateway's flood window.
+func (u *Userspace) Rehandshake() error {
+	u.mu.RLock()
+	dev, pub := u.dev, u.cfg.GatewayPublicKey
+	u.mu.RUnlock()
+	if dev == nil {
+		return ErrDown
+	}
+	hex, err := wgconf.HexKey(pub)
+	if err != nil {
+		return fmt.Errorf("gateway public key: %w", err)
+	}
+	var pk device.NoisePublicKey
+	if err := pk.FromHex(hex); err != nil {
+		return fmt.Errorf("gateway public key: %w", err)
+	}
+	peer := dev.LookupPeer(pk)
+	if peer == nil {
+		return errors.New("gateway peer missing from tunnel")
+	}
+	// Expiring resets wireguard-go's 5 s guard between initiations;
+	// callers space their calls (session.Controller: at least 0.5 s).
+	peer.ExpireCurrentKeypairs()
+	if err := peer.SendHandshakeInitiation(false); err != nil {
+		return fmt.Errorf("sending handshake: %w", err)
+	}
+	return nil
+}
+
 // Stats implements Engine.
 func (u *Userspace) Stats() (Stats, error) {
 	u.mu.RLock()
