@@ -1,6 +1,7 @@
 package state
 
 import (
+	"reflect"
 	"sync"
 	"time"
 )
@@ -43,18 +44,26 @@ func (s *Store) Snapshot() Snapshot {
 	return s.cur.clone()
 }
 
-// Update applies change to the state and publishes the result if anything
-// changed the session or any other field. It sets Since when the session
-// state changes.
+// Update applies change to the state and publishes the result only if a
+// field changed: subscribers (windows, the tray, followers) then never
+// redraw or react to a write that repeated the current value. It sets
+// Since when the session state changes, and bumps Seq with each publish.
 func (s *Store) Update(change func(*Snapshot)) Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := s.cur.clone()
 	change(&next)
+	// Clone again so that an empty slice the change wrote compares equal
+	// to the nil one the store keeps.
+	next = next.clone()
 	if next.Session != s.cur.Session {
 		next.Since = s.now()
 	}
-	next.Seq = s.cur.Seq + 1
+	next.Seq = s.cur.Seq
+	if reflect.DeepEqual(next, s.cur) {
+		return next
+	}
+	next.Seq++
 	s.cur = next
 	for sub := range s.subs {
 		Offer(sub.ch, next.clone())
