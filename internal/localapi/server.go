@@ -18,6 +18,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/localapi/wire"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -421,7 +422,7 @@ func (s *Server) handleEnrollAction(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &act) {
 		return
 	}
-	if !validEnrollAction(act.Action) {
+	if !wire.ValidEnrollAction(act.Action) {
 		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_action", Message: fmt.Sprintf("unknown wizard action %q", act.Action)})
 		return
 	}

@@ -34,14 +34,14 @@ func NewStore(initial Snapshot, now func() time.Time) *Store {
 	if initial.Since.IsZero() {
 		initial.Since = now()
 	}
-	return &Store{now: now, cur: initial.clone(), subs: map[*subscription]struct{}{}}
+	return &Store{now: now, cur: clone(initial), subs: map[*subscription]struct{}{}}
 }
 
 // Snapshot returns a copy of the current state.
 func (s *Store) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cur.clone()
+	return clone(s.cur)
 }
 
 // Update applies change to the state and publishes the result only if a
@@ -51,11 +51,11 @@ func (s *Store) Snapshot() Snapshot {
 func (s *Store) Update(change func(*Snapshot)) Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := s.cur.clone()
+	next := clone(s.cur)
 	change(&next)
 	// Clone again so that an empty slice the change wrote compares equal
 	// to the nil one the store keeps.
-	next = next.clone()
+	next = clone(next)
 	if next.Session != s.cur.Session {
 		next.Since = s.now()
 	}
@@ -66,9 +66,9 @@ func (s *Store) Update(change func(*Snapshot)) Snapshot {
 	next.Seq++
 	s.cur = next
 	for sub := range s.subs {
-		Offer(sub.ch, next.clone())
+		Offer(sub.ch, clone(next))
 	}
-	return next.clone()
+	return clone(next)
 }
 
 // AddError records an error for the support window, keeping the newest few.
@@ -107,7 +107,7 @@ func Offer[T any](ch chan T, v T) {
 func (s *Store) Subscribe() (<-chan Snapshot, func()) {
 	sub := &subscription{ch: make(chan Snapshot, 1)}
 	s.mu.Lock()
-	sub.ch <- s.cur.clone()
+	sub.ch <- clone(s.cur)
 	s.subs[sub] = struct{}{}
 	s.mu.Unlock()
 	var once sync.Once
