@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/dienstweg/dienstweg/internal/localapi/wire"
+	"github.com/dienstweg/dienstweg/internal/problem"
 )
 
 // The wire types, named here for the API's clients.
@@ -71,8 +72,34 @@ var (
 	ErrNotAvailable = &Error{Status: http.StatusNotImplemented, Code: "not_available", Key: "error.not_available", Message: "this feature is not available yet"}
 )
 
-// AsError turns any error into an *Error, keeping a backend's choice.
+// kindStatus is the one place where a failure's kind becomes an HTTP
+// status: domain packages return problem errors and never pick one.
+var kindStatus = map[problem.Kind]int{
+	problem.Invalid:      http.StatusBadRequest,
+	problem.Denied:       http.StatusUnauthorized,
+	problem.Forbidden:    http.StatusForbidden,
+	problem.Conflict:     http.StatusConflict,
+	problem.Limited:      http.StatusTooManyRequests,
+	problem.Unavailable:  http.StatusServiceUnavailable,
+	problem.NotSupported: http.StatusNotImplemented,
+	problem.Internal:     http.StatusInternalServerError,
+}
+
+// StatusOf is the HTTP status that a failure of kind k answers with.
+func StatusOf(k problem.Kind) int {
+	if st, ok := kindStatus[k]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
+// AsError turns any error into the wire's *Error: a problem error by its
+// kind, code and message; an *Error as it is (the API's own); anything
+// else as an internal error.
 func AsError(err error) *Error {
+	if p, ok := problem.As(err); ok {
+		return &Error{Status: StatusOf(p.Kind), Code: p.CodeOrKey(), Key: p.Msg.Key, Args: p.Msg.Args, Message: err.Error()}
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

@@ -186,7 +186,10 @@ func alive(path string) bool {
 }
 
 // Handler returns the API's routes, behind the peer check.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.checkPeer(s.routes()) }
+
+// routes is the API without the peer check.
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	routes := []struct {
 		method, path string
@@ -222,7 +225,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
 	})
-	return s.checkPeer(mux)
+	return mux
 }
 
 func (s *Server) checkPeer(next http.Handler) http.Handler {
