@@ -25,6 +25,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
@@ -121,6 +122,10 @@ type Agent struct {
 
 	hostOnce sync.Once
 
+	// projMu guards in, the projection's inputs (project.go).
+	projMu sync.Mutex
+	in     inputs
+
 	// enrollMu orders the wizard's views into the state (mirrorEnrollment).
 	enrollMu       sync.Mutex
 	enrollMirrored bool
@@ -192,6 +197,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	host, _ := os.Hostname()
 	a := &Agent{opts: opts, log: opts.Logger, cat: cat, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
+	a.in.Update = state.Update{State: "idle"}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
 		Organisation: opts.Profile.Organisation,
@@ -203,7 +209,7 @@ func New(opts Options) (*Agent, error) {
 		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours, Email: opts.Profile.Helpdesk.Email},
 		// Assume a tray until the bus says otherwise, so no window flashes.
 		TrayVisible: true,
-		Update:      state.Update{State: "idle"},
+		Update:      a.in.Update,
 	}, opts.Now)
 	a.store.Update(func(s *state.Snapshot) { s.DemoLogin = opts.DemoLogin })
 	if opts.Keyring == nil {
@@ -240,6 +246,13 @@ func New(opts Options) (*Agent, error) {
 	if a.updater, err = a.newUpdater(); err != nil {
 		return nil, err
 	}
+	// Show the components' states from the start, before Run follows them.
+	a.setInputs(func(in *inputs) {
+		in.Announce = a.announce.Unread()
+		if a.updater != nil {
+			in.Update = a.updater.Status()
+		}
+	})
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.Exe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
@@ -281,7 +294,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(6)
+	wg.Add(7)
+	go func() { defer wg.Done(); a.followComponents(ctx) }()
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.startKeyring(ctx, &wg) }()
@@ -387,10 +401,10 @@ func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Sub
 func (a *Agent) StartSession(ctx context.Context, code string) error {
 	code, ok := authcode.Normalise(code)
 	if !ok {
-		return &localapi.Error{Status: 400, Code: "bad_code_format", Key: "code.format", Message: fmt.Sprintf("the code has exactly %d digits", authcode.Digits)}
+		return fail(problem.Invalid, "bad_code_format", "code.format", fmt.Sprintf("the code has exactly %d digits", authcode.Digits))
 	}
 	if a.opts.Session == nil {
-		return localapi.ErrNotAvailable
+		return errNotAvailable
 	}
 	return a.opts.Session.Start(ctx, code)
 }
@@ -398,7 +412,7 @@ func (a *Agent) StartSession(ctx context.Context, code string) error {
 // EndSession implements localapi.Backend.
 func (a *Agent) EndSession(ctx context.Context) error {
 	if a.opts.Session == nil {
-		return localapi.ErrNotAvailable
+		return errNotAvailable
 	}
 	return a.opts.Session.End(ctx)
 }

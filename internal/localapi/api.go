@@ -98,7 +98,11 @@ func StatusOf(k problem.Kind) int {
 // else as an internal error.
 func AsError(err error) *Error {
 	if p, ok := problem.As(err); ok {
-		return &Error{Status: StatusOf(p.Kind), Code: p.CodeOrKey(), Key: p.Msg.Key, Args: p.Msg.Args, Message: err.Error()}
+		msg := p.CodeOrKey()
+		if p.Err != nil {
+			msg = p.Err.Error() // the code is in Code already
+		}
+		return &Error{Status: StatusOf(p.Kind), Code: p.CodeOrKey(), Key: p.Msg.Key, Args: p.Msg.Args, Message: msg}
 	}
 	var e *Error
 	if errors.As(err, &e) {
