@@ -294,37 +294,24 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Demo, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(7)
+	wg.Add(5)
 	go func() { defer wg.Done(); a.followComponents(ctx) }()
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.startKeyring(ctx, &wg) }()
 	go func() { defer wg.Done(); a.followSession(ctx, sessionAtStart, sessionSnaps, stopSession) }()
 	go func() { defer wg.Done(); a.followTunnel(ctx, tunnelSnaps, stopTunnel) }()
-	go func() {
-		defer wg.Done()
-		if err := a.health.Run(ctx); err != nil {
-			a.log.Error("health checks stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := a.announce.Run(ctx); err != nil {
-			a.log.Error("announcements stopped", "err", err)
-		}
-	}()
+	// Long-lived components run under one supervisor, which restarts a
+	// failed one with backoff and reports it in the status.
+	sup := newSupervisor(a.log, a.store.AddError)
+	sup.start(ctx, component{"health", a.health.Run})
+	sup.start(ctx, component{"announcements", a.announce.Run})
 	if a.updater != nil {
 		// This version serves its API: an update that led here is good.
 		if err := update.Confirm(a.opts.StateDir, version.String()); err != nil {
 			a.log.Warn("confirming the update", "err", err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.updater.Run(ctx); err != nil {
-				a.log.Error("self-update stopped", "err", err)
-			}
-		}()
+		sup.start(ctx, component{"update", a.updater.Run})
 	}
 	if a.opts.Tray {
 		if err := tray.WatchHost(ctx, a.trayHostChanged); err != nil {
@@ -356,6 +343,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.api.Close() // tells open windows to close
 	wg.Wait()
+	sup.wait()
 	a.stopBackground()
 	a.launcher.wait(3 * time.Second)
 	return a.restartErr()
