@@ -67,11 +67,6 @@ const (
 
 type errorBody = wire.ErrorBody
 
-// Errors the API itself produces.
-var (
-	ErrNotAvailable = &Error{Status: http.StatusNotImplemented, Code: "not_available", Key: "error.not_available", Message: "this feature is not available yet"}
-)
-
 // kindStatus is the one place where a failure's kind becomes an HTTP
 // status: domain packages return problem errors and never pick one.
 var kindStatus = map[problem.Kind]int{
