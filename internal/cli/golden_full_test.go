@@ -1,10 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -79,23 +75,4 @@ func TestFullSampleSetsEveryField(t *testing.T) {
 
 // Every field of the format appears in a golden file: a renamed or
 // dropped field breaks scripts that read `dienstweg status --json`.
-func TestStatusJSONGoldenFull(t *testing.T) {
-	var out, errOut bytes.Buffer
-	code := Status(context.Background(), fixedClient{snap: full()}, Options{JSON: true, Lang: "de", Out: &out, Err: &errOut})
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	golden := filepath.Join("testdata", "status.full.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("reading golden (run with -update to create): %v", err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("status JSON changed; if deliberate, update docs/cli.md and run go test ./internal/cli -update\ngot:\n%s\nwant:\n%s", out.Bytes(), want)
-	}
-}
+func TestStatusJSONGoldenFull(t *testing.T) { checkStatusGolden(t, full(), "status.full.golden.json") }
