@@ -144,6 +144,10 @@ type Agent struct {
 
 	hostOnce sync.Once
 
+	// projMu guards in, the projection's inputs (project.go).
+	projMu sync.Mutex
+	in     inputs
+
 	// enrollMu orders the wizard's views into the state (mirrorEnrollment).
 	enrollMu       sync.Mutex
 	enrollMirrored bool
@@ -206,6 +210,7 @@ func New(opts Options) (*Agent, error) {
 	}
 	host, _ := os.Hostname()
 	a := &Agent{opts: opts, log: opts.Logger, cat: cat, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
+	a.in.Update = state.Update{State: "idle"}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
 		Organisation: opts.Profile.Organisation,
@@ -218,7 +223,7 @@ func New(opts Options) (*Agent, error) {
 		Helpdesk:     state.Helpdesk{Phone: opts.Profile.Helpdesk.Phone, Hours: opts.Profile.Helpdesk.Hours, Email: opts.Profile.Helpdesk.Email},
 		// Assume a tray until the bus says otherwise, so no window flashes.
 		TrayVisible: true,
-		Update:      state.Update{State: "idle"},
+		Update:      a.in.Update,
 	}, opts.Now)
 	if opts.Keyring == nil {
 		opts.Keyring = &keyring.System{}
@@ -252,6 +257,13 @@ func New(opts Options) (*Agent, error) {
 	if a.updater, err = a.newUpdater(); err != nil {
 		return nil, err
 	}
+	// Show the components' states from the start, before Run follows them.
+	a.setInputs(func(in *inputs) {
+		in.Announce = a.announce.Unread()
+		if a.updater != nil {
+			in.Update = a.updater.Status()
+		}
+	})
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
 	a.launcher = newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
 	return a, nil
@@ -310,7 +322,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Profile.Demo != nil, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
-	wg.Add(6)
+	wg.Add(5)
+	go func() { defer wg.Done(); a.followComponents(ctx) }()
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
 	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.startKeyring(ctx, &wg) }()
@@ -321,30 +334,17 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer stopVerdicts()
 		a.mirrorSession(ctx, sessionStates, verdicts)
 	}()
-	go func() {
-		defer wg.Done()
-		if err := a.health.Run(ctx); err != nil {
-			a.log.Error("health checks stopped", "err", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := a.announce.Run(ctx); err != nil {
-			a.log.Error("announcements stopped", "err", err)
-		}
-	}()
+	// Long-lived components run under one supervisor, which restarts a
+	// failed one with backoff and reports it in the status.
+	sup := newSupervisor(a.log, a.store.AddError)
+	sup.start(ctx, component{"health", a.health.Run})
+	sup.start(ctx, component{"announcements", a.announce.Run})
 	if a.updater != nil {
 		// This version serves its API: an update that led here is good.
 		if err := update.Confirm(a.opts.StateDir, version.String()); err != nil {
 			a.log.Warn("confirming the update", "err", err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.updater.Run(ctx); err != nil {
-				a.log.Error("self-update stopped", "err", err)
-			}
-		}()
+		sup.start(ctx, component{"update", a.updater.Run})
 	}
 	if a.opts.Tray {
 		if err := tray.WatchHost(ctx, a.trayHostChanged); err != nil {
@@ -370,6 +370,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.api.Close() // tells open windows to close
 	wg.Wait()
+	sup.wait()
 	a.stopBackground()
 	a.launcher.wait(3 * time.Second)
 	return a.restartErr()
@@ -412,10 +413,10 @@ func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Sub
 func (a *Agent) StartSession(ctx context.Context, code string) error {
 	code, ok := authcode.Normalise(code)
 	if !ok {
-		return &localapi.Error{Status: 400, Code: "bad_code_format", Key: "code.format", Message: fmt.Sprintf("the code has exactly %d digits", authcode.Digits)}
+		return fail(problem.Invalid, "bad_code_format", "code.format", fmt.Sprintf("the code has exactly %d digits", authcode.Digits))
 	}
 	if a.opts.Session == nil {
-		return localapi.ErrNotAvailable
+		return errNotAvailable
 	}
 	err := a.opts.Session.Start(ctx, code)
 	if p, ok := problem.As(err); ok {
@@ -427,7 +428,7 @@ func (a *Agent) StartSession(ctx context.Context, code string) error {
 // EndSession implements localapi.Backend.
 func (a *Agent) EndSession(ctx context.Context) error {
 	if a.opts.Session == nil {
-		return localapi.ErrNotAvailable
+		return errNotAvailable
 	}
 	return a.opts.Session.End(ctx)
 }

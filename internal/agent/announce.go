@@ -12,7 +12,7 @@ import (
 // cached feed at once and polls the portal from Run.
 func (a *Agent) newAnnouncements() (*announce.Poller, error) {
 	p, err := announce.New(
-		announce.Deps{Feed: a.portal, Store: a.store, Notifier: a.notifier(), Logger: a.log, Now: a.opts.Now},
+		announce.Deps{Feed: a.portal, Notifier: a.notifier(), Logger: a.log, Now: a.opts.Now},
 		announce.Config{CacheDir: a.opts.CacheDir, StateDir: a.opts.StateDir, Lang: a.opts.Lang},
 	)
 	if err != nil {

@@ -3,12 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -52,7 +52,7 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 		v, err = m.Back()
 	case localapi.EnrollToggleSecret:
 		if a.store.Snapshot().SafeMode {
-			return a.mask(m.View()), &localapi.Error{Status: http.StatusConflict, Code: "safe_mode", Key: "enroll.safe_mode", Message: "screen-share safe mode hides the code"}
+			return a.mask(m.View()), fail(problem.Conflict, "safe_mode", "enroll.safe_mode", "screen-share safe mode hides the code")
 		}
 		v, err = m.ToggleSecret()
 	case localapi.EnrollSignIn:
@@ -64,14 +64,14 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 	case localapi.EnrollRestart:
 		v, err = m.Restart(ctx)
 	default:
-		return m.View(), &localapi.Error{Status: http.StatusBadRequest, Code: "bad_action", Message: "unknown wizard action " + act.Action}
+		return m.View(), fail(problem.Invalid, "bad_action", "", "unknown wizard action "+act.Action)
 	}
 	// The state answers for the wizard as soon as the action returns: a
 	// caller that saw "done" must not read "not set up" from the status.
 	a.mirrorEnrollment(v)
 	switch {
 	case errors.Is(err, enroll.ErrBusy):
-		err = &localapi.Error{Status: http.StatusConflict, Code: "busy", Message: "the wizard is busy with the previous step"}
+		err = fail(problem.Conflict, "busy", "", "the wizard is busy with the previous step")
 	case errors.Is(err, enroll.ErrNotNow):
 		// A stale window: it gets the current view and renders that.
 		err = nil
@@ -147,7 +147,7 @@ func (a *Agent) mirrorEnrollment(v enroll.View) {
 		return
 	}
 	a.enrollMirrored, a.enrollSeq = true, v.Seq
-	a.store.Update(func(s *state.Snapshot) {
-		s.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
+	a.setInputs(func(in *inputs) {
+		in.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -221,7 +222,6 @@ func (a *Agent) wizard(ctx context.Context) (*enroll.Machine, error) {
 	case <-a.wizardReady:
 		return a.enroll, nil
 	case <-ctx.Done():
-		return nil, &localapi.Error{Status: 503, Code: "wizard_starting", Key: "error.not_available",
-			Message: "the setup wizard is still reading the keyring"}
+		return nil, fail(problem.Unavailable, "wizard_starting", "error.not_available", "the setup wizard is still reading the keyring")
 	}
 }

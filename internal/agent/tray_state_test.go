@@ -241,7 +241,7 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 		}
 	}
 	// Staying in the state sends nothing more.
-	a.Store().Update(func(s *state.Snapshot) { s.Announce.Unread = 0 })
+	a.Store().Update(func(s *state.Snapshot) { s.SafeMode = !s.SafeMode })
 	time.Sleep(300 * time.Millisecond)
 	if n := len(server.Notifications()); n != 2 {
 		t.Errorf("%d notifications for 2 expiries", n)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
-	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
@@ -44,7 +44,8 @@ func (a *Agent) newUpdater() (*update.Updater, error) {
 	}
 	u, err := update.New(update.Config{
 		Source:   a.portal,
-		Store:    a.store,
+		Sessions: a.store,
+		Report:   a.store.AddError,
 		Keys:     a.opts.Profile.UpdateKeys,
 		Channel:  a.opts.Profile.Channel(),
 		Version:  version.String(),
@@ -68,7 +69,7 @@ func (a *Agent) newUpdater() (*update.Updater, error) {
 // CheckUpdate implements localapi.Backend: a check now, from the tray.
 func (a *Agent) CheckUpdate(context.Context) error {
 	if a.updater == nil {
-		return localapi.ErrNotAvailable
+		return errNotAvailable
 	}
 	a.updater.CheckNow()
 	return nil
@@ -87,15 +88,18 @@ func (a *Agent) restartErr() error {
 // ChooseUpdate implements localapi.Backend.
 func (a *Agent) ChooseUpdate(ctx context.Context, choice string) error {
 	if a.updater == nil {
-		return localapi.ErrNotAvailable
+		return errNotAvailable
 	}
 	c := update.ChoiceAtSessionEnd
 	if choice == localapi.UpdateNow {
 		c = update.ChoiceNow
 	}
 	if err := a.updater.Choose(ctx, c); err != nil {
-		return &localapi.Error{Status: 409, Code: "update", Key: "update.error.nothing_to_install", Message: err.Error()}
+		e := problem.New(problem.Conflict, "update.error.nothing_to_install", err)
+		e.Code = "update"
+		return e
 	}
-	a.store.Update(func(s *state.Snapshot) { s.Update.Chosen = choice })
+	// The caller reads its choice in the status at once.
+	a.setInputs(func(in *inputs) { in.Update = a.updater.Status() })
 	return nil
 }

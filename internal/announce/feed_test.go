@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal"
-	"github.com/dienstweg/dienstweg/internal/state"
 )
 
 var t0 = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
@@ -126,7 +125,7 @@ func (f staticFeed) Announcements(context.Context, string) (*portal.Announcement
 func newTestPoller(tb testing.TB, feed Feed, r float64) *Poller {
 	tb.Helper()
 	d := newDirs(tb)
-	p, err := New(Deps{Feed: feed, Store: state.NewStore(state.Snapshot{}, nil), Now: func() time.Time { return t0 }, Rand: func() float64 { return r }},
+	p, err := New(Deps{Feed: feed, Now: func() time.Time { return t0 }, Rand: func() float64 { return r }},
 		Config{CacheDir: d.cache, StateDir: d.state, Interval: 10 * time.Minute, UrgentInterval: 2 * time.Minute, MaxBackoff: time.Hour, Jitter: 0.25})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -212,8 +211,7 @@ func TestRunPollsAndStopsOnCancel(t *testing.T) {
 	t.Parallel()
 	feed := signalFeed{staticFeed: staticFeed{items: []portal.Announcement{ann("a", SeverityInfo, t0.Add(-time.Hour), t0.Add(time.Hour))}}, calls: make(chan string, 4)}
 	d := newDirs(t)
-	st := state.NewStore(state.Snapshot{}, nil)
-	p, err := New(Deps{Feed: feed, Store: st, Now: func() time.Time { return t0 }},
+	p, err := New(Deps{Feed: feed, Now: func() time.Time { return t0 }},
 		Config{CacheDir: d.cache, StateDir: d.state, FirstPoll: time.Millisecond, Interval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +226,7 @@ func TestRunPollsAndStopsOnCancel(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v, want nil after cancel", err)
 	}
-	if got := st.Snapshot().Announce.Unread; got != 1 {
+	if got := p.Unread().Unread; got != 1 {
 		t.Errorf("unread after Run's poll = %d, want 1", got)
 	}
 }

@@ -58,7 +58,7 @@ func TestCacheWithRepeatedIDShowsItOnce(t *testing.T) {
 	if got := p.List("de"); len(got) != 1 || got[0].Title != a.Title.DE {
 		t.Errorf("List = %+v, want %q once", got, a.Title.DE)
 	}
-	if s := p.deps.Store.Snapshot().Announce; s.Unread != 1 {
+	if s := p.Unread(); s.Unread != 1 {
 		t.Errorf("unread = %d, want 1", s.Unread)
 	}
 }

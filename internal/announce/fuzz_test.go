@@ -16,7 +16,6 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
-	"github.com/dienstweg/dienstweg/internal/state"
 )
 
 // fuzzDirs gives each input fresh cache and state directories, on tmpfs
@@ -73,7 +72,7 @@ func (c *countingNotifier) most() (string, int) {
 
 func fuzzPoller(t *testing.T, d dirs, feed Feed, n Notifier) *Poller {
 	t.Helper()
-	p, err := New(Deps{Feed: feed, Store: state.NewStore(state.Snapshot{}, nil), Notifier: n,
+	p, err := New(Deps{Feed: feed, Notifier: n,
 		Now: func() time.Time { return t0 }, Rand: func() float64 { return 0.5 },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		Config{CacheDir: d.cache, StateDir: d.state, Lang: "de"})
@@ -210,7 +209,7 @@ func FuzzFeed(f *testing.F) {
 			t.Fatalf("MarkAllRead: %v", err)
 		}
 		r := fuzzPoller(t, d, fuzzFeed{}, n)
-		if s := r.deps.Store.Snapshot().Announce; s.Unread != 0 {
+		if s := r.Unread(); s.Unread != 0 {
 			t.Fatalf("%d unread after marking all read and a restart", s.Unread)
 		}
 	})
@@ -287,7 +286,7 @@ func FuzzStateFile(f *testing.F) {
 		}
 		q := fuzzPoller(t, d, fuzzFeed{}, n)
 		q.Refresh(context.Background())
-		if s := q.deps.Store.Snapshot().Announce; s.Unread != 0 {
+		if s := q.Unread(); s.Unread != 0 {
 			t.Fatalf("%d unread after marking all read and a restart", s.Unread)
 		}
 		if id, k := n.most(); k > 1 {

@@ -47,8 +47,6 @@ type Notification struct {
 type Deps struct {
 	// Feed is required.
 	Feed Feed
-	// Store receives the unread counts; required.
-	Store *state.Store
 	// Notifier sends desktop notifications; nil sends none.
 	Notifier Notifier
 	// Logger; nil means slog.Default().
@@ -89,6 +87,7 @@ type Config struct {
 // Poller keeps the announcements. Its methods are safe for concurrent use.
 type Poller struct {
 	deps      Deps
+	unread    *state.Value[state.Announcements]
 	cfg       Config
 	log       *slog.Logger
 	cachePath string
@@ -108,8 +107,8 @@ type Poller struct {
 // counts, so the tray is right before the first poll. A damaged cache or
 // state file is logged and replaced, never fatal.
 func New(deps Deps, cfg Config) (*Poller, error) {
-	if deps.Feed == nil || deps.Store == nil {
-		return nil, errors.New("announcements need a feed and a store")
+	if deps.Feed == nil {
+		return nil, errors.New("announcements need a feed")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -153,6 +152,7 @@ func New(deps Deps, cfg Config) (*Poller, error) {
 		cfg.MaxBackoff = time.Hour
 	}
 	p := &Poller{
+		unread:    state.NewValue(state.Announcements{}),
 		deps:      deps,
 		cfg:       cfg,
 		log:       deps.Logger.With("component", "announcements"),
@@ -372,10 +372,16 @@ func (p *Poller) publish() {
 			sum.UnreadUrgent = sum.UnreadUrgent || it.Urgent()
 		}
 	}
-	if p.deps.Store.Snapshot().Announce == sum {
-		return
-	}
-	p.deps.Store.Update(func(s *state.Snapshot) { s.Announce = sum })
+	p.unread.Set(func(s *state.Announcements) { *s = sum })
+}
+
+// Unread is the poller's own state: the unread counts for the tray badge.
+func (p *Poller) Unread() state.Announcements { return p.unread.Get() }
+
+// SubscribeUnread follows Unread: the channel holds the current counts at
+// once and then always the newest; it changes only when they do.
+func (p *Poller) SubscribeUnread() (<-chan state.Announcements, func()) {
+	return p.unread.Subscribe()
 }
 
 // notifyNew sends one notification per visible, unread outage or

@@ -79,7 +79,6 @@ func (l *logBuffer) String() string {
 
 type fixture struct {
 	poller *Poller
-	store  *state.Store
 	feed   *countingFeed
 	log    *logBuffer
 }
@@ -87,9 +86,9 @@ type fixture struct {
 // startPoller builds a poller on d against feed with the clock now.
 func startPoller(tb testing.TB, feed Feed, d dirs, now func() time.Time, n Notifier) *fixture {
 	tb.Helper()
-	f := &fixture{store: state.NewStore(state.Snapshot{}, now), feed: &countingFeed{Feed: feed}, log: &logBuffer{}}
+	f := &fixture{feed: &countingFeed{Feed: feed}, log: &logBuffer{}}
 	p, err := New(Deps{
-		Feed: f.feed, Store: f.store, Notifier: n, Now: now,
+		Feed: f.feed, Notifier: n, Now: now,
 		Logger: slog.New(slog.NewTextHandler(f.log, nil)),
 	}, Config{CacheDir: d.cache, StateDir: d.state, Lang: "de"})
 	if err != nil {
@@ -161,20 +160,24 @@ func TestPollerAgainstPortal(t *testing.T) {
 		if len(list) != 1 || list[0].ID != "wartung-mail" || list[0].Title != "Wartung E-Mail" || list[0].Body != "Am **Samstag**." || list[0].Read {
 			t.Fatalf("List = %+v", list)
 		}
-		if got := f.store.Snapshot().Announce; got != (state.Announcements{Unread: 1, UnreadUrgent: true}) {
+		if got := f.poller.Unread(); got != (state.Announcements{Unread: 1, UnreadUrgent: true}) {
 			t.Errorf("Announce = %+v, want 1 unread, urgent", got)
 		}
 	})
 
 	t.Run("next_poll_is_304_without_store_update", func(t *testing.T) {
-		before := f.store.Snapshot().Seq
+		unread, cancel := f.poller.SubscribeUnread()
+		defer cancel()
+		<-unread
 		_, nm := f.feed.counts()
 		f.poll(t)
 		if _, nm2 := f.feed.counts(); nm2 != nm+1 {
 			t.Fatalf("second poll was not answered 304 (%d → %d)", nm, nm2)
 		}
-		if after := f.store.Snapshot().Seq; after != before {
-			t.Errorf("a 304 updated the store (seq %d → %d)", before, after)
+		select {
+		case got := <-unread:
+			t.Errorf("a 304 published the unread counts again: %+v", got)
+		default:
 		}
 	})
 
@@ -197,14 +200,14 @@ func TestPollerAgainstPortal(t *testing.T) {
 		if err := f.poller.MarkRead([]string{"wartung-mail", "unknown-id"}); err != nil {
 			t.Fatalf("MarkRead: %v", err)
 		}
-		if got := f.store.Snapshot().Announce; got != (state.Announcements{Unread: 1}) {
+		if got := f.poller.Unread(); got != (state.Announcements{Unread: 1}) {
 			t.Errorf("Announce = %+v, want 1 unread, not urgent", got)
 		}
 	})
 
 	t.Run("read_state_survives_restart", func(t *testing.T) {
 		g := startPoller(t, client, d, env.Clock.Now, nil)
-		if got := g.store.Snapshot().Announce; got != (state.Announcements{Unread: 1}) {
+		if got := g.poller.Unread(); got != (state.Announcements{Unread: 1}) {
 			t.Errorf("after restart Announce = %+v, want 1 unread from the cache", got)
 		}
 		g.poll(t)
@@ -225,7 +228,7 @@ func TestPollerAgainstPortal(t *testing.T) {
 		if got := f.ids(); !contains(got, "kurz") {
 			t.Fatalf("kurz not shown: %v", got)
 		}
-		if !f.store.Snapshot().Announce.UnreadUrgent {
+		if !f.poller.Unread().UnreadUrgent {
 			t.Error("an unread outage does not badge the tray")
 		}
 		env.Clock.Advance(2 * time.Hour)
@@ -234,7 +237,7 @@ func TestPollerAgainstPortal(t *testing.T) {
 			t.Errorf("expired kurz still listed: %v", got)
 		}
 		f.poller.Refresh(context.Background())
-		if got := f.store.Snapshot().Announce; got != (state.Announcements{Unread: 1}) {
+		if got := f.poller.Unread(); got != (state.Announcements{Unread: 1}) {
 			t.Errorf("after expiry Announce = %+v, want 1 unread, not urgent", got)
 		}
 		f.poll(t)
@@ -254,7 +257,7 @@ func TestPollerAgainstPortal(t *testing.T) {
 		if got := g.ids(); strings.Join(got, ",") != strings.Join(want, ",") || len(got) == 0 {
 			t.Errorf("offline list = %v, want cached %v", got, want)
 		}
-		if got := g.store.Snapshot().Announce.Unread; got != 1 {
+		if got := g.poller.Unread().Unread; got != 1 {
 			t.Errorf("offline unread = %d, want 1", got)
 		}
 	})

@@ -50,13 +50,17 @@ func sample() state.Snapshot {
 
 // The JSON of `dienstweg status --json` is a contract with helpdesk
 // scripts; docs/cli.md describes it. A change must be deliberate.
-func TestStatusJSONGolden(t *testing.T) {
+func TestStatusJSONGolden(t *testing.T) { checkStatusGolden(t, sample(), "status.golden.json") }
+
+// checkStatusGolden compares the JSON of snap with testdata/name.
+func checkStatusGolden(t *testing.T, snap state.Snapshot, name string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := Status(context.Background(), fixedClient{snap: sample()}, Options{JSON: true, Lang: "de", Out: &out, Err: &errOut})
+	code := Status(context.Background(), fixedClient{snap: snap}, Options{JSON: true, Lang: "de", Out: &out, Err: &errOut})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	golden := filepath.Join("testdata", "status.golden.json")
+	golden := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
 			t.Fatal(err)

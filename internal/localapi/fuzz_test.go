@@ -20,6 +20,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/localapi/wire"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -101,7 +102,7 @@ var fuzzRoutes = []struct {
 		return c == UpdateNow || c == UpdateAtSessionEnd
 	}},
 	{"POST", "/v1/safemode", func() any { return &SafeModeRequest{} }, nil},
-	{"POST", "/v1/enroll", func() any { return &EnrollAction{} }, func(v any) bool { return validEnrollAction(v.(*EnrollAction).Action) }},
+	{"POST", "/v1/enroll", func() any { return &EnrollAction{} }, func(v any) bool { return wire.ValidEnrollAction(v.(*EnrollAction).Action) }},
 	{"GET", "/v1/watch", nil, nil},
 	{"GET", "/v1/enroll/watch", nil, nil},
 	{"GET", "/v1/status", nil, nil},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/localapi/wire"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -185,7 +186,10 @@ func alive(path string) bool {
 }
 
 // Handler returns the API's routes, behind the peer check.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.checkPeer(s.routes()) }
+
+// routes is the API without the peer check.
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	routes := []struct {
 		method, path string
@@ -221,7 +225,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeError(w, &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)})
 	})
-	return s.checkPeer(mux)
+	return mux
 }
 
 func (s *Server) checkPeer(next http.Handler) http.Handler {
@@ -421,7 +425,7 @@ func (s *Server) handleEnrollAction(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &act) {
 		return
 	}
-	if !validEnrollAction(act.Action) {
+	if !wire.ValidEnrollAction(act.Action) {
 		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_action", Message: fmt.Sprintf("unknown wizard action %q", act.Action)})
 		return
 	}

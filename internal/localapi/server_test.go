@@ -64,7 +64,11 @@ func (b *testBackend) MarkRead(context.Context, MarkReadRequest) error { return 
 func (b *testBackend) Announcements(context.Context) ([]announce.Item, error) {
 	return []announce.Item{{ID: "a1", Severity: announce.SeverityMaintenance, Title: "Wartung"}}, nil
 }
-func (b *testBackend) CheckUpdate(context.Context) error { return ErrNotAvailable }
+func (b *testBackend) CheckUpdate(context.Context) error {
+	e := problem.New(problem.NotSupported, "error.not_available", nil)
+	e.Code = "not_available"
+	return e
+}
 func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	if b.Snapshot().Organisation == "broken" {
 		return &Error{Status: 500, Code: "internal", Message: "disk full"}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"reflect"
 	"sync"
 	"time"
 )
@@ -33,33 +34,41 @@ func NewStore(initial Snapshot, now func() time.Time) *Store {
 	if initial.Since.IsZero() {
 		initial.Since = now()
 	}
-	return &Store{now: now, cur: initial.clone(), subs: map[*subscription]struct{}{}}
+	return &Store{now: now, cur: clone(initial), subs: map[*subscription]struct{}{}}
 }
 
 // Snapshot returns a copy of the current state.
 func (s *Store) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cur.clone()
+	return clone(s.cur)
 }
 
-// Update applies change to the state and publishes the result if anything
-// changed the session or any other field. It sets Since when the session
-// state changes.
+// Update applies change to the state and publishes the result only if a
+// field changed: subscribers (windows, the tray, followers) then never
+// redraw or react to a write that repeated the current value. It sets
+// Since when the session state changes, and bumps Seq with each publish.
 func (s *Store) Update(change func(*Snapshot)) Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := s.cur.clone()
+	next := clone(s.cur)
 	change(&next)
+	// Clone again so that an empty slice the change wrote compares equal
+	// to the nil one the store keeps.
+	next = clone(next)
 	if next.Session != s.cur.Session {
 		next.Since = s.now()
 	}
-	next.Seq = s.cur.Seq + 1
+	next.Seq = s.cur.Seq
+	if reflect.DeepEqual(next, s.cur) {
+		return next
+	}
+	next.Seq++
 	s.cur = next
 	for sub := range s.subs {
-		Offer(sub.ch, next.clone())
+		Offer(sub.ch, clone(next))
 	}
-	return next.clone()
+	return clone(next)
 }
 
 // AddError records an error for the support window, keeping the newest few.
@@ -98,7 +107,7 @@ func Offer[T any](ch chan T, v T) {
 func (s *Store) Subscribe() (<-chan Snapshot, func()) {
 	sub := &subscription{ch: make(chan Snapshot, 1)}
 	s.mu.Lock()
-	sub.ch <- s.cur.clone()
+	sub.ch <- clone(s.cur)
 	s.subs[sub] = struct{}{}
 	s.mu.Unlock()
 	var once sync.Once

@@ -185,3 +185,40 @@ func TestConcurrentUpdatesAndSubscribers(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A write that repeats the current value must not wake subscribers or
+// bump Seq: windows would redraw and followers react to nothing.
+func TestUpdatePublishesOnlyOnChange(t *testing.T) {
+	t.Parallel()
+	s := NewStore(Snapshot{Session: Connected, Health: Health{Links: []Link{{Code: "internet", OK: true}}}}, nil)
+	ch, cancel := s.Subscribe()
+	defer cancel()
+	first := <-ch
+
+	same := s.Update(func(sn *Snapshot) {
+		sn.Session = Connected
+		sn.Health.Links = []Link{{Code: "internet", OK: true}}
+		sn.RecentErrors = []ErrorEntry{} // empty, as the store's nil
+	})
+	if same.Seq != first.Seq {
+		t.Errorf("Seq = %d after a no-op update, want %d", same.Seq, first.Seq)
+	}
+	select {
+	case got := <-ch:
+		t.Fatalf("no-op update published %v", got)
+	default:
+	}
+
+	changed := s.Update(func(sn *Snapshot) { sn.Announce.Unread = 1 })
+	if changed.Seq != first.Seq+1 {
+		t.Errorf("Seq = %d after a change, want %d", changed.Seq, first.Seq+1)
+	}
+	select {
+	case got := <-ch:
+		if got.Announce.Unread != 1 {
+			t.Errorf("published %+v, want unread 1", got.Announce)
+		}
+	default:
+		t.Fatal("a change was not published")
+	}
+}

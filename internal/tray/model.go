@@ -20,7 +20,6 @@ type Model struct {
 	ShowStart     bool
 	ShowEnd       bool
 	Announcements string
-	ShowSetup     bool
 	UpdateLabel   string
 	UpdateEnabled bool
 	SafeMode      bool
@@ -39,7 +38,6 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		Tooltip:     cat.T("tray.tooltip", map[string]string{"State": line}),
 		ShowStart:   !s.Session.Active(),
 		ShowEnd:     s.Session.Active(),
-		ShowSetup:   true,
 		UpdateLabel: cat.T("tray.check_updates"),
 		SafeMode:    s.SafeMode,
 	}

@@ -192,6 +192,8 @@ func TestPatchUpdate(t *testing.T) {
 			if err != nil || rel == nil {
 				t.Fatalf("Check = %v, %v", rel, err)
 			}
+			events := u.Events()
+			defer events.Close()
 			progress := make(chan update.Progress, 1024)
 			st, err := u.Download(ctx, rel, progress)
 			if err != nil {
@@ -208,8 +210,13 @@ func TestPatchUpdate(t *testing.T) {
 			if last.Total == 0 || last.Done != last.Total {
 				t.Errorf("last progress = %+v, want a complete download", last)
 			}
-			if s := f.store.Snapshot().Update; s.State != update.StateReady || s.Available != "0.2.0" || s.Progress != 1 {
+			if s := u.Status(); s.State != update.StateReady || s.Available != "0.2.0" || s.Progress != 1 {
 				t.Errorf("state = %+v, want ready 0.2.0", s)
+			}
+			// "Ready" is an edge its followers must not miss, whatever
+			// states the status passed through.
+			if got := events.Take(); len(got) != 1 || got[0] != (update.Event{Kind: update.EventReady, Version: "0.2.0"}) {
+				t.Errorf("events = %+v, want one EventReady 0.2.0", got)
 			}
 			if _, err := u.InstallNow(ctx); err != nil {
 				t.Fatalf("InstallNow: %v", err)
@@ -320,8 +327,8 @@ func TestUnconfirmedStartsRollBack(t *testing.T) {
 	store := state.NewStore(state.Snapshot{}, nil)
 	f.store = store
 	u = f.updater(t, nil, nil)
-	if e := store.Snapshot().Update.Error; e == nil || e.Key != update.MessageKey(update.CodeSelfTestFailed) {
-		t.Errorf("after restart: %+v", store.Snapshot().Update)
+	if e := u.Status().Error; e == nil || e.Key != update.MessageKey(update.CodeSelfTestFailed) {
+		t.Errorf("after restart: %+v", u.Status())
 	}
 	if _, err := u.Check(ctx); update.CodeOf(err) != update.CodeFailedBefore {
 		t.Errorf("Check after rollback = %v, want %s", err, update.CodeFailedBefore)

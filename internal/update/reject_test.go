@@ -42,7 +42,7 @@ func (f *fixture) updater(t *testing.T, src update.Source, mod func(*update.Conf
 		src = f.env.Client(t, nil)
 	}
 	cfg := update.Config{
-		Source: src, Store: f.store, Keys: []string{f.key.text()}, Version: "0.1.0",
+		Source: src, Sessions: f.store, Report: func(state.Message) {}, Keys: []string{f.key.text()}, Version: "0.1.0",
 		DeviceID: []byte("device-1"), Exe: f.exe, Dir: f.dir, Now: f.env.Clock.Now,
 	}
 	if mod != nil {
@@ -163,7 +163,7 @@ func TestRejectedUpdatesLeaveBinaryUnchanged(t *testing.T) {
 			if st != nil {
 				t.Errorf("a rejected release was staged: %+v", st)
 			}
-			snap := f.store.Snapshot()
+			snap := state.Snapshot{Update: u.Status()}
 			if tc.code == update.CodeDowngrade {
 				if snap.Update.State != update.StateUpToDate || snap.Update.Error != nil {
 					t.Errorf("state after downgrade offer = %+v, want quiet up_to_date", snap.Update)

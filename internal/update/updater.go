@@ -41,8 +41,12 @@ const ManagedMessageKey = "update.managed"
 type Config struct {
 	// Source is the portal client.
 	Source Source
-	// Store receives the Update part of the state.
-	Store *state.Store
+	// Sessions tells whether a session is up, so that an update never
+	// cuts one; required.
+	Sessions Sessions
+	// Report records an error for the support window; nil drops it. It
+	// is called from the updater's goroutines and must not block.
+	Report func(state.Message)
 	// Keys are the profile's minisign public keys.
 	Keys []string
 	// Channel is the profile's channel; "" means "stable".
@@ -75,6 +79,29 @@ type Config struct {
 	AskAlways bool
 }
 
+// Sessions is what the updater reads of the session. *state.Store
+// satisfies it; it must be safe for concurrent use, and Subscribe follows
+// state.Store.Subscribe.
+type Sessions interface {
+	Snapshot() state.Snapshot
+	Subscribe() (<-chan state.Snapshot, func())
+}
+
+// Event is an edge of the update's life that must reach its followers
+// even when states collapse: an update became ready to install.
+type Event struct {
+	Kind    EventKind
+	Version string
+}
+
+// EventKind names an Event.
+type EventKind int
+
+// The updater's events.
+const (
+	EventReady EventKind = iota + 1
+)
+
 // Choice is the employee's answer to "install now?".
 type Choice string
 
@@ -100,11 +127,13 @@ type Plan struct {
 // does to the store. Its methods are safe for concurrent use; one update
 // step (check, download, install) runs at a time.
 type Updater struct {
-	cfg  Config
-	keys []minisign.PublicKey
-	mem  *memory
-	log  *slog.Logger
-	kick chan struct{}
+	cfg    Config
+	status *state.Value[state.Update]
+	events state.Feed[Event]
+	keys   []minisign.PublicKey
+	mem    *memory
+	log    *slog.Logger
+	kick   chan struct{}
 
 	step sync.Mutex // serialises check, download and install
 
@@ -124,8 +153,8 @@ type Updater struct {
 // New validates cfg and prepares an updater. It reports a rollback that
 // happened before this start in the state.
 func New(cfg Config) (*Updater, error) {
-	if cfg.Source == nil || cfg.Store == nil {
-		return nil, errors.New("update: Source and Store are required")
+	if cfg.Source == nil || cfg.Sessions == nil {
+		return nil, errors.New("update: Source and Sessions are required")
 	}
 	if cfg.Dir == "" {
 		return nil, errors.New("update: Dir is required")
@@ -168,17 +197,31 @@ func New(cfg Config) (*Updater, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Report == nil {
+		cfg.Report = func(state.Message) {}
+	}
 	log := cfg.Logger.With("component", "update")
-	u := &Updater{cfg: cfg, keys: keys, mem: newMemory(cfg.Dir, log), log: log, kick: make(chan struct{}, 1)}
+	u := &Updater{cfg: cfg, status: state.NewValue(state.Update{State: StateIdle}), keys: keys, mem: newMemory(cfg.Dir, log), log: log, kick: make(chan struct{}, 1)}
 	u.managed = Writable(cfg.Exe) != nil
 	if f, err := u.mem.takeRollbackNote(); err == nil {
 		u.log.Error("the previous update was rolled back", "version", f.Version, "reason", f.Reason)
 		msg := state.Message{Key: MessageKey(CodeSelfTestFailed), Args: map[string]string{"Version": f.Version}}
-		cfg.Store.Update(func(s *state.Snapshot) { s.Update = state.Update{State: StateError, Error: &msg} })
-		cfg.Store.AddError(msg)
+		u.publish(func(s *state.Update) { *s = state.Update{State: StateError, Error: &msg} })
+		cfg.Report(msg)
 	}
 	return u, nil
 }
+
+// Status is the update's current state, for the agent's projection.
+func (u *Updater) Status() state.Update { return u.status.Get() }
+
+// SubscribeStatus follows Status: the channel holds the current state at
+// once and then always the newest; intermediate ones may be skipped.
+func (u *Updater) SubscribeStatus() (<-chan state.Update, func()) { return u.status.Subscribe() }
+
+// Events returns a queue of the updater's events from now on; none is
+// skipped. Close it when done.
+func (u *Updater) Events() *state.Events[Event] { return u.events.Subscribe() }
 
 // Managed reports whether updates are left to the package manager
 // because the agent cannot replace its binary.
@@ -204,7 +247,7 @@ func (u *Updater) Run(ctx context.Context) error {
 	// a second start that then hands over), so the staging directory is
 	// ours to clean.
 	u.sweepStaging()
-	snaps, cancel := u.cfg.Store.Subscribe()
+	snaps, cancel := u.cfg.Sessions.Subscribe()
 	defer cancel()
 	timer := time.NewTimer(backoff.Jitter(u.cfg.FirstCheck, 0.5, u.cfg.Rand))
 	defer timer.Stop()
@@ -251,7 +294,7 @@ func (u *Updater) cycle(ctx context.Context) {
 }
 
 func (u *Updater) publish(f func(*state.Update)) {
-	u.cfg.Store.Update(func(s *state.Snapshot) { f(&s.Update) })
+	u.status.Set(f)
 }
 
 func (u *Updater) fail(err error) error {
@@ -268,7 +311,7 @@ func (u *Updater) fail(err error) error {
 		// Everything else may be an attack or a broken release: keep it
 		// for the support window too.
 		u.log.Error("update rejected", "code", e.Code, "err", err)
-		u.cfg.Store.AddError(msg)
+		u.cfg.Report(msg)
 	}
 	return e
 }
@@ -412,6 +455,7 @@ func (u *Updater) publishReady(version string) {
 	u.publish(func(s *state.Update) {
 		*s = state.Update{State: StateReady, Available: version, Progress: 1, Chosen: string(chosen)}
 	})
+	u.events.Publish(Event{Kind: EventReady, Version: version})
 }
 
 // offeredBy reports whether st is exactly the build rel offers: a
@@ -493,7 +537,7 @@ func (u *Updater) Plan() (Plan, bool) {
 	if st == nil {
 		return Plan{}, false
 	}
-	ask := u.cfg.AskAlways || u.cfg.Store.Snapshot().Session.Active()
+	ask := u.cfg.AskAlways || u.cfg.Sessions.Snapshot().Session.Active()
 	return Plan{Version: st.Version, Ask: ask, Default: ChoiceAtSessionEnd, Choices: []Choice{ChoiceNow, ChoiceAtSessionEnd}, Chosen: chosen}, true
 }
 
@@ -516,6 +560,7 @@ func (u *Updater) Choose(ctx context.Context, c Choice) error {
 		// The release may have been withdrawn since the question was shown.
 		return &Error{Code: CodeNothingToInstall}
 	}
+	u.publish(func(s *state.Update) { s.Chosen = string(c) })
 	if c == ChoiceNow {
 		if !u.stillOffered(ctx) {
 			return &Error{Code: CodeNothingToInstall}

@@ -78,7 +78,7 @@ func run(args []string) error {
 	store := state.NewStore(state.Snapshot{Version: version, Update: state.Update{State: update.StateIdle}}, nil)
 	restart := make(chan *update.Installed, 1)
 	u, err := update.New(update.Config{
-		Source: pc, Store: store, Keys: strings.Split(*keys, ","), Channel: *channel,
+		Source: pc, Sessions: store, Report: func(m state.Message) { store.AddError(m) }, Keys: strings.Split(*keys, ","), Channel: *channel,
 		Version: version, DeviceID: []byte("device-1"), Exe: exe, Dir: *dir, Logger: log,
 		Restart: func(i *update.Installed) { restart <- i },
 	})
@@ -89,7 +89,7 @@ func run(args []string) error {
 
 	if role == "check" {
 		_, err := u.Check(ctx)
-		json.NewEncoder(os.Stdout).Encode(store.Snapshot().Update)
+		json.NewEncoder(os.Stdout).Encode(u.Status())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fakeagent: check:", err)
 		}
@@ -133,7 +133,9 @@ func run(args []string) error {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/status":
-			json.NewEncoder(w).Encode(store.Snapshot())
+			snap := store.Snapshot()
+			snap.Update = u.Status()
+			json.NewEncoder(w).Encode(snap)
 		case "/v1/update/check":
 			u.CheckNow()
 		case "/v1/quit":

@@ -1,0 +1,126 @@
+package wire
+
+import "fmt"
+
+// Window names the ui role knows.
+const (
+	WindowStatus        = "status"
+	WindowWizard        = "wizard"
+	WindowAnnouncements = "announcements"
+	WindowSupport       = "support"
+	WindowCode          = "code"
+)
+
+// Windows lists the valid window names.
+func Windows() []string {
+	return []string{WindowStatus, WindowWizard, WindowAnnouncements, WindowSupport, WindowCode}
+}
+
+// ValidWindow reports whether name is a window of the ui role.
+func ValidWindow(name string) bool {
+	for _, w := range Windows() {
+		if w == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Event is one line of the watch stream.
+type Event struct {
+	// Type is "state" (State is set) or "raise" (bring the window to the
+	// front) or "close" (the agent asks the window to close).
+	Type  string    `json:"type"`
+	State *Snapshot `json:"state,omitempty"`
+}
+
+// Event types.
+const (
+	EventState = "state"
+	EventRaise = "raise"
+	EventClose = "close"
+)
+
+// StartRequest is the body of POST /v1/session/start.
+type StartRequest struct {
+	Code string `json:"code"`
+}
+
+// OpenWindowRequest is the body of POST /v1/windows/open.
+type OpenWindowRequest struct {
+	Window string `json:"window"`
+}
+
+// MarkReadRequest is the body of POST /v1/announcements/read.
+type MarkReadRequest struct {
+	IDs []string `json:"ids,omitempty"`
+	All bool     `json:"all,omitempty"`
+}
+
+// Wizard actions for POST /v1/enroll.
+const (
+	EnrollNext         = "next"
+	EnrollBack         = "back"
+	EnrollToggleSecret = "toggle_secret"
+	EnrollSignIn       = "sign_in"
+	EnrollCode         = "code"
+	EnrollRetry        = "retry"
+	EnrollRestart      = "restart"
+)
+
+// ValidEnrollAction reports whether a is one of the wizard's actions.
+func ValidEnrollAction(a string) bool {
+	switch a {
+	case EnrollNext, EnrollBack, EnrollToggleSecret, EnrollSignIn, EnrollCode, EnrollRetry, EnrollRestart:
+		return true
+	}
+	return false
+}
+
+// EnrollAction is the body of POST /v1/enroll: one action of the setup
+// wizard with its inputs.
+type EnrollAction struct {
+	Action         string `json:"action"`
+	User           string `json:"user,omitempty"`
+	ActivationCode string `json:"activation_code,omitempty"`
+	Code           string `json:"code,omitempty"`
+}
+
+// Answers to "install the update now?".
+const (
+	UpdateNow          = "now"
+	UpdateAtSessionEnd = "session_end"
+)
+
+// UpdateChoiceRequest is the body of POST /v1/update/choose.
+type UpdateChoiceRequest struct {
+	Choice string `json:"choice"`
+}
+
+// SafeModeRequest is the body of POST /v1/safemode.
+type SafeModeRequest struct {
+	On bool `json:"on"`
+}
+
+// Error is the error body of every failed call; a client returns it as
+// its error, with Status taken from the response.
+type Error struct {
+	Status int    `json:"-"`
+	Code   string `json:"code"`
+	// Key is a translation key for the employee-facing text.
+	Key     string            `json:"key,omitempty"`
+	Args    map[string]string `json:"args,omitempty"`
+	Message string            `json:"message"`
+}
+
+func (e *Error) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return e.Message
+}
+
+// ErrorBody wraps Error in every failed call's JSON.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+}

@@ -1,0 +1,235 @@
+// Package wire is the local API's format: the JSON that the agent serves
+// and that the windows, the tray and `dienstweg status --json` read. It
+// holds data types only and imports nothing of the agent, so a client
+// links the format without the agent's code (as portal/api and
+// helper/helperapi do for their APIs). A change here changes a contract
+// with helpdesk scripts: the golden files in internal/cli/testdata guard it.
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Session is the home-office session state, one of the seven in PRODUCT.md.
+type Session int
+
+// The session states. Their String values are stable: they name the tray
+// icons, translation keys and the JSON of `dienstweg status`.
+const (
+	NotConnected Session = iota
+	Connecting
+	Connected
+	Limited
+	NoInternet
+	CodeNeeded
+	Problem
+)
+
+var sessionNames = [...]string{
+	NotConnected: "not_connected",
+	Connecting:   "connecting",
+	Connected:    "connected",
+	Limited:      "limited",
+	NoInternet:   "no_internet",
+	CodeNeeded:   "code_needed",
+	Problem:      "problem",
+}
+
+// Sessions lists all states in PRODUCT.md order.
+func Sessions() []Session {
+	return []Session{NotConnected, Connecting, Connected, Limited, NoInternet, CodeNeeded, Problem}
+}
+
+func (s Session) String() string {
+	if s < 0 || int(s) >= len(sessionNames) {
+		return fmt.Sprintf("session(%d)", int(s))
+	}
+	return sessionNames[s]
+}
+
+// ParseSession is the inverse of String.
+func ParseSession(name string) (Session, error) {
+	for i, n := range sessionNames {
+		if n == name {
+			return Session(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown session state %q", name)
+}
+
+// Active reports whether a tunnel is (being) held up in this state, so
+// "End home office" applies rather than "Start". No internet is one of
+// them: only the health checks set it, during a session whose tunnel and
+// authorisation still hold, and the session goes on when the laptop is
+// back online.
+func (s Session) Active() bool {
+	switch s {
+	case Connecting, Connected, Limited, NoInternet, Problem:
+		return true
+	}
+	return false
+}
+
+// MarshalText makes Session appear by name in JSON.
+func (s Session) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a name.
+func (s *Session) UnmarshalText(b []byte) error {
+	v, err := ParseSession(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Message is a translatable text: a key of the translation files plus its
+// arguments, so each process renders it in its own language.
+type Message struct {
+	Key  string            `json:"key"`
+	Args map[string]string `json:"args,omitempty"`
+}
+
+// Link is one link of the health chain.
+type Link struct {
+	Code    string  `json:"code"`
+	OK      bool    `json:"ok"`
+	Detail  Message `json:"detail"`
+	Latency float64 `json:"latency_ms,omitempty"`
+	// Target names the office service of an office_services link (there
+	// is one such link per configured service).
+	Target string `json:"target,omitempty"`
+	// Skipped means the link was not checked because an earlier one
+	// fails; OK is then false but says nothing about this link.
+	Skipped bool `json:"skipped,omitempty"`
+	// History is the recent latency of an office service, oldest first,
+	// for the sparkline in the status window.
+	History []Sample `json:"history,omitempty"`
+}
+
+// Sample is one probe of an office service.
+type Sample struct {
+	At      time.Time `json:"at"`
+	OK      bool      `json:"ok"`
+	Latency float64   `json:"latency_ms,omitempty"`
+}
+
+// Health summarises the health chain.
+type Health struct {
+	Links     []Link    `json:"links,omitempty"`
+	Diagnosis *Message  `json:"diagnosis,omitempty"`
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// ChangedAt is when a link or the diagnosis last changed.
+	ChangedAt time.Time `json:"changed_at,omitzero"`
+	// ClockOffset is the local clock minus the portal's, in seconds; nil
+	// until the portal has answered once.
+	ClockOffset *float64 `json:"clock_offset_s,omitempty"`
+}
+
+// Announcements summarises the feed for the tray badge.
+type Announcements struct {
+	Unread int `json:"unread"`
+	// UnreadUrgent is true when an unread one is an outage or maintenance.
+	UnreadUrgent bool `json:"unread_urgent"`
+}
+
+// Update is the self-update status.
+type Update struct {
+	// State is "idle", "checking", "available", "downloading", "ready",
+	// "up_to_date" or "error".
+	State     string  `json:"state"`
+	Available string  `json:"available,omitempty"`
+	Progress  float64 `json:"progress,omitempty"`
+	// Chosen is the employee's answer to "install now?" while a session
+	// is up: "now" or "session_end" (the default); "" before asking.
+	Chosen string   `json:"chosen,omitempty"`
+	Error  *Message `json:"error,omitempty"`
+}
+
+// Enrollment says whether this device is set up.
+type Enrollment struct {
+	Enrolled bool   `json:"enrolled"`
+	Step     string `json:"step,omitempty"`
+	User     string `json:"user,omitempty"`
+}
+
+// Keyring says whether the device's secrets can be read: the keyring
+// (Secret Service) runs and is unlocked.
+type Keyring struct {
+	// State is "" (not known yet, or not checked), "ok", "locked" or
+	// "unavailable".
+	State string `json:"state,omitempty"`
+	// Message tells the employee what to do; nil when ok.
+	Message *Message `json:"message,omitempty"`
+}
+
+// Keyring states.
+const (
+	KeyringOK          = "ok"
+	KeyringLocked      = "locked"
+	KeyringUnavailable = "unavailable"
+)
+
+// ErrorEntry is one recent error, for the support window.
+type ErrorEntry struct {
+	Time    time.Time `json:"time"`
+	Message Message   `json:"message"`
+}
+
+// Snapshot is the whole visible state at one moment. Snapshots are values:
+// the store hands out copies, never shared slices.
+type Snapshot struct {
+	// Seq increases with every change, so clients can drop stale updates.
+	Seq          uint64        `json:"seq"`
+	Version      string        `json:"version"`
+	Organisation string        `json:"organisation"`
+	SupportCode  string        `json:"support_code"`
+	DeviceName   string        `json:"device_name"`
+	Demo         bool          `json:"demo"`
+	Language     string        `json:"language"`
+	Session      Session       `json:"session"`
+	Since        time.Time     `json:"since"`
+	Detail       *Message      `json:"detail,omitempty"`
+	Health       Health        `json:"health"`
+	Announce     Announcements `json:"announcements"`
+	Update       Update        `json:"update"`
+	Enrollment   Enrollment    `json:"enrollment"`
+	Keyring      Keyring       `json:"keyring"`
+	TrayVisible  bool          `json:"tray_visible"`
+	// SafeMode hides QR codes, keys, the user name and tokens in every
+	// window, for screen sharing with the helpdesk.
+	SafeMode     bool         `json:"safe_mode"`
+	RecentErrors []ErrorEntry `json:"recent_errors,omitempty"`
+	Helpdesk     Helpdesk     `json:"helpdesk"`
+	// DemoLogin is the demo organisation's sign-in, shown by the wizard;
+	// nil outside demo mode.
+	DemoLogin *DemoLogin `json:"demo_login,omitempty"`
+	// ProfileMissing is where the agent looked for the organisation
+	// profile and found none. The agent then runs only to say so.
+	ProfileMissing string `json:"profile_missing,omitempty"`
+}
+
+// DemoLogin is a demo user's name and activation code.
+type DemoLogin struct {
+	User           string `json:"user"`
+	ActivationCode string `json:"activation_code"`
+}
+
+// Helpdesk is the contact from the profile.
+type Helpdesk struct {
+	Phone string `json:"phone,omitempty"`
+	Hours string `json:"hours,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// String renders a snapshot compactly for logs.
+func (s Snapshot) String() string {
+	b, _ := json.Marshal(struct {
+		Seq     uint64  `json:"seq"`
+		Session Session `json:"session"`
+		Unread  int     `json:"unread"`
+	}{s.Seq, s.Session, s.Announce.Unread})
+	return string(b)
+}
