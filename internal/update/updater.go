@@ -322,31 +322,39 @@ func (u *Updater) fail(err error) error {
 func (u *Updater) Check(ctx context.Context) (*Release, error) {
 	u.step.Lock()
 	defer u.step.Unlock()
-	rel, err := u.check(ctx)
+	u.publish(func(s *state.Update) { *s = state.Update{State: StateChecking} })
+	rel, show, err := u.check(ctx)
 	// A staged release installs only while the portal offers exactly it.
 	// Every answer that says otherwise (up to date, a downgrade, another
 	// version or build, outside the rollout, withdrawn, or a manifest we
 	// cannot trust) drops it; IT withdraws a release by publishing the
-	// previous one. Only a check that never got an answer keeps it.
+	// previous one. Only a check that never got an answer keeps it. It is
+	// dropped before the outcome shows, so "up to date" never coexists
+	// with a staged file.
 	if CodeOf(err) != CodeCheckFailed {
 		u.dropStagedUnless(rel)
 	}
-	return rel, err
+	if show != nil {
+		u.publish(func(s *state.Update) { *s = *show })
+		return rel, err
+	}
+	return rel, u.fail(err)
 }
 
-func (u *Updater) check(ctx context.Context) (*Release, error) {
-	u.publish(func(s *state.Update) { *s = state.Update{State: StateChecking} })
+// check asks the portal and judges its answer. It returns what to show,
+// or nil and an error for fail to show.
+func (u *Updater) check(ctx context.Context) (*Release, *state.Update, error) {
+	upToDate := &state.Update{State: StateUpToDate}
 	raw, err := u.cfg.Source.ReleaseManifest(ctx, u.cfg.Channel)
 	if errors.Is(err, portal.ErrNotFound) {
-		u.publish(func(s *state.Update) { *s = state.Update{State: StateUpToDate} })
-		return nil, nil
+		return nil, upToDate, nil
 	}
 	if err != nil {
-		return nil, u.fail(errf(CodeCheckFailed, "reading the release manifest: %v", err))
+		return nil, nil, errf(CodeCheckFailed, "reading the release manifest: %v", err)
 	}
 	m, err := VerifyManifest(raw.Manifest, raw.Signature, u.keys)
 	if err != nil {
-		return nil, u.fail(err)
+		return nil, nil, err
 	}
 	verdict, art, err := Evaluate(m, Target{
 		Version: u.cfg.Version, Channel: u.cfg.Channel, GOOS: u.cfg.GOOS, GOARCH: u.cfg.GOARCH,
@@ -356,22 +364,20 @@ func (u *Updater) check(ctx context.Context) (*Release, error) {
 		// IT may withdraw a release by publishing the previous one; we
 		// stay where we are without alarming the employee.
 		u.log.Warn("update refused", "err", err)
-		u.publish(func(s *state.Update) { *s = state.Update{State: StateUpToDate} })
-		return nil, err
+		return nil, upToDate, err
 	}
 	if err != nil {
-		return nil, u.fail(err)
+		return nil, nil, err
 	}
 	if verdict != Available {
 		u.log.Info("no update for this device", "offered", m.Version, "running", u.cfg.Version, "in_rollout", verdict != NotYet)
-		u.publish(func(s *state.Update) { *s = state.Update{State: StateUpToDate} })
-		return nil, nil
+		return nil, upToDate, nil
 	}
 	rec, err := u.mem.get()
 	if err == nil && rec.Failed != nil {
 		if c, err := compareVersions(m.Version, rec.Failed.Version); err == nil && c <= 0 {
-			return nil, u.fail(errf(CodeFailedBefore, "version %s failed its self-test on %s (%s); waiting for a newer one",
-				rec.Failed.Version, rec.Failed.At.Format(time.RFC3339), rec.Failed.Reason))
+			return nil, nil, errf(CodeFailedBefore, "version %s failed its self-test on %s (%s); waiting for a newer one",
+				rec.Failed.Version, rec.Failed.At.Format(time.RFC3339), rec.Failed.Reason)
 		}
 	}
 	rel := &Release{Manifest: m, Artifact: *art}
@@ -382,12 +388,10 @@ func (u *Updater) check(ctx context.Context) (*Release, error) {
 	if managed {
 		u.log.Info("update available; the binary is managed by the package manager", "version", m.Version, "exe", u.cfg.Exe)
 		msg := state.Message{Key: ManagedMessageKey, Args: map[string]string{"Version": m.Version}}
-		u.publish(func(s *state.Update) { *s = state.Update{State: StateManaged, Available: m.Version, Error: &msg} })
-		return rel, nil
+		return rel, &state.Update{State: StateManaged, Available: m.Version, Error: &msg}, nil
 	}
 	u.log.Info("update available", "version", m.Version, "running", u.cfg.Version)
-	u.publish(func(s *state.Update) { *s = state.Update{State: StateAvailable, Available: m.Version} })
-	return rel, nil
+	return rel, &state.Update{State: StateAvailable, Available: m.Version}, nil
 }
 
 // Download fetches and verifies rel's binary (by patch where one applies)
