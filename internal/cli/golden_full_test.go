@@ -28,6 +28,7 @@ func full() state.Snapshot {
 	s.RecentErrors = append(s.RecentErrors, state.ErrorEntry{Time: at, Message: state.Message{Key: "update.error.download", Args: map[string]string{"Version": "0.2.0"}}})
 	s.Helpdesk.Email = "it@musterstadt.example"
 	s.DemoLogin = &state.DemoLogin{User: "demo", ActivationCode: "ABCD-EFGH"}
+	s.ProfileMissing = "/etc/dienstweg/profile.json"
 	return s
 }
 
