@@ -17,6 +17,9 @@ import (
 // fixture is a running portal, a signing key, v1 installed and an
 // updater for it.
 type fixture struct {
+	// last is the updater made last; it owns the update status the
+	// tests read.
+	last  *update.Updater
 	env   *portaltest.Env
 	key   keyPair
 	v1    []byte
@@ -52,6 +55,7 @@ func (f *fixture) updater(t *testing.T, src update.Source, mod func(*update.Conf
 	if err != nil {
 		t.Fatalf("update.New: %v", err)
 	}
+	f.last = u
 	return u
 }
 

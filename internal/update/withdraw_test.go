@@ -48,7 +48,7 @@ func runUpdater(t *testing.T, u *update.Updater) (handled func(what string, cond
 func waitUpdate(t *testing.T, f *fixture, what string, cond func(state.Update) bool) state.Update {
 	t.Helper()
 	var got state.Update
-	waitFor(t, what, func() bool { got = f.store.Snapshot().Update; return cond(got) })
+	waitFor(t, what, func() bool { got = f.last.Status(); return cond(got) })
 	return got
 }
 
@@ -170,7 +170,7 @@ func TestWithdrawalBeforeTheNextCheckIsHonoured(t *testing.T) {
 	endSession(t, f, handled)
 	noInstall(t, installs, "at the end of the session")
 	sameBytes(t, f.exe, f.v1, "after the session")
-	if s := f.store.Snapshot().Update; s.State != update.StateUpToDate {
+	if s := f.last.Status(); s.State != update.StateUpToDate {
 		t.Errorf("state = %+v, want up_to_date", s)
 	}
 	if p, ok := u.Plan(); ok {
@@ -203,7 +203,7 @@ func TestStagedReleaseInstallsAtSessionEnd(t *testing.T) {
 			t.Errorf("installed %s, want 0.2.0", i.Version)
 		}
 	default:
-		t.Fatalf("nothing installed at the end of the session; state %+v", f.store.Snapshot().Update)
+		t.Fatalf("nothing installed at the end of the session; state %+v", f.last.Status())
 	}
 	sameBytes(t, f.exe, f.v2, "after the session")
 }
@@ -296,7 +296,7 @@ func TestCheckDropsStagedReleaseNoLongerOffered(t *testing.T) {
 			if update.CodeOf(err) != tc.code {
 				t.Fatalf("update round after the change = %v, want code %q", err, tc.code)
 			}
-			if s := f.store.Snapshot().Update; s.State != tc.state || s.Available != "" {
+			if s := f.last.Status(); s.State != tc.state || s.Available != "" {
 				t.Errorf("state = %+v, want %s", s, tc.state)
 			}
 			if p, ok := u.Plan(); ok {
@@ -362,7 +362,7 @@ func TestUnansweredCheckKeepsStagedRelease(t *testing.T) {
 	if _, err := checkAndDownload(ctx, u); err != nil {
 		t.Fatalf("update round back online: %v", err)
 	}
-	s := f.store.Snapshot().Update
+	s := f.last.Status()
 	if s.State != update.StateReady || s.Chosen != string(update.ChoiceAtSessionEnd) {
 		t.Errorf("state after re-checking the same release = %+v; the answer %q was forgotten", s, update.ChoiceAtSessionEnd)
 	}
