@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -155,6 +156,19 @@ func TestProfileCarriesDemoSignIn(t *testing.T) {
 	}
 	if back.Demo == nil || back.Demo.User != o.Users[0].Name || back.Demo.ActivationCode != o.Users[0].ActivationCode {
 		t.Errorf("Demo = %+v, want %s's sign-in", back.Demo, o.Users[0].Name)
+	}
+	// On a machine without internet the demo must not say "no internet":
+	// its internet check reaches something on this computer that answers.
+	if len(back.InternetTargets) == 0 {
+		t.Fatalf("InternetTargets empty: the default hosts are out of reach offline")
+	}
+	for _, target := range back.InternetTargets {
+		c, err := net.DialTimeout("tcp", target, 5*time.Second)
+		if err != nil {
+			t.Errorf("internet target %s of the demo does not answer: %v", target, err)
+			continue
+		}
+		c.Close()
 	}
 }
 

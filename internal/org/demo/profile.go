@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"net/url"
 
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
@@ -23,6 +24,12 @@ func Profile(portalURL, portalCA string) (*profile.Profile, error) {
 		HealthTargets: []profile.HealthTarget{
 			{Name: "Intranet", Kind: "https", Address: "http://intranet." + DemoSearchDomain + "/"},
 		},
+	}
+	// The demo runs on this computer: its internet is loopback, and the
+	// well-known hosts the check uses by default are out of reach on a
+	// machine without internet, where the demo must still say all is well.
+	if u, err := url.Parse(portalURL); err == nil && u.Host != "" {
+		p.InternetTargets = []string{u.Host}
 	}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("demo profile: %w", err)
