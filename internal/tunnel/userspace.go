@@ -163,7 +163,18 @@ func (u *Userspace) Rebind() error {
 	if dev == nil {
 		return ErrDown
 	}
-	return dev.BindUpdate()
+	err := dev.BindUpdate()
+	if err == nil {
+		return nil
+	}
+	// Between closing the old socket and opening the new one, another
+	// socket can take the port. wireguard-go then forgets the port, so a
+	// second try binds a free one; the gateway learns it from the next
+	// handshake. Without it the device would stay without a socket.
+	if err2 := dev.BindUpdate(); err2 != nil {
+		return fmt.Errorf("rebinding the tunnel's socket: %w", errors.Join(err, err2))
+	}
+	return nil
 }
 
 // Rehandshake starts a fresh handshake with the gateway at once, on the
