@@ -218,6 +218,14 @@ func TestPatchUpdate(t *testing.T) {
 			if got := events.Take(); len(got) != 1 || got[0] != (update.Event{Kind: update.EventReady, Version: "0.2.0"}) {
 				t.Errorf("events = %+v, want one EventReady 0.2.0", got)
 			}
+			// Asking for the same build again shows it as ready; it
+			// became ready once, so no second event.
+			if _, err := u.Download(ctx, rel, nil); err != nil {
+				t.Fatalf("second Download: %v", err)
+			}
+			if got := events.Take(); len(got) != 0 {
+				t.Errorf("events after downloading the staged build again = %+v, want none", got)
+			}
 			if _, err := u.InstallNow(ctx); err != nil {
 				t.Fatalf("InstallNow: %v", err)
 			}

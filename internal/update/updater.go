@@ -447,6 +447,9 @@ func (u *Updater) Download(ctx context.Context, rel *Release, progress chan<- Pr
 	u.staged, u.chosen = st, ""
 	u.mu.Unlock()
 	u.publishReady(version)
+	// The edge: a release became staged. Re-showing it (a later check
+	// of the same build) is state, not another event.
+	u.events.Publish(Event{Kind: EventReady, Version: version})
 	return st, nil
 }
 
@@ -459,7 +462,6 @@ func (u *Updater) publishReady(version string) {
 	u.publish(func(s *state.Update) {
 		*s = state.Update{State: StateReady, Available: version, Progress: 1, Chosen: string(chosen)}
 	})
-	u.events.Publish(Event{Kind: EventReady, Version: version})
 }
 
 // offeredBy reports whether st is exactly the build rel offers: a
