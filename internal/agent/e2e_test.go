@@ -161,7 +161,19 @@ func startAgent(tb testing.TB, socket, profilePath string, extra ...string) *age
 // windows lists top-level X windows titled like title, as id strings.
 func windows(tb testing.TB, title string) []string {
 	tb.Helper()
-	out, err := exec.Command("xwininfo", "-root", "-tree").CombinedOutput()
+	// xwininfo walks the tree window by window; one closing meanwhile (a
+	// ui process's helper window at start) fails the walk with "Bad
+	// Window" or "Bad Drawable". That listing is stale, not wrong: list again.
+	var out []byte
+	var err error
+	for attempt := 0; ; attempt++ {
+		out, err = exec.Command("xwininfo", "-root", "-tree").CombinedOutput()
+		raced := bytes.Contains(out, []byte("Bad Window")) || bytes.Contains(out, []byte("Bad Drawable"))
+		if err == nil || !raced || attempt == 9 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		tb.Fatalf("xwininfo: %v: %s", err, out)
 	}
