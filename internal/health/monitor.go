@@ -201,9 +201,6 @@ type probe struct {
 	blocked bool
 	// running: a probe is out; its result comes back on Monitor.results.
 	running bool
-	// again: a recheck was asked for while the probe was out. Its result
-	// may predate the reason (a network change), so it runs again at once.
-	again bool
 }
 
 func (p *probe) component() string {
@@ -441,7 +438,6 @@ func (m *Monitor) launch(ctx context.Context) int {
 	if all {
 		for _, p := range m.probes {
 			p.next = now
-			p.again = p.running
 		}
 	}
 
@@ -516,14 +512,9 @@ func (m *Monitor) apply(d done) bool {
 		s := r.ClockOffset.Seconds()
 		m.clockOffset = &s
 	}
-	again := p.again
-	p.again = false
 	if r.OK {
 		p.fails, p.down, p.seen, p.shown = 0, false, true, r
 		p.next = now.Add(m.jitter(m.t.Every[p.check.Code]))
-		if again {
-			p.next = now
-		}
 		if p.check.Code == Gateway {
 			m.gatewayWasOK = true
 		}

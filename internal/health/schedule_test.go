@@ -325,36 +325,3 @@ func TestPortalWithUntrustedCertificate(t *testing.T) {
 		t.Errorf("session %v: the portal's certificate does not concern the tunnel", s.Session)
 	}
 }
-
-// A recheck asked for while a probe is out (the portal went away just
-// after the probe started) must not be lost when the probe comes back
-// fine: its answer may predate the reason, so the link is due again at
-// once instead of in five minutes.
-func TestTriggerWhileProbeIsOutChecksAgain(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
-	ctx := context.Background()
-	e.mon.Trigger("first")
-	n := e.mon.launch(ctx)
-	var out []*probe
-	for _, p := range e.mon.probes {
-		if p.running {
-			out = append(out, p)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no probe out after a triggered launch")
-	}
-	e.mon.Trigger("portal went away")
-	n += e.mon.launch(ctx) // starts only what is not out already
-	for range n {
-		e.mon.apply(<-e.mon.results)
-	}
-	now := e.clock.Now()
-	for _, p := range out {
-		if p.shown.OK && p.next.After(now) {
-			t.Errorf("%s answered from before the trigger and is next due in %v, want at once", p.check.Code, p.next.Sub(now))
-		}
-	}
-}
