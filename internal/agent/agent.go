@@ -122,15 +122,15 @@ var ErrHandedOver = errors.New("another Dienstweg agent is running; it was asked
 
 // Agent implements localapi.Backend.
 type Agent struct {
-	opts     Options
-	log      *slog.Logger
-	store    *state.Store
-	api      *localapi.Server
-	launcher *launcher
-	cat      *i18n.Catalog
-	quit     context.CancelFunc
-	portal   *portal.Client
-	enroll   *enroll.Machine
+	opts    Options
+	log     *slog.Logger
+	store   *state.Store
+	api     *localapi.Server
+	windows *windowClaims
+	cat     *i18n.Catalog
+	quit    context.CancelFunc
+	portal  *portal.Client
+	enroll  *enroll.Machine
 	// closeSession takes the tunnel down at quit but keeps the day's
 	// authorisation, so a restart needs no new code.
 	closeSession func() error
@@ -265,7 +265,7 @@ func New(opts Options) (*Agent, error) {
 		}
 	})
 	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
-	a.launcher = newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)
+	a.windows = newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
 	return a, nil
 }
 
@@ -368,11 +368,12 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("closing the session", "err", err)
 		}
 	}
-	a.api.Close() // tells open windows to close
+	a.windows.closeAll()
+	a.api.Close()
 	wg.Wait()
 	sup.wait()
 	a.stopBackground()
-	a.launcher.wait(3 * time.Second)
+	a.windows.wait(3 * time.Second)
 	return a.restartErr()
 }
 
@@ -435,11 +436,11 @@ func (a *Agent) EndSession(ctx context.Context) error {
 
 // OpenWindow implements localapi.Backend: it raises the window if a ui
 // process holds it, and starts one otherwise.
-func (a *Agent) OpenWindow(name string) error {
-	if a.api.RaiseWindow(name) {
-		return nil
-	}
-	return a.launcher.launch(name)
+func (a *Agent) OpenWindow(name string) error { return a.windows.open(name) }
+
+// ClaimWindow implements localapi.Backend.
+func (a *Agent) ClaimWindow(name string) (<-chan string, func(), error) {
+	return a.windows.claim(name)
 }
 
 // Diagnostics implements localapi.Backend: the redacted bundle.

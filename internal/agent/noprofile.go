@@ -59,8 +59,8 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 		}, opts.Now),
 		refusal: &localapi.Error{Status: http.StatusConflict, Code: "no_profile", Key: "profile.missing.detail",
 			Args: map[string]string{"Path": path}, Message: "no organisation profile installed at " + path},
-		launcher: newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger),
-		quit:     cancel,
+		windows: newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)),
+		quit:    cancel,
 	}
 	n.api = localapi.NewServer(n, localapi.Config{Logger: opts.Logger})
 	n.api.Serve(ln)
@@ -87,19 +87,20 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 	}
 	<-ctx.Done()
 	opts.Logger.Info("agent stopping")
-	n.api.Close() // tells the open window to close
+	n.windows.closeAll()
+	n.api.Close()
 	wg.Wait()
-	n.launcher.wait(3 * time.Second)
+	n.windows.wait(3 * time.Second)
 	return nil
 }
 
 // noProfile implements localapi.Backend for RunWithoutProfile.
 type noProfile struct {
-	store    *state.Store
-	api      *localapi.Server
-	launcher *launcher
-	refusal  *localapi.Error
-	quit     context.CancelFunc
+	store   *state.Store
+	api     *localapi.Server
+	windows *windowClaims
+	refusal *localapi.Error
+	quit    context.CancelFunc
 }
 
 func (n *noProfile) Snapshot() state.Snapshot                     { return n.store.Snapshot() }
@@ -134,8 +135,9 @@ func (n *noProfile) OpenWindow(name string) error {
 	if name != localapi.WindowStatus {
 		return n.refusal
 	}
-	if n.api.RaiseWindow(name) {
-		return nil
-	}
-	return n.launcher.launch(name)
+	return n.windows.open(name)
+}
+
+func (n *noProfile) ClaimWindow(name string) (<-chan string, func(), error) {
+	return n.windows.claim(name)
 }

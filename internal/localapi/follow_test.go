@@ -15,7 +15,7 @@ import (
 // and claims the window again from the new agent and reads its state.
 func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 	t.Parallel()
-	srv, _, c := startServer(t, Config{})
+	srv, b, c := startServer(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -52,6 +52,7 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 		t.Errorf("opened %d streams besides the one given", n)
 	}
 
+	b.closeAll() // as the agent does when it quits
 	if err := srv.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -73,7 +74,7 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 	if got := recv(t, orgs, "state after the restart"); got != "Stadt Neustadt" {
 		t.Fatalf("state after the restart from %q", got)
 	}
-	if open := srv2.OpenWindows(); len(open) != 1 || open[0] != WindowStatus {
+	if open := b2.open(); len(open) != 1 || open[0] != WindowStatus {
 		t.Errorf("windows held at the new agent: %v, want the status window", open)
 	}
 	b2.Update(func(s *state.Snapshot) { s.Organisation = "Stadt Neustadt (neu)" })
@@ -113,9 +114,9 @@ func TestFollowerRunWaitsAndStops(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	recv(t, done, "Run to return")
 	deadline := time.Now().Add(10 * time.Second)
-	for len(srv.OpenWindows()) > 0 {
+	for len(b.open()) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("window still held: %v", srv.OpenWindows())
+			t.Fatalf("window still held: %v", b.open())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

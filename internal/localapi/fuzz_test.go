@@ -28,6 +28,7 @@ import (
 // only validated requests get through.
 type fuzzBackend struct {
 	*state.Store
+	testWindows
 	mu    sync.Mutex
 	calls []any
 }
@@ -248,7 +249,7 @@ func FuzzRequestDecoders(f *testing.F) {
 			if valid != (status == http.StatusOK) {
 				t.Fatalf("watch?%s: status %d, window %q valid=%v", query, status, window, valid)
 			}
-			if status == http.StatusOK && window != "" && slices.Contains(srv.OpenWindows(), window) {
+			if status == http.StatusOK && window != "" && slices.Contains(b.open(), window) {
 				t.Fatalf("watch?%s: window %q still held after the caller went", query, window)
 			}
 		default:

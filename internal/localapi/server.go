@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/announce"
@@ -33,6 +32,11 @@ type Backend interface {
 	StartSession(ctx context.Context, code string) error
 	EndSession(ctx context.Context) error
 	OpenWindow(name string) error
+	// ClaimWindow gives a ui process window name until it calls release;
+	// control carries the window's events (raise, close). If another
+	// process holds the window, that one is raised and the error is a
+	// problem.Conflict.
+	ClaimWindow(name string) (control <-chan string, release func(), err error)
 	MarkRead(ctx context.Context, req MarkReadRequest) error
 	// Announcements lists IT's announcements for the window.
 	Announcements(ctx context.Context) ([]announce.Item, error)
@@ -60,9 +64,6 @@ type Server struct {
 	// allowedUID is the only uid whose connections are served.
 	allowedUID int
 
-	mu      sync.Mutex
-	windows map[string]chan string // window name → control events of its holder
-
 	srv *http.Server
 	ln  net.Listener
 }
@@ -77,7 +78,7 @@ type Config struct {
 
 // NewServer returns a server for backend.
 func NewServer(backend Backend, cfg Config) *Server {
-	s := &Server{backend: backend, log: cfg.Logger, windows: map[string]chan string{}}
+	s := &Server{backend: backend, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -150,20 +151,13 @@ func (s *Server) Serve(ln net.Listener) {
 	}()
 }
 
-// Close stops the server and removes the socket.
+// Close stops the server and removes the socket. Streams of windows end
+// once their owner has told them to close; Close cuts the rest after a
+// grace period.
 func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
-	s.mu.Lock()
-	for name, ch := range s.windows {
-		select {
-		case ch <- EventClose:
-		default:
-		}
-		delete(s.windows, name)
-	}
-	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
@@ -245,23 +239,24 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleWatch streams state as newline-delimited JSON events. With
-// ?window=NAME the caller holds that window: a second holder gets 409 and
-// the first is raised instead, so a window never opens twice.
+// ?window=NAME the caller holds that window for as long as the stream
+// lasts (the backend's claim decides who may; a refusal is a 409).
 func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 	window := r.URL.Query().Get("window")
-	var control chan string
+	var control <-chan string
 	if window != "" {
 		if !ValidWindow(window) {
 			writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_window", Message: fmt.Sprintf("unknown window %q", window)})
 			return
 		}
-		var claimed bool
-		control, claimed = s.claimWindow(window)
-		if !claimed {
-			writeError(w, &Error{Status: http.StatusConflict, Code: "window_open", Message: fmt.Sprintf("window %q is already open; it was brought to the front", window)})
+		var release func()
+		var err error
+		control, release, err = s.backend.ClaimWindow(window)
+		if err != nil {
+			s.reply(w, err) // a conflict: the holder was raised instead
 			return
 		}
-		defer s.releaseWindow(window, control)
+		defer release()
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -291,80 +286,6 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-func (s *Server) claimWindow(name string) (chan string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if holder, ok := s.windows[name]; ok {
-		select {
-		case holder <- EventRaise:
-		default: // a raise is already pending
-		}
-		return nil, false
-	}
-	ch := make(chan string, 1)
-	s.windows[name] = ch
-	return ch, true
-}
-
-func (s *Server) releaseWindow(name string, ch chan string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.windows[name] == ch {
-		delete(s.windows, name)
-	}
-}
-
-// RaiseWindow brings an open window to the front. It reports false when no
-// ui process holds that window, so the caller should start one.
-func (s *Server) RaiseWindow(name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	holder, ok := s.windows[name]
-	if !ok {
-		return false
-	}
-	select {
-	case holder <- EventRaise:
-	default:
-	}
-	return true
-}
-
-// CloseWindow asks an open window to close; false if none is open.
-func (s *Server) CloseWindow(name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	holder, ok := s.windows[name]
-	if !ok {
-		return false
-	}
-	// A pending raise is moot once the window closes: replace it.
-	select {
-	case holder <- EventClose:
-	default:
-		select {
-		case <-holder:
-		default:
-		}
-		select {
-		case holder <- EventClose:
-		default:
-		}
-	}
-	return true
-}
-
-// OpenWindows lists the windows that a ui process holds.
-func (s *Server) OpenWindows() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.windows))
-	for n := range s.windows {
-		names = append(names, n)
-	}
-	return names
 }
 
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,7 @@ import (
 // testBackend is a small real backend around a real state.Store.
 type testBackend struct {
 	*state.Store
+	testWindows
 	mu      sync.Mutex
 	codes   []string
 	opened  []string
@@ -246,16 +247,15 @@ func TestWatchStreamsChanges(t *testing.T) {
 	t.Fatal("stream ended before the change arrived")
 }
 
-// A window is held by one ui process; a second one is refused and the
-// first is raised instead.
-func TestWindowOpensOnce(t *testing.T) {
+// A stream with ?window=NAME holds the window through the backend's
+// claim: a refused claim is a 409 with the backend's code, the holder's
+// control events arrive on its stream, a close ends it, and the claim is
+// released when the stream ends.
+func TestWindowClaimOverHTTP(t *testing.T) {
 	t.Parallel()
-	srv, _, c := startServer(t, Config{})
+	_, b, c := startServer(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if srv.RaiseWindow(WindowStatus) {
-		t.Fatal("RaiseWindow reported an open window before any was opened")
-	}
 	first, err := c.Watch(ctx, WindowStatus)
 	if err != nil {
 		t.Fatalf("Watch(first): %v", err)
@@ -269,30 +269,22 @@ func TestWindowOpensOnce(t *testing.T) {
 	if ev := <-first; ev.Type != EventRaise {
 		t.Errorf("first holder got %+v, want raise", ev)
 	}
-	if !srv.RaiseWindow(WindowStatus) {
-		t.Error("RaiseWindow = false while the window is open")
-	}
-	if ev := <-first; ev.Type != EventRaise {
-		t.Errorf("first holder got %+v, want raise", ev)
-	}
-	if !srv.CloseWindow(WindowStatus) {
-		t.Fatal("CloseWindow = false while the window is open")
+	if !b.tell(WindowStatus, EventClose) {
+		t.Fatal("the status window is not held")
 	}
 	if ev := <-first; ev.Type != EventClose {
 		t.Errorf("first holder got %+v, want close", ev)
 	}
-	// After the holder is gone the window can be opened again.
+	if _, ok := <-first; ok {
+		t.Error("stream went on after close")
+	}
+	// The server ends its side after sending close; the claim goes with it.
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		again, err := c.Watch(ctx, WindowStatus)
-		if err == nil {
-			<-again
-			break
-		}
+	for len(b.open()) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("window stayed claimed after close: %v", err)
+			t.Fatalf("window stayed claimed after close: %v", b.open())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
