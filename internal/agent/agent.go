@@ -120,7 +120,7 @@ func (opts Options) withDefaults() (Options, error) {
 // asked to show its window; this process should exit successfully.
 var ErrHandedOver = errors.New("another Dienstweg agent is running; it was asked to show its window")
 
-// Agent implements localapi.Backend.
+// Agent is the running client; it serves every part of localapi.Backend.
 type Agent struct {
 	opts    Options
 	log     *slog.Logger
@@ -264,7 +264,9 @@ func New(opts Options) (*Agent, error) {
 			in.Update = a.updater.Status()
 		}
 	})
-	a.api = localapi.NewServer(a, localapi.Config{Logger: opts.Logger})
+	a.api = localapi.NewServer(localapi.Backend{
+		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Quit: a.Quit,
+	}, localapi.Config{Logger: opts.Logger})
 	a.windows = newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
 	return a, nil
 }
@@ -404,13 +406,13 @@ func (a *Agent) trayHostChanged(present bool) {
 	})
 }
 
-// Snapshot implements localapi.Backend.
+// Snapshot implements localapi.State.
 func (a *Agent) Snapshot() state.Snapshot { return a.store.Snapshot() }
 
-// Subscribe implements localapi.Backend.
+// Subscribe implements localapi.State.
 func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Subscribe() }
 
-// StartSession implements localapi.Backend.
+// StartSession implements localapi.Session.
 func (a *Agent) StartSession(ctx context.Context, code string) error {
 	code, ok := authcode.Normalise(code)
 	if !ok {
@@ -426,7 +428,7 @@ func (a *Agent) StartSession(ctx context.Context, code string) error {
 	return err
 }
 
-// EndSession implements localapi.Backend.
+// EndSession implements localapi.Session.
 func (a *Agent) EndSession(ctx context.Context) error {
 	if a.opts.Session == nil {
 		return errNotAvailable
@@ -434,16 +436,16 @@ func (a *Agent) EndSession(ctx context.Context) error {
 	return a.opts.Session.End(ctx)
 }
 
-// OpenWindow implements localapi.Backend: it raises the window if a ui
+// OpenWindow implements localapi.WindowOwner: it raises the window if a ui
 // process holds it, and starts one otherwise.
 func (a *Agent) OpenWindow(name string) error { return a.windows.open(name) }
 
-// ClaimWindow implements localapi.Backend.
+// ClaimWindow implements localapi.WindowOwner.
 func (a *Agent) ClaimWindow(name string) (<-chan string, func(), error) {
 	return a.windows.claim(name)
 }
 
-// Diagnostics implements localapi.Backend: the redacted bundle.
+// Diagnostics implements localapi.Support: the redacted bundle.
 func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
 	var logs []string
 	if a.opts.LogPath != "" {
@@ -462,14 +464,14 @@ func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// SetSafeMode implements localapi.Backend.
+// SetSafeMode implements localapi.Support.
 func (a *Agent) SetSafeMode(_ context.Context, on bool) error {
 	a.store.Update(func(s *state.Snapshot) { s.SafeMode = on })
 	a.log.Info("screen-share safe mode", "on", on)
 	return nil
 }
 
-// Quit implements localapi.Backend.
+// Quit ends Run; it is localapi.Backend.Quit.
 func (a *Agent) Quit() {
 	if a.quit != nil {
 		a.quit()

@@ -21,12 +21,12 @@ func (a *Agent) newAnnouncements() (*announce.Poller, error) {
 	return p, nil
 }
 
-// Announcements implements localapi.Backend: what the window lists.
+// Announcements implements localapi.Announcements: what the window lists.
 func (a *Agent) Announcements(context.Context) ([]announce.Item, error) {
 	return a.announce.List(a.opts.Lang), nil
 }
 
-// MarkRead implements localapi.Backend.
+// MarkRead implements localapi.Announcements.
 func (a *Agent) MarkRead(_ context.Context, req localapi.MarkReadRequest) error {
 	if req.All {
 		return a.announce.MarkAllRead()

@@ -31,7 +31,7 @@ func (r redactingKeyring) Set(ctx context.Context, account, secret string) error
 	return r.Store.Set(ctx, account, secret)
 }
 
-// Enroll implements localapi.Backend: one action of the setup wizard.
+// Enroll implements localapi.Enrollment: one action of the setup wizard.
 func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.View, error) {
 	m, err := a.wizard(ctx)
 	if err != nil {
@@ -79,7 +79,7 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 	return a.mask(v), err
 }
 
-// SubscribeEnroll implements localapi.Backend. The wizard's views pass
+// SubscribeEnroll implements localapi.Enrollment. The wizard's views pass
 // through mask, so safe mode holds even for a window that missed it.
 // Until the wizard exists (the keyring is read right after the start),
 // the stream waits for it.

@@ -62,7 +62,9 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 		windows: newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)),
 		quit:    cancel,
 	}
-	n.api = localapi.NewServer(n, localapi.Config{Logger: opts.Logger})
+	n.api = localapi.NewServer(localapi.Backend{
+		State: n, Session: n, Windows: n, Announcements: n, Updates: n, Enrollment: n, Support: n, Quit: n.quit,
+	}, localapi.Config{Logger: opts.Logger})
 	n.api.Serve(ln)
 	defer n.api.Close()
 	opts.Logger.Info("agent started without an organisation profile", "version", version.String(),
@@ -94,7 +96,8 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 	return nil
 }
 
-// noProfile implements localapi.Backend for RunWithoutProfile.
+// noProfile serves localapi.Backend for RunWithoutProfile: the state, the
+// status window and quit; it refuses the rest.
 type noProfile struct {
 	store   *state.Store
 	api     *localapi.Server
@@ -111,7 +114,6 @@ func (n *noProfile) CheckUpdate(context.Context) error            { return n.ref
 func (n *noProfile) ChooseUpdate(context.Context, string) error   { return n.refusal }
 func (n *noProfile) SetSafeMode(context.Context, bool) error      { return n.refusal }
 func (n *noProfile) Diagnostics(context.Context, io.Writer) error { return n.refusal }
-func (n *noProfile) Quit()                                        { n.quit() }
 
 func (n *noProfile) MarkRead(context.Context, localapi.MarkReadRequest) error { return n.refusal }
 

@@ -66,7 +66,7 @@ func (a *Agent) newUpdater() (*update.Updater, error) {
 	return u, nil
 }
 
-// CheckUpdate implements localapi.Backend: a check now, from the tray.
+// CheckUpdate implements localapi.Updates: a check now, from the tray.
 func (a *Agent) CheckUpdate(context.Context) error {
 	if a.updater == nil {
 		return errNotAvailable
@@ -85,7 +85,7 @@ func (a *Agent) restartErr() error {
 	return &RestartForUpdate{Installed: a.restart}
 }
 
-// ChooseUpdate implements localapi.Backend.
+// ChooseUpdate implements localapi.Updates.
 func (a *Agent) ChooseUpdate(ctx context.Context, choice string) error {
 	if a.updater == nil {
 		return errNotAvailable

@@ -66,7 +66,7 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 	}
 
 	b2 := &testBackend{Store: state.NewStore(state.Snapshot{Organisation: "Stadt Neustadt"}, nil)}
-	srv2 := NewServer(b2, Config{})
+	srv2 := NewServer(everything(b2), Config{})
 	if err := srv2.Listen(c.SocketPath()); err != nil {
 		t.Fatalf("Listen again: %v", err)
 	}
@@ -107,7 +107,7 @@ func TestFollowerRunWaitsAndStops(t *testing.T) {
 	}()
 	time.Sleep(100 * time.Millisecond)
 	b := &testBackend{Store: state.NewStore(state.Snapshot{}, nil)}
-	srv = NewServer(b, Config{})
+	srv = NewServer(everything(b), Config{})
 	if err := srv.Listen(path); err != nil {
 		t.Fatalf("Listen: %v", err)
 	}

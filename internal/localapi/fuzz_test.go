@@ -180,7 +180,7 @@ func FuzzRequestDecoders(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, query string, body []byte) {
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		b := &fuzzBackend{Store: state.NewStore(state.Snapshot{}, nil)}
-		srv := NewServer(b, Config{Logger: discard})
+		srv := NewServer(everything(b), Config{Logger: discard})
 		req := &http.Request{
 			Method: r.method,
 			URL:    &url.URL{Path: r.path, RawQuery: query},

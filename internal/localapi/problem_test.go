@@ -13,13 +13,11 @@ import (
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
-// problemBackend fails every session start with its err.
-type problemBackend struct {
-	testBackend
-	err error
-}
+// failingSession fails every start with its err.
+type failingSession struct{ err error }
 
-func (b *problemBackend) StartSession(context.Context, string) error { return b.err }
+func (s failingSession) StartSession(context.Context, string) error { return s.err }
+func (s failingSession) EndSession(context.Context) error            { return s.err }
 
 // Domain packages return problem errors; the API alone picks the status
 // and keeps the JSON body that the CLI and the windows read.
@@ -30,9 +28,7 @@ func TestProblemKindsMapToStatuses(t *testing.T) {
 		problem.Limited: 429, problem.Unavailable: 503, problem.NotSupported: 501, problem.Internal: 500,
 	}
 	for kind, status := range want {
-		b := &problemBackend{testBackend: testBackend{Store: state.NewStore(state.Snapshot{}, nil)},
-			err: problem.New(kind, "portal.error.wrong_code_attempts", errors.New("portal said no"), "Attempts", "2")}
-		srv := NewServer(b, Config{})
+		srv := NewServer(Backend{Session: failingSession{problem.New(kind, "portal.error.wrong_code_attempts", errors.New("portal said no"), "Attempts", "2")}}, Config{})
 		req := httptest.NewRequest("POST", "/v1/session/start", strings.NewReader(`{"code":"123456"}`))
 		rec := httptest.NewRecorder()
 		srv.routes().ServeHTTP(rec, req)
@@ -49,5 +45,25 @@ func TestProblemKindsMapToStatuses(t *testing.T) {
 	}
 	if got := StatusOf(problem.Kind(99)); got != http.StatusInternalServerError {
 		t.Errorf("unknown kind: %d, want 500", got)
+	}
+}
+
+// A part the backend lacks answers 501 with the JSON error shape, also a
+// window claim on a backend without windows.
+func TestMissingPartIsNotSupported(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(Backend{State: state.NewStore(state.Snapshot{}, nil), Session: failingSession{}}, Config{})
+	for _, target := range []string{"/v1/watch?window=status", "/v1/announcements", "/v1/diagnostics", "/v1/enroll"} {
+		rec := httptest.NewRecorder()
+		srv.routes().ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		var body struct{ Error *Error }
+		if rec.Code != http.StatusNotImplemented || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Error == nil || body.Error.Code != "not_supported" {
+			t.Errorf("GET %s: %d %q, want 501 not_supported", target, rec.Code, rec.Body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	srv.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/v1/status", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("GET /v1/status with a state: %d %q", rec.Code, rec.Body)
 	}
 }

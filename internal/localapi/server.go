@@ -16,51 +16,16 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/announce"
-	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/localapi/wire"
-	"github.com/dienstweg/dienstweg/internal/state"
 )
-
-// Backend is what the local API serves. The agent implements it; it is
-// declared here because the API is its consumer. Implementations must be
-// safe for concurrent use: every request runs on its own goroutine.
-type Backend interface {
-	Snapshot() state.Snapshot
-	// Subscribe follows state.Store.Subscribe: the channel holds the
-	// current snapshot at once and then always the newest.
-	Subscribe() (<-chan state.Snapshot, func())
-	StartSession(ctx context.Context, code string) error
-	EndSession(ctx context.Context) error
-	OpenWindow(name string) error
-	// ClaimWindow gives a ui process window name until it calls release;
-	// control carries the window's events (raise, close). If another
-	// process holds the window, that one is raised and the error is a
-	// problem.Conflict.
-	ClaimWindow(name string) (control <-chan string, release func(), err error)
-	MarkRead(ctx context.Context, req MarkReadRequest) error
-	// Announcements lists IT's announcements for the window.
-	Announcements(ctx context.Context) ([]announce.Item, error)
-	CheckUpdate(ctx context.Context) error
-	// ChooseUpdate answers "install now or at the end of the session?".
-	ChooseUpdate(ctx context.Context, choice string) error
-	SetSafeMode(ctx context.Context, on bool) error
-	// Enroll performs a wizard action ("" just reads) and returns the
-	// wizard's view afterwards.
-	Enroll(ctx context.Context, act EnrollAction) (enroll.View, error)
-	// SubscribeEnroll streams the wizard's views like Subscribe.
-	SubscribeEnroll() (<-chan enroll.View, func())
-	// Diagnostics writes the redacted diagnostics zip to w.
-	Diagnostics(ctx context.Context, w io.Writer) error
-	Quit()
-}
 
 // maxBody bounds request bodies; every request here is tiny.
 const maxBody = 64 << 10
 
 // Server serves the local API on a unix socket.
 type Server struct {
-	backend Backend
-	log     *slog.Logger
+	b   Backend
+	log *slog.Logger
 	// allowedUID is the only uid whose connections are served.
 	allowedUID int
 
@@ -76,9 +41,9 @@ type Config struct {
 	AllowedUID *int
 }
 
-// NewServer returns a server for backend.
-func NewServer(backend Backend, cfg Config) *Server {
-	s := &Server{backend: backend, log: cfg.Logger}
+// NewServer returns a server for b.
+func NewServer(b Backend, cfg Config) *Server {
+	s := &Server{b: b, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -185,28 +150,33 @@ func (s *Server) Handler() http.Handler { return s.checkPeer(s.routes()) }
 // routes is the API without the peer check.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	b := s.b
 	routes := []struct {
 		method, path string
 		h            http.HandlerFunc
+		served       bool // the backend has the part this route needs
 	}{
-		{"GET", "/v1/status", s.handleStatus},
-		{"GET", "/v1/watch", s.handleWatch},
-		{"POST", "/v1/session/start", s.handleStart},
-		{"POST", "/v1/session/end", s.handleEnd},
-		{"POST", "/v1/windows/open", s.handleOpenWindow},
-		{"POST", "/v1/announcements/read", s.handleMarkRead},
-		{"GET", "/v1/announcements", s.handleAnnouncements},
-		{"POST", "/v1/update/check", s.handleCheckUpdate},
-		{"POST", "/v1/update/choose", s.handleChooseUpdate},
-		{"POST", "/v1/safemode", s.handleSafeMode},
-		{"GET", "/v1/enroll", s.handleEnrollView},
-		{"POST", "/v1/enroll", s.handleEnrollAction},
-		{"GET", "/v1/enroll/watch", s.handleEnrollWatch},
-		{"POST", "/v1/quit", s.handleQuit},
-		{"GET", "/v1/diagnostics", s.handleDiagnostics},
+		{"GET", "/v1/status", s.handleStatus, b.State != nil},
+		{"GET", "/v1/watch", s.handleWatch, b.State != nil},
+		{"POST", "/v1/session/start", s.handleStart, b.Session != nil},
+		{"POST", "/v1/session/end", s.handleEnd, b.Session != nil},
+		{"POST", "/v1/windows/open", s.handleOpenWindow, b.Windows != nil},
+		{"POST", "/v1/announcements/read", s.handleMarkRead, b.Announcements != nil},
+		{"GET", "/v1/announcements", s.handleAnnouncements, b.Announcements != nil},
+		{"POST", "/v1/update/check", s.handleCheckUpdate, b.Updates != nil},
+		{"POST", "/v1/update/choose", s.handleChooseUpdate, b.Updates != nil},
+		{"POST", "/v1/safemode", s.handleSafeMode, b.Support != nil},
+		{"GET", "/v1/enroll", s.handleEnrollView, b.Enrollment != nil},
+		{"POST", "/v1/enroll", s.handleEnrollAction, b.Enrollment != nil},
+		{"GET", "/v1/enroll/watch", s.handleEnrollWatch, b.Enrollment != nil},
+		{"POST", "/v1/quit", s.handleQuit, b.Quit != nil},
+		{"GET", "/v1/diagnostics", s.handleDiagnostics, b.Support != nil},
 	}
 	allowed := map[string]string{}
 	for _, r := range routes {
+		if !r.served {
+			r.h = notServed
+		}
 		mux.HandleFunc(r.method+" "+r.path, r.h)
 		allowed[r.path] = r.method
 	}
@@ -222,6 +192,11 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
+// notServed answers a route whose part the backend lacks.
+func notServed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, &Error{Status: http.StatusNotImplemented, Code: "not_supported", Message: fmt.Sprintf("this agent does not serve %s", r.URL.Path)})
+}
+
 func (s *Server) checkPeer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		uid, ok := r.Context().Value(ctxKey{}).(int)
@@ -235,7 +210,7 @@ func (s *Server) checkPeer(next http.Handler) http.Handler {
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.backend.Snapshot())
+	writeJSON(w, http.StatusOK, s.b.State.Snapshot())
 }
 
 // handleWatch streams state as newline-delimited JSON events. With
@@ -249,9 +224,13 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 			writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_window", Message: fmt.Sprintf("unknown window %q", window)})
 			return
 		}
+		if s.b.Windows == nil {
+			notServed(w, r)
+			return
+		}
 		var release func()
 		var err error
-		control, release, err = s.backend.ClaimWindow(window)
+		control, release, err = s.b.Windows.ClaimWindow(window)
 		if err != nil {
 			s.reply(w, err) // a conflict: the holder was raised instead
 			return
@@ -263,7 +242,7 @@ func (s *Server) handleWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "streaming unsupported"})
 		return
 	}
-	updates, cancel := s.backend.Subscribe()
+	updates, cancel := s.b.State.Subscribe()
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
@@ -293,11 +272,11 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	s.reply(w, s.backend.StartSession(r.Context(), req.Code))
+	s.reply(w, s.b.Session.StartSession(r.Context(), req.Code))
 }
 
 func (s *Server) handleEnd(w http.ResponseWriter, r *http.Request) {
-	s.reply(w, s.backend.EndSession(r.Context()))
+	s.reply(w, s.b.Session.EndSession(r.Context()))
 }
 
 func (s *Server) handleOpenWindow(w http.ResponseWriter, r *http.Request) {
@@ -309,11 +288,11 @@ func (s *Server) handleOpenWindow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_window", Message: fmt.Sprintf("unknown window %q", req.Window)})
 		return
 	}
-	s.reply(w, s.backend.OpenWindow(req.Window))
+	s.reply(w, s.b.Windows.OpenWindow(req.Window))
 }
 
 func (s *Server) handleAnnouncements(w http.ResponseWriter, r *http.Request) {
-	items, err := s.backend.Announcements(r.Context())
+	items, err := s.b.Announcements.Announcements(r.Context())
 	if err != nil {
 		s.reply(w, err)
 		return
@@ -329,11 +308,11 @@ func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	s.reply(w, s.backend.MarkRead(r.Context(), req))
+	s.reply(w, s.b.Announcements.MarkRead(r.Context(), req))
 }
 
 func (s *Server) handleEnrollView(w http.ResponseWriter, r *http.Request) {
-	v, err := s.backend.Enroll(r.Context(), EnrollAction{})
+	v, err := s.b.Enrollment.Enroll(r.Context(), EnrollAction{})
 	if err != nil {
 		s.reply(w, err)
 		return
@@ -350,7 +329,7 @@ func (s *Server) handleEnrollAction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_action", Message: fmt.Sprintf("unknown wizard action %q", act.Action)})
 		return
 	}
-	v, err := s.backend.Enroll(r.Context(), act)
+	v, err := s.b.Enrollment.Enroll(r.Context(), act)
 	if err != nil {
 		s.reply(w, err)
 		return
@@ -365,7 +344,7 @@ func (s *Server) handleEnrollWatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "streaming unsupported"})
 		return
 	}
-	views, cancel := s.backend.SubscribeEnroll()
+	views, cancel := s.b.Enrollment.SubscribeEnroll()
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
@@ -388,7 +367,7 @@ func (s *Server) handleSafeMode(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &req) {
 		return
 	}
-	s.reply(w, s.backend.SetSafeMode(r.Context(), req.On))
+	s.reply(w, s.b.Support.SetSafeMode(r.Context(), req.On))
 }
 
 func (s *Server) handleChooseUpdate(w http.ResponseWriter, r *http.Request) {
@@ -400,18 +379,18 @@ func (s *Server) handleChooseUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Status: http.StatusBadRequest, Code: "bad_choice", Message: fmt.Sprintf("choice %q is neither %q nor %q", req.Choice, UpdateNow, UpdateAtSessionEnd)})
 		return
 	}
-	s.reply(w, s.backend.ChooseUpdate(r.Context(), req.Choice))
+	s.reply(w, s.b.Updates.ChooseUpdate(r.Context(), req.Choice))
 }
 
 func (s *Server) handleCheckUpdate(w http.ResponseWriter, r *http.Request) {
-	s.reply(w, s.backend.CheckUpdate(r.Context()))
+	s.reply(w, s.b.Updates.CheckUpdate(r.Context()))
 }
 
 // handleDiagnostics streams the bundle. It is built in memory first so a
 // failure still gets a proper error status instead of a truncated zip.
 func (s *Server) handleDiagnostics(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
-	if err := s.backend.Diagnostics(r.Context(), &buf); err != nil {
+	if err := s.b.Support.Diagnostics(r.Context(), &buf); err != nil {
 		s.reply(w, err)
 		return
 	}
@@ -424,7 +403,7 @@ func (s *Server) handleDiagnostics(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleQuit(w http.ResponseWriter, _ *http.Request) {
 	s.reply(w, nil)
 	// Quit after the reply is on its way, so the caller sees success.
-	go s.backend.Quit()
+	go s.b.Quit()
 }
 
 func (s *Server) reply(w http.ResponseWriter, err error) {

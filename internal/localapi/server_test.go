@@ -126,7 +126,7 @@ func startServer(tb testing.TB, cfg Config) (*Server, *testBackend, *Client) {
 	tb.Cleanup(func() { os.RemoveAll(dir) })
 	path := filepath.Join(dir, "run", socketName)
 	b := &testBackend{Store: state.NewStore(state.Snapshot{Organisation: "Stadt Musterstadt"}, nil)}
-	srv := NewServer(b, cfg)
+	srv := NewServer(everything(b), cfg)
 	if err := srv.Listen(path); err != nil {
 		tb.Fatalf("Listen: %v", err)
 	}
@@ -396,7 +396,7 @@ func TestOtherUserProcessIsRefused(t *testing.T) {
 func TestSecondAgentAndStaleSocket(t *testing.T) {
 	t.Parallel()
 	_, _, c := startServer(t, Config{})
-	second := NewServer(&testBackend{Store: state.NewStore(state.Snapshot{}, nil)}, Config{})
+	second := NewServer(Backend{State: state.NewStore(state.Snapshot{}, nil)}, Config{})
 	if err := second.Listen(c.SocketPath()); !errors.Is(err, ErrAgentRunning) {
 		t.Fatalf("second Listen = %v, want ErrAgentRunning", err)
 	}
@@ -417,7 +417,7 @@ func TestSecondAgentAndStaleSocket(t *testing.T) {
 	if _, err := os.Stat(stale); err != nil {
 		t.Fatalf("stale socket missing: %v", err)
 	}
-	third := NewServer(&testBackend{Store: state.NewStore(state.Snapshot{Organisation: "neu"}, nil)}, Config{})
+	third := NewServer(Backend{State: state.NewStore(state.Snapshot{Organisation: "neu"}, nil)}, Config{})
 	if err := third.Listen(stale); err != nil {
 		t.Fatalf("Listen over stale socket: %v", err)
 	}

@@ -76,3 +76,17 @@ func (w *testWindows) send(ch chan string, ev string) {
 	default:
 	}
 }
+
+// everything serves every part of the API from one test double.
+func everything(b interface {
+	State
+	Session
+	WindowOwner
+	Announcements
+	Updates
+	Enrollment
+	Support
+	Quit()
+}) Backend {
+	return Backend{State: b, Session: b, Windows: b, Announcements: b, Updates: b, Enrollment: b, Support: b, Quit: b.Quit}
+}

@@ -1,0 +1,83 @@
+package localapi
+
+import (
+	"context"
+	"io"
+
+	"github.com/dienstweg/dienstweg/internal/announce"
+	"github.com/dienstweg/dienstweg/internal/enroll"
+	"github.com/dienstweg/dienstweg/internal/state"
+)
+
+// Backend is what the local API serves, one part per responsibility. The
+// parts are declared here because the API is their consumer; the agent
+// provides all of them. A nil part answers its routes with 501
+// not_supported, so a test gives only the parts it exercises.
+// Implementations must be safe for concurrent use: every request runs on
+// its own goroutine.
+type Backend struct {
+	State         State
+	Session       Session
+	Windows       WindowOwner
+	Announcements Announcements
+	Updates       Updates
+	Enrollment    Enrollment
+	Support       Support
+	// Quit ends the agent; it is called after the answer is on its way.
+	Quit func()
+}
+
+// State is the snapshot the tray, the windows and the command line show.
+type State interface {
+	Snapshot() state.Snapshot
+	// Subscribe follows state.Store.Subscribe: the channel holds the
+	// current snapshot at once and then always the newest.
+	Subscribe() (<-chan state.Snapshot, func())
+}
+
+// Session starts and ends the home-office session.
+type Session interface {
+	StartSession(ctx context.Context, code string) error
+	EndSession(ctx context.Context) error
+}
+
+// WindowOwner decides which ui process shows which window.
+type WindowOwner interface {
+	// OpenWindow raises the window, or starts a ui process to show it.
+	OpenWindow(name string) error
+	// ClaimWindow gives a ui process window name until it calls release;
+	// control carries the window's events (raise, close). If another
+	// process holds the window, that one is raised and the error is a
+	// problem.Conflict.
+	ClaimWindow(name string) (control <-chan string, release func(), err error)
+}
+
+// Announcements are IT's messages for the window.
+type Announcements interface {
+	Announcements(ctx context.Context) ([]announce.Item, error)
+	MarkRead(ctx context.Context, req MarkReadRequest) error
+}
+
+// Updates checks for and installs new versions.
+type Updates interface {
+	CheckUpdate(ctx context.Context) error
+	// ChooseUpdate answers "install now or at the end of the session?".
+	ChooseUpdate(ctx context.Context, choice string) error
+}
+
+// Enrollment is the setup wizard.
+type Enrollment interface {
+	// Enroll performs a wizard action ("" just reads) and returns the
+	// wizard's view afterwards.
+	Enroll(ctx context.Context, act EnrollAction) (enroll.View, error)
+	// SubscribeEnroll streams the wizard's views like State.Subscribe.
+	SubscribeEnroll() (<-chan enroll.View, func())
+}
+
+// Support is what helps the helpdesk: the diagnostics bundle and the
+// safe mode for sharing the screen with them.
+type Support interface {
+	// Diagnostics writes the redacted diagnostics zip to w.
+	Diagnostics(ctx context.Context, w io.Writer) error
+	SetSafeMode(ctx context.Context, on bool) error
+}
