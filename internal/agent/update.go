@@ -44,7 +44,7 @@ func (a *Agent) newUpdater() (*update.Updater, error) {
 	}
 	u, err := update.New(update.Config{
 		Source:   a.portal,
-		Sessions: a.store,
+		Sessions: a.opts.Session,
 		Report:   a.store.AddError,
 		Keys:     a.opts.Profile.UpdateKeys,
 		Channel:  a.opts.Profile.Channel(),

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
@@ -332,8 +333,7 @@ func TestUnconfirmedStartsRollBack(t *testing.T) {
 	}
 	sameBytes(t, f.exe, f.v1, "after rollback at start")
 	// The restored version tells the employee and skips 0.2.0.
-	store := state.NewStore(state.Snapshot{}, nil)
-	f.store = store
+	f.sessions = session.NewFeed(session.Status{Phase: state.NotConnected})
 	u = f.updater(t, nil, nil)
 	if e := u.Status().Error; e == nil || e.Key != update.MessageKey(update.CodeSelfTestFailed) {
 		t.Errorf("after restart: %+v", u.Status())

@@ -1,7 +1,7 @@
 package update
 
-import "github.com/dienstweg/dienstweg/internal/state"
+import "github.com/dienstweg/dienstweg/internal/session"
 
-// SetSnapshotHook makes Run call f after each snapshot it has acted on.
+// SetEventHook makes Run call f after each session event it has acted on.
 // Set it before Run starts.
-func SetSnapshotHook(u *Updater, f func(state.Snapshot)) { u.snapshotHandled = f }
+func SetEventHook(u *Updater, f func(session.Event)) { u.eventHandled = f }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
@@ -19,14 +20,15 @@ import (
 type fixture struct {
 	// last is the updater made last; it owns the update status the
 	// tests read.
-	last  *update.Updater
-	env   *portaltest.Env
-	key   keyPair
-	v1    []byte
-	v2    []byte
-	exe   string
-	dir   string
-	store *state.Store
+	last *update.Updater
+	env  *portaltest.Env
+	key  keyPair
+	v1   []byte
+	v2   []byte
+	exe  string
+	dir  string
+	// sessions stands in for the home-office session.
+	sessions *session.Feed
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -35,8 +37,21 @@ func newFixture(t *testing.T) *fixture {
 	v1 := buildFake(t, "0.1.0", false, "")
 	f.v1, f.v2 = readFile(t, v1), readFile(t, buildFake(t, "0.2.0", false, ""))
 	f.exe = install(t, v1)
-	f.store = state.NewStore(state.Snapshot{Version: "0.1.0"}, f.env.Clock.Now)
+	f.sessions = session.NewFeed(session.Status{Phase: state.NotConnected})
 	return f
+}
+
+// startSession brings a home-office session up, as the controller tells
+// it: the status first, then the event.
+func (f *fixture) startSession() {
+	f.sessions.Set(session.Status{Phase: state.Connected, Running: true}, f.env.Clock.Now())
+	f.sessions.Emit(session.Event{Kind: session.Started, At: f.env.Clock.Now()})
+}
+
+// endSession ends the session.
+func (f *fixture) endSession() {
+	f.sessions.Set(session.Status{Phase: state.NotConnected}, f.env.Clock.Now())
+	f.sessions.Emit(session.Event{Kind: session.Ended, At: f.env.Clock.Now()})
 }
 
 func (f *fixture) updater(t *testing.T, src update.Source, mod func(*update.Config)) *update.Updater {
@@ -45,7 +60,7 @@ func (f *fixture) updater(t *testing.T, src update.Source, mod func(*update.Conf
 		src = f.env.Client(t, nil)
 	}
 	cfg := update.Config{
-		Source: src, Sessions: f.store, Report: func(state.Message) {}, Keys: []string{f.key.text()}, Version: "0.1.0",
+		Source: src, Sessions: f.sessions, Report: func(state.Message) {}, Keys: []string{f.key.text()}, Version: "0.1.0",
 		DeviceID: []byte("device-1"), Exe: f.exe, Dir: f.dir, Now: f.env.Clock.Now,
 	}
 	if mod != nil {

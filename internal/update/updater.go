@@ -17,6 +17,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/backoff"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -42,7 +43,7 @@ type Config struct {
 	// Source is the portal client.
 	Source Source
 	// Sessions tells whether a session is up, so that an update never
-	// cuts one; required.
+	// cuts one, and when one ends; required.
 	Sessions Sessions
 	// Report records an error for the support window; nil drops it. It
 	// is called from the updater's goroutines and must not block.
@@ -79,12 +80,14 @@ type Config struct {
 	AskAlways bool
 }
 
-// Sessions is what the updater reads of the session. *state.Store
-// satisfies it; it must be safe for concurrent use, and Subscribe follows
-// state.Store.Subscribe.
+// Sessions is what the updater needs of the home-office session: whether
+// one is up now, and its edges as events that never collapse, so that the
+// end of a session is acted on however quickly the next change follows.
+// *session.Controller provides it (session.Feed's contract); it must be
+// safe for concurrent use.
 type Sessions interface {
-	Snapshot() state.Snapshot
-	Subscribe() (<-chan state.Snapshot, func())
+	Status() session.Status
+	Events() (<-chan session.Event, func())
 }
 
 // Event is an edge of the update's life that must reach its followers
@@ -145,9 +148,9 @@ type Updater struct {
 	// waits for its restart then.
 	installed *Installed
 
-	// snapshotHandled, if set, is called by Run after each state snapshot
-	// it has acted on; tests use it to know a session end was handled.
-	snapshotHandled func(state.Snapshot)
+	// eventHandled, if set, is called by Run after each session event it
+	// has acted on; tests use it to know a session end was handled.
+	eventHandled func(session.Event)
 }
 
 // New validates cfg and prepares an updater. It reports a rollback that
@@ -247,11 +250,10 @@ func (u *Updater) Run(ctx context.Context) error {
 	// a second start that then hands over), so the staging directory is
 	// ours to clean.
 	u.sweepStaging()
-	snaps, cancel := u.cfg.Sessions.Subscribe()
+	events, cancel := u.cfg.Sessions.Events()
 	defer cancel()
 	timer := time.NewTimer(backoff.Jitter(u.cfg.FirstCheck, 0.5, u.cfg.Rand))
 	defer timer.Stop()
-	wasActive := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -262,14 +264,15 @@ func (u *Updater) Run(ctx context.Context) error {
 			timer.Reset(backoff.Spread(d, 0.25, u.cfg.Rand))
 		case <-u.kick:
 			u.cycle(ctx)
-		case s := <-snaps:
-			active := s.Session.Active()
-			if wasActive && !active {
+		case ev := <-events:
+			switch ev.Kind {
+			case session.Ended, session.Expired, session.Revoked:
+				// The tunnel is down: an update chosen for the end of the
+				// session installs now, unless a new session is up already.
 				u.maybeInstall(ctx, false)
 			}
-			wasActive = active
-			if u.snapshotHandled != nil {
-				u.snapshotHandled(s)
+			if u.eventHandled != nil {
+				u.eventHandled(ev)
 			}
 		}
 	}
@@ -543,7 +546,7 @@ func (u *Updater) Plan() (Plan, bool) {
 	if st == nil {
 		return Plan{}, false
 	}
-	ask := u.cfg.AskAlways || u.cfg.Sessions.Snapshot().Session.Active()
+	ask := u.cfg.AskAlways || u.cfg.Sessions.Status().Phase.Active()
 	return Plan{Version: st.Version, Ask: ask, Default: ChoiceAtSessionEnd, Choices: []Choice{ChoiceNow, ChoiceAtSessionEnd}, Chosen: chosen}, true
 }
 

@@ -11,17 +11,18 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
 
 // runUpdater runs u's background loop until the test ends. The returned
-// function waits until the loop has acted on a snapshot for which cond
-// holds.
-func runUpdater(t *testing.T, u *update.Updater) (handled func(what string, cond func(state.Snapshot) bool)) {
+// function waits until the loop has acted on a session event for which
+// cond holds.
+func runUpdater(t *testing.T, u *update.Updater) (handled func(what string, cond func(session.Event) bool)) {
 	t.Helper()
-	seen := make(chan state.Snapshot, 1)
-	update.SetSnapshotHook(u, func(s state.Snapshot) { state.Offer(seen, s) })
+	seen := make(chan session.Event, 16)
+	update.SetEventHook(u, func(e session.Event) { seen <- e })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- u.Run(ctx) }()
@@ -29,7 +30,7 @@ func runUpdater(t *testing.T, u *update.Updater) (handled func(what string, cond
 		cancel()
 		<-done
 	})
-	return func(what string, cond func(state.Snapshot) bool) {
+	return func(what string, cond func(session.Event) bool) {
 		t.Helper()
 		deadline := time.After(3 * time.Minute) // only keeps a broken test from hanging
 		for {
@@ -94,10 +95,10 @@ func noInstall(t *testing.T, installs <-chan *update.Installed, when string) {
 // sessionWithReadyUpdate runs an updater while a home-office session is
 // up, lets it download 0.2.0 and answers "at the end of the session".
 // installs receives what it installs.
-func sessionWithReadyUpdate(t *testing.T) (f *fixture, u *update.Updater, installs chan *update.Installed, handled func(string, func(state.Snapshot) bool)) {
+func sessionWithReadyUpdate(t *testing.T) (f *fixture, u *update.Updater, installs chan *update.Installed, handled func(string, func(session.Event) bool)) {
 	t.Helper()
 	f = newFixture(t)
-	f.store.Update(func(s *state.Snapshot) { s.Session = state.Connected })
+	f.startSession()
 	f.publishVersion(t, "0.2.0", f.v2)
 	installs = make(chan *update.Installed, 1)
 	u = f.updater(t, nil, func(c *update.Config) {
@@ -117,10 +118,10 @@ func sessionWithReadyUpdate(t *testing.T) (f *fixture, u *update.Updater, instal
 }
 
 // endSession ends the session and waits until the updater has handled it.
-func endSession(t *testing.T, f *fixture, handled func(string, func(state.Snapshot) bool)) {
+func endSession(t *testing.T, f *fixture, handled func(string, func(session.Event) bool)) {
 	t.Helper()
-	f.store.Update(func(s *state.Snapshot) { s.Session = state.NotConnected })
-	handled("the end of the session", func(s state.Snapshot) bool { return !s.Session.Active() })
+	f.endSession()
+	handled("the end of the session", func(e session.Event) bool { return e.Kind == session.Ended })
 }
 
 // TestWithdrawnReleaseIsNotInstalledAtSessionEnd is the story of issue 13:
@@ -343,7 +344,7 @@ func TestUnansweredCheckKeepsStagedRelease(t *testing.T) {
 	t.Parallel()
 	var src *struct{ update.Source }
 	f, u := staged020(t, func(c update.Source) update.Source { src = &struct{ update.Source }{c}; return src })
-	f.store.Update(func(s *state.Snapshot) { s.Session = state.Connected })
+	f.startSession()
 	ctx := context.Background()
 	if err := u.Choose(ctx, update.ChoiceAtSessionEnd); err != nil {
 		t.Fatalf("Choose: %v", err)
@@ -391,11 +392,8 @@ func TestLeftoverDownloadsAreRemovedAtStart(t *testing.T) {
 		}
 	}
 	u := f.updater(t, nil, func(c *update.Config) { c.FirstCheck = 24 * time.Hour })
-	handled := runUpdater(t, u)
-	handled("the first snapshot", func(state.Snapshot) bool { return true })
-	if left := staging(t, f); len(left) > 0 {
-		t.Errorf("left in staging after start: %v", left)
-	}
+	runUpdater(t, u)
+	waitFor(t, "the leftovers to be removed", func() bool { return len(staging(t, f)) == 0 })
 	if p, ok := u.Plan(); ok {
 		t.Errorf("Plan after start = %+v; nothing was checked yet", p)
 	}

@@ -22,6 +22,7 @@ import (
 	"aead.dev/minisign"
 
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
@@ -78,7 +79,7 @@ func run(args []string) error {
 	store := state.NewStore(state.Snapshot{Version: version, Update: state.Update{State: update.StateIdle}}, nil)
 	restart := make(chan *update.Installed, 1)
 	u, err := update.New(update.Config{
-		Source: pc, Sessions: store, Report: func(m state.Message) { store.AddError(m) }, Keys: strings.Split(*keys, ","), Channel: *channel,
+		Source: pc, Sessions: session.NewFeed(session.Status{}), Report: func(m state.Message) { store.AddError(m) }, Keys: strings.Split(*keys, ","), Channel: *channel,
 		Version: version, DeviceID: []byte("device-1"), Exe: exe, Dir: *dir, Logger: log,
 		Restart: func(i *update.Installed) { restart <- i },
 	})
