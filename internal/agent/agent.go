@@ -327,7 +327,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Add(5)
 	go func() { defer wg.Done(); a.followComponents(ctx) }()
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()
-	a.watchNetwork(ctx)
 	go func() { defer wg.Done(); a.startKeyring(ctx, &wg) }()
 	go func() { defer wg.Done(); a.followSession(ctx, sessionEvents, stopEvents) }()
 	go func() {
@@ -339,6 +338,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Long-lived components run under one supervisor, which restarts a
 	// failed one with backoff and reports it in the status.
 	sup := newSupervisor(a.log, a.store.AddError)
+	a.watchNetwork(ctx, sup)
 	sup.start(ctx, component{"health", a.health.Run})
 	sup.start(ctx, component{"announcements", a.announce.Run})
 	if a.updater != nil {

@@ -4,8 +4,10 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -15,55 +17,99 @@ import (
 	"github.com/dienstweg/dienstweg/internal/session"
 )
 
-// watchRoutes calls onChange when the routing table changes — a new
-// Wi-Fi, a cable plugged in, a VPN of the hotel — once per burst, after
-// quiet for debounce. The subscription is made before it returns; ns nil
+// routeWatch is a subscription to the routing table's changes.
+type routeWatch struct {
+	updates chan netlink.RouteUpdate
+	done    chan struct{}
+	log     *slog.Logger
+
+	mu sync.Mutex
+	// err is the subscription's last error; stopping silences the one
+	// that closing it causes.
+	err      error
+	stopping bool
+}
+
+// subscribeRoutes subscribes to route changes before it returns; ns nil
 // means this process's network namespace (tests pass their own).
-func watchRoutes(ctx context.Context, ns *netns.NsHandle, debounce time.Duration, onChange func(), log *slog.Logger) error {
-	updates := make(chan netlink.RouteUpdate, 64)
-	done := make(chan struct{})
-	err := netlink.RouteSubscribeWithOptions(updates, done, netlink.RouteSubscribeOptions{
+func subscribeRoutes(ns *netns.NsHandle, log *slog.Logger) (*routeWatch, error) {
+	w := &routeWatch{updates: make(chan netlink.RouteUpdate, 64), done: make(chan struct{}), log: log}
+	err := netlink.RouteSubscribeWithOptions(w.updates, w.done, netlink.RouteSubscribeOptions{
 		Namespace:     ns,
-		ErrorCallback: func(err error) { log.Warn("watching routes", "err", err) },
+		ErrorCallback: w.failed,
 	})
 	if err != nil {
-		return fmt.Errorf("watching routes: %w", err)
+		return nil, fmt.Errorf("watching routes: %w", err)
 	}
-	go func() {
-		defer close(done)
-		var quiet <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-updates:
-				if !ok {
-					return
-				}
-				quiet = time.After(debounce)
-			case <-quiet:
-				quiet = nil
-				onChange()
-			}
-		}
+	return w, nil
+}
+
+// failed records an error of the subscription; netlink calls it from its
+// own goroutine, and ends the subscription after most of them.
+func (w *routeWatch) failed(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopping {
+		return
+	}
+	w.err = err
+	w.log.Warn("watching routes", "err", err)
+}
+
+// run calls onChange when the routing table changes — a new Wi-Fi, a
+// cable plugged in, a VPN of the hotel — once per burst, after quiet for
+// debounce, until ctx ends. If the subscription breaks (the kernel drops
+// it when its buffer overflows during a flood of changes) run returns
+// why, and the agent's supervisor subscribes anew.
+func (w *routeWatch) run(ctx context.Context, debounce time.Duration, onChange func()) error {
+	defer func() {
+		w.mu.Lock()
+		w.stopping = true
+		w.mu.Unlock()
+		close(w.done)
 	}()
-	return nil
+	var quiet <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-w.updates:
+			if !ok {
+				w.mu.Lock()
+				err := w.err
+				w.mu.Unlock()
+				if err == nil {
+					err = errors.New("the kernel ended it")
+				}
+				return fmt.Errorf("route subscription ended: %w", err)
+			}
+			quiet = time.After(debounce)
+		case <-quiet:
+			quiet = nil
+			onChange()
+		}
+	}
+}
+
+// watchRoutes subscribes and runs until ctx ends or the subscription
+// breaks: the "network" component.
+func watchRoutes(ctx context.Context, ns *netns.NsHandle, debounce time.Duration, onChange func(), log *slog.Logger) error {
+	w, err := subscribeRoutes(ns, log)
+	if err != nil {
+		return err
+	}
+	return w.run(ctx, debounce, onChange)
 }
 
 // watchNetwork makes the health checks look again, and tells the
 // session's supervisor, whenever the network changes or the laptop
-// wakes; the supervisor decides what the tunnel needs.
-func (a *Agent) watchNetwork(ctx context.Context) {
-	err := watchRoutes(ctx, nil, time.Second, func() {
-		a.log.Info("network changed")
-		a.health.Trigger("network change")
-		if a.supervisor != nil {
-			a.supervisor.Signal(session.NetworkChanged)
-		}
-	}, a.log)
-	if err != nil {
-		a.log.Warn("network changes go unnoticed until the next check", "err", err)
-	}
+// wakes; the supervisor decides what the tunnel needs. The route watch
+// runs under the agent's supervisor sup, which subscribes anew if it
+// breaks.
+func (a *Agent) watchNetwork(ctx context.Context, sup *supervisor) {
+	sup.start(ctx, component{"network", func(ctx context.Context) error {
+		return watchRoutes(ctx, nil, time.Second, a.networkChanged, a.log)
+	}})
 	if a.supervisor == nil {
 		return
 	}
@@ -76,4 +122,12 @@ func (a *Agent) watchNetwork(ctx context.Context) {
 		return
 	}
 	context.AfterFunc(ctx, func() { bus.Close() })
+}
+
+func (a *Agent) networkChanged() {
+	a.log.Info("network changed")
+	a.health.Trigger("network change")
+	if a.supervisor != nil {
+		a.supervisor.Signal(session.NetworkChanged)
+	}
 }

@@ -5,4 +5,4 @@ package agent
 import "context"
 
 // watchNetwork: other platforms rely on the periodic checks for now.
-func (a *Agent) watchNetwork(context.Context) {}
+func (a *Agent) watchNetwork(context.Context, *supervisor) {}

@@ -17,7 +17,7 @@ import (
 type failingSession struct{ err error }
 
 func (s failingSession) StartSession(context.Context, string) error { return s.err }
-func (s failingSession) EndSession(context.Context) error            { return s.err }
+func (s failingSession) EndSession(context.Context) error           { return s.err }
 
 // Domain packages return problem errors; the API alone picks the status
 // and keeps the JSON body that the CLI and the windows read.
