@@ -137,16 +137,17 @@ func runAgent(args []string) int {
 		return 1
 	}
 	opts := agent.Options{
-		Profile:      prof,
-		SocketPath:   *socket,
-		OpenAtStart:  *open,
-		Tray:         true,
-		Logger:       logger,
-		UIOutput:     logFile,
-		LogPath:      logFile.Path(),
-		SOCKSAddr:    *socks,
-		SystemTunnel: *system,
-		HelperSocket: *helperSocket,
+		Config: agent.Config{
+			Profile:      prof,
+			SocketPath:   *socket,
+			OpenAtStart:  *open,
+			Tray:         true,
+			LogPath:      logFile.Path(),
+			SOCKSAddr:    *socks,
+			SystemTunnel: *system,
+			HelperSocket: *helperSocket,
+		},
+		Deps: agent.Deps{Logger: logger, UIOutput: logFile},
 	}
 	if *panel == "light" {
 		opts.Panel = assets.PanelLight

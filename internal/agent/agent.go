@@ -47,8 +47,17 @@ type Session interface {
 	Events() (<-chan session.Event, func())
 }
 
-// Options configures the agent. Zero values mean defaults.
+// Options configures the agent. Zero values mean defaults. The parts are
+// embedded, so opts.Profile, opts.Keyring … read as before.
 type Options struct {
+	Config
+	Deps
+	TestSwitches
+}
+
+// Config is how this agent runs: what main reads from flags, the profile
+// and the environment.
+type Config struct {
 	// Profile is the organisation profile; its demo section, if any, puts
 	// the agent in demo mode.
 	Profile *profile.Profile
@@ -65,27 +74,11 @@ type Options struct {
 	Tray bool
 	// Panel selects tray icons for a light or dark panel.
 	Panel assets.Panel
-	// Session is the home-office session; nil means not available yet.
-	Session Session
-	Logger  *slog.Logger
-	// UIOutput receives the ui processes' stdout and stderr; nil discards.
-	UIOutput io.Writer
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
 	// StateDir holds the agent's non-secret state; "" means
 	// logging.StateDir().
 	StateDir string
 	// LogPath is the agent's log file, for the diagnostics bundle.
 	LogPath string
-	// Keyring holds the device's secrets; nil means the OS keyring.
-	Keyring keyring.Store
-	// Portal overrides the portal client built from the profile (tests).
-	Portal *portal.Client
-	// NoWizardAtStart keeps the wizard closed at start even when the
-	// device is not set up (tests of other windows).
-	NoWizardAtStart bool
-	// Notifier shows desktop notifications; nil means D-Bus.
-	Notifier announce.Notifier
 	// CacheDir holds non-secret caches (the announcement feed); "" means
 	// the user cache directory.
 	CacheDir string
@@ -96,6 +89,32 @@ type Options struct {
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
 	// is up, for other programs; "" means none.
 	SOCKSAddr string
+}
+
+// Deps are the agent's collaborators; nil means the real one.
+type Deps struct {
+	// Session is the home-office session; nil means the controller built
+	// from the profile.
+	Session Session
+	Logger  *slog.Logger
+	// UIOutput receives the ui processes' stdout and stderr; nil discards.
+	UIOutput io.Writer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Keyring holds the device's secrets; nil means the OS keyring.
+	Keyring keyring.Store
+	// Portal is the portal client; nil means the one built from the
+	// profile.
+	Portal *portal.Client
+	// Notifier shows desktop notifications; nil means D-Bus.
+	Notifier announce.Notifier
+}
+
+// TestSwitches change behaviour for tests only; main sets none.
+type TestSwitches struct {
+	// NoWizardAtStart keeps the wizard closed at start even when the
+	// device is not set up (tests of other windows).
+	NoWizardAtStart bool
 }
 
 // withDefaults fills in what every agent needs, with or without a profile.

@@ -34,8 +34,11 @@ func TestDiagnosticsOverLocalAPI(t *testing.T) {
 	logger.Info("session", "code", "123456", "uri", "otpauth://totp/X:anna?secret=JBSWY3DPEHPK3PXP")
 
 	socket := socketPath(t)
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: dir, LogPath: logPath, Logger: logger, UIExe: uiBinary,
-		Keyring: keyring.NewMem(), NoWizardAtStart: true})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, StateDir: dir, LogPath: logPath, UIExe: uiBinary},
+		Deps:         Deps{Logger: logger, Keyring: keyring.NewMem()},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

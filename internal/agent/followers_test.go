@@ -39,9 +39,11 @@ func newTestAgent(tb testing.TB) (*Agent, *recordingNotifier) {
 	tb.Helper()
 	_, prof := testProfile(tb)
 	n := newRecordingNotifier()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socketPath(tb), UIExe: uiBinary, Keyring: keyring.NewMem(),
-		NoWizardAtStart: true, StateDir: tb.TempDir(), CacheDir: tb.TempDir(), Notifier: n,
-		Session: newSwitchSession()})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socketPath(tb), UIExe: uiBinary, StateDir: tb.TempDir(), CacheDir: tb.TempDir()},
+		Deps:         Deps{Keyring: keyring.NewMem(), Notifier: n, Session: newSwitchSession()},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}

@@ -27,8 +27,11 @@ func TestFirstDayAndFirstMorning(t *testing.T) {
 	defer cancel()
 	org, prof := startDemoOrg(t, ctx)
 	socket := socketPath(t)
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: t.TempDir(),
-		Keyring: keyring.NewMem(), NoWizardAtStart: true, UIExe: uiBinary})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, StateDir: t.TempDir(), UIExe: uiBinary},
+		Deps:         Deps{Keyring: keyring.NewMem()},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

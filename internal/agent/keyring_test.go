@@ -127,8 +127,11 @@ func TestLockedKeyringDoesNotHoldUpTheAgent(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary, Keyring: ks,
-		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir()})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary, StateDir: t.TempDir(), CacheDir: t.TempDir()},
+		Deps:         Deps{Keyring: ks},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -200,8 +203,11 @@ func TestNoSecretServiceIsToldAtOnce(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: &keyring.System{},
-		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir()})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, StateDir: t.TempDir(), CacheDir: t.TempDir()},
+		Deps:         Deps{Keyring: &keyring.System{}},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -28,7 +28,9 @@ func TestRunWithoutProfile(t *testing.T) {
 	}
 	socket := socketPath(t)
 	const missing = "/nonexistent/dienstweg/profile.json"
-	opts := Options{Lang: "en", SocketPath: socket, UIExe: ui}
+	opts := Options{
+		Config: Config{Lang: "en", SocketPath: socket, UIExe: ui},
+	}
 	done := make(chan error, 1)
 	go func() { done <- RunWithoutProfile(ctx, missing, opts) }()
 	c := localapi.NewClient(socket)

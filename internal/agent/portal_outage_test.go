@@ -49,8 +49,11 @@ func TestPortalOutageKeepsSession(t *testing.T) {
 	secret := enrollDirectly(t, ctx, prof.PortalURL, prof.PortalCA, ks, stateDir, org.Users[0].Name, org.Users[0].ActivationCode)
 
 	socket := socketPath(t)
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, StateDir: stateDir, CacheDir: t.TempDir(),
-		Keyring: ks, NoWizardAtStart: true, UIExe: uiBinary})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, StateDir: stateDir, CacheDir: t.TempDir(), UIExe: uiBinary},
+		Deps:         Deps{Keyring: ks},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

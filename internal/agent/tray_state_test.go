@@ -47,9 +47,11 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary,
-		Keyring: keyring.NewMem(), NoWizardAtStart: true, StateDir: t.TempDir(),
-		Session: newSwitchSession()})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary, StateDir: t.TempDir()},
+		Deps:         Deps{Keyring: keyring.NewMem(), Session: newSwitchSession()},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -210,9 +212,11 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: keyring.NewMem(),
-		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir(),
-		Session: expiringSession{newSwitchSession()}})
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, StateDir: t.TempDir(), CacheDir: t.TempDir()},
+		Deps:         Deps{Keyring: keyring.NewMem(), Session: expiringSession{newSwitchSession()}},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
