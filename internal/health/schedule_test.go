@@ -99,7 +99,7 @@ func TestRunWaitsOnOneTimerAndWakesOnTrigger(t *testing.T) {
 			t.Fatalf("links %+v 20 s after Run started, want every host link checked", e.store.Snapshot().Health.Links)
 		}
 	}
-	expectWait(t, e.clock.waits, DefaultTiming().Every[LocalNetwork], "after the first probes")
+	expectWait(t, e.clock.waits, timeout, DefaultTiming().Every[LocalNetwork], "after the first probes")
 
 	// The trigger wakes Run before that timer, which this clock never
 	// reaches: the session connects while the clock stands still.
@@ -114,7 +114,7 @@ func TestRunWaitsOnOneTimerAndWakesOnTrigger(t *testing.T) {
 	if s := e.view().Session; s != state.Connected {
 		t.Errorf("session %v, want connected", s)
 	}
-	expectWait(t, e.clock.waits, DefaultTiming().Every[Gateway], "with the session up")
+	expectWait(t, e.clock.waits, timeout, DefaultTiming().Every[Gateway], "with the session up")
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
@@ -133,10 +133,15 @@ func allChecked(h state.Health) bool {
 
 // expectWait reads the monitor's sleeps until it asks for want; every
 // sleep before must be positive (no busy loop) and fewer than 50.
-func expectWait(tb testing.TB, waits <-chan time.Duration, want time.Duration, when string) {
+func expectWait(tb testing.TB, waits <-chan time.Duration, timeout <-chan time.Time, want time.Duration, when string) {
 	tb.Helper()
 	for i := 0; ; i++ {
-		d := <-waits
+		var d time.Duration
+		select {
+		case d = <-waits:
+		case <-timeout:
+			tb.Fatalf("no wait of %v %s", want, when)
+		}
 		if d == want {
 			return
 		}
