@@ -201,6 +201,10 @@ type probe struct {
 	blocked bool
 	// running: a probe is out; its result comes back on Monitor.results.
 	running bool
+	// recheck: Trigger asked for a check while the probe was out. Its
+	// answer may predate the reason (the portal went away just after it
+	// started), so whatever it says, the link is due again once it is back.
+	recheck bool
 }
 
 func (p *probe) component() string {
@@ -438,6 +442,9 @@ func (m *Monitor) launch(ctx context.Context) int {
 	if all {
 		for _, p := range m.probes {
 			p.next = now
+			if p.running {
+				p.recheck = true
+			}
 		}
 	}
 
@@ -499,7 +506,11 @@ func (m *Monitor) launch(ctx context.Context) int {
 // whether a history sample was recorded.
 func (m *Monitor) apply(d done) bool {
 	p, r := d.p, d.r
-	p.running = false
+	// The probe is back: a recheck asked for while it was out is settled
+	// here, also when its answer is dropped below (then newSession has
+	// made the link due already).
+	recheck := p.recheck
+	p.running, p.recheck = false, false
 	if d.gen != m.loopGen && p.check.Tunnel {
 		return false // from a session that is over
 	}
@@ -512,13 +523,22 @@ func (m *Monitor) apply(d done) bool {
 		s := r.ClockOffset.Seconds()
 		m.clockOffset = &s
 	}
+	m.schedule(p, r, now)
+	if recheck {
+		p.next = now
+	}
+	return historyChanged
+}
+
+// schedule counts r in p's hysteresis and sets when p is due next.
+func (m *Monitor) schedule(p *probe, r Result, now time.Time) {
 	if r.OK {
 		p.fails, p.down, p.seen, p.shown = 0, false, true, r
 		p.next = now.Add(m.jitter(m.t.Every[p.check.Code]))
 		if p.check.Code == Gateway {
 			m.gatewayWasOK = true
 		}
-		return historyChanged
+		return
 	}
 	p.fails++
 	if p.fails >= m.t.FailAfter {
@@ -530,7 +550,7 @@ func (m *Monitor) apply(d done) bool {
 			retry = m.t.IdleRetry
 		}
 		p.next = now.Add(retry)
-		return historyChanged
+		return
 	}
 	// A single failure: recheck soon, together with every earlier link,
 	// so a confirmed failure comes with the right first link.
@@ -543,7 +563,6 @@ func (m *Monitor) apply(d done) bool {
 			q.next = now.Add(m.t.Quick)
 		}
 	}
-	return historyChanged
 }
 
 // newSession resets the tunnel-side links when a session starts or ends.

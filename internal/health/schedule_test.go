@@ -77,32 +77,77 @@ func TestSchedulerMergesNearbyChecks(t *testing.T) {
 func TestRunWaitsOnOneTimerAndWakesOnTrigger(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	snaps, unsubscribe := e.store.Subscribe()
+	defer unsubscribe()
+	verdicts, unsubscribeVerdict := e.mon.SubscribeVerdict()
+	defer unsubscribeVerdict()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.mon.Run(ctx) }()
-	// The first probes run at once; while they are out Run waits for
-	// their results, then sleeps until the next check is due.
-	for i := 0; ; i++ {
-		d := <-e.clock.waits
-		if d == DefaultTiming().Every[LocalNetwork] {
-			break
-		}
-		if i == 20 || d <= 0 {
-			t.Fatalf("wait %d = %v after the first probes, want the local check's %v and never a busy loop", i, d, DefaultTiming().Every[LocalNetwork])
+	// The clock stands still in this test; what happens in it is woken by
+	// probe answers and the trigger alone. Counting wake-ups as gateway
+	// periods while moving the clock instead raced the gateway's real dial
+	// against the other probes' answers, each of which is a wake-up too.
+	timeout := time.After(20 * time.Second)
+
+	// The first probes run at once; once all are back Run sleeps until the
+	// next check is due, and never busy-loops.
+	for s := (state.Snapshot{}); !allChecked(s.Health); {
+		select {
+		case s = <-snaps:
+		case <-timeout:
+			t.Fatalf("links %+v 20 s after Run started, want every host link checked", e.store.Snapshot().Health.Links)
 		}
 	}
+	expectWait(t, e.clock.waits, timeout, DefaultTiming().Every[LocalNetwork], "after the first probes")
+
+	// The trigger wakes Run before that timer, which this clock never
+	// reaches: the session connects while the clock stands still.
 	e.mon.SessionStarted(e.tunnel, e.gwAddr)
-	<-e.clock.waits // after the triggered round
-	for i := 0; i < 10 && e.view().Session != state.Connected; i++ {
-		e.clock.Advance(DefaultTiming().Every[Gateway])
-		<-e.clock.waits
+	for v := (Verdict{}); !v.Decided; {
+		select {
+		case v = <-verdicts:
+		case <-timeout:
+			t.Fatalf("session %v 20 s after it started, want connected", e.view().Session)
+		}
 	}
 	if s := e.view().Session; s != state.Connected {
 		t.Errorf("session %v, want connected", s)
 	}
+	expectWait(t, e.clock.waits, timeout, DefaultTiming().Every[Gateway], "with the session up")
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+// allChecked reports whether every link of h has a result.
+func allChecked(h state.Health) bool {
+	for _, l := range h.Links {
+		if l.Skipped {
+			return false
+		}
+	}
+	return len(h.Links) > 0
+}
+
+// expectWait reads the monitor's sleeps until it asks for want; every
+// sleep before must be positive (no busy loop) and fewer than 50.
+func expectWait(tb testing.TB, waits <-chan time.Duration, timeout <-chan time.Time, want time.Duration, when string) {
+	tb.Helper()
+	for i := 0; ; i++ {
+		var d time.Duration
+		select {
+		case d = <-waits:
+		case <-timeout:
+			tb.Fatalf("no wait of %v %s", want, when)
+		}
+		if d == want {
+			return
+		}
+		if i == 50 || d <= 0 {
+			tb.Fatalf("wait %d = %v %s, want %v and never a busy loop", i, d, when, want)
+		}
 	}
 }
 
@@ -324,4 +369,98 @@ func TestPortalWithUntrustedCertificate(t *testing.T) {
 	if s.Session != state.Connected {
 		t.Errorf("session %v: the portal's certificate does not concern the tunnel", s.Session)
 	}
+}
+
+// A recheck asked for while a probe is out must not be lost when the
+// probe comes back: its answer may predate the reason, so the link is due
+// again at once, whatever it answered, instead of in five minutes (a
+// portal that went away just after its probe started stayed green) or in
+// IdleRetry (a network that came back stayed red).
+func TestTriggerWhileProbeIsOutChecksAgain(t *testing.T) {
+	t.Parallel()
+	// outWhile launches every link, lets the probes answer, then calls
+	// change and triggers before their answers are applied.
+	outWhile := func(e *env, change func()) []*probe {
+		e.t.Helper()
+		ctx := context.Background()
+		e.mon.Trigger("first")
+		n := e.mon.launch(ctx)
+		answers := make([]done, 0, n)
+		for range n {
+			answers = append(answers, <-e.mon.results)
+		}
+		change()
+		e.mon.Trigger("changed")
+		if started := e.mon.launch(ctx); started != 0 {
+			e.t.Fatalf("launch started %d probes while all were out", started)
+		}
+		var out []*probe
+		for _, d := range answers {
+			out = append(out, d.p)
+			e.mon.apply(d)
+		}
+		now := e.clock.Now()
+		for _, p := range out {
+			if p.next.After(now) {
+				e.t.Errorf("%s answered from before the trigger and is next due in %v, want at once", p.check.Code, p.next.Sub(now))
+			}
+		}
+		return out
+	}
+
+	t.Run("portal_went_away", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		outWhile(e, func() { e.portalUp.Store(false) })
+		s := e.steps(2) // a failure, its quick recheck
+		if d := s.Health.Diagnosis; d == nil || d.Key != KeyDiagPortalSession {
+			t.Errorf("diagnosis %+v two rounds after the trigger, want the portal named", d)
+		}
+		if s.Session != state.Connected {
+			t.Errorf("session %v, want connected", s.Session)
+		}
+	})
+
+	t.Run("network_came_back", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		e.mon.SessionEnded()
+		e.offline.Store(true)
+		e.steps(6) // fail, quick recheck, confirm
+		outWhile(e, func() { e.offline.Store(false) })
+		s := e.step()
+		if l := link(t, s.Health, Internet, ""); !l.OK || l.Skipped {
+			t.Errorf("internet %+v one round after the network came back, want it green", l)
+		}
+	})
+
+	// An answer dropped because its session is over settles the recheck
+	// too: the new session's first probe is not repeated for nothing.
+	t.Run("dropped_answer_settles_it", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		e.start()
+		ctx := context.Background()
+		e.mon.Trigger("first")
+		n := e.mon.launch(ctx)
+		e.mon.Trigger("while out")
+		e.mon.SessionStarted(e.tunnel, e.gwAddr) // the session restarts
+		n += e.mon.launch(ctx)
+		for range n {
+			e.mon.apply(<-e.mon.results)
+		}
+		n = e.mon.launch(ctx) // the new session's tunnel probes
+		for range n {
+			e.mon.apply(<-e.mon.results)
+		}
+		gw := e.mon.probes[4]
+		if gw.check.Code != Gateway {
+			t.Fatalf("probe 4 is %s", gw.check.Code)
+		}
+		if want := e.clock.Now().Add(DefaultTiming().Every[Gateway]); !gw.next.Equal(want) {
+			t.Errorf("gateway next due in %v after the new session's first answer, want %v", gw.next.Sub(e.clock.Now()), DefaultTiming().Every[Gateway])
+		}
+	})
 }
