@@ -2,16 +2,22 @@
 // resident, and to whom they belong: it reads /proc/PID/maps and
 // /proc/PID/pagemap (root, or the process's owner with CAP_SYS_ADMIN) and
 // attributes each present page of the executable's mappings to its ELF
-// section and, for .text and the data sections, to the Go package of the
-// symbol it holds. Anonymous mappings (heap, stacks, bss) are summed apart.
+// section and, for .text and the data sections, to the Go package and the
+// module owning most bytes of that page. Anonymous mappings (heap, stacks,
+// bss) are summed apart. .gopclntab has no symbols and is shown whole.
 //
 //	go run ./bench/cmd/rssmap -pid $(pgrep -n dienstweg) [-top 40]
+//
+// Linux maps file pages around each fault ("fault-around", 64 KiB by
+// default), so one touched byte makes up to 16 pages resident; -windows
+// tells how many 64 KiB windows of each mapping are touched.
 //
 // Used to attribute the agent's file-backed RSS (docs/performance.md).
 package main
 
 import (
 	"bufio"
+	"debug/buildinfo"
 	"debug/elf"
 	"encoding/binary"
 	"flag"
@@ -61,9 +67,11 @@ func main() {
 		log.Fatalf("rssmap: opening the executable: %v", err)
 	}
 	syms := symbols(f)
+	mods := modules(fmt.Sprintf("/proc/%d/exe", *pid))
 
 	bySection := map[string]int{}
 	byPackage := map[string]int{}
+	byModule := map[string]int{}
 	anon := map[string]int{}
 	for _, m := range maps {
 		for va := m.start; va < m.end; va += pageSize {
@@ -81,17 +89,89 @@ func main() {
 			sec := sectionOf(f, va)
 			bySection[sec]++
 			switch sec {
-			case ".text", ".noptrdata", ".data", ".rodata":
-				for _, p := range packagesIn(syms, va, va+pageSize) {
-					byPackage[sec+" "+p]++
-				}
+			case ".text", ".noptrdata", ".data":
+				p := ownerOf(syms, va, va+pageSize)
+				byPackage[sec+" "+p]++
+				byModule[moduleOf(mods, p)]++
 			}
 		}
 	}
 	fmt.Printf("executable %s\n", exe)
 	printCounts("resident pages of the executable, by section", bySection, 0)
 	printCounts("other mappings", anon, 0)
-	printCounts("packages with a symbol on a resident page (a page shared by several packages counts for each)", byPackage, *top)
+	printCounts("resident pages of .text and data by module (owner of most of the page; .rodata mixes all packages' types and strings)", byModule, 0)
+	printCounts("... by package", byPackage, *top)
+	windows(*pid, exe, maps, present)
+}
+
+// windows prints, per mapping of the executable, how many 64 KiB windows
+// hold a resident page and how many of those are resident in full.
+func windows(pid int, exe string, maps []mapping, present map[uint64]bool) {
+	fmt.Printf("\n64 KiB windows of the executable (touched / fully resident / all)\n")
+	for _, m := range maps {
+		if m.path != exe {
+			continue
+		}
+		type count struct{ present, all int }
+		w := map[uint64]*count{}
+		for va := m.start; va < m.end; va += pageSize {
+			c := w[va>>16]
+			if c == nil {
+				c = &count{}
+				w[va>>16] = c
+			}
+			c.all++
+			if present[va] {
+				c.present++
+			}
+		}
+		touched, full := 0, 0
+		for _, c := range w {
+			if c.present > 0 {
+				touched++
+			}
+			if c.present == c.all {
+				full++
+			}
+		}
+		fmt.Printf("  %x-%x: %d / %d / %d\n", m.start, m.end, touched, full, len(w))
+	}
+}
+
+// modules lists the module paths the binary was built from, main first.
+func modules(path string) []string {
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	out := []string{bi.Main.Path}
+	for _, d := range bi.Deps {
+		out = append(out, d.Path)
+	}
+	return out
+}
+
+// moduleOf names the module of package p: the longest module path that is
+// a prefix of it, "std" for the standard library (no dot in the first
+// element), or p itself.
+func moduleOf(mods []string, p string) string {
+	if p == "go:" || p == "type:" {
+		return p + " (type descriptors, func data: all packages)"
+	}
+	best := ""
+	for _, m := range mods {
+		if (p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
+			best = m
+		}
+	}
+	if best != "" {
+		return best
+	}
+	first, _, _ := strings.Cut(p, "/")
+	if !strings.Contains(first, ".") {
+		return "std"
+	}
+	return p
 }
 
 func readMaps(pid int) ([]mapping, error) {
@@ -172,27 +252,32 @@ func sectionOf(f *elf.File, va uint64) string {
 	return "(between sections)"
 }
 
-// packagesIn lists the packages whose symbols overlap [lo, hi).
-func packagesIn(syms []symbol, lo, hi uint64) []string {
+// ownerOf names the package whose symbols cover most bytes of [lo, hi).
+func ownerOf(syms []symbol, lo, hi uint64) string {
 	i := sort.Search(len(syms), func(i int) bool { return syms[i].addr+max(syms[i].size, 1) > lo })
-	seen := map[string]bool{}
-	var out []string
+	bytes := map[string]uint64{}
 	for ; i < len(syms) && syms[i].addr < hi; i++ {
-		p := packageOf(syms[i].name)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+		a, b := max(syms[i].addr, lo), min(syms[i].addr+syms[i].size, hi)
+		if b > a {
+			bytes[packageOf(syms[i].name)] += b - a
 		}
 	}
-	return out
+	best, most := "(no symbol)", uint64(0)
+	for p, n := range bytes {
+		if n > most || n == most && p < best {
+			best, most = p, n
+		}
+	}
+	return best
 }
 
 // packageOf cuts a Go symbol name to its package path: up to the first dot
 // after the last slash ("go:" and "type:" symbols keep their prefix).
 func packageOf(name string) string {
-	for _, pre := range []string{"go:", "type:", "runtime."} {
+	name, _, _ = strings.Cut(name, "[") // generic instances
+	for _, pre := range []string{"go:", "type:"} {
 		if strings.HasPrefix(name, pre) {
-			return strings.TrimSuffix(pre, ".")
+			return pre
 		}
 	}
 	slash := strings.LastIndex(name, "/")
