@@ -8,7 +8,7 @@ import (
 // agentGCPercent is the agent's GOGC. The agent idles all day with a live
 // heap under 1 MiB, where Go's default (100) lets the heap grow to its
 // 4 MiB minimum before collecting, and that much stays resident. 25 sets
-// the minimum to 1 MiB: measured 0.8–1 MiB less RSS at idle for a few
+// the minimum to 1 MiB: measured 0.9–1.2 MiB less RSS at idle for a few
 // more collections of a tiny heap (no change in idle CPU ticks, nor in
 // tunnel throughput within the noise); docs/performance.md has the figures.
 const agentGCPercent = 25
