@@ -94,6 +94,7 @@ func runAgent(args []string) int {
 		fmt.Println(version.String())
 		return 0
 	}
+	tuneAgentMemory()
 	level, err := logging.ParseLevel(*logLevel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dienstweg:", err)
