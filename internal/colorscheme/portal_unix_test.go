@@ -1,0 +1,155 @@
+//go:build linux || freebsd || openbsd || netbsd
+
+package colorscheme
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/dienstweg/dienstweg/internal/dbustest"
+)
+
+// next waits for the scheme ch sends next.
+func next(ctx context.Context, t *testing.T, ch <-chan Scheme) Scheme {
+	t.Helper()
+	select {
+	case s, ok := <-ch:
+		if !ok {
+			t.Fatal("Watch closed its channel early")
+		}
+		return s
+	case <-ctx.Done():
+		t.Fatal("Watch sent nothing")
+	}
+	return NoPreference
+}
+
+// waitFor reads from ch until it sends want.
+func waitFor(ctx context.Context, t *testing.T, ch <-chan Scheme, want Scheme) {
+	t.Helper()
+	for {
+		if s := next(ctx, t, ch); s == want {
+			return
+		}
+	}
+}
+
+// The real xdg-desktop-portal with its GTK backend, started by the bus on
+// the first call as on a desktop, reading GNOME's setting from a keyfile
+// that gsettings writes. Debian 12's portal (1.16) has only Read, so this
+// covers the fallback from ReadOne, the doubly wrapped value and the
+// SettingChanged signal as a real portal sends them.
+func TestWatch_real_portal(t *testing.T) {
+	portal := "/usr/libexec/xdg-desktop-portal"
+	gtk := "/usr/libexec/xdg-desktop-portal-gtk"
+	store := "/usr/libexec/xdg-permission-store"
+	for _, p := range []string{portal, gtk, store} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s missing (Debian packages xdg-desktop-portal, xdg-desktop-portal-gtk): %v", p, err)
+		}
+	}
+	if os.Getenv("DISPLAY") == "" {
+		t.Skip("the GTK backend needs a display; run under scripts/testenv.sh")
+	}
+	gsettings, err := exec.LookPath("gsettings")
+	if err != nil {
+		t.Skipf("gsettings missing (Debian package libglib2.0-bin): %v", err)
+	}
+	// The bus passes its own environment to the services it starts.
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	t.Setenv("XDG_CURRENT_DESKTOP", "GNOME")
+	t.Setenv("GSETTINGS_BACKEND", "keyfile")
+	set := func(value string) {
+		t.Helper()
+		out, err := exec.Command(gsettings, "set", "org.gnome.desktop.interface", "color-scheme", value).CombinedOutput()
+		if err != nil {
+			t.Fatalf("gsettings set color-scheme %s: %v: %s", value, err, out)
+		}
+	}
+	set("prefer-dark")
+	if _, err := os.Stat(filepath.Join(config, "glib-2.0", "settings", "keyfile")); err != nil {
+		t.Fatalf("gsettings wrote no keyfile: %v", err)
+	}
+	dbustest.PrivateBusActivating(t, map[string]string{
+		portalService: portal,
+		"org.freedesktop.impl.portal.desktop.gtk":     gtk,
+		"org.freedesktop.impl.portal.PermissionStore": store,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	ch := Watch(ctx, nil)
+	if got := next(ctx, t, ch); got != Dark {
+		t.Fatalf("first scheme = %v, want dark", got)
+	}
+	set("prefer-light")
+	waitFor(ctx, t, ch, Light)
+	set("default")
+	waitFor(ctx, t, ch, NoPreference)
+	cancel()
+	for range ch {
+	}
+}
+
+// fakePortal is the settings portal of version 2 (ReadOne), as
+// xdg-desktop-portal 1.17 and later serve it.
+type fakePortal struct{ value uint32 }
+
+func (p *fakePortal) ReadOne(ns, key string) (dbus.Variant, *dbus.Error) {
+	if ns != appearanceNS || key != colorSchemeKey {
+		return dbus.Variant{}, dbus.NewError("org.freedesktop.portal.Error.NotFound", []any{"no such setting"})
+	}
+	return dbus.MakeVariant(p.value), nil
+}
+
+func TestWatch_portal_version_2(t *testing.T) {
+	dbustest.PrivateBus(t)
+	conn := dbustest.Session(t)
+	p := &fakePortal{value: 2}
+	if err := conn.Export(p, portalPath, settingsIface); err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	if reply, err := conn.RequestName(portalService, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("RequestName: %v, %v", reply, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ch := Watch(ctx, nil)
+	if got := next(ctx, t, ch); got != Light {
+		t.Fatalf("first scheme = %v, want light", got)
+	}
+	emit := func(ns, key string, v uint32) {
+		t.Helper()
+		if err := conn.Emit(portalPath, settingsIface+".SettingChanged", ns, key, dbus.MakeVariant(v)); err != nil {
+			t.Fatalf("Emit: %v", err)
+		}
+	}
+	emit("org.gnome.desktop.interface", colorSchemeKey, 1) // not ours: ignored
+	emit(appearanceNS, "accent-color", 1)                  // not ours: ignored
+	emit(appearanceNS, colorSchemeKey, 1)
+	if got := next(ctx, t, ch); got != Dark {
+		t.Fatalf("after SettingChanged(1): %v, want dark (other settings must not count)", got)
+	}
+}
+
+// Without a portal (a desktop without xdg-desktop-portal) the answer is
+// NoPreference, at once.
+func TestWatch_no_portal(t *testing.T) {
+	dbustest.PrivateBus(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	if got := next(ctx, t, Watch(ctx, nil)); got != NoPreference {
+		t.Fatalf("scheme = %v, want no preference", got)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v to find there is no portal", d)
+	}
+}
