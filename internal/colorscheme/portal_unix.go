@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -23,6 +24,12 @@ const (
 )
 
 func watch(ctx context.Context, log *slog.Logger, send func(Scheme)) {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		// godbus would otherwise autolaunch a bus that outlives us.
+		log.Info("no session bus; the desktop's colour scheme is unknown")
+		send(NoPreference)
+		return
+	}
 	// A connection of our own, so closing it touches nobody else's.
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {

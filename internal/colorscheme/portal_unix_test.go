@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/dienstweg/dienstweg/internal/dbustest"
 )
 
@@ -98,42 +96,25 @@ func TestWatch_real_portal(t *testing.T) {
 	}
 }
 
-// fakePortal is the settings portal of version 2 (ReadOne), as
-// xdg-desktop-portal 1.17 and later serve it.
-type fakePortal struct{ value uint32 }
-
-func (p *fakePortal) ReadOne(ns, key string) (dbus.Variant, *dbus.Error) {
-	if ns != appearanceNS || key != colorSchemeKey {
-		return dbus.Variant{}, dbus.NewError("org.freedesktop.portal.Error.NotFound", []any{"no such setting"})
-	}
-	return dbus.MakeVariant(p.value), nil
-}
-
 func TestWatch_portal_version_2(t *testing.T) {
 	dbustest.PrivateBus(t)
-	conn := dbustest.Session(t)
-	p := &fakePortal{value: 2}
-	if err := conn.Export(p, portalPath, settingsIface); err != nil {
-		t.Fatalf("Export: %v", err)
-	}
-	if reply, err := conn.RequestName(portalService, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("RequestName: %v, %v", reply, err)
-	}
+	p := dbustest.StartSettingsPortal(t, dbustest.PreferLight)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ch := Watch(ctx, nil)
 	if got := next(ctx, t, ch); got != Light {
 		t.Fatalf("first scheme = %v, want light", got)
 	}
-	emit := func(ns, key string, v uint32) {
-		t.Helper()
-		if err := conn.Emit(portalPath, settingsIface+".SettingChanged", ns, key, dbus.MakeVariant(v)); err != nil {
+	// Other settings are not ours.
+	for _, err := range []error{
+		p.Emit("org.gnome.desktop.interface", colorSchemeKey, dbustest.PreferDark),
+		p.Emit(appearanceNS, "contrast", dbustest.PreferDark),
+		p.SetColorScheme(dbustest.PreferDark),
+	} {
+		if err != nil {
 			t.Fatalf("Emit: %v", err)
 		}
 	}
-	emit("org.gnome.desktop.interface", colorSchemeKey, 1) // not ours: ignored
-	emit(appearanceNS, "accent-color", 1)                  // not ours: ignored
-	emit(appearanceNS, colorSchemeKey, 1)
 	if got := next(ctx, t, ch); got != Dark {
 		t.Fatalf("after SettingChanged(1): %v, want dark (other settings must not count)", got)
 	}
