@@ -93,6 +93,35 @@ func samePixels(a image.Image, b *image.NRGBA) bool {
 	return ok && na.Bounds().Size() == b.Bounds().Size() && bytes.Equal(na.Pix, b.Pix)
 }
 
+// waitIcon waits up to 10 s for the item's icon to be want, and fails
+// with a short account of the difference (the pixmap itself is long).
+func waitIcon(ctx context.Context, t *testing.T, item dbustest.Item, want *image.NRGBA, what string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := item.WaitIconPixmap(wctx, func(img image.Image) bool { return samePixels(img, want) }); err == nil {
+		return
+	}
+	got, err := item.IconPixmap(ctx)
+	if err != nil {
+		t.Fatalf("%s: IconPixmap: %v", what, err)
+	}
+	n, _ := got.(*image.NRGBA)
+	if n == nil || n.Bounds().Size() != want.Bounds().Size() {
+		t.Fatalf("%s: icon is %v, want %v", what, got.Bounds(), want.Bounds())
+	}
+	diff, first := 0, -1
+	for i := range want.Pix {
+		if n.Pix[i] != want.Pix[i] {
+			diff++
+			if first < 0 {
+				first = i / 4 * 4
+			}
+		}
+	}
+	t.Fatalf("%s: %d bytes differ; first pixel at %d: got % x, want % x", what, diff, first/4, n.Pix[first:first+4], want.Pix[first:first+4])
+}
+
 // The panel gets exactly the PNG's pixels, anti-aliased edges included:
 // the vendored systray used to send the low bytes of 16-bit premultiplied
 // values, which showed as magenta, green and yellow fringes.
@@ -110,11 +139,7 @@ func TestIconPixmapIsThePNG(t *testing.T) {
 	if edges == 0 {
 		t.Fatal("the icon has no semi-transparent pixel; the test would prove nothing")
 	}
-	got, err := item.WaitIconPixmap(ctx, func(img image.Image) bool { return samePixels(img, want) })
-	if err != nil {
-		t.Fatalf("IconPixmap never equalled the PNG (%d semi-transparent pixels): %v", edges, err)
-	}
-	_ = got
+	waitIcon(ctx, t, item, want, "IconPixmap against the PNG")
 }
 
 // A left click opens the status window: the item says it is not only a
@@ -163,10 +188,7 @@ func TestPanelFollowsDesktop(t *testing.T) {
 				t.Fatalf("SetColorScheme: %v", err)
 			}
 		}
-		want := trayPNG(t, "connected", step.panel)
-		if _, err := item.WaitIconPixmap(ctx, func(img image.Image) bool { return samePixels(img, want) }); err != nil {
-			t.Fatalf("%s: the icon never became the panel-%d variant: %v", step.name, step.panel, err)
-		}
+		waitIcon(ctx, t, item, trayPNG(t, "connected", step.panel), step.name+": the "+panelName(step.panel)+"-panel variant")
 	}
 }
 

@@ -21,13 +21,16 @@ type QuitWindow struct {
 	cancel  *dialogButton
 	confirm *dialogButton
 	async   func(func())
+	// closed: Escape, the agent's end and the answer may all close the
+	// window; Fyne's test driver panics on a second Close. UI thread only.
+	closed bool
 }
 
 // NewQuitWindow builds the question.
 func NewQuitWindow(a fyne.App, c Client) *QuitWindow {
 	w := &QuitWindow{client: c, Window: a.NewWindow(L("quit.title")), async: goAsync}
-	w.cancel = newDialogButton(L("quit.cancel"), w.Window.Close, w.Window.Close)
-	w.confirm = newDialogButton(L("quit.confirm"), w.Confirm, w.Window.Close)
+	w.cancel = newDialogButton(L("quit.cancel"), w.close, w.close)
+	w.confirm = newDialogButton(L("quit.confirm"), w.Confirm, w.close)
 	w.confirm.Importance = widget.DangerImportance
 	body := container.NewVBox(
 		heading(L("quit.heading")),
@@ -39,9 +42,10 @@ func NewQuitWindow(a fyne.App, c Client) *QuitWindow {
 	w.Window.Resize(fyne.NewSize(460, 240))
 	w.Window.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
 		if k.Name == fyne.KeyEscape {
-			w.Window.Close()
+			w.close()
 		}
 	})
+	w.Window.SetOnClosed(func() { w.closed = true })
 	w.Window.Canvas().Focus(w.cancel)
 	return w
 }
@@ -61,7 +65,7 @@ func (w *QuitWindow) Confirm() {
 				w.cancel.Enable()
 				w.confirm.Enable()
 			}
-			w.Window.Close()
+			w.close()
 		})
 	})
 }
@@ -70,7 +74,14 @@ func (w *QuitWindow) Confirm() {
 func (w *QuitWindow) Apply(state.Snapshot) {}
 
 // AgentLost implements liveWindow: without an agent there is nothing to quit.
-func (w *QuitWindow) AgentLost() { w.Window.Close() }
+func (w *QuitWindow) AgentLost() { w.close() }
+
+func (w *QuitWindow) close() {
+	if !w.closed {
+		w.closed = true
+		w.Window.Close()
+	}
+}
 
 // dialogButton is a button that Enter and Space press and Escape
 // cancels, so the question is answered with the keyboard alone whichever
