@@ -147,13 +147,15 @@ func (t *tray) follow(ctx context.Context) {
 		Open: func(ctx context.Context) (<-chan localapi.Event, error) { return t.c.Watch(ctx, "") },
 		Handle: func(ev localapi.Event) bool {
 			if ev.Type == localapi.EventState && ev.State != nil {
-				m := ModelFor(*ev.State, t.opts.Catalog)
-				t.apply(m, last, first)
-				last, first = m, false
+				// What the clicks read is stored before the menu shows
+				// the state, so a click on what is shown sees it.
 				t.sessionActive.Store(ev.State.Session.Active())
 				if n, ok := t.updates.see(*ev.State, t.opts.Catalog); ok {
 					go t.notify(ctx, n)
 				}
+				m := ModelFor(*ev.State, t.opts.Catalog)
+				t.apply(m, last, first)
+				last, first = m, false
 			}
 			return true
 		},

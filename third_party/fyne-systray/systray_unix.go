@@ -62,8 +62,10 @@ func SetIcon(iconBytes []byte) {
 		return
 	}
 
-	props.SetMust("org.kde.StatusNotifierItem", "IconPixmap",
-		[]PX{convertToPixels(iconBytes)})
+	px := []PX{convertToPixels(iconBytes)}
+	pixmapMu.Lock() // see itemProps
+	props.SetMust("org.kde.StatusNotifierItem", "IconPixmap", px)
+	pixmapMu.Unlock()
 	if conn == nil {
 		return
 	}
@@ -265,6 +267,11 @@ func nativeStart() {
 	}
 	props, err := prop.Export(conn, path, instance.createPropSpec())
 	if err != nil {
+		log.Printf("systray error: failed to export notifier item properties to bus: %s\n", err)
+		return
+	}
+	// Dienstweg patch: replaces the Properties handler prop.Export set up.
+	if err := conn.Export(itemProps{props}, path, "org.freedesktop.DBus.Properties"); err != nil {
 		log.Printf("systray error: failed to export notifier item properties to bus: %s\n", err)
 		return
 	}
