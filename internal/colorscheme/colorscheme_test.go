@@ -1,35 +1,6 @@
 package colorscheme
 
-import (
-	"testing"
-
-	"github.com/godbus/dbus/v5"
-)
-
-func TestFromPortalValue(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name    string
-		in      dbus.Variant
-		want    Scheme
-		wantErr bool
-	}{
-		{"no_preference", dbus.MakeVariant(uint32(0)), NoPreference, false},
-		{"prefer_dark", dbus.MakeVariant(uint32(1)), Dark, false},
-		{"prefer_light", dbus.MakeVariant(uint32(2)), Light, false},
-		{"unknown_value_is_no_preference", dbus.MakeVariant(uint32(7)), NoPreference, false},
-		{"read_of_version_1_wraps_twice", dbus.MakeVariant(dbus.MakeVariant(uint32(2))), Light, false},
-		{"wrong_type", dbus.MakeVariant("prefer-dark"), NoPreference, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := fromPortalValue(tc.in)
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("fromPortalValue(%v) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
-			}
-		})
-	}
-}
+import "testing"
 
 func TestFromTaskbarValue(t *testing.T) {
 	t.Parallel()
