@@ -30,7 +30,7 @@ vet:
 	$(GO) vet ./...
 
 test: deps
-	bash scripts/testenv.sh bash -c '$(GO) vet ./... && $(GO) test -race -timeout 30m ./...'
+	bash scripts/testenv.sh bash -c '$(GO) vet ./... && $(GO) test -race -timeout 30m ./... && cd third_party/fyne-systray && $(GO) test -race ./...'
 
 clean:
 	rm -rf $(BIN) dist

@@ -82,7 +82,7 @@ func runAgent(args []string) int {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
 	open := fs.String("open", "", "window to open at start: status, wizard, announcements, support")
-	panel := fs.String("tray-panel", "dark", "tray icons for a light or dark panel")
+	panel := fs.String("tray-panel", "auto", "tray icons for a light or dark panel: auto (follow the desktop's setting), light or dark")
 	system := fs.Bool("system-tunnel", false, "put the tunnel into the system through the privileged helper (installed packages), instead of userspace with a SOCKS proxy")
 	helperSocket := fs.String("helper-socket", "", "the helper's socket `path` (default "+helperapi.DefaultSocket+")")
 	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up, for this user only; Linux only (\"\" for none)")
@@ -150,8 +150,9 @@ func runAgent(args []string) int {
 		},
 		Deps: agent.Deps{Logger: logger, UIOutput: logFile},
 	}
-	if *panel == "light" {
-		opts.Panel = assets.PanelLight
+	if opts.Panel, err = assets.ParsePanel(*panel); err != nil {
+		fmt.Fprintln(os.Stderr, "dienstweg: --tray-panel:", err)
+		return 2
 	}
 	if prof == nil {
 		// Nothing to connect to: say so in the log, here, in the tray and

@@ -25,9 +25,26 @@ var icons embed.FS
 type Panel int
 
 const (
-	PanelLight Panel = iota // light panel: dark glyph
-	PanelDark               // dark panel: light glyph
+	// PanelAuto follows the desktop's setting (see internal/tray); it is
+	// the zero value so that nobody gets a fixed variant by accident.
+	// TrayIcon needs one of the two others.
+	PanelAuto  Panel = iota
+	PanelLight       // light panel: dark glyph
+	PanelDark        // dark panel: light glyph
 )
+
+// ParsePanel reads a --tray-panel value: auto, light or dark.
+func ParsePanel(s string) (Panel, error) {
+	switch s {
+	case "auto", "":
+		return PanelAuto, nil
+	case "light":
+		return PanelLight, nil
+	case "dark":
+		return PanelDark, nil
+	}
+	return PanelAuto, fmt.Errorf("unknown panel %q (want auto, light or dark)", s)
+}
 
 func (p Panel) variant() (string, error) {
 	switch p {

@@ -5,7 +5,9 @@ import (
 	"encoding/xml"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -293,4 +295,102 @@ func TestAppIcon(t *testing.T) {
 			t.Fatalf("root = %s viewBox %q, want svg 0 0 512 512", doc.XMLName.Local, doc.ViewBox)
 		}
 	})
+}
+
+func TestParsePanel(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in      string
+		want    Panel
+		wantErr bool
+	}{
+		{"auto", PanelAuto, false},
+		{"", PanelAuto, false},
+		{"light", PanelLight, false},
+		{"dark", PanelDark, false},
+		{"Dark", PanelAuto, true},
+	} {
+		got, err := ParsePanel(tc.in)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("ParsePanel(%q) = %d, %v; want %d, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+	if _, err := TrayIcon("connected", PanelAuto, 22); err == nil {
+		t.Error("TrayIcon(PanelAuto) gave an icon; the caller must resolve auto first")
+	}
+}
+
+// luminance is WCAG 2.1's relative luminance of an sRGB colour.
+func luminance(r, g, b uint8) float64 {
+	lin := func(c uint8) float64 {
+		v := float64(c) / 255
+		if v <= 0.04045 {
+			return v / 12.92
+		}
+		return math.Pow((v+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+func contrast(l1, l2 float64) float64 {
+	return (max(l1, l2) + 0.05) / (min(l1, l2) + 0.05)
+}
+
+// Each variant's house (its most common opaque grey) stands out from
+// the panel it is made for by at least WCAG's 3:1 for graphics, on the
+// darkest and lightest panels in use, and the two variants differ: the
+// light-panel glyph on a dark panel would fall below 3:1.
+func TestTrayIcon_variants_contrast_with_their_panel(t *testing.T) {
+	t.Parallel()
+	panels := map[Panel][]color.NRGBA{
+		// Ubuntu's top bar, Windows 11's dark taskbar, KDE Breeze Dark.
+		PanelDark: {{0, 0, 0, 255}, {0x20, 0x20, 0x20, 255}, {0x31, 0x36, 0x3b, 255}},
+		// Windows 11's light taskbar, KDE Breeze, Xfce's default.
+		PanelLight: {{0xf3, 0xf3, 0xf3, 255}, {0xef, 0xf0, 0xf1, 255}, {0xff, 0xff, 0xff, 255}},
+	}
+	glyph := func(t *testing.T, state string, p Panel, size int) color.NRGBA {
+		b, err := TrayIcon(state, p, size)
+		if err != nil {
+			t.Fatalf("TrayIcon: %v", err)
+		}
+		img := decodePNG(t, b)
+		count := map[color.NRGBA]int{}
+		var best color.NRGBA
+		for i := 0; i+3 < len(img.Pix); i += 4 {
+			c := color.NRGBA{img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3]}
+			// The house is grey; the emblems are coloured.
+			if c.A != 255 || max(c.R, c.G, c.B)-min(c.R, c.G, c.B) > 12 {
+				continue
+			}
+			count[c]++
+			if count[c] > count[best] {
+				best = c
+			}
+		}
+		return best
+	}
+	for _, state := range TrayStates() {
+		for _, size := range TraySizes() {
+			t.Run(fmt.Sprintf("%s_%d", state, size), func(t *testing.T) {
+				t.Parallel()
+				for p, bgs := range panels {
+					own := glyph(t, state, p, size)
+					other := PanelLight
+					if p == PanelLight {
+						other = PanelDark
+					}
+					wrong := glyph(t, state, other, size)
+					for _, bg := range bgs {
+						lb := luminance(bg.R, bg.G, bg.B)
+						if c := contrast(luminance(own.R, own.G, own.B), lb); c < 3 {
+							t.Errorf("panel %d on %v: glyph %v has contrast %.2f, want >= 3", p, bg, own, c)
+						}
+						if c := contrast(luminance(wrong.R, wrong.G, wrong.B), lb); c >= 3 {
+							t.Errorf("panel %d on %v: the other variant's glyph %v has contrast %.2f too: variants do not differ", p, bg, wrong, c)
+						}
+					}
+				}
+			})
+		}
+	}
 }

@@ -15,6 +15,8 @@ packages=(
 	wireguard-go wireguard-tools iproute2
 	# update tests: signatures and patches made by the standard tools
 	minisign bsdiff
+	# tray tests: the real settings portal (colour scheme) and its GTK backend
+	xdg-desktop-portal xdg-desktop-portal-gtk
 )
 
 missing=()

@@ -89,6 +89,8 @@ shoot status "Dienstweg – Status" status-de.png
 "$bin" up --socket "$sock" --code "$(totp 1)" >/dev/null
 sleep 4
 shoot status "Dienstweg – Status" status-connected-de.png
+# Quitting while connected asks first.
+shoot quit "Dienstweg beenden?" quit-de.png
 shoot code "Dienstweg – Code eingeben" code-de.png
 shoot support "Dienstweg – Hilfe & Support" support-de.png
 shoot announcements "Mitteilungen der IT" announcements-de.png

@@ -281,6 +281,9 @@ func New(opts Options) (*Agent, error) {
 		in.Announce = a.announce.Unread()
 		if a.updater != nil {
 			in.Update = a.updater.Status()
+		} else {
+			// Nothing to check: the tray hides the entry that could only fail.
+			in.Update = state.Update{State: update.StateOff}
 		}
 	})
 	a.api = localapi.NewServer(localapi.Backend{

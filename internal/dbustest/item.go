@@ -88,6 +88,29 @@ func (it Item) IconPixmap(ctx context.Context) (image.Image, error) {
 	return img, nil
 }
 
+// Call calls one of the item's methods as a host does: Activate(x, y) on
+// a left click, SecondaryActivate(x, y) on a middle click, ContextMenu(x,
+// y), Scroll(delta, orientation).
+func (it Item) Call(ctx context.Context, method string, args ...any) error {
+	if err := it.conn.Object(it.Service, it.Path).CallWithContext(ctx, sniIface+"."+method, 0, args...).Err; err != nil {
+		return errorf("calling %s on %s: %w", method, it, err)
+	}
+	return nil
+}
+
+// WaitIconPixmap reads the item's icon until pred accepts it and returns
+// that icon; see [Item.WaitProperty].
+func (it Item) WaitIconPixmap(ctx context.Context, pred func(image.Image) bool) (image.Image, error) {
+	v, err := it.WaitProperty(ctx, "IconPixmap", func(v dbus.Variant) bool {
+		img, err := decodeIconPixmap(v)
+		return err == nil && pred(img)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeIconPixmap(v)
+}
+
 // MenuPath is the item's Menu property: where its com.canonical.dbusmenu lives.
 func (it Item) MenuPath(ctx context.Context) (dbus.ObjectPath, error) {
 	v, err := it.Property(ctx, "Menu")

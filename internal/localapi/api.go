@@ -33,6 +33,7 @@ const (
 	WindowAnnouncements = wire.WindowAnnouncements
 	WindowSupport       = wire.WindowSupport
 	WindowCode          = wire.WindowCode
+	WindowQuit          = wire.WindowQuit
 )
 
 // Windows lists the valid window names.

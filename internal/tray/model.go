@@ -22,7 +22,10 @@ type Model struct {
 	Announcements string
 	UpdateLabel   string
 	UpdateEnabled bool
-	SafeMode      bool
+	// ShowUpdate is false where this build or profile has no self-update
+	// (the agent says "off"): the entry could only fail.
+	ShowUpdate bool
+	SafeMode   bool
 	// NoProfile leaves only what still works without an organisation
 	// profile: the state line, the status window and quit.
 	NoProfile bool
@@ -58,6 +61,7 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		m.ShowStart = false
 		m.ShowEnd = false
 	}
+	m.ShowUpdate = !m.NoProfile && s.Update.State != "off"
 	if s.Announce.Unread > 0 {
 		m.Announcements = cat.T("tray.announcements_unread", map[string]string{"Count": strconv.Itoa(s.Announce.Unread)})
 	} else {

@@ -108,6 +108,7 @@ func TestUpdateEntryShowsProgress(t *testing.T) {
 		enabled bool
 	}{
 		{"idle", state.Update{State: "idle"}, "Nach Updates suchen", true},
+		{"off", state.Update{State: "off"}, "Nach Updates suchen", true},
 		{"checking", state.Update{State: "checking"}, "Suche nach Updates …", false},
 		{"downloading", state.Update{State: "downloading", Progress: 0.42}, "Update wird geladen … 42 %", false},
 		{"ready", state.Update{State: "ready", Available: "0.2.0"}, "Version 0.2.0 ist bereit zur Installation", true},
@@ -118,6 +119,10 @@ func TestUpdateEntryShowsProgress(t *testing.T) {
 			m := ModelFor(state.Snapshot{Update: tt.update}, de)
 			if m.UpdateLabel != tt.label || m.UpdateEnabled != tt.enabled {
 				t.Errorf("update entry = %q enabled %v, want %q %v", m.UpdateLabel, m.UpdateEnabled, tt.label, tt.enabled)
+			}
+			// Without self-update the entry could only fail: hidden.
+			if m.ShowUpdate != (tt.update.State != "off") {
+				t.Errorf("ShowUpdate = %v for state %q", m.ShowUpdate, tt.update.State)
 			}
 		})
 	}

@@ -3,11 +3,16 @@ package tray
 import (
 	"context"
 	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/systray"
 
 	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/announce"
+	"github.com/dienstweg/dienstweg/internal/colorscheme"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 )
@@ -27,16 +32,24 @@ type Client interface {
 // Options tunes the tray.
 type Options struct {
 	Catalog *i18n.Catalog
-	// Panel selects icons for a light or dark panel.
+	// Panel selects icons for a light or dark panel. PanelAuto (the zero
+	// value) follows the desktop's setting, see panelFor.
 	Panel assets.Panel
 	// IconSize in pixels; 0 means 32.
 	IconSize int
+	// Notifier shows the result of a check for updates that the employee
+	// asked for; nil means desktop notifications over D-Bus.
+	Notifier announce.Notifier
 	Logger   *slog.Logger
 }
 
 type items struct {
 	state, start, end, announcements, status, help, setup, safeMode, update, quit *systray.MenuItem
 }
+
+// firstSchemeWait bounds how long the tray waits for the desktop's colour
+// scheme before it shows itself; the settings portal may have to start.
+const firstSchemeWait = 2 * time.Second
 
 // Run shows the tray until ctx ends. fyne.io/systray keeps global state,
 // so runs must not overlap; one after the other is fine (the vendored copy
@@ -48,13 +61,29 @@ func Run(ctx context.Context, c Client, opts Options) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Notifier == nil {
+		opts.Notifier = announce.DBusNotifier{AppName: opts.Catalog.T("app.name")}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	cat := opts.Catalog
+	icon := &trayIcon{size: opts.IconSize, log: opts.Logger, cur: iconKey{state: "not_connected", panel: opts.Panel}}
+	var schemes <-chan colorscheme.Scheme
+	if opts.Panel == assets.PanelAuto {
+		schemes = colorscheme.Watch(ctx, opts.Logger)
+		icon.cur.panel = firstPanel(schemes, os.Getenv("XDG_CURRENT_DESKTOP"), opts.Logger)
+	}
 	// Title and a first icon go in before the item is exported, so the
 	// panel never shows an empty square.
 	systray.SetTitle(cat.T("app.name"))
-	if icon, err := assets.TrayIcon("not_connected", opts.Panel, opts.IconSize); err == nil {
-		systray.SetIcon(icon)
-	}
+	icon.update(func(*iconKey) {})
+	// A left click on the icon opens the status window, as the README
+	// promises. Set before the item is exported: ItemIsMenu is read
+	// then, and a host that sees true shows the menu instead of calling
+	// Activate.
+	systray.SetOnTapped(func() {
+		act(ctx, opts.Logger, "status", func(ctx context.Context) error { return c.OpenWindow(ctx, localapi.WindowStatus) })
+	})
 	ready := make(chan struct{})
 	start, end := systray.RunWithExternalLoop(func() { close(ready) }, nil)
 	start() // returns once the item and its menu are on the bus
@@ -76,46 +105,81 @@ func Run(ctx context.Context, c Client, opts Options) {
 	systray.AddSeparator()
 	it.update = systray.AddMenuItem(cat.T("tray.check_updates"), "")
 	it.quit = systray.AddMenuItem(cat.T("tray.quit"), "")
-	// A left click on the icon opens the status window, as users expect.
-	systray.SetOnTapped(func() {
-		act(ctx, opts.Logger, "status", func(ctx context.Context) error { return c.OpenWindow(ctx, localapi.WindowStatus) })
-	})
 
-	clicks(ctx, c, it, opts.Logger)
-	follow(ctx, c, it, opts)
+	t := &tray{c: c, it: it, opts: opts, icon: icon}
+	if schemes != nil {
+		go t.followPanel(ctx, schemes)
+	}
+	t.clicks(ctx)
+	t.follow(ctx)
+}
+
+// firstPanel waits briefly for the desktop's first answer.
+func firstPanel(schemes <-chan colorscheme.Scheme, desktop string, log *slog.Logger) assets.Panel {
+	s := colorscheme.NoPreference
+	select {
+	case s = <-schemes:
+	case <-time.After(firstSchemeWait):
+		log.Info("the desktop's colour scheme is slow to answer; assuming a dark panel until it does")
+	}
+	p := panelFor(desktop, s)
+	log.Info("tray icons", "panel", panelName(p), "color_scheme", s, "desktop", desktop)
+	return p
+}
+
+// tray is one run's menu and what its handlers need to know.
+type tray struct {
+	c    Client
+	it   items
+	opts Options
+	icon *trayIcon
+	// sessionActive is the latest snapshot's, for "quit" to ask first.
+	sessionActive atomic.Bool
+	updates       updateCheck
 }
 
 // follow applies every state change to the tray until ctx ends,
 // reconnecting to the API with backoff if the stream breaks.
-func follow(ctx context.Context, c Client, it items, opts Options) {
+func (t *tray) follow(ctx context.Context) {
 	var last Model
 	first := true
 	localapi.Follower[localapi.Event]{
-		Open: func(ctx context.Context) (<-chan localapi.Event, error) { return c.Watch(ctx, "") },
+		Open: func(ctx context.Context) (<-chan localapi.Event, error) { return t.c.Watch(ctx, "") },
 		Handle: func(ev localapi.Event) bool {
 			if ev.Type == localapi.EventState && ev.State != nil {
-				m := ModelFor(*ev.State, opts.Catalog)
-				apply(it, m, last, first, opts)
+				// What the clicks read is stored before the menu shows
+				// the state, so a click on what is shown sees it.
+				t.sessionActive.Store(ev.State.Session.Active())
+				if n, ok := t.updates.see(*ev.State, t.opts.Catalog); ok {
+					go t.notify(ctx, n)
+				}
+				m := ModelFor(*ev.State, t.opts.Catalog)
+				t.apply(m, last, first)
 				last, first = m, false
 			}
 			return true
 		},
-		Logger: opts.Logger.With("component", "tray"),
+		Logger: t.opts.Logger.With("component", "tray"),
 	}.Run(ctx)
 }
 
-func apply(it items, m, last Model, force bool, opts Options) {
-	if force || m.Icon != last.Icon || m.Badge != last.Badge {
-		icon, err := assets.TrayIcon(m.Icon, opts.Panel, opts.IconSize)
-		if err == nil && m.Badge {
-			icon, err = assets.WithBadge(icon)
-		}
-		if err != nil {
-			opts.Logger.Error("tray icon", "state", m.Icon, "err", err)
-		} else {
-			systray.SetIcon(icon)
-		}
+// followPanel swaps the icons when the desktop's colour scheme changes.
+func (t *tray) followPanel(ctx context.Context, schemes <-chan colorscheme.Scheme) {
+	desktop := os.Getenv("XDG_CURRENT_DESKTOP")
+	for s := range schemes {
+		p := panelFor(desktop, s)
+		t.icon.update(func(k *iconKey) {
+			if k.panel != p {
+				t.opts.Logger.Info("tray icons follow the desktop", "panel", panelName(p), "color_scheme", s)
+			}
+			k.panel = p
+		})
 	}
+}
+
+func (t *tray) apply(m, last Model, force bool) {
+	it := t.it
+	t.icon.update(func(k *iconKey) { k.state, k.badge = m.Icon, m.Badge })
 	if force || m.Tooltip != last.Tooltip {
 		systray.SetTooltip(m.Tooltip)
 	}
@@ -124,9 +188,10 @@ func apply(it items, m, last Model, force bool, opts Options) {
 	}
 	showIf(it.start, m.ShowStart)
 	showIf(it.end, m.ShowEnd)
-	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode, it.update} {
+	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode} {
 		showIf(item, !m.NoProfile)
 	}
+	showIf(it.update, m.ShowUpdate)
 	if force || m.Announcements != last.Announcements {
 		it.announcements.SetTitle(m.Announcements)
 	}
@@ -155,7 +220,8 @@ func showIf(item *systray.MenuItem, show bool) {
 
 // clicks waits on every item's channel in its own goroutine: systray
 // drops a click when nobody is receiving at that moment.
-func clicks(ctx context.Context, c Client, it items, log *slog.Logger) {
+func (t *tray) clicks(ctx context.Context) {
+	c, it := t.c, t.it
 	open := func(w string) func(context.Context) error {
 		return func(ctx context.Context) error { return c.OpenWindow(ctx, w) }
 	}
@@ -171,8 +237,8 @@ func clicks(ctx context.Context, c Client, it items, log *slog.Logger) {
 		{it.help, "help", open(localapi.WindowSupport)},
 		{it.setup, "setup", open(localapi.WindowWizard)},
 		{it.safeMode, "safe_mode", func(ctx context.Context) error { return c.SetSafeMode(ctx, !it.safeMode.Checked()) }},
-		{it.update, "update", c.CheckUpdate},
-		{it.quit, "quit", c.Quit},
+		{it.update, "update", t.checkUpdate},
+		{it.quit, "quit", t.quit},
 	}
 	for _, h := range handlers {
 		go func() {
@@ -181,10 +247,42 @@ func clicks(ctx context.Context, c Client, it items, log *slog.Logger) {
 				case <-ctx.Done():
 					return
 				case <-h.item.ClickedCh:
-					go act(ctx, log, h.name, h.action)
+					go act(ctx, t.opts.Logger, h.name, h.action)
 				}
 			}
 		}()
+	}
+}
+
+// quit ends the agent, but asks first while home office is connected:
+// quitting ends the session, and the clerk may only have meant to close a
+// menu. The tray cannot show a question itself, so a small window does.
+func (t *tray) quit(ctx context.Context) error {
+	if t.sessionActive.Load() {
+		return t.c.OpenWindow(ctx, localapi.WindowQuit)
+	}
+	return t.c.Quit(ctx)
+}
+
+// checkUpdate starts a check and lets follow tell its result: the menu
+// closes on the click, so a changed entry alone would go unseen.
+func (t *tray) checkUpdate(ctx context.Context) error {
+	t.updates.ask()
+	if err := t.c.CheckUpdate(ctx); err != nil {
+		t.updates.cancel()
+		cat := t.opts.Catalog
+		t.notify(ctx, announce.Notification{ID: "update-check", Severity: announce.SeverityInfo,
+			Title: cat.T("update.state.error"), Body: cat.T("update.error.check_failed")})
+		return err
+	}
+	return nil
+}
+
+func (t *tray) notify(ctx context.Context, n announce.Notification) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := t.opts.Notifier.Notify(ctx, n); err != nil {
+		t.opts.Logger.Warn("cannot show a notification", "id", n.ID, "err", err)
 	}
 }
 
@@ -197,4 +295,42 @@ func act(ctx context.Context, log *slog.Logger, name string, f func(context.Cont
 	if err := f(ctx); err != nil {
 		log.Warn("tray action failed", "action", name, "err", err)
 	}
+}
+
+// iconKey is everything the tray icon depends on.
+type iconKey struct {
+	state string
+	badge bool
+	panel assets.Panel
+}
+
+// trayIcon owns the icon: the state loop and the panel loop both change
+// it, and each change renders it once.
+type trayIcon struct {
+	size int
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	cur   iconKey
+	shown bool
+}
+
+func (ti *trayIcon) update(change func(*iconKey)) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	next := ti.cur
+	change(&next)
+	if ti.shown && next == ti.cur {
+		return
+	}
+	b, err := assets.TrayIcon(next.state, next.panel, ti.size)
+	if err == nil && next.badge {
+		b, err = assets.WithBadge(b)
+	}
+	if err != nil {
+		ti.log.Error("tray icon", "state", next.state, "panel", int(next.panel), "err", err)
+		return
+	}
+	systray.SetIcon(b)
+	ti.cur, ti.shown = next, true
 }

@@ -18,11 +18,45 @@ import (
 // fakeClient streams the snapshots a test sends and records actions.
 type fakeClient struct {
 	snaps chan state.Snapshot
-	mu    sync.Mutex
-	quits int
+	// onCheckUpdate, if set, runs on CheckUpdate (before it returns).
+	onCheckUpdate func()
+	mu            sync.Mutex
+	quits         int
+	opened        []string
+	changed       chan struct{} // gets a value after every recorded action
 }
 
-func newFakeClient() *fakeClient { return &fakeClient{snaps: make(chan state.Snapshot, 8)} }
+func newFakeClient() *fakeClient {
+	return &fakeClient{snaps: make(chan state.Snapshot, 8), changed: make(chan struct{}, 1)}
+}
+
+func (c *fakeClient) record(f func()) {
+	c.mu.Lock()
+	f()
+	c.mu.Unlock()
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}
+
+// waitActions waits until ok accepts the windows opened and the quits.
+func (c *fakeClient) waitActions(ctx context.Context, t *testing.T, ok func(opened []string, quits int) bool) {
+	t.Helper()
+	for {
+		c.mu.Lock()
+		opened, quits := append([]string(nil), c.opened...), c.quits
+		c.mu.Unlock()
+		if ok(opened, quits) {
+			return
+		}
+		select {
+		case <-c.changed:
+		case <-ctx.Done():
+			t.Fatalf("opened %v, quits %d: not what the test waits for", opened, quits)
+		}
+	}
+}
 
 func (c *fakeClient) Watch(ctx context.Context, _ string) (<-chan localapi.Event, error) {
 	out := make(chan localapi.Event)
@@ -44,14 +78,20 @@ func (c *fakeClient) Watch(ctx context.Context, _ string) (<-chan localapi.Event
 	return out, nil
 }
 
-func (c *fakeClient) OpenWindow(context.Context, string) error { return nil }
-func (c *fakeClient) EndSession(context.Context) error         { return nil }
-func (c *fakeClient) CheckUpdate(context.Context) error        { return nil }
-func (c *fakeClient) SetSafeMode(context.Context, bool) error  { return nil }
+func (c *fakeClient) OpenWindow(_ context.Context, w string) error {
+	c.record(func() { c.opened = append(c.opened, w) })
+	return nil
+}
+func (c *fakeClient) EndSession(context.Context) error { return nil }
+func (c *fakeClient) CheckUpdate(context.Context) error {
+	if c.onCheckUpdate != nil {
+		c.onCheckUpdate()
+	}
+	return nil
+}
+func (c *fakeClient) SetSafeMode(context.Context, bool) error { return nil }
 func (c *fakeClient) Quit(context.Context) error {
-	c.mu.Lock()
-	c.quits++
-	c.mu.Unlock()
+	c.record(func() { c.quits++ })
 	return nil
 }
 

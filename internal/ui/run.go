@@ -39,6 +39,9 @@ func Build(a fyne.App, c Client, name string) (fyne.Window, liveWindow, error) {
 	case localapi.WindowSupport:
 		w := NewSupportWindow(a, c)
 		return w.Window, w, nil
+	case localapi.WindowQuit:
+		w := NewQuitWindow(a, c)
+		return w.Window, w, nil
 	}
 	return nil, nil, fmt.Errorf("unknown window %q", name)
 }

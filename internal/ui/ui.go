@@ -28,6 +28,7 @@ type Client interface {
 	EndSession(ctx context.Context) error
 	OpenWindow(ctx context.Context, window string) error
 	ChooseUpdate(ctx context.Context, choice string) error
+	Quit(ctx context.Context) error
 	SupportClient
 	WizardClient
 	AnnouncementsClient

@@ -94,6 +94,13 @@ func (c *recordingClient) ChooseUpdate(_ context.Context, choice string) error {
 	return nil
 }
 
+func (c *recordingClient) Quit(context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opened = append(c.opened, "quit")
+	return nil
+}
+
 func (c *recordingClient) snapshot() (codes, opened []string, ended int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -33,6 +33,9 @@ const (
 	// StateManaged: a newer version exists, but the binary is installed
 	// where the agent cannot write (a system package); IT distributes it.
 	StateManaged = "managed"
+	// StateOff: this build or profile has no self-update (a development
+	// build, or a profile without update keys); the agent publishes it.
+	StateOff = "off"
 )
 
 // ManagedMessageKey is the text shown with StateManaged.

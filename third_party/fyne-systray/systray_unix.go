@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/png" // used only here
 	"log"
 	"os"
@@ -61,8 +62,10 @@ func SetIcon(iconBytes []byte) {
 		return
 	}
 
-	props.SetMust("org.kde.StatusNotifierItem", "IconPixmap",
-		[]PX{convertToPixels(iconBytes)})
+	px := []PX{convertToPixels(iconBytes)}
+	pixmapMu.Lock() // see itemProps
+	props.SetMust("org.kde.StatusNotifierItem", "IconPixmap", px)
+	pixmapMu.Unlock()
 	if conn == nil {
 		return
 	}
@@ -264,6 +267,11 @@ func nativeStart() {
 	}
 	props, err := prop.Export(conn, path, instance.createPropSpec())
 	if err != nil {
+		log.Printf("systray error: failed to export notifier item properties to bus: %s\n", err)
+		return
+	}
+	// Dienstweg patch: replaces the Properties handler prop.Export set up.
+	if err := conn.Export(itemProps{props}, path, "org.freedesktop.DBus.Properties"); err != nil {
 		log.Printf("systray error: failed to export notifier item properties to bus: %s\n", err)
 		return
 	}
@@ -484,18 +492,17 @@ func convertToPixels(data []byte) PX {
 	}
 }
 
+// argbForImage returns img as StatusNotifierItem's IconPixmap data: ARGB32
+// in network byte order with straight (not premultiplied) alpha, one byte
+// per channel. Upstream took the low byte of RGBA()'s 16-bit premultiplied
+// values, which turned every anti-aliased edge pixel into noise.
 func argbForImage(img image.Image) []byte {
-	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	data := make([]byte, w*h*4)
-	i := 0
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			r, g, b, a := img.At(x, y).RGBA()
-			data[i] = byte(a)
-			data[i+1] = byte(r)
-			data[i+2] = byte(g)
-			data[i+3] = byte(b)
-			i += 4
+	b := img.Bounds()
+	data := make([]byte, 0, b.Dx()*b.Dy()*4)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			data = append(data, c.A, c.R, c.G, c.B)
 		}
 	}
 	return data

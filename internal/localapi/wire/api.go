@@ -9,11 +9,14 @@ const (
 	WindowAnnouncements = "announcements"
 	WindowSupport       = "support"
 	WindowCode          = "code"
+	// WindowQuit asks before quitting ends a running home-office session;
+	// the tray cannot ask by itself.
+	WindowQuit = "quit"
 )
 
 // Windows lists the valid window names.
 func Windows() []string {
-	return []string{WindowStatus, WindowWizard, WindowAnnouncements, WindowSupport, WindowCode}
+	return []string{WindowStatus, WindowWizard, WindowAnnouncements, WindowSupport, WindowCode, WindowQuit}
 }
 
 // ValidWindow reports whether name is a window of the ui role.

@@ -138,7 +138,8 @@ type Announcements struct {
 // Update is the self-update status.
 type Update struct {
 	// State is "idle", "checking", "available", "downloading", "ready",
-	// "up_to_date" or "error".
+	// "up_to_date", "managed", "error", or "off" (no self-update in this
+	// build or profile).
 	State     string  `json:"state"`
 	Available string  `json:"available,omitempty"`
 	Progress  float64 `json:"progress,omitempty"`
