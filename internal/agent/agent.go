@@ -27,6 +27,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
@@ -411,7 +412,9 @@ func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Sub
 
 // StartSession implements localapi.Backend.
 func (a *Agent) StartSession(ctx context.Context, code string) error {
+	redact.Register(code) // as typed, and below as checked
 	code, ok := authcode.Normalise(code)
+	redact.Register(code)
 	if !ok {
 		return fail(problem.Invalid, "bad_code_format", "code.format", fmt.Sprintf("the code has exactly %d digits", authcode.Digits))
 	}
