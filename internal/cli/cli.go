@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
-	"github.com/dienstweg/dienstweg/internal/atomicfile"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/support"
 )
 
 // Exit codes, documented in docs/cli.md.
@@ -145,7 +145,7 @@ func Diag(ctx context.Context, c DiagClient, path string, o Options) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	err := atomicfile.Write(path, 0o600, func(w io.Writer) error { return c.Diagnostics(ctx, w) })
+	err := support.SaveReport(path, func(w io.Writer) error { return c.Diagnostics(ctx, w) })
 	if errors.Is(err, localapi.ErrAgentNotRunning) {
 		if cat, cerr := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang); cerr == nil {
 			fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))

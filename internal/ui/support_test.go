@@ -68,6 +68,12 @@ func TestSupportWindowSavesReport(t *testing.T) {
 	if !strings.Contains(w.status.Text, path) {
 		t.Errorf("status does not name the file: %q", w.status.Text)
 	}
+	// Like `dienstweg diag`'s: the bundle names the person and the device.
+	if st, err := os.Stat(path); err != nil {
+		t.Errorf("stat report: %v", err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("report mode = %v, want 0600", st.Mode().Perm())
+	}
 
 	// A failure says so and leaves no file behind.
 	c.diagErr = errors.New("agent gone")
