@@ -396,7 +396,8 @@ func (a *Agent) trayHostChanged(present bool) {
 		a.log.Info("tray host present")
 		return
 	}
-	a.log.Warn("no tray host (StatusNotifierWatcher) on the session bus")
+	a.log.Warn("no tray host runs on this desktop, so Dienstweg has no tray icon; the status window is the way in",
+		"missing", "org.kde.StatusNotifierWatcher")
 	a.hostOnce.Do(func() {
 		if err := a.OpenWindow(localapi.WindowStatus); err != nil {
 			a.log.Error("opening status window without tray", "err", err)
