@@ -108,7 +108,7 @@ func TestStatusTextLockedKeyring(t *testing.T) {
 	if code := Status(context.Background(), fixedClient{snap: snap}, Options{Lang: "de", Out: &out, Err: &out}); code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	if got := out.String(); !strings.Contains(got, "Verbindung: Homeoffice nicht verbunden\n  Ihr Schlüsselbund ist gesperrt") {
+	if got := out.String(); !strings.Contains(got, "Verbindung: Homeoffice nicht verbunden\n  Ihr Passwortspeicher ist gesperrt") {
 		t.Errorf("got:\n%s", got)
 	}
 }

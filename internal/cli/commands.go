@@ -29,7 +29,9 @@ var helpFlags = []string{"-h", "-help", "--help"}
 // stdout and ends the command with ExitOK; any other error, already
 // printed by fs on stderr, ends it with ExitUsage.
 func Parse(fs *flag.FlagSet, args []string) (exit int, ok bool) {
-	if slices.ContainsFunc(args, func(a string) bool { return slices.Contains(helpFlags, a) }) {
+	// Help that was asked for goes to stdout, where "| less" finds it;
+	// errors stay on stderr. An output set by the caller is kept.
+	if fs.Output() == os.Stderr && slices.ContainsFunc(args, func(a string) bool { return slices.Contains(helpFlags, a) }) {
 		fs.SetOutput(os.Stdout)
 	}
 	fs.Usage = func() {

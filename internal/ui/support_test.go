@@ -36,7 +36,7 @@ func TestSupportWindowCopiesWhatItShows(t *testing.T) {
 
 	w.Copy()
 	got := a.Clipboard().Content()
-	for _, want := range []string{"Support-Code: DW-7K3F-Q9", "Gerät: nb-0815", "Benutzer: anna.schmidt", "Uhr: weicht um +2 Sekunden ab", "IT-Service: 05221 123-4567"} {
+	for _, want := range []string{"Support-Code: DW-7K3F-Q9", "Computer: nb-0815", "Benutzer: anna.schmidt", "Uhr: stimmt", "IT-Service: 05221 123-4567"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("clipboard lacks %q:\n%s", want, got)
 		}
