@@ -7,6 +7,7 @@
 //	dienstweg support-code the code the helpdesk asks for
 //	dienstweg diag --out F write the redacted diagnostics bundle
 //	dienstweg open WINDOW  ask the agent to show a window
+//	dienstweg help [CMD]   the commands, or one command's flags
 //
 // Windows are a program of their own, dienstweg-ui (app/ui), which the agent
 // starts from beside its executable: this one links no Fyne and no OpenGL,
@@ -25,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,33 +48,32 @@ func main() {
 }
 
 func run(args []string) int {
-	role := "agent"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		role, args = args[0], args[1:]
+	return cli.Dispatch(args, commands(), os.Stdout, os.Stderr)
+}
+
+// commands are dienstweg's roles and commands; the first runs when none
+// is named. docs/cli.md describes them for people.
+func commands() []cli.Command {
+	return []cli.Command{
+		{Name: "agent", Usage: "[FLAGS]", Summary: "the per-user agent: tray, windows, local API", Run: runAgent},
+		{Name: "helper", Usage: "[FLAGS]", Summary: "the root service that puts the tunnel into the system", Run: runHelper},
+		{Name: "status", Usage: "[--json]", Summary: "the state and what the helpdesk asks for (--json for scripts)", Run: runStatus},
+		{Name: "up", Usage: "[--code CODE]", Summary: "start home office (asks for the code from the authenticator app)", Run: runUp},
+		{Name: "down", Summary: "end home office", Run: runDown},
+		{Name: "support-code", Summary: "print the support code the helpdesk asks for", Run: runSupportCode},
+		{Name: "diag", Usage: "--out FILE", Summary: "save the diagnostics bundle (a zip without secrets) to FILE", Run: runDiag},
+		{Name: "open", Usage: "WINDOW", Summary: "ask the agent to show a window: " + strings.Join(localapi.Windows(), ", "), Run: runOpen},
+		{Name: "version", Summary: "print the version", Run: runVersion},
 	}
-	switch role {
-	case "agent":
-		return runAgent(args)
-	case "helper":
-		return runHelper(args)
-	case "status":
-		return runStatus(args)
-	case "open":
-		return runOpen(args)
-	case "support-code":
-		return runSupportCode(args)
-	case "diag":
-		return runDiag(args)
-	case "up":
-		return runUp(args)
-	case "down":
-		return runDown(args)
-	case "version":
-		fmt.Println(version.String())
-		return 0
+}
+
+func runVersion(args []string) int {
+	fs := flag.NewFlagSet("dienstweg version", flag.ContinueOnError)
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
-	fmt.Fprintf(os.Stderr, "dienstweg: unknown command %q (try: agent, helper, status, up, down, support-code, diag, open, version)\n", role)
-	return 2
+	fmt.Println(version.String())
+	return 0
 }
 
 func runAgent(args []string) int {
@@ -87,8 +88,8 @@ func runAgent(args []string) int {
 	helperSocket := fs.String("helper-socket", "", "the helper's socket `path` (default "+helperapi.DefaultSocket+")")
 	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up, for this user only; Linux only (\"\" for none)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	if *showVersion {
 		fmt.Println(version.String())
@@ -206,8 +207,8 @@ func runStatus(args []string) int {
 	jsonOut := fs.Bool("json", false, "print JSON for scripts")
 	socket := fs.String("socket", "", "local API socket `path`")
 	langFlag := fs.String("lang", "", "language: de or en")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	return cli.Status(context.Background(), localapi.NewClient(*socket), cli.Options{
 		JSON: *jsonOut, Lang: i18n.DetectFromEnv(*langFlag, ""), Out: os.Stdout, Err: os.Stderr,
@@ -215,14 +216,20 @@ func runStatus(args []string) int {
 }
 
 func runOpen(args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintf(os.Stderr, "dienstweg open: which window? one of %v\n", localapi.Windows())
-		return cli.ExitUsage
+	window := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		window, args = args[0], args[1:] // the window first, then flags
 	}
-	window, args := args[0], args[1:]
 	fs := flag.NewFlagSet("dienstweg open", flag.ContinueOnError)
 	socket := fs.String("socket", "", "local API socket `path`")
-	if err := fs.Parse(args); err != nil {
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
+	}
+	if window == "" && fs.NArg() > 0 {
+		window = fs.Arg(0)
+	}
+	if window == "" {
+		fmt.Fprintf(os.Stderr, "dienstweg open: which window? one of %v\n", localapi.Windows())
 		return cli.ExitUsage
 	}
 	return cli.Open(context.Background(), localapi.NewClient(*socket), window, cli.Options{
@@ -233,8 +240,8 @@ func runOpen(args []string) int {
 func runSupportCode(args []string) int {
 	fs := flag.NewFlagSet("dienstweg support-code", flag.ContinueOnError)
 	socket := fs.String("socket", "", "local API socket `path`")
-	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	return cli.SupportCode(context.Background(), localapi.NewClient(*socket), cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
@@ -245,8 +252,8 @@ func runDiag(args []string) int {
 	fs := flag.NewFlagSet("dienstweg diag", flag.ContinueOnError)
 	out := fs.String("out", "", "write the zip to `file` (required)")
 	socket := fs.String("socket", "", "local API socket `path`")
-	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	return cli.Diag(context.Background(), localapi.NewClient(*socket), *out, cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
@@ -257,8 +264,8 @@ func runUp(args []string) int {
 	fs := flag.NewFlagSet("dienstweg up", flag.ContinueOnError)
 	code := fs.String("code", "", "the 6-digit code from the authenticator app (asked for when empty)")
 	socket := fs.String("socket", "", "local API socket `path`")
-	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	return cli.Up(context.Background(), localapi.NewClient(*socket), *code, os.Stdin, cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
@@ -268,8 +275,8 @@ func runUp(args []string) int {
 func runDown(args []string) int {
 	fs := flag.NewFlagSet("dienstweg down", flag.ContinueOnError)
 	socket := fs.String("socket", "", "local API socket `path`")
-	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	return cli.Down(context.Background(), localapi.NewClient(*socket), cli.Options{
 		Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
@@ -313,8 +320,8 @@ func runHelper(args []string) int {
 	resolvConf := fs.String("resolv-conf", "", "file the DNS method \"file\" edits")
 	stateDir := fs.String("state-dir", "", "where the helper records what it changed (default /run/dienstweg)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
 	}
 	level, err := logging.ParseLevel(*logLevel)
 	if err != nil {

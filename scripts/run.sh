@@ -13,9 +13,13 @@ for b in dienstweg dienstweg-ui dienstweg-portal; do
 	[ -x "$bin/$b" ] || { echo "run: $bin/$b is missing: run make build (make run does)" >&2; exit 1; }
 done
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
-	echo "run: no desktop display found; starting the demo inside a private Xvfb."
-	echo "run: look at it with: import -display \$DISPLAY -window root shot.png (from another shell in the same environment)"
-	exec bash "$here/testenv.sh" bash "$here/run.sh" "$bin"
+	echo "run: no desktop display found; starting the demo inside a private Xvfb (no window manager: windows open centred)."
+	DIENSTWEG_RUN_PRIVATE_X=1 exec bash "$here/testenv.sh" bash "$here/run.sh" "$bin"
+fi
+if [ -n "${DIENSTWEG_RUN_PRIVATE_X:-}" ]; then
+	# Only now, inside testenv.sh, is the display's number known.
+	echo "run: the private display is $DISPLAY; look at it from another shell with:"
+	echo "run:   import -display $DISPLAY -window root shot.png"
 fi
 # shellcheck source=scripts/demo.sh
 . "$here/demo.sh"

@@ -27,6 +27,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
@@ -420,7 +421,8 @@ func (a *Agent) trayHostChanged(present bool) {
 		a.log.Info("tray host present")
 		return
 	}
-	a.log.Warn("no tray host (StatusNotifierWatcher) on the session bus")
+	a.log.Warn("no tray host runs on this desktop, so Dienstweg has no tray icon; the status window is the way in",
+		"missing", "org.kde.StatusNotifierWatcher")
 	a.hostOnce.Do(func() {
 		if err := a.OpenWindow(localapi.WindowStatus); err != nil {
 			a.log.Error("opening status window without tray", "err", err)
@@ -436,7 +438,9 @@ func (a *Agent) Subscribe() (<-chan state.Snapshot, func()) { return a.store.Sub
 
 // StartSession implements localapi.Session.
 func (a *Agent) StartSession(ctx context.Context, code string) error {
+	redact.Register(code) // as typed, and below as checked
 	code, ok := authcode.Normalise(code)
+	redact.Register(code)
 	if !ok {
 		return fail(problem.Invalid, "bad_code_format", "code.format", fmt.Sprintf("the code has exactly %d digits", authcode.Digits))
 	}

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +195,36 @@ func waitWindow(tb testing.TB, ctx context.Context, title string) string {
 		select {
 		case <-ctx.Done():
 			tb.Fatalf("window %q did not appear", title)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// windowPos is the position of window id on the screen. A window is
+// mapped first and placed right after, so it is read again for up to 5 s
+// while it still says 0,0.
+func windowPos(tb testing.TB, ctx context.Context, id string) (x, y int) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	re := regexp.MustCompile(`Absolute upper-left X:\s+(-?\d+)\s+Absolute upper-left Y:\s+(-?\d+)`)
+	for {
+		out, err := exec.Command("xwininfo", "-id", id).CombinedOutput()
+		if err != nil {
+			tb.Fatalf("xwininfo -id %s: %v: %s", id, err, out)
+		}
+		m := re.FindSubmatch(out)
+		if m == nil {
+			tb.Fatalf("xwininfo -id %s: no position in %s", id, out)
+		}
+		x, _ = strconv.Atoi(string(m[1]))
+		y, _ = strconv.Atoi(string(m[2]))
+		if x != 0 || y != 0 {
+			return x, y
+		}
+		select {
+		case <-ctx.Done():
+			return x, y
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -385,7 +416,12 @@ func TestNoTrayHostOpensStatusWindow(t *testing.T) {
 	defer cancel()
 
 	startAgent(t, socket, profilePath)
-	waitWindow(t, ctx, "Dienstweg – Status")
+	id := waitWindow(t, ctx, "Dienstweg – Status")
+	// No window manager runs here either: the window is placed by the
+	// program, centred, not left at 0,0 (make run's private Xvfb).
+	if x, y := windowPos(t, ctx, id); x <= 0 || y <= 0 {
+		t.Errorf("status window at %d,%d, want it centred on the screen", x, y)
+	}
 	c := localapi.NewClient(socket)
 	st, err := c.Status(ctx)
 	if err != nil {

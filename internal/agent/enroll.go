@@ -33,6 +33,10 @@ func (r redactingKeyring) Set(ctx context.Context, account, secret string) error
 
 // Enroll implements localapi.Enrollment: one action of the setup wizard.
 func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.View, error) {
+	// What the person typed is secret from here on, in the log and in the
+	// diagnostics bundle alike.
+	redact.Register(act.ActivationCode)
+	redact.Register(act.Code)
 	m, err := a.wizard(ctx)
 	if err != nil {
 		return enroll.View{}, err

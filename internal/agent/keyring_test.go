@@ -156,10 +156,10 @@ func TestLockedKeyringDoesNotHoldUpTheAgent(t *testing.T) {
 		t.Errorf("locked keyring message = %+v", s.Keyring.Message)
 	}
 	var out bytes.Buffer
-	if rc := cli.Status(ctx, c, cli.Options{Lang: "de", Out: &out, Err: &out}); rc != cli.ExitOK || !strings.Contains(out.String(), "Schlüsselbund ist gesperrt") {
+	if rc := cli.Status(ctx, c, cli.Options{Lang: "de", Out: &out, Err: &out}); rc != cli.ExitOK || !strings.Contains(out.String(), "Passwortspeicher ist gesperrt") {
 		t.Errorf("status = exit %d: %q", rc, out.String())
 	}
-	upQuickly(t, ctx, c, "Schlüsselbund ist gesperrt")
+	upQuickly(t, ctx, c, "Passwortspeicher ist gesperrt")
 	if text := bundleText(t, ctx, c); !strings.Contains(text, "secret service: locked") {
 		t.Errorf("the diagnostics bundle does not say the keyring is locked")
 	}
@@ -176,7 +176,7 @@ func TestLockedKeyringDoesNotHoldUpTheAgent(t *testing.T) {
 	// Locked again, and `up` asks for the unlock prompt, which stays open
 	// (nobody answers it) while the agent stops.
 	d.Lock(t)
-	upQuickly(t, ctx, c, "Schlüsselbund ist gesperrt")
+	upQuickly(t, ctx, c, "Passwortspeicher ist gesperrt")
 	waitKeyring(t, ctx, c, state.KeyringLocked, soon)
 	time.Sleep(500 * time.Millisecond) // the prompt is up
 	stop()

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/dienstweg/dienstweg/internal/i18n"
 )
 
 // UIName is the file name of the program that shows windows.
@@ -63,7 +65,7 @@ func (l *launcher) launch(window string) error {
 	cmd := exec.Command(l.exe, window, "--socket", l.socket, "--lang", l.lang)
 	cmd.Stdout = l.out
 	cmd.Stderr = l.out
-	cmd.Env = os.Environ()
+	cmd.Env = i18n.WindowEnv(os.Environ(), l.lang)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s window: %w", window, err)
 	}

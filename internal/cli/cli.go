@@ -10,13 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
-	"github.com/dienstweg/dienstweg/internal/atomicfile"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/support"
 )
 
 // Exit codes, documented in docs/cli.md.
@@ -37,6 +38,8 @@ type Options struct {
 	JSON     bool
 	Lang     string
 	Out, Err io.Writer
+	// Location shows times (of recent errors); nil means time.Local.
+	Location *time.Location
 }
 
 // Status prints the agent's state and returns the exit code.
@@ -66,21 +69,42 @@ func Status(ctx context.Context, c StatusClient, o Options) int {
 		}
 		return ExitOK
 	}
-	if s.ProfileMissing != "" {
-		fmt.Fprintf(o.Out, "%s: %s\n%s\n%s\n", cat.T("cli.state"), cat.T("profile.missing.state"),
-			cat.T("profile.missing.detail", map[string]string{"Path": s.ProfileMissing}), cat.T("profile.missing.next"))
-	} else {
-		fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+	loc := o.Location
+	if loc == nil {
+		loc = time.Local
 	}
-	if s.Keyring.Message != nil {
-		// A locked or missing keyring: what to do comes right after the
-		// state.
-		fmt.Fprintln(o.Out, cat.T(s.Keyring.Message.Key, s.Keyring.Message.Args))
-	}
-	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.organisation"), s.Organisation)
-	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.support_code"), s.SupportCode)
-	fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.version"), s.Version)
+	fmt.Fprint(o.Out, statusText(s, cat, loc))
 	return ExitOK
+}
+
+// statusText is the support window's summary (internal/support), so the
+// helpdesk hears the same over the phone from either. What to do about a
+// missing profile or a locked keyring follows the connection's line.
+func statusText(s state.Snapshot, cat *i18n.Catalog, loc *time.Location) string {
+	T := func(key string, args map[string]string) string {
+		if args == nil {
+			return cat.T(key)
+		}
+		return cat.T(key, args)
+	}
+	lines := support.Summary(s, T, loc)
+	var b strings.Builder
+	for _, l := range lines {
+		if l.Label == T("support.session", nil) && s.ProfileMissing != "" {
+			l.Value = T("profile.missing.state", nil)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", l.Label, l.Value)
+		if l.Label != T("support.session", nil) {
+			continue
+		}
+		if s.ProfileMissing != "" {
+			fmt.Fprintf(&b, "  %s\n  %s\n", T("profile.missing.detail", map[string]string{"Path": s.ProfileMissing}), T("profile.missing.next", nil))
+		}
+		if m := s.Keyring.Message; m != nil {
+			fmt.Fprintf(&b, "  %s\n", T(m.Key, m.Args))
+		}
+	}
+	return b.String()
 }
 
 // WindowClient is the part of the local API `open` needs.
@@ -145,7 +169,7 @@ func Diag(ctx context.Context, c DiagClient, path string, o Options) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	err := atomicfile.Write(path, 0o600, func(w io.Writer) error { return c.Diagnostics(ctx, w) })
+	err := support.SaveReport(path, func(w io.Writer) error { return c.Diagnostics(ctx, w) })
 	if errors.Is(err, localapi.ErrAgentNotRunning) {
 		if cat, cerr := i18n.Load(assets.Translations, assets.TranslationsDir, o.Lang); cerr == nil {
 			fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))

@@ -2,12 +2,14 @@ package health
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -247,6 +249,7 @@ type Monitor struct {
 	pub          state.Health
 	pubAt        time.Time
 	clockOffset  *float64
+	logged       string // what the last "health changed" line said
 }
 
 // New returns a monitor; call Run to start it.
@@ -809,11 +812,35 @@ func (m *Monitor) publish(now time.Time, historyChanged bool) {
 		h.CheckedAt = now
 		m.deps.Store.Update(func(sn *state.Snapshot) { sn.Health = h })
 		m.pubAt = now
-		if changed {
-			m.log.Info("health changed", "session", v.session, "diagnosis", h.Diagnosis)
-		}
+	}
+	if changed {
+		m.logChange(v.session, h)
 	}
 	m.pub = h
+}
+
+// logChange writes "health changed" when what the line says changed: the
+// state, the diagnosis or the failing links. Run publishes after every
+// probe, and links going from unchecked to fine (three of them at start)
+// used to repeat the same line.
+func (m *Monitor) logChange(session state.Session, h state.Health) {
+	diagnosis := ""
+	if h.Diagnosis != nil {
+		diagnosis = h.Diagnosis.Key
+	}
+	var failing []string
+	for _, l := range h.Links {
+		if !l.OK && !l.Skipped {
+			failing = append(failing, l.Code)
+		}
+	}
+	line := fmt.Sprint(session, diagnosis, failing)
+	if line == m.logged {
+		m.log.Debug("health links changed", "links", len(h.Links))
+		return
+	}
+	m.logged = line
+	m.log.Info("health changed", "session", session, "diagnosis", diagnosis, "failing", strings.Join(failing, ","))
 }
 
 // sameChain compares what the employee sees, not when it was checked.

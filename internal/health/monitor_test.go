@@ -1,7 +1,9 @@
 package health
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -362,5 +364,45 @@ func wantPassing(tb testing.TB, when string, h state.Health, codes ...string) {
 		if l := link(tb, h, code, ""); !l.OK || l.Skipped {
 			tb.Errorf("%s link %+v %s", code, l, when)
 		}
+	}
+}
+
+// "health changed" is written once per change of what it says. Run
+// publishes after each probe; at start three links went from unchecked to
+// fine one by one, and the same line was logged three times in a row.
+func TestHealthChangedLoggedOncePerChange(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer // written only by this goroutine (publish)
+	e := newEnv(t, func(d *Deps, _ *Config) { d.Log = slog.New(slog.NewTextHandler(&buf, nil)) })
+	runLikeRun := func() {
+		t.Helper()
+		e.clock.Advance(e.mon.nextWait(e.clock.Now()))
+		n := e.mon.launch(context.Background())
+		for range n {
+			e.mon.publish(e.clock.Now(), e.mon.apply(<-e.mon.results))
+		}
+	}
+	runLikeRun() // no session: local network, internet, portal
+	e.portalUp.Store(false)
+	for range 4 {
+		e.mon.Trigger("test") // every link due: the portal's failure is confirmed
+		runLikeRun()
+	}
+	var changed []string
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if i := strings.Index(line, `msg="health changed"`); i >= 0 {
+			changed = append(changed, line[i:])
+		}
+	}
+	if len(changed) < 2 {
+		t.Fatalf("health changed logged %d times, want the start and the portal outage:\n%s", len(changed), buf.String())
+	}
+	for i := 1; i < len(changed); i++ {
+		if changed[i] == changed[i-1] {
+			t.Errorf("the same line twice in a row: %s", changed[i])
+		}
+	}
+	if last := changed[len(changed)-1]; !strings.Contains(last, "failing=portal") {
+		t.Errorf("last line does not name the failing link: %s", last)
 	}
 }

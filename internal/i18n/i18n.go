@@ -165,3 +165,33 @@ func normalise(s string) string {
 	}
 	return ""
 }
+
+// WindowEnv is env for a window process (Fyne) that shows lang. Fyne
+// reads the locale while its packages initialise, before the window
+// program's main can correct anything: from "C.UTF-8" it takes "C", which
+// it cannot parse and logs as an error on every start; under plain "C" it
+// ignores LANGUAGE and shows English. So LANGUAGE names lang, and a C or
+// POSIX locale becomes C.UTF-8, under which LANGUAGE counts. The
+// language itself was chosen by Detect.
+func WindowEnv(env []string, lang string) []string {
+	get := func(key string) string {
+		v := ""
+		for _, kv := range env {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+				v = val // the last one wins, as in os/exec
+			}
+		}
+		return v
+	}
+	effective := ""
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if effective = get(k); effective != "" {
+			break
+		}
+	}
+	out := append([]string(nil), env...)
+	if effective == "" || effective == "C" || effective == "POSIX" {
+		out = append(out, "LC_ALL=C.UTF-8")
+	}
+	return append(out, "LANGUAGE="+lang)
+}

@@ -78,3 +78,28 @@ func TestTranslationsComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowEnv(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  []string
+		want []string // appended to env
+	}{
+		{"c_utf8", []string{"LANG=C.UTF-8"}, []string{"LANGUAGE=de"}},
+		{"plain_c", []string{"LANG=C"}, []string{"LC_ALL=C.UTF-8", "LANGUAGE=de"}},
+		{"posix_lc_all", []string{"LC_ALL=POSIX", "LANG=de_DE.UTF-8"}, []string{"LC_ALL=C.UTF-8", "LANGUAGE=de"}},
+		{"no_locale", []string{"HOME=/home/anna"}, []string{"LC_ALL=C.UTF-8", "LANGUAGE=de"}},
+		{"german", []string{"LANG=de_DE.UTF-8", "LANGUAGE=en"}, []string{"LANGUAGE=de"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := WindowEnv(tt.env, "de")
+			want := append(append([]string(nil), tt.env...), tt.want...)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("WindowEnv(%q) = %q, want %q", tt.env, got, want)
+			}
+		})
+	}
+}

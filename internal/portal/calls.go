@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal/api"
+	"github.com/dienstweg/dienstweg/internal/redact"
 )
 
 // Health asks the portal whether it is up and returns its time.
@@ -38,7 +39,12 @@ func (c *Client) StartEnrollment(ctx context.Context, user, activationCode strin
 	if err != nil {
 		return nil, err
 	}
-	return decode(op, res, validEnrollment)
+	e, err := decode(op, res, validEnrollment)
+	if err == nil {
+		// The authenticator secret is in memory from here on.
+		redact.Register(e.Secret)
+	}
+	return e, err
 }
 
 func validEnrollment(e *Enrollment) error {

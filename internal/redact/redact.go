@@ -15,7 +15,11 @@ import (
 // Mask replaces what was removed.
 const Mask = "[REDACTED]"
 
-// patterns match secrets by their shape, whoever wrote them.
+// patterns match secrets by what they are, whoever wrote them: a shape
+// that only a key or credential has, or a field whose name says it holds
+// one. A field merely called "code" is no secret: health links, error
+// and step codes are what the helpdesk reads. The codes a person types
+// are secrets, and the agent registers each one (Register) as it arrives.
 var patterns = []struct {
 	re   *regexp.Regexp
 	repl string
@@ -28,7 +32,7 @@ var patterns = []struct {
 	{regexp.MustCompile(`(?i)(authorization\s*[:=]\s*"?)(bearer|basic)\s+[A-Za-z0-9._~+/=-]+`), "${1}${2} " + Mask},
 	{regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}`), "Bearer " + Mask},
 	// key=value and "key": "value" pairs whose key names a secret.
-	{regexp.MustCompile(`(?i)((?:private_?key|privatekey|secret|password|passwd|token|credential|activation_?code|otp|totp|code|psk|preshared_?key|cookie)"?\s*[:=]\s*"?)([^\s",}&]+)`), "${1}" + Mask},
+	{regexp.MustCompile(`(?i)((?:private_?key|secret|password|passwd|token|credential|activation_?code|psk|preshared_?key|cookie)"?\s*[:=]\s*"?)([^\s",}&]+)`), "${1}" + Mask},
 	// WireGuard keys: 32 bytes in base64 (44 chars ending in '=').
 	{regexp.MustCompile(`\b[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=`), Mask},
 	// Base32 TOTP secrets of 16 to 64 characters (as in otpauth secret=).
@@ -37,20 +41,10 @@ var patterns = []struct {
 	{regexp.MustCompile(`\b[0-9a-fA-F]{32,}\b`), Mask},
 }
 
-// supportCode is the helpdesk's support code (DW-7K3F-Q9): made to be
-// read aloud, so it stays even after a key like "support_code".
-var supportCode = regexp.MustCompile(`^"?DW-[2-9A-Z]{4}-[2-9A-Z]{2}"?$`)
-
-// String removes every secret pattern and every known secret from s.
+// String removes every secret pattern and every registered secret from s.
 func String(s string) string {
 	for _, p := range patterns {
-		s = p.re.ReplaceAllStringFunc(s, func(m string) string {
-			sub := p.re.FindStringSubmatch(m)
-			if len(sub) == 3 && supportCode.MatchString(sub[2]) {
-				return m
-			}
-			return p.re.ReplaceAllString(m, p.repl)
-		})
+		s = p.re.ReplaceAllString(s, p.repl)
 	}
 	return known.replace(s)
 }
@@ -65,19 +59,30 @@ type knownSecrets struct {
 	mu       sync.RWMutex
 	replacer *strings.Replacer
 	values   []string
+	seen     map[string]bool
 }
 
 var known = &knownSecrets{}
 
 // Register adds secret to the set removed by String, in its raw, base64,
-// base32 and hex forms. Values shorter than 6 bytes are ignored: they
-// would mask ordinary words.
+// base32 and hex forms. Call it where a secret enters the process: read
+// from the keyring, received from the portal, typed by the person (the
+// activation code, a 6-digit code). Values shorter than 6 bytes are
+// ignored: they would mask ordinary words.
 func Register(secret string) {
+	secret = strings.TrimSpace(secret)
 	if len(secret) < 6 {
 		return
 	}
 	known.mu.Lock()
 	defer known.mu.Unlock()
+	if known.seen[secret] {
+		return // a code typed twice, a key read at every start
+	}
+	if known.seen == nil {
+		known.seen = map[string]bool{}
+	}
+	known.seen[secret] = true
 	for _, v := range Encodings([]byte(secret)) {
 		known.values = append(known.values, v, Mask)
 	}

@@ -2,11 +2,25 @@ package support
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/dienstweg/dienstweg/internal/atomicfile"
 )
+
+// reportMode: the bundle names the person, the device and its errors, so
+// only its owner may read it, on a shared desktop as in /tmp.
+const reportMode = 0o600
+
+// SaveReport writes the diagnostics bundle that write produces to path,
+// complete or not at all, readable by its owner only. The support window
+// and `dienstweg diag` both save through it.
+func SaveReport(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, reportMode, write)
+}
 
 // ReportPath is where "Diagnosebericht speichern" puts the bundle: on the
 // desktop, where the employee finds it to attach to an e-mail, with the

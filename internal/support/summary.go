@@ -2,9 +2,11 @@ package support
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -72,17 +74,21 @@ func healthLine(h state.Health, T Translate) string {
 	return strings.Join(parts, " → ")
 }
 
+// clockLine says the clock is right while codes still work (the rule is
+// authcode's), and how far it is off, in whole seconds, only beyond.
 func clockLine(offset *float64, T Translate) string {
 	if offset == nil {
 		return T("support.clock_unknown", nil)
 	}
-	secs := *offset
-	switch {
-	case secs > 0.5 || secs < -0.5:
-		return T("support.clock_offset", map[string]string{"Seconds": fmt.Sprintf("%+.0f", secs)})
-	default:
+	secs := *offset // local minus the portal's: positive is fast
+	if math.Abs(secs) <= authcode.MaxClockSkew.Seconds() {
 		return T("support.clock_ok", nil)
 	}
+	dir := "ahead"
+	if secs < 0 {
+		dir = "behind"
+	}
+	return T("support.clock_offset", map[string]string{"Seconds": fmt.Sprintf("%.0f", math.Abs(secs)), "Direction": dir})
 }
 
 // userLine hides the user name in screen-share safe mode.

@@ -79,6 +79,10 @@ func Run(window string, c *localapi.Client, lang string, log *slog.Logger) error
 		return err
 	}
 	w.SetMaster()
+	// Centred, where a person looks first. A window manager may place it
+	// itself; without one (a bare X server, make run's private Xvfb) every
+	// window stacked at 0,0, and there is no title bar to move it by.
+	w.CenterOnScreen()
 	// Windows with a stream of their own (the wizard) start it here.
 	if s, ok := live.(interface{ Start(context.Context) }); ok {
 		s.Start(ctx)

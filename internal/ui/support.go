@@ -11,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/dienstweg/dienstweg/internal/atomicfile"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 )
@@ -103,7 +102,7 @@ func (w *SupportWindow) SaveReport() {
 	w.save.Disable()
 	w.showStatus(L("support.saving"))
 	w.async(func() {
-		err := atomicfile.Write(path, 0o644, func(f io.Writer) error {
+		err := support.SaveReport(path, func(f io.Writer) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			return w.client.Diagnostics(ctx, f)

@@ -36,7 +36,7 @@ func TestSupportWindowCopiesWhatItShows(t *testing.T) {
 
 	w.Copy()
 	got := a.Clipboard().Content()
-	for _, want := range []string{"Support-Code: DW-7K3F-Q9", "Gerät: nb-0815", "Benutzer: anna.schmidt", "Uhr: weicht um +2 Sekunden ab", "IT-Service: 05221 123-4567"} {
+	for _, want := range []string{"Support-Code: DW-7K3F-Q9", "Computer: nb-0815", "Benutzer: anna.schmidt", "Uhr: stimmt", "IT-Service: 05221 123-4567"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("clipboard lacks %q:\n%s", want, got)
 		}
@@ -67,6 +67,12 @@ func TestSupportWindowSavesReport(t *testing.T) {
 	}
 	if !strings.Contains(w.status.Text, path) {
 		t.Errorf("status does not name the file: %q", w.status.Text)
+	}
+	// Like `dienstweg diag`'s: the bundle names the person and the device.
+	if st, err := os.Stat(path); err != nil {
+		t.Errorf("stat report: %v", err)
+	} else if st.Mode().Perm() != 0o600 {
+		t.Errorf("report mode = %v, want 0600", st.Mode().Perm())
 	}
 
 	// A failure says so and leaves no file behind.

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/dienstweg/dienstweg/assets"
+	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -45,18 +46,13 @@ const AppID = "de.dienstweg.client"
 // SetLanguage makes Fyne's lang package use lang ("de" or "en") and loads
 // the shared translation files. Call it before building any window.
 func SetLanguage(l string) error {
-	// Fyne picks the language from the gettext variables; LANGUAGE is
-	// ignored under the C locale, so switch to a UTF-8 one first.
-	eff := ""
-	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		if eff = os.Getenv(k); eff != "" {
-			break
+	// The agent starts windows with this environment already
+	// (i18n.WindowEnv); a window started by hand gets it here.
+	for _, kv := range i18n.WindowEnv(os.Environ(), l) {
+		if k, v, ok := strings.Cut(kv, "="); ok && os.Getenv(k) != v {
+			os.Setenv(k, v)
 		}
 	}
-	if eff == "" || eff == "C" || eff == "POSIX" {
-		os.Setenv("LC_ALL", "C.UTF-8")
-	}
-	os.Setenv("LANGUAGE", l)
 	return lang.AddTranslationsFS(assets.Translations, assets.TranslationsDir)
 }
 

@@ -155,7 +155,7 @@ func TestStatusModelTellsLockedKeyring(t *testing.T) {
 		Health:  state.Health{Diagnosis: &state.Message{Key: "health.diag.internet"}},
 		Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}}
 	m := StatusModelFor(snap, time.UTC)
-	if !strings.Contains(m.Detail, "Schlüsselbund ist gesperrt") {
+	if !strings.Contains(m.Detail, "Passwortspeicher ist gesperrt") {
 		t.Errorf("Detail = %q, want the locked-keyring message", m.Detail)
 	}
 	snap.Keyring = state.Keyring{State: state.KeyringOK}

@@ -8,6 +8,7 @@ package systray
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -323,11 +324,30 @@ func register(conn *dbus.Conn) bool {
 	obj := conn.Object("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher")
 	call := obj.Call("org.kde.StatusNotifierWatcher.RegisterStatusNotifierItem", 0, path)
 	if call.Err != nil {
-		log.Printf("systray error: failed to register: %v\n", call.Err)
+		// Dienstweg patch: no tray host is no error of ours. The program
+		// watches for the host and says so once, in its own words; this
+		// line only added noise at every start on a desktop without one.
+		if !watcherMissing(call.Err) {
+			log.Printf("systray error: failed to register: %v\n", call.Err)
+		}
 		return false
 	}
 
 	return true
+}
+
+// watcherMissing reports whether err says that no StatusNotifierWatcher
+// runs: the name has no owner and no service can be started for it.
+func watcherMissing(err error) bool {
+	var de dbus.Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch de.Name {
+	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+		return true
+	}
+	return false
 }
 
 // stayRegistered gets this run's connection and quit channel (Dienstweg

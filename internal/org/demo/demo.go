@@ -144,7 +144,9 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		Tunnel:     tunnel,
 		Location:   loc,
 		ReleaseDir: filepath.Join(dir, "releases"),
-		Logger:     slog.Default().With("component", "demo-portal"),
+		// Each part names itself in the log (component=portal, =gateway);
+		// a second name here printed component= twice on every line.
+		Logger: slog.Default(),
 	}, st)
 	if err != nil {
 		return fail(err)
@@ -186,7 +188,7 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		// only catches expiries, and the demo may run all day beside the
 		// agent, where a 1 s poll cost 0.2 % CPU.
 		PollInterval: time.Minute,
-		Logger:       slog.Default().With("component", "demo-gateway"),
+		Logger:       slog.Default(),
 	})
 	if err != nil {
 		cancel()

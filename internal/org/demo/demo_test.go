@@ -1,10 +1,14 @@
 package demo_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +65,50 @@ func enroll(tb testing.TB, c *portal.Client, u demo.User) *portal.Registration {
 		tb.Fatalf("RegisterDevice: %v", err)
 	}
 	return reg
+}
+
+// lockedBuffer collects log output from the demo's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Every log line names its component once: the demo used to add its own
+// name to the portal's and the gateway's ("component=demo-gateway
+// component=gateway"). Not parallel: it replaces the default logger.
+func TestDemoLogNamesComponentOnce(t *testing.T) {
+	var buf lockedBuffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	o, err := demo.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatalf("demo.Start: %v", err)
+	}
+	if err := o.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("the demo logged %d lines, want the gateway's start and stop:\n%s", len(lines), buf.String())
+	}
+	for _, line := range lines {
+		if n := strings.Count(line, " component="); n != 1 {
+			t.Errorf("%d× component= in %q", n, line)
+		}
+	}
 }
 
 func TestDemoRunsAndSurvivesRestart(t *testing.T) {

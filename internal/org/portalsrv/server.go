@@ -227,7 +227,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		st:        st,
-		log:       cfg.Logger,
+		log:       cfg.Logger.With("component", "portal"),
 		inflight:  make(chan struct{}, cfg.MaxInFlight),
 		downloads: make(chan struct{}, cfg.MaxDownloads),
 		subs:      map[chan struct{}]struct{}{},
