@@ -93,7 +93,7 @@ func TestWizardAuthenticatorHidesSecret(t *testing.T) {
 func TestWizardDoneClosesOnFinish(t *testing.T) {
 	w, c := newWizard(t)
 	v := view(enroll.StepDone, 6, "enroll.done.title", "enroll.done.body")
-	v.CanNext, v.Enrolled = false, true
+	v.CanNext, v.Enrolled, v.Code = false, true, "E7"
 	w.ApplyView(v)
 	if !w.next.Visible() || w.next.Text != "Fertig" {
 		t.Fatalf("finish button = %q visible %v", w.next.Text, w.next.Visible())
