@@ -61,13 +61,16 @@ func (a *activity) SetRunning(on bool) {
 	}
 	a.stop = make(chan struct{})
 	a.row.Show()
-	go a.run(a.stop)
+	go activityTicks(a.stop, a.advance)
 }
 
 // Running reports whether the indicator moves.
 func (a *activity) Running() bool { return a.stop != nil }
 
-func (a *activity) run(stop <-chan struct{}) {
+// activityTicks calls step on the UI thread every activityStep until
+// stop is closed. Tests replace it: Fyne's test driver runs fyne.Do on
+// the calling goroutine, not on a UI thread of its own.
+var activityTicks = func(stop <-chan struct{}, step func(stop <-chan struct{})) {
 	t := time.NewTicker(activityStep)
 	defer t.Stop()
 	for {
@@ -75,17 +78,21 @@ func (a *activity) run(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			fyne.Do(func() {
-				select {
-				case <-stop:
-					return // stopped meanwhile; the UI thread owns the dots
-				default:
-				}
-				a.lit = (a.lit + 1) % len(a.dots)
-				a.paint()
-			})
+			fyne.Do(func() { step(stop) })
 		}
 	}
+}
+
+// advance lights the next dot, unless stopped meanwhile: then the UI
+// thread has moved on.
+func (a *activity) advance(stop <-chan struct{}) {
+	select {
+	case <-stop:
+		return
+	default:
+	}
+	a.lit = (a.lit + 1) % len(a.dots)
+	a.paint()
 }
 
 func (a *activity) paint() {

@@ -65,3 +65,9 @@ func setTestLanguage(tb testing.TB, lang string) {
 		}
 	})
 }
+
+func init() {
+	// No timer in tests: the test driver runs fyne.Do on the timer's
+	// goroutine, beside the test's. TestActivity drives the steps.
+	activityTicks = func(<-chan struct{}, func(<-chan struct{})) {}
+}
