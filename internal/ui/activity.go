@@ -14,9 +14,9 @@ import (
 // activityStep is how often the activity indicator moves. Fyne redraws
 // the whole window for any change; an infinite progress bar animates at
 // 60 frames a second and cost the wizard 15 % of a core under software
-// rendering while it waited for the portal. Three steps a second say
-// "working" as well.
-const activityStep = 350 * time.Millisecond
+// rendering while it waited for the portal. Two steps a second say
+// "working" as well, and cost about a tenth of that.
+const activityStep = 500 * time.Millisecond
 
 // activity is a small "Bitte warten …" with three dots that light up in
 // turn while running. Hidden and without a timer while not running.

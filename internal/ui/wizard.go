@@ -54,6 +54,9 @@ type WizardWindow struct {
 	busy   *activity
 	// confirming is the open confirmation dialog, if any.
 	confirming dialog.Dialog
+	// busyFocus had the focus when the wizard began to wait; it gets it
+	// back when the wait ends on the same content (e.g. with an error).
+	busyFocus fyne.Focusable
 	back, next             *widget.Button
 	retry, restart         *widget.Button
 	screenCode             *widget.Label
@@ -213,10 +216,12 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 		// A field of the old content keeps the focus, and its cursor
 		// blinks (a redraw twice a second), though it is gone.
 		w.Window.Canvas().Unfocus()
+		w.busyFocus = nil
 		w.content.Objects = w.stepContent(v)
 		w.content.Refresh()
 		w.focusFirst(v)
 	}
+	w.parkFocus(v.Busy)
 	if v.Step == enroll.StepTest {
 		w.content.Objects = w.stepContent(v) // checks change within the step
 		w.content.Refresh()
@@ -246,6 +251,25 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 		w.confirming.Hide() // the step it asked about is gone
 	}
 	w.relayout()
+}
+
+// parkFocus takes the focus away while the wizard waits, and gives it
+// back after. Nothing can be typed that would be sent meanwhile, and a
+// focused field's blinking cursor redraws the window all the time: more
+// than the waiting itself costs.
+func (w *WizardWindow) parkFocus(busy bool) {
+	c := w.Window.Canvas()
+	if busy {
+		if f := c.Focused(); f != nil {
+			w.busyFocus = f
+			c.Unfocus()
+		}
+		return
+	}
+	if w.busyFocus != nil {
+		c.Focus(w.busyFocus)
+		w.busyFocus = nil
+	}
 }
 
 // relayout lays the page out again for its new content. Swapping the

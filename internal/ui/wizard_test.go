@@ -265,3 +265,79 @@ func findButtonDeep(o fyne.CanvasObject, text string) *widget.Button {
 	}
 	return nil
 }
+
+// No field keeps the focus, and its blinking cursor, where it is gone or
+// cannot be used: a new step's content, or while the wizard waits. After
+// the wait on the same step (an error), the field has the focus again.
+func TestWizardFocus(t *testing.T) {
+	w, _ := newWizard(t)
+	c := w.Window.Canvas()
+	v := view(enroll.StepSignIn, 2, "enroll.sign_in.title", "enroll.sign_in.body")
+	v.Fields = []enroll.Field{enroll.FieldUser, enroll.FieldActivationCode}
+	v.User = "anna.schmidt"
+	w.ApplyView(v)
+	if c.Focused() != w.activation {
+		t.Fatalf("focus on %v, want the activation code", c.Focused())
+	}
+	v.Seq, v.Busy, v.CanNext = 3, true, false
+	w.ApplyView(v)
+	if c.Focused() != nil {
+		t.Fatalf("focus on %T while waiting", c.Focused())
+	}
+	if !w.busy.Running() {
+		t.Fatal("no activity shown while waiting")
+	}
+	v.Seq, v.Busy, v.CanNext = 4, false, true
+	v.Error = &state.Message{Key: portal.KeyActivationUsed}
+	w.ApplyView(v)
+	if c.Focused() != w.activation || w.busy.Running() {
+		t.Fatalf("after the wait: focus on %v, activity running %v", c.Focused(), w.busy.Running())
+	}
+
+	// A new step that arrives while waiting: its first field gets the
+	// focus only once the wait is over.
+	v.Seq, v.Step, v.Busy = 5, enroll.StepConfirm, true
+	v.Fields = []enroll.Field{enroll.FieldCode}
+	w.ApplyView(v)
+	if c.Focused() != nil {
+		t.Fatalf("focus on %T while waiting on a new step", c.Focused())
+	}
+	v.Seq, v.Busy = 6, false
+	w.ApplyView(v)
+	if c.Focused() != w.code {
+		t.Fatalf("focus on %v after the wait, want the code field", c.Focused())
+	}
+
+	e3 := view(enroll.StepAuthenticator, 7, "enroll.authenticator.title", "enroll.authenticator.body")
+	e3.Number, e3.Code = 3, "E3"
+	e3.Authenticator = &enroll.Authenticator{Hidden: true, Issuer: "Stadt Musterstadt", Account: "anna.schmidt", Apps: enroll.Apps}
+	w.ApplyView(e3)
+	if c.Focused() != nil {
+		t.Fatalf("E3 leaves the focus on %T of E2", c.Focused())
+	}
+}
+
+// The activity indicator moves only while running, and stops its timer.
+func TestActivity(t *testing.T) {
+	ticks := make(chan func(<-chan struct{}), 1)
+	old := activityTicks
+	activityTicks = func(stop <-chan struct{}, step func(<-chan struct{})) {
+		ticks <- func(<-chan struct{}) { step(stop) }
+	}
+	t.Cleanup(func() { activityTicks = old })
+	test.NewTempApp(t)
+	a := newActivity("Bitte warten …")
+	a.SetRunning(true)
+	step := <-ticks
+	before := a.lit
+	step(nil)
+	if a.lit == before || !a.row.Visible() {
+		t.Fatalf("running: lit %d→%d, visible %v", before, a.lit, a.row.Visible())
+	}
+	a.SetRunning(false)
+	before = a.lit
+	step(nil) // a tick that was queued before the stop
+	if a.lit != before || a.row.Visible() {
+		t.Fatalf("stopped: lit %d→%d, visible %v", before, a.lit, a.row.Visible())
+	}
+}
