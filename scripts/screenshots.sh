@@ -36,6 +36,13 @@ agent=$!
 trap 'kill $agent $host 2>/dev/null; wait $agent $host 2>/dev/null; demo_stop' EXIT
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 
+# close_window ID ends the window's own process (GLFW sets _NET_WM_PID),
+# not whatever else matches a name.
+close_window() {
+	local pid
+	pid=$(xdotool getwindowpid "$1" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+}
+
 # shoot WINDOW TITLE FILE: open the window, wait for it, grab it, close it.
 shoot() {
 	local window=$1 title=$2 file=$3 id=""
@@ -48,7 +55,7 @@ shoot() {
 	[ -n "$id" ] || { echo "screenshots: window '$title' did not appear" >&2; return 1; }
 	sleep 1.5 # let the first frames render
 	import -window "$id" "$out/$file"
-	pkill -f "$bindir/dienstweg-ui $window" || true
+	close_window "$id"
 	sleep 0.5
 	echo "screenshots: $out/$file"
 }
@@ -98,7 +105,7 @@ sleep 1
 grab wizard-restart-$lang.png
 xdotool key --window "$(wizard_id)" Escape
 sleep 0.5
-pkill -f "$bindir/dienstweg-ui wizard" || true
+close_window "$(wizard_id)"
 sleep 0.5
 
 shoot status "$(title status.title)" status-$lang.png

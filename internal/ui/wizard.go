@@ -31,12 +31,24 @@ type WizardClient interface {
 	WatchEnroll(ctx context.Context) (<-chan enroll.View, error)
 }
 
-// qrSize is the QR code's edge in the window; large, for phone cameras.
-// qrModulePixels is the size of one module of the code.
+// qrSize is the most the QR code's edge may take in the window: large,
+// for phone cameras, yet E3 fits the window without a scrollbar (5 px
+// modules made the demo's code 305 px, 8 px too tall). qrMinModulePixels
+// is the least a module gets, for a very long URI.
 const (
-	qrSize         = 260
-	qrModulePixels = 5
+	qrSize            = 260
+	qrMinModulePixels = 3
 )
+
+// qrModulePixels is the largest whole number of pixels per module with
+// which uri's QR code fits qrSize.
+func qrModulePixels(uri string) int {
+	n, err := enroll.QRModules(uri)
+	if err != nil || n == 0 {
+		return qrMinModulePixels
+	}
+	return max(qrMinModulePixels, qrSize/n)
+}
 
 // WizardWindow is the first-day setup (screens E1–E7).
 type WizardWindow struct {
@@ -484,7 +496,7 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	// A whole number of pixels per module, shown at its own size: a QR
 	// code scaled by a fraction gets modules of uneven width, which phone
 	// cameras (and decoders) misread.
-	if data, err := enroll.QRPNG(a.URI.Reveal(), -qrModulePixels); err == nil {
+	if data, err := enroll.QRPNG(a.URI.Reveal(), -qrModulePixels(a.URI.Reveal())); err == nil {
 		qr.Resource = fyne.NewStaticResource("qr.png", data)
 		if cfg, err := png.DecodeConfig(bytes.NewReader(data)); err == nil {
 			qr.SetMinSize(fyne.NewSize(float32(cfg.Width), float32(cfg.Height)))
