@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -165,10 +166,10 @@ func TestWizardRestartAsksFirst(t *testing.T) {
 		if len(c.actions) != 0 {
 			t.Fatalf("restart sent %v without asking", c.actions)
 		}
-		m := markup(w)
-		want := "gehen verloren"
+		m := shownText(w)
+		want := "Ihre bisherigen Eingaben gehen verloren"
 		if enrolled {
-			want = "Löschen Sie den alten Eintrag für"
+			want = "Danach: Löschen Sie den alten Eintrag für Dienstweg in der Authenticator-App."
 		}
 		if !strings.Contains(m, "Einrichtung neu beginnen?") || !strings.Contains(m, want) {
 			t.Fatalf("enrolled=%v: the question does not say what it does:\n%s", enrolled, m)
@@ -213,7 +214,7 @@ func TestWizardNewSecretAsksFirst(t *testing.T) {
 		t.Fatal("no button for a new QR code")
 	}
 	test.Tap(renew)
-	if len(c.actions) != 0 || !strings.Contains(markup(w), "Neuen QR-Code erzeugen?") || !strings.Contains(markup(w), "nicht mehr") {
+	if m := shownText(w); len(c.actions) != 0 || !strings.Contains(m, "Neuen QR-Code erzeugen?") || !strings.Contains(m, "funktioniert dieser Eintrag in der Authenticator-App danach nicht mehr") {
 		t.Fatalf("no warning before a new QR code; actions %v", c.actions)
 	}
 	w.Window.Canvas().FocusNext()
@@ -340,4 +341,13 @@ func TestActivity(t *testing.T) {
 	if a.lit != before || a.row.Visible() {
 		t.Fatalf("stopped: lit %d→%d, visible %v", before, a.lit, a.row.Visible())
 	}
+}
+
+// shownText is the text the window draws, its lines joined by spaces.
+func shownText(w *WizardWindow) string {
+	var b strings.Builder
+	for _, m := range regexp.MustCompile(`<text[^>]*>([^<]*)</text>`).FindAllStringSubmatch(markup(w), -1) {
+		b.WriteString(m[1] + " ")
+	}
+	return b.String()
 }
