@@ -140,10 +140,12 @@ func (w *WizardWindow) Start(ctx context.Context) {
 func (w *WizardWindow) Apply(s state.Snapshot) {
 	changed := s.SafeMode != w.snap.SafeMode || (s.DemoLogin == nil) != (w.snap.DemoLogin == nil)
 	w.snap = s
-	// A shared screen shows dots for the activation code.
-	if w.activation.Password != s.SafeMode {
-		w.activation.Password = s.SafeMode
-		w.activation.Refresh()
+	// A shared screen shows dots for the user name and activation code.
+	for _, e := range []*widget.Entry{w.user, w.activation} {
+		if e.Password != s.SafeMode {
+			e.Password = s.SafeMode
+			e.Refresh()
+		}
 	}
 	if changed {
 		w.rendered = "" // rebuild with or without the secret

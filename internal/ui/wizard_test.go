@@ -231,6 +231,7 @@ func TestWizardSafeModeHidesLogin(t *testing.T) {
 	v := view(enroll.StepSignIn, 2, "enroll.sign_in.title", "enroll.sign_in.body")
 	v.Fields = []enroll.Field{enroll.FieldUser, enroll.FieldActivationCode}
 	w.ApplyView(v)
+	test.Type(w.user, "anna.schmidt")
 	test.Type(w.activation, "K7P2-QX9M")
 	if m := markup(w); strings.Contains(m, "anna.schmidt") || strings.Contains(m, "K7P2") {
 		t.Fatalf("sign-in shows the demo login in safe mode:\n%s", m)
