@@ -68,6 +68,7 @@ func main() {
 	a := app.NewWithID("de.dienstweg.bench.wizardcpu")
 	a.Settings().SetTheme(ui.Theme())
 	var w fyne.Window
+	var bar *widget.ProgressBarInfinite
 	switch *mode {
 	case "wizard-busy":
 		ww := ui.NewWizardWindow(a, noAgent{})
@@ -80,15 +81,17 @@ func main() {
 		w = ww.Window
 	case "bare-busy", "bare-bar", "bare-focus", "bare-static":
 		w = a.NewWindow("bare")
-		bar := widget.NewProgressBarInfinite()
+		bar = widget.NewProgressBarInfinite()
 		if *mode != "bare-busy" && *mode != "bare-bar" {
-			bar.Stop()
 			bar.Hide()
 		}
 		user, code := widget.NewEntry(), widget.NewEntry()
 		user.SetText("anna.schmidt")
 		form := widget.NewForm(widget.NewFormItem(ui.L("enroll.field.user"), user), widget.NewFormItem(ui.L("enroll.field.activation_code"), code))
 		w.SetContent(bare(signIn(true), form, bar))
+		if !bar.Visible() {
+			bar = nil
+		}
 		if *mode == "bare-busy" || *mode == "bare-focus" {
 			// Where the activation code was typed last.
 			w.Canvas().Focus(code)
@@ -101,7 +104,13 @@ func main() {
 		os.Exit(2)
 	}
 	w.Resize(fyne.NewSize(640, 640))
-	w.ShowAndRun()
+	w.Show()
+	if bar != nil {
+		// Fyne starts the animation on the first refresh after the renderer
+		// exists (Start alone returns early: running is already true).
+		bar.Refresh()
+	}
+	a.Run()
 }
 
 // bare lays the view's texts, content and the buttons out the plain way.
