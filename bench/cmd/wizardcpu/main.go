@@ -47,13 +47,17 @@ func (noAgent) Enroll(context.Context, localapi.EnrollAction) (enroll.View, erro
 func (noAgent) WatchEnroll(context.Context) (<-chan enroll.View, error) { return nil, errNoAgent }
 
 func signIn(busy bool) enroll.View {
-	return enroll.View{Seq: 1, Step: enroll.StepSignIn, Number: 2, Total: enroll.TotalSteps, Code: "E2", Page: enroll.PageStep,
+	seq := uint64(1)
+	if busy {
+		seq = 2
+	}
+	return enroll.View{Seq: seq, Step: enroll.StepSignIn, Number: 2, Total: enroll.TotalSteps, Code: "E2", Page: enroll.PageStep,
 		Title: "enroll.sign_in.title", Body: "enroll.sign_in.body", User: "anna.schmidt",
 		Fields: []enroll.Field{enroll.FieldUser, enroll.FieldActivationCode}, CanBack: !busy, CanNext: !busy, Busy: busy}
 }
 
 func authenticator() enroll.View {
-	return enroll.View{Seq: 2, Step: enroll.StepAuthenticator, Number: 3, Total: enroll.TotalSteps, Code: "E3", Page: enroll.PageStep,
+	return enroll.View{Seq: 3, Step: enroll.StepAuthenticator, Number: 3, Total: enroll.TotalSteps, Code: "E3", Page: enroll.PageStep,
 		Title: "enroll.authenticator.title", Body: "enroll.authenticator.body", CanBack: true, CanNext: true,
 		Authenticator: &enroll.Authenticator{Hidden: true, Issuer: "Stadt Musterstadt", Account: "anna.schmidt", Apps: enroll.Apps}}
 }
@@ -72,13 +76,17 @@ func main() {
 	switch *mode {
 	case "wizard-busy":
 		ww := ui.NewWizardWindow(a, noAgent{})
-		ww.ApplyView(signIn(true))
 		w = ww.Window
+		w.Show()
+		// As a person gets there: E2 on screen, then "Weiter".
+		ww.ApplyView(signIn(false))
+		ww.ApplyView(signIn(true))
 	case "wizard-e3":
 		ww := ui.NewWizardWindow(a, noAgent{})
+		w = ww.Window
+		w.Show()
 		ww.ApplyView(signIn(false)) // focuses a field, as a person types there
 		ww.ApplyView(authenticator())
-		w = ww.Window
 	case "bare-busy", "bare-bar", "bare-focus", "bare-static":
 		w = a.NewWindow("bare")
 		bar = widget.NewProgressBarInfinite()
