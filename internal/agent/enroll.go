@@ -67,6 +67,8 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 		v, err = m.Retry(ctx)
 	case localapi.EnrollRestart:
 		v, err = m.Restart(ctx)
+	case localapi.EnrollNewSecret:
+		v, err = m.NewSecret(ctx)
 	default:
 		return m.View(), fail(problem.Invalid, "bad_action", "", "unknown wizard action "+act.Action)
 	}

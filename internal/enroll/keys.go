@@ -10,6 +10,7 @@ func MessageKeys() []string {
 		"enroll.page.keyring.title", "enroll.page.keyring.body",
 		"enroll.keyring.unavailable", "enroll.keyring.locked",
 		"enroll.notice.sign_in_again", "enroll.notice.resume_confirm", "enroll.notice.device_missing",
+		"enroll.notice.new_secret",
 		"enroll.test.portal", "enroll.test.device",
 		"enroll.error.user_missing", "enroll.error.activation_missing", "enroll.error.input_too_long",
 		"enroll.error.device_mismatch",

@@ -1,5 +1,5 @@
 // Package enroll is the setup wizard's state machine, without any UI: the
-// steps of the first-day setup (E1–E6, see [Step]), their inputs,
+// steps of the first-day setup (E1–E7, see [Step]), their inputs,
 // validations and transitions, the all-or-nothing device registration
 // with the keys in the OS keyring (docs/keyring.md), and resuming after
 // the program was quit or killed. The wizard window renders [View] values
@@ -125,8 +125,14 @@ type Machine struct {
 	checks  []Check
 	tested  bool
 	// enr is the started enrollment with the authenticator secret, in
-	// memory only and dropped once confirmed.
+	// memory only and dropped once confirmed. Going back to sign-in keeps
+	// it: a person who scanned the QR code must not be left with a stale
+	// entry in the app.
 	enr *portal.Enrollment
+	// activation is the activation code enr was started with, in memory
+	// only: signing in again with the same inputs reuses enr, and
+	// NewSecret asks the portal for a new secret with it.
+	activation string
 	// enrollmentID is known in memory after sign-in; after a restart of
 	// the program it is read from the keyring when needed.
 	enrollmentID string
@@ -275,7 +281,7 @@ func (m *Machine) resumeFromDevice(f facts, step Step) {
 // startOver goes to sign-in with an explanation, keeping the user name.
 func (m *Machine) startOver(notice *state.Message) {
 	m.step, m.page, m.retry = StepSignIn, PageStep, retryNone
-	m.enr, m.enrollmentID, m.checks, m.tested = nil, "", nil, false
+	m.enr, m.activation, m.enrollmentID, m.checks, m.tested = nil, "", "", nil, false
 	m.notice = notice
 	m.save()
 }
@@ -347,6 +353,7 @@ func (m *Machine) viewLocked() View {
 		}
 		v.Authenticator = a
 		v.CanBack, v.CanNext = free, free && m.enr != nil
+		v.CanNewSecret = free && m.enr != nil && m.activation != ""
 	case StepConfirm:
 		v.Fields = []Field{FieldCode}
 		v.CanBack, v.CanNext = free, free
@@ -523,8 +530,8 @@ func (m *Machine) Back() (View, error) {
 		case StepSignIn:
 			m.goTo(StepWelcome)
 		case StepAuthenticator:
-			// A new sign-in makes a new secret; this one is done with.
-			m.enr = nil
+			// The secret stays: signing in again with the same inputs
+			// shows the same QR code (SubmitSignIn).
 			m.goTo(StepSignIn)
 		case StepConfirm:
 			if m.enr == nil {
@@ -568,17 +575,28 @@ func (m *Machine) SubmitSignIn(ctx context.Context, user, activationCode string)
 	if bad != nil {
 		return m.end(func() { m.user, m.err, m.notice = user, bad, nil }), nil
 	}
-	enr, err := m.cfg.Portal.StartEnrollment(ctx, user, activationCode)
+	m.mu.Lock()
+	same := m.enr != nil && m.user == user && m.activation == activationCode
+	replaced := m.enr != nil
+	m.mu.Unlock()
+	if same {
+		// Back and forward again: the QR code the person may already
+		// have scanned stays valid.
+		return m.end(func() { m.goTo(StepAuthenticator) }), nil
+	}
+	enr, err := m.startEnrollment(ctx, user, activationCode)
 	if err != nil {
-		m.cfg.Logger.Info("enroll: sign-in failed", "kind", portal.KindOf(err).String())
 		e := portal.Explain(err, m.cfg.Now(), m.cfg.Location)
 		return m.end(func() { m.user, m.err, m.notice = user, e, nil }), nil
 	}
 	local := m.cfg.Now()
 	kerr := m.cfg.Keyring.Set(ctx, keyring.AccountPendingEnrollment, enr.EnrollmentID)
 	return m.end(func() {
-		m.user, m.name, m.enr, m.enrollmentID = user, enr.DisplayName, enr, enr.EnrollmentID
+		m.user, m.name, m.enr, m.activation, m.enrollmentID = user, enr.DisplayName, enr, activationCode, enr.EnrollmentID
 		m.goTo(StepAuthenticator)
+		if replaced {
+			m.notice = msg("enroll.notice.new_secret")
+		}
 		if kerr != nil {
 			// Keep the id in memory for Retry; without the keyring the
 			// device could not be set up later anyway.
@@ -586,6 +604,49 @@ func (m *Machine) SubmitSignIn(ctx context.Context, user, activationCode string)
 			return
 		}
 		m.applyClock(enr.ServerTime.Sub(local.Truncate(time.Second)))
+	}), nil
+}
+
+// startEnrollment asks the portal for an enrollment, which issues a new
+// authenticator secret; failures are logged by kind only.
+func (m *Machine) startEnrollment(ctx context.Context, user, activationCode string) (*portal.Enrollment, error) {
+	enr, err := m.cfg.Portal.StartEnrollment(ctx, user, activationCode)
+	if err != nil {
+		m.cfg.Logger.Info("enroll: sign-in failed", "kind", portal.KindOf(err).String())
+		return nil, err
+	}
+	return enr, nil
+}
+
+// NewSecret replaces the authenticator secret on the authenticator step,
+// when the person asks for a new QR code (e.g. the old one was seen by
+// someone else). The notice says that the app's old entry no longer
+// works. A failure keeps the old secret and says why.
+func (m *Machine) NewSecret(ctx context.Context) (View, error) {
+	if err := m.begin(stepPage, StepAuthenticator); err != nil {
+		return m.View(), err
+	}
+	m.mu.Lock()
+	user, activationCode, ok := m.user, m.activation, m.enr != nil && m.activation != ""
+	m.mu.Unlock()
+	if !ok {
+		return m.end(func() {}), ErrNotNow
+	}
+	enr, err := m.startEnrollment(ctx, user, activationCode)
+	if err != nil {
+		e := portal.Explain(err, m.cfg.Now(), m.cfg.Location)
+		return m.end(func() { m.err = e }), nil
+	}
+	if err := m.cfg.Keyring.Set(ctx, keyring.AccountPendingEnrollment, enr.EnrollmentID); err != nil {
+		return m.end(func() {
+			m.enr, m.enrollmentID = enr, enr.EnrollmentID
+			m.keyringPage(err, retrySaveEnrollment)
+		}), nil
+	}
+	m.cfg.Logger.Info("enroll: new authenticator secret on request")
+	return m.end(func() {
+		m.enr, m.enrollmentID = enr, enr.EnrollmentID
+		m.err, m.notice = nil, msg("enroll.notice.new_secret")
 	}), nil
 }
 
@@ -642,7 +703,7 @@ func (m *Machine) SubmitCode(ctx context.Context, code string) (View, error) {
 		m.enrollmentID = id
 		m.name = conf.DisplayName
 		// The app has the secret now; the computer forgets it.
-		m.enr = nil
+		m.enr, m.activation = nil, ""
 		m.goTo(StepDevice)
 	}), nil
 }
@@ -842,7 +903,7 @@ func (m *Machine) Restart(ctx context.Context) (View, error) {
 		m.cfg.Logger.Warn("enroll: restart could not clean the keyring", "err", err)
 	}
 	return m.end(func() {
-		m.enr, m.enrollmentID, m.checks, m.tested, m.devID, m.name = nil, "", nil, false, "", ""
+		m.enr, m.activation, m.enrollmentID, m.checks, m.tested, m.devID, m.name = nil, "", "", nil, false, "", ""
 		if err := removeProgress(m.cfg.StateDir); err != nil {
 			m.cfg.Logger.Warn("enroll: restart", "err", err)
 		}

@@ -58,7 +58,7 @@ func TestHappyPath(t *testing.T) {
 	}
 	v = must(t)(m.Next(ctx))
 	wantStep(t, v, enroll.StepDone, enroll.PageStep)
-	if !v.Enrolled || v.Code != "E6" || !m.Enrolled() {
+	if !v.Enrolled || v.Code != "E7" || !m.Enrolled() {
 		t.Fatalf("done view %+v", v)
 	}
 

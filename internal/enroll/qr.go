@@ -21,3 +21,14 @@ func QRPNG(uri string, size int) ([]byte, error) {
 	}
 	return png, nil
 }
+
+// QRModules is the edge of uri's QR code in modules, quiet zone included,
+// so that a window can choose a whole number of pixels per module that
+// fits its space.
+func QRModules(uri string) (int, error) {
+	q, err := qrcode.New(uri, qrcode.Medium)
+	if err != nil {
+		return 0, fmt.Errorf("qr code: %w", err)
+	}
+	return len(q.Bitmap()), nil
+}

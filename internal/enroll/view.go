@@ -11,10 +11,10 @@ import (
 // written to the progress file and shown to the helpdesk.
 type Step string
 
-// The seven screens. They carry six step codes: Done is the completion of
-// E6 ("Schritt 6 von 6 · E6"), because finishing the connection test is
-// the last thing the user does; Welcome is E1, as the helpdesk's first
-// question is "do you see the welcome page?".
+// The seven screens, each with its own helpdesk code, E1 to E7. Six of
+// them are steps ("Schritt 3 von 6 · E3"); Done (E7) is the completion,
+// which counts as no step of its own. Welcome is E1, as the helpdesk's
+// first question is "do you see the welcome page?".
 const (
 	StepWelcome       Step = "welcome"       // E1
 	StepSignIn        Step = "sign_in"       // E2: user name + activation code
@@ -22,7 +22,7 @@ const (
 	StepConfirm       Step = "confirm"       // E4: code from the app
 	StepDevice        Step = "device"        // E5: key pair, registration
 	StepTest          Step = "test"          // E6: connection test
-	StepDone          Step = "done"          // E6, completed
+	StepDone          Step = "done"          // E7: completed, "Fertig!"
 )
 
 // TotalSteps is the "von 6" of "Schritt n von 6".
@@ -42,8 +42,9 @@ func (s Step) index() int {
 // Number is the step's number, 1 to 6.
 func (s Step) Number() int { return min(s.index()+1, TotalSteps) }
 
-// Code is the helpdesk code, "E1" to "E6".
-func (s Step) Code() string { return "E" + string(rune('0'+s.Number())) }
+// Code is the helpdesk code, "E1" to "E7": one per screen, so the helpdesk
+// can tell the connection test from its completion.
+func (s Step) Code() string { return "E" + string(rune('1'+s.index())) }
 
 // Page says what the window shows at the step.
 type Page string
@@ -136,6 +137,10 @@ type View struct {
 	CanNext    bool `json:"can_next"`
 	CanRetry   bool `json:"can_retry"`
 	CanRestart bool `json:"can_restart"`
+	// CanNewSecret: the authenticator step can replace its secret
+	// (NewSecret); the window asks first, as the app's entry then stops
+	// working.
+	CanNewSecret bool `json:"can_new_secret,omitempty"`
 	// Busy: an action is running; the window disables its buttons.
 	Busy bool `json:"busy"`
 	// Enrolled: this computer is set up, as the keyring says; also

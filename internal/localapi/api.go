@@ -58,6 +58,7 @@ const (
 	EnrollCode         = wire.EnrollCode
 	EnrollRetry        = wire.EnrollRetry
 	EnrollRestart      = wire.EnrollRestart
+	EnrollNewSecret    = wire.EnrollNewSecret
 )
 
 // Answers to "install the update now?".

@@ -3,6 +3,8 @@ package ui
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"image/png"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -28,14 +31,26 @@ type WizardClient interface {
 	WatchEnroll(ctx context.Context) (<-chan enroll.View, error)
 }
 
-// qrSize is the QR code's edge in the window; large, for phone cameras.
-// qrModulePixels is the size of one module of the code.
+// qrSize is the most the QR code's edge may take in the window: large,
+// for phone cameras, yet E3 fits the window without a scrollbar (5 px
+// modules made the demo's code 305 px, 8 px too tall). qrMinModulePixels
+// is the least a module gets, for a very long URI.
 const (
-	qrSize         = 260
-	qrModulePixels = 5
+	qrSize            = 260
+	qrMinModulePixels = 3
 )
 
-// WizardWindow is the first-day setup (screens E1–E6).
+// qrModulePixels is the largest whole number of pixels per module with
+// which uri's QR code fits qrSize.
+func qrModulePixels(uri string) int {
+	n, err := enroll.QRModules(uri)
+	if err != nil || n == 0 {
+		return qrMinModulePixels
+	}
+	return max(qrMinModulePixels, qrSize/n)
+}
+
+// WizardWindow is the first-day setup (screens E1–E7).
 type WizardWindow struct {
 	app    fyne.App
 	client WizardClient
@@ -45,7 +60,15 @@ type WizardWindow struct {
 	content                *fyne.Container
 	notice, errBox         *fyne.Container
 	noticeText, errText    *widget.Label
-	busy                   *widget.ProgressBarInfinite
+	// page holds everything above the buttons; scroll shows it.
+	page   *fyne.Container
+	scroll *container.Scroll
+	busy   *activity
+	// confirming is the open confirmation dialog, if any.
+	confirming dialog.Dialog
+	// busyFocus had the focus when the wizard began to wait; it gets it
+	// back when the wait ends on the same content (e.g. with an error).
+	busyFocus fyne.Focusable
 	back, next             *widget.Button
 	retry, restart         *widget.Button
 	screenCode             *widget.Label
@@ -71,13 +94,13 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	w.errText.Importance = widget.DangerImportance
 	w.notice = container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil, w.noticeText)
 	w.errBox = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), nil, w.errText)
-	w.busy = widget.NewProgressBarInfinite()
-	w.busy.Stop()
+	w.busy = newActivity(L("enroll.busy"))
 
 	w.user = widget.NewEntry()
 	w.activation = widget.NewEntry()
 	w.code = widget.NewEntry()
-	w.code.SetPlaceHolder("123456")
+	// A hint, not digits: "123456" looked like a code already typed in.
+	w.code.SetPlaceHolder(L("enroll.field.code_hint"))
 	w.user.OnSubmitted = func(string) { w.Window.Canvas().Focus(w.activation) }
 	w.activation.OnSubmitted = func(string) { w.Next() }
 	w.code.OnSubmitted = func(string) { w.Next() }
@@ -87,11 +110,12 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	w.next.Importance = widget.HighImportance
 	w.next.IconPlacement = widget.ButtonIconTrailingText
 	w.retry = widget.NewButtonWithIcon(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
-	w.restart = widget.NewButton(L("enroll.button.restart"), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRestart}) })
+	w.restart = widget.NewButton(L("enroll.button.restart"), w.ConfirmRestart)
 
-	body := container.NewVBox(w.stepLabel, w.title, w.body, w.content, w.notice, w.errBox, w.busy)
+	w.page = container.NewVBox(w.stepLabel, w.title, w.body, w.content, w.notice, w.errBox, w.busy.CanvasObject())
+	w.scroll = container.NewVScroll(w.page)
 	buttons := container.NewHBox(w.back, w.restart, layout.NewSpacer(), w.retry, w.next)
-	framed, code := frame("E1", container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
+	framed, code := frame("E1", container.NewBorder(nil, buttons, nil, nil, w.scroll))
 	w.screenCode = code
 	w.Window.SetContent(framed)
 	w.Window.Resize(fyne.NewSize(640, 640))
@@ -116,6 +140,13 @@ func (w *WizardWindow) Start(ctx context.Context) {
 func (w *WizardWindow) Apply(s state.Snapshot) {
 	changed := s.SafeMode != w.snap.SafeMode || (s.DemoLogin == nil) != (w.snap.DemoLogin == nil)
 	w.snap = s
+	// A shared screen shows dots for the user name and activation code.
+	for _, e := range []*widget.Entry{w.user, w.activation} {
+		if e.Password != s.SafeMode {
+			e.Password = s.SafeMode
+			e.Refresh()
+		}
+	}
 	if changed {
 		w.rendered = "" // rebuild with or without the secret
 		w.ApplyView(w.view)
@@ -184,7 +215,11 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 		return // a late reply; the stream already brought something newer
 	}
 	w.view = v
-	w.stepLabel.SetText(L("enroll.step_label", map[string]string{"Number": strconv.Itoa(v.Number), "Total": strconv.Itoa(v.Total), "Code": v.Code}))
+	if v.Step == enroll.StepDone {
+		w.stepLabel.SetText(L("enroll.step_label_done", map[string]string{"Code": v.Code}))
+	} else {
+		w.stepLabel.SetText(L("enroll.step_label", map[string]string{"Number": strconv.Itoa(v.Number), "Total": strconv.Itoa(v.Total), "Code": v.Code}))
+	}
 	w.screenCode.SetText(L("window.screen_code", map[string]string{"Code": v.Code}))
 	w.title.SetText(L(v.Title))
 	w.body.SetText(L(v.Body))
@@ -192,10 +227,15 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 	key := string(v.Step) + "/" + string(v.Page) + "/" + authKey(v)
 	if key != w.rendered {
 		w.rendered = key
+		// A field of the old content keeps the focus, and its cursor
+		// blinks (a redraw twice a second), though it is gone.
+		w.Window.Canvas().Unfocus()
+		w.busyFocus = nil
 		w.content.Objects = w.stepContent(v)
 		w.content.Refresh()
 		w.focusFirst(v)
 	}
+	w.parkFocus(v.Busy)
 	if v.Step == enroll.StepTest {
 		w.content.Objects = w.stepContent(v) // checks change within the step
 		w.content.Refresh()
@@ -214,19 +254,130 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 	}
 	w.errText.SetText(problems)
 	setVisible(w.errBox, v.Error != nil || v.Warning != nil)
-	if v.Busy {
-		w.busy.Show()
-		w.busy.Start()
-	} else {
-		w.busy.Stop()
-		w.busy.Hide()
-	}
+	w.busy.SetRunning(v.Busy)
 	w.next.SetText(nextLabel(v))
 	setVisible(w.back, v.CanBack)
 	setVisible(w.retry, v.CanRetry)
 	setVisible(w.restart, v.CanRestart)
 	setVisible(w.next, v.CanNext || v.Step == enroll.StepDone)
 	w.setButtons(!v.Busy)
+	if w.confirming != nil && !v.CanRestart && !v.CanNewSecret {
+		w.confirming.Hide() // the step it asked about is gone
+	}
+	w.relayout()
+}
+
+// parkFocus takes the focus away while the wizard waits, and gives it
+// back after. Nothing can be typed that would be sent meanwhile, and a
+// focused field's blinking cursor redraws the window all the time: more
+// than the waiting itself costs.
+func (w *WizardWindow) parkFocus(busy bool) {
+	c := w.Window.Canvas()
+	if busy {
+		if f := c.Focused(); f != nil {
+			w.busyFocus = f
+			c.Unfocus()
+		}
+		return
+	}
+	if w.busyFocus != nil {
+		c.Focus(w.busyFocus)
+		w.busyFocus = nil
+	}
+}
+
+// relayout lays the page out again for its new content. Swapping the
+// step's content and showing the notice change the page's height, but
+// a container's Refresh lays out only its own children within its old
+// size: the new, taller form overflowed onto the notice below it until
+// the window was resized (issue 15).
+func (w *WizardWindow) relayout() {
+	w.page.Refresh()
+	w.scroll.Refresh()
+}
+
+// ConfirmRestart asks before starting the setup again, saying what it
+// does; only "Neu beginnen" sends it to the agent.
+func (w *WizardWindow) ConfirmRestart() {
+	body := "enroll.restart.body"
+	if w.view.Enrolled {
+		body = "enroll.restart.body_enrolled"
+	}
+	w.confirm(L("enroll.restart.title"), L(body), L("enroll.restart.confirm"), func() {
+		w.act(localapi.EnrollAction{Action: localapi.EnrollRestart})
+	})
+}
+
+// confirmNewSecret asks before replacing the QR code a person may have
+// scanned already.
+func (w *WizardWindow) confirmNewSecret() {
+	w.confirm(L("enroll.new_secret.title"), L("enroll.new_secret.body"), L("enroll.new_secret.confirm"), func() {
+		w.act(localapi.EnrollAction{Action: localapi.EnrollNewSecret})
+	})
+}
+
+// confirm shows a question over the window. Cancelling is the default:
+// "Abbrechen" has the focus, Escape cancels from anywhere in the dialog,
+// Enter or Space presses the focused button and Tab moves between them.
+func (w *WizardWindow) confirm(title, body, confirmLabel string, onConfirm func()) {
+	if w.confirming != nil {
+		w.confirming.Hide()
+	}
+	var d *dialog.CustomDialog
+	cancel := func() { d.Hide() }
+	cancelButton := newKeyButton(L("enroll.button.cancel"), theme.CancelIcon(), cancel, cancel)
+	confirmButton := newKeyButton(confirmLabel, theme.ConfirmIcon(), func() { d.Hide(); onConfirm() }, cancel)
+	confirmButton.Importance = widget.DangerImportance
+	text := wrapped(body)
+	width := canvas.NewRectangle(nil)
+	width.SetMinSize(fyne.NewSize(420, 0))
+	d = dialog.NewCustomWithoutButtons(title, container.NewStack(width, text), w.Window)
+	d.SetButtons([]fyne.CanvasObject{cancelButton, confirmButton})
+	c := w.Window.Canvas()
+	prevKey := c.OnTypedKey()
+	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
+		if ev.Name == fyne.KeyEscape {
+			cancel()
+			return
+		}
+		if prevKey != nil {
+			prevKey(ev)
+		}
+	})
+	d.SetOnClosed(func() {
+		c.SetOnTypedKey(prevKey)
+		if w.confirming == d {
+			w.confirming = nil
+		}
+	})
+	w.confirming = d
+	d.Show()
+	c.Focus(cancelButton)
+}
+
+// keyButton is a dialog button that also answers Enter and Escape.
+type keyButton struct {
+	widget.Button
+	onEscape func()
+}
+
+func newKeyButton(label string, icon fyne.Resource, tapped, escape func()) *keyButton {
+	b := &keyButton{onEscape: escape}
+	b.Text, b.Icon, b.OnTapped = label, icon, tapped
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// TypedKey implements fyne.Focusable.
+func (b *keyButton) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		b.onEscape()
+	case fyne.KeyReturn, fyne.KeyEnter:
+		b.Tapped(nil)
+	default:
+		b.Button.TypedKey(ev)
+	}
 }
 
 func (w *WizardWindow) setButtons(enabled bool) {
@@ -239,11 +390,14 @@ func (w *WizardWindow) setButtons(enabled bool) {
 	}
 }
 
+// authKey tells the authenticator's renderings apart: hidden, or shown
+// with which secret (a new QR code must replace the old one on screen).
 func authKey(v enroll.View) string {
 	if v.Authenticator == nil || v.Authenticator.Hidden {
 		return "hidden"
 	}
-	return "shown"
+	sum := sha256.Sum256([]byte(v.Authenticator.URI.Reveal()))
+	return "shown/" + hex.EncodeToString(sum[:8])
 }
 
 func nextLabel(v enroll.View) string {
@@ -280,7 +434,11 @@ func (w *WizardWindow) focusFirst(v enroll.View) {
 func (w *WizardWindow) stepContent(v enroll.View) []fyne.CanvasObject {
 	var objs []fyne.CanvasObject
 	if d := w.snap.DemoLogin; d != nil && (v.Step == enroll.StepWelcome || v.Step == enroll.StepSignIn) {
-		objs = append(objs, notice(theme.InfoIcon(), L("enroll.demo_login", map[string]string{"User": d.User, "Code": d.ActivationCode}), ""))
+		text := L("enroll.demo_login", map[string]string{"User": d.User, "Code": d.ActivationCode})
+		if w.snap.SafeMode {
+			text = L("enroll.demo_login_hidden")
+		}
+		objs = append(objs, notice(theme.InfoIcon(), text, ""))
 	}
 	if v.Page != enroll.PageStep {
 		return objs
@@ -310,9 +468,13 @@ func (w *WizardWindow) stepContent(v enroll.View) []fyne.CanvasObject {
 
 func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.CanvasObject {
 	apps := wrapped(L("enroll.authenticator.apps", map[string]string{"Apps": strings.Join(a.Apps, ", ")}))
+	account := a.Account
+	if w.snap.SafeMode {
+		account = L("enroll.authenticator.account_hidden")
+	}
 	who := widget.NewForm(
 		widget.NewFormItem(L("enroll.authenticator.issuer"), widget.NewLabel(a.Issuer)),
-		widget.NewFormItem(L("enroll.authenticator.account"), widget.NewLabel(a.Account)),
+		widget.NewFormItem(L("enroll.authenticator.account"), wrapped(account)),
 	)
 	if a.Hidden || w.snap.SafeMode || a.URI == "" {
 		text := L("enroll.authenticator.hidden")
@@ -336,7 +498,7 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	// A whole number of pixels per module, shown at its own size: a QR
 	// code scaled by a fraction gets modules of uneven width, which phone
 	// cameras (and decoders) misread.
-	if data, err := enroll.QRPNG(a.URI.Reveal(), -qrModulePixels); err == nil {
+	if data, err := enroll.QRPNG(a.URI.Reveal(), -qrModulePixels(a.URI.Reveal())); err == nil {
 		qr.Resource = fyne.NewStaticResource("qr.png", data)
 		if cfg, err := png.DecodeConfig(bytes.NewReader(data)); err == nil {
 			qr.SetMinSize(fyne.NewSize(float32(cfg.Width), float32(cfg.Height)))
@@ -348,5 +510,10 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 		w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
 	})
 	side := container.NewVBox(widget.NewLabelWithStyle(L("enroll.authenticator.manual_key"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), key, who, hide)
+	if w.view.CanNewSecret {
+		renew := widget.NewButtonWithIcon(L("enroll.button.new_secret"), theme.ViewRefreshIcon(), w.confirmNewSecret)
+		renew.Importance = widget.LowImportance
+		side.Add(renew)
+	}
 	return container.NewVBox(container.NewBorder(nil, nil, qr, nil, side), apps)
 }

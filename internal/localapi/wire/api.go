@@ -69,12 +69,14 @@ const (
 	EnrollCode         = "code"
 	EnrollRetry        = "retry"
 	EnrollRestart      = "restart"
+	// EnrollNewSecret replaces the authenticator secret (a new QR code).
+	EnrollNewSecret = "new_secret"
 )
 
 // ValidEnrollAction reports whether a is one of the wizard's actions.
 func ValidEnrollAction(a string) bool {
 	switch a {
-	case EnrollNext, EnrollBack, EnrollToggleSecret, EnrollSignIn, EnrollCode, EnrollRetry, EnrollRestart:
+	case EnrollNext, EnrollBack, EnrollToggleSecret, EnrollSignIn, EnrollCode, EnrollRetry, EnrollRestart, EnrollNewSecret:
 		return true
 	}
 	return false
