@@ -28,6 +28,7 @@ func TestProblemKindsMapToStatuses(t *testing.T) {
 	want := map[problem.Kind]int{
 		problem.Invalid: 400, problem.Denied: 401, problem.Forbidden: 403, problem.Conflict: 409,
 		problem.Limited: 429, problem.Unavailable: 503, problem.NotSupported: 501, problem.Internal: 500,
+		problem.NotSetUp: 412,
 	}
 	for kind, status := range want {
 		b := &problemBackend{testBackend: testBackend{Store: state.NewStore(state.Snapshot{}, nil)},

@@ -33,7 +33,7 @@ func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
 		{T("support.device", nil), s.DeviceName},
 		{T("support.user", nil), userLine(s, T)},
 		{T("support.organisation", nil), s.Organisation},
-		{T("support.session", nil), T("state."+s.Session.String(), nil)},
+		{T("support.session", nil), msg(&s.Verdict.Headline)},
 		{T("support.health", nil), healthLine(s.Health, T)},
 		{T("support.clock", nil), clockLine(s.Health.ClockOffset, T)},
 	}

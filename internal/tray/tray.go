@@ -3,6 +3,7 @@ package tray
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/systray"
@@ -81,13 +82,23 @@ func Run(ctx context.Context, c Client, opts Options) {
 		act(ctx, opts.Logger, "status", func(ctx context.Context) error { return c.OpenWindow(ctx, localapi.WindowStatus) })
 	})
 
-	clicks(ctx, c, it, opts.Logger)
-	follow(ctx, c, it, opts)
+	var shown atomic.Pointer[Model] // the model the menu shows, for clicks
+	clicks(ctx, c, it, &shown, opts.Logger)
+	follow(ctx, c, it, &shown, opts)
+}
+
+// StartWindow is the window "Start home office" opens in m: the code
+// prompt, or the setup wizard on a computer that is not set up yet.
+func StartWindow(m Model) string {
+	if m.StartWizard {
+		return localapi.WindowWizard
+	}
+	return localapi.WindowCode
 }
 
 // follow applies every state change to the tray until ctx ends,
 // reconnecting to the API with backoff if the stream breaks.
-func follow(ctx context.Context, c Client, it items, opts Options) {
+func follow(ctx context.Context, c Client, it items, shown *atomic.Pointer[Model], opts Options) {
 	var last Model
 	first := true
 	localapi.Follower[localapi.Event]{
@@ -97,6 +108,7 @@ func follow(ctx context.Context, c Client, it items, opts Options) {
 				m := ModelFor(*ev.State, opts.Catalog)
 				apply(it, m, last, first, opts)
 				last, first = m, false
+				shown.Store(&m)
 			}
 			return true
 		},
@@ -123,6 +135,7 @@ func apply(it items, m, last Model, force bool, opts Options) {
 		it.state.SetTitle(m.StateLine)
 	}
 	showIf(it.start, m.ShowStart)
+	enableIf(it.start, m.StartEnabled)
 	showIf(it.end, m.ShowEnd)
 	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode, it.update} {
 		showIf(item, !m.NoProfile)
@@ -138,10 +151,14 @@ func apply(it items, m, last Model, force bool, opts Options) {
 	if force || m.UpdateLabel != last.UpdateLabel {
 		it.update.SetTitle(m.UpdateLabel)
 	}
-	if m.UpdateEnabled {
-		it.update.Enable()
+	enableIf(it.update, m.UpdateEnabled)
+}
+
+func enableIf(item *systray.MenuItem, enabled bool) {
+	if enabled {
+		item.Enable()
 	} else {
-		it.update.Disable()
+		item.Disable()
 	}
 }
 
@@ -155,16 +172,23 @@ func showIf(item *systray.MenuItem, show bool) {
 
 // clicks waits on every item's channel in its own goroutine: systray
 // drops a click when nobody is receiving at that moment.
-func clicks(ctx context.Context, c Client, it items, log *slog.Logger) {
+func clicks(ctx context.Context, c Client, it items, shown *atomic.Pointer[Model], log *slog.Logger) {
 	open := func(w string) func(context.Context) error {
 		return func(ctx context.Context) error { return c.OpenWindow(ctx, w) }
+	}
+	start := func(ctx context.Context) error {
+		w := localapi.WindowCode
+		if m := shown.Load(); m != nil {
+			w = StartWindow(*m)
+		}
+		return c.OpenWindow(ctx, w)
 	}
 	handlers := []struct {
 		item   *systray.MenuItem
 		name   string
 		action func(context.Context) error
 	}{
-		{it.start, "start", open(localapi.WindowCode)},
+		{it.start, "start", start},
 		{it.end, "end", c.EndSession},
 		{it.announcements, "announcements", open(localapi.WindowAnnouncements)},
 		{it.status, "status", open(localapi.WindowStatus)},
