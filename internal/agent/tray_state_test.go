@@ -238,7 +238,9 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: keyring.NewMem(),
+	ks := keyring.NewMem()
+	storeDevice(t, ks) // set up: a start is not refused
+	a, err := New(Options{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, Keyring: ks,
 		NoWizardAtStart: true, StateDir: t.TempDir(), CacheDir: t.TempDir(),
 		Session: expiringSession{newSwitchSession()}})
 	if err != nil {

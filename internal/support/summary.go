@@ -44,8 +44,13 @@ func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
 		e := s.RecentErrors[i]
 		lines = append(lines, Line{T("support.error_at", map[string]string{"Time": e.Time.In(loc).Format("02.01. 15:04")}), msg(&e.Message)})
 	}
-	lines = append(lines, Line{T("support.helpdesk", nil), strings.TrimSpace(s.Helpdesk.Phone + "  " + s.Helpdesk.Hours)})
-	return lines
+	return append(lines, HelpdeskLine(s, T))
+}
+
+// HelpdeskLine is the summary's line with the helpdesk's phone number
+// and hours, which the support window shows at the top.
+func HelpdeskLine(s state.Snapshot, T Translate) Line {
+	return Line{T("support.helpdesk", nil), strings.TrimSpace(s.Helpdesk.Phone + "  " + s.Helpdesk.Hours)}
 }
 
 // Text renders the summary as plain text, one "Label: value" per line.
