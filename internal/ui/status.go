@@ -82,6 +82,10 @@ type StatusWindow struct {
 	async                                        func(func())
 }
 
+// StatusSize is the window's size when it opens: the state, the next step
+// and the buttons fit on a 1366×768 screen at 125 %; the chain scrolls.
+var StatusSize = fyne.NewSize(560, 520)
+
 // NewStatusWindow builds the window; it shows nothing live until Apply.
 func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w := &StatusWindow{app: a, client: c, Window: a.NewWindow(L("status.title")), async: goAsync}
@@ -143,7 +147,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	content := container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body))
 	framed, _ := frame("S1", content)
 	w.Window.SetContent(container.NewBorder(nil, nil, nil, nil, framed))
-	w.Window.Resize(fyne.NewSize(560, 740))
+	w.Window.Resize(StatusSize)
 	return w
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
@@ -73,5 +74,27 @@ func TestStatusWindowAgreesWithItself(t *testing.T) {
 				t.Errorf("Start opened %v, want %s", opened, tt.opens)
 			}
 		})
+	}
+}
+
+// The status window opens small enough for a 1366×768 screen at 125 %
+// (it opened 716 px tall), with the headline, the next step and the
+// buttons in view; only the chain scrolls.
+func TestStatusWindowFitsASmallScreen(t *testing.T) {
+	if StatusSize.Height > smallScreenHeight {
+		t.Errorf("status window opens %v", StatusSize)
+	}
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(newTheme())
+	w := NewStatusWindow(a, &recordingClient{})
+	w.async = inline
+	w.Window.Resize(StatusSize)
+	w.Apply(judged(state.Snapshot{Session: state.NotConnected, Enrollment: state.Enrollment{Step: "welcome"}, TrayVisible: true}))
+	canvas := w.Window.Canvas().Size()
+	for name, o := range map[string]fyne.CanvasObject{"headline": w.stateLine, "next step": w.next, "start": w.start} {
+		pos := a.Driver().AbsolutePositionForObject(o)
+		if end := pos.Y + o.Size().Height; !o.Visible() || pos.Y < 0 || end > canvas.Height {
+			t.Errorf("%s at y %.0f–%.0f, window %v", name, pos.Y, end, canvas)
+		}
 	}
 }
