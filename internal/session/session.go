@@ -107,18 +107,19 @@ type Controller struct {
 
 	op sync.Mutex // serialises Start, End and Close
 
-	mu      sync.Mutex
-	running bool
-	cfg     tunnel.Config
-	until   time.Time
-	stop    context.CancelFunc
-	done    chan struct{}
+	mu       sync.Mutex
+	running  bool
+	cfg      tunnel.Config
+	until    time.Time
+	stop     context.CancelFunc
+	done     chan struct{}
+	pending  Signal    // inputs not yet read by the supervisor
+	lastInit time.Time // last Up or fresh handshake, for the flood gap
+
 	// lockedUntil is the end of the portal's lock on codes, lifted by
-	// lockTimer (lock.go).
+	// lockTimer (lock.go); both guarded by mu.
 	lockedUntil time.Time
 	lockTimer   *time.Timer
-	pending     Signal    // inputs not yet read by the supervisor
-	lastInit    time.Time // last Up or fresh handshake, for the flood gap
 
 	wake chan struct{} // one slot: pending has news
 }

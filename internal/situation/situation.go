@@ -45,7 +45,8 @@ func TranslationKeys() []string {
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
-// zone of the times it names. It reads the snapshot's other fields only and is pure.
+// zone of the times it names. It is pure: it reads only the snapshot's
+// other fields, so a table test can check any situation.
 func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 	phone := map[string]string{"Phone": s.Helpdesk.Phone}
 	of := func(sess state.Session) state.Verdict {
