@@ -20,6 +20,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/session"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
@@ -87,6 +88,7 @@ func TestLanguagesMatch(t *testing.T) {
 // the lists of the packages that own the values.
 func runtimeKeys(t *testing.T) []string {
 	keys := append(enroll.MessageKeys(), health.TranslationKeys()...)
+	keys = append(keys, situation.TranslationKeys()...)
 	for _, s := range state.Sessions() {
 		keys = append(keys, "state."+s.String(), "next."+s.String())
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/session"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/tray"
@@ -245,6 +246,7 @@ func New(opts Options) (*Agent, error) {
 		TrayVisible: true,
 		Update:      a.in.Update,
 	}, opts.Now)
+	a.store.SetDerive(situation.Derive)
 	if opts.Keyring == nil {
 		opts.Keyring = &keyring.System{}
 	}
@@ -446,6 +448,9 @@ func (a *Agent) StartSession(ctx context.Context, code string) error {
 	}
 	if a.opts.Session == nil {
 		return errNotAvailable
+	}
+	if err := a.refuseStart(ctx); err != nil {
+		return err
 	}
 	err := a.opts.Session.Start(ctx, code)
 	if p, ok := problem.As(err); ok {

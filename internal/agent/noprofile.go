@@ -14,6 +14,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tray"
 	"github.com/dienstweg/dienstweg/internal/version"
@@ -62,6 +63,7 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 		windows: newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)),
 		quit:    cancel,
 	}
+	n.store.SetDerive(situation.Derive)
 	n.api = localapi.NewServer(localapi.Backend{
 		State: n, Session: n, Windows: n, Announcements: n, Updates: n, Enrollment: n, Support: n, Quit: n.quit,
 	}, localapi.Config{Logger: opts.Logger})

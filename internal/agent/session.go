@@ -138,6 +138,6 @@ func (a *Agent) mirrorSession(ctx context.Context, states <-chan session.Status,
 			v = next
 		}
 		phase, detail := projectSession(st, v)
-		a.store.Update(func(sn *state.Snapshot) { sn.Session, sn.Detail = phase, detail })
+		a.store.Update(func(sn *state.Snapshot) { sn.Session, sn.Detail, sn.LockedUntil = phase, detail, st.LockedUntil })
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -43,13 +44,19 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	dbustest.PrivateBus(t)
 	watcher := dbustest.StartWatcher(t)
 	_, prof := testProfile(t)
+	// The internet: a loopback host that answers, so that the headline
+	// does not depend on whether this machine is online. The portal still
+	// does not answer: Start is shown, greyed out, and the API starts.
+	prof.InternetTargets = []string{loopbackHost(t)}
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
+	ks := keyring.NewMem()
+	storeDevice(t, ks) // set up: a start is not refused
 	a, err := New(Options{
 		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, Tray: true, UIExe: uiBinary, StateDir: t.TempDir()},
-		Deps:         Deps{Keyring: keyring.NewMem(), Session: newSwitchSession()},
+		Deps:         Deps{Keyring: ks, Session: newSwitchSession()},
 		TestSwitches: TestSwitches{NoWizardAtStart: true},
 	})
 	if err != nil {
@@ -134,6 +141,27 @@ func TestTrayFollowsStateFromLocalAPI(t *testing.T) {
 	}
 }
 
+// loopbackHost is the address of a TCP listener that accepts until the
+// test ends.
+func loopbackHost(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("Listen: %v", err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 // trayMenu waits for the agent's tray item and returns it with its menu.
 func trayMenu(tb testing.TB, ctx context.Context, watcher *dbustest.Watcher) (dbustest.Item, *dbustest.Menu) {
 	tb.Helper()
@@ -212,9 +240,11 @@ func TestExpiryNotifiesOnce(t *testing.T) {
 	socket := socketPath(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	ks := keyring.NewMem()
+	storeDevice(t, ks) // set up: a start is not refused
 	a, err := New(Options{
 		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, UIExe: uiBinary, StateDir: t.TempDir(), CacheDir: t.TempDir()},
-		Deps:         Deps{Keyring: keyring.NewMem(), Session: expiringSession{newSwitchSession()}},
+		Deps:         Deps{Keyring: ks, Session: expiringSession{newSwitchSession()}},
 		TestSwitches: TestSwitches{NoWizardAtStart: true},
 	})
 	if err != nil {

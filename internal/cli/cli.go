@@ -16,6 +16,7 @@ import (
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 )
@@ -200,6 +201,11 @@ func Up(ctx context.Context, c SessionClient, code string, in io.Reader, o Optio
 		return ExitError
 	}
 	if code == "" {
+		// Ask the agent first: a code typed for an agent that does not
+		// run, or for a computer not set up yet, is wasted.
+		if exit, ok := readyForCode(ctx, c, cat, o); !ok {
+			return exit
+		}
 		fmt.Fprint(o.Err, cat.T("cli.enter_code")+" ")
 		// As typed: the agent owns the code's format (authcode).
 		code, _ = bufio.NewReader(in).ReadString('\n')
@@ -207,6 +213,25 @@ func Up(ctx context.Context, c SessionClient, code string, in io.Reader, o Optio
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	return report(ctx, c, c.StartSession(ctx, code), cat, o)
+}
+
+// readyForCode reports whether asking for a code makes sense, and else
+// prints why and returns the exit code.
+func readyForCode(ctx context.Context, c SessionClient, cat *i18n.Catalog, o Options) (int, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := c.Status(ctx)
+	switch {
+	case errors.Is(err, localapi.ErrAgentNotRunning):
+		fmt.Fprintln(o.Err, cat.T("cli.agent_not_running"))
+		return ExitAgentNotRunning, false
+	case err != nil:
+		return 0, true // the start itself will say what is wrong
+	case s.Verdict.Situation == situation.NotSetUp:
+		fmt.Fprintln(o.Err, cat.T(situation.KeyStartNotSetUp))
+		return ExitError, false
+	}
+	return 0, true
 }
 
 // Down ends home office.
@@ -239,7 +264,7 @@ func report(ctx context.Context, c SessionClient, err error, cat *i18n.Catalog, 
 	}
 	s, err := c.Status(ctx)
 	if err == nil {
-		fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T("state."+s.Session.String()))
+		fmt.Fprintf(o.Out, "%s: %s\n", cat.T("cli.state"), cat.T(s.Verdict.Headline.Key, s.Verdict.Headline.Args))
 		if s.Detail != nil {
 			fmt.Fprintln(o.Out, cat.T(s.Detail.Key, s.Detail.Args))
 		}

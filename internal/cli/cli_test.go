@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -27,7 +28,7 @@ func (c fixedClient) Status(context.Context) (state.Snapshot, error) { return c.
 
 func sample() state.Snapshot {
 	at := time.Date(2026, 11, 23, 8, 12, 0, 0, time.UTC)
-	return state.Snapshot{
+	return judged(state.Snapshot{
 		Seq: 42, Version: "0.1.0", Organisation: "Stadt Musterstadt", SupportCode: "DW-7K3F-Q9",
 		DeviceName: "nb-0815", Language: "de", Session: state.Limited, Since: at,
 		Detail: &state.Message{Key: "health.limited", Args: map[string]string{"Service": "Intranet"}},
@@ -45,7 +46,13 @@ func sample() state.Snapshot {
 		TrayVisible:  true,
 		RecentErrors: []state.ErrorEntry{{Time: at, Message: state.Message{Key: "session.gateway_unreachable"}}},
 		Helpdesk:     state.Helpdesk{Phone: "05221 123-4567", Hours: "Mo–Fr 7:30–16:00"},
-	}
+	})
+}
+
+// judged is s as the agent's store publishes it: with its verdict.
+func judged(s state.Snapshot) state.Snapshot {
+	situation.Derive(&s)
+	return s
 }
 
 // The JSON of `dienstweg status --json` is a contract with helpdesk
@@ -104,6 +111,7 @@ func TestStatusTextLockedKeyring(t *testing.T) {
 	snap := sample()
 	snap.Session = state.NotConnected
 	snap.Keyring = state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}
+	snap = judged(snap)
 	var out bytes.Buffer
 	if code := Status(context.Background(), fixedClient{snap: snap}, Options{Lang: "de", Out: &out, Err: &out}); code != ExitOK {
 		t.Fatalf("exit %d", code)
@@ -178,5 +186,31 @@ func TestDiagNeverLeavesATruncatedFile(t *testing.T) {
 	}
 	if code := Diag(context.Background(), failingDiag{}, "", Options{Lang: "de", Out: &out, Err: &out}); code != ExitUsage {
 		t.Errorf("missing --out gave exit %d", code)
+	}
+}
+
+// sessionClient counts the starts it was asked for.
+type sessionClient struct {
+	fixedClient
+	starts int
+}
+
+func (c *sessionClient) StartSession(context.Context, string) error { c.starts++; return nil }
+func (c *sessionClient) EndSession(context.Context) error           { return nil }
+
+// Before setup, `up` says so and asks for no code that would be wasted
+// (issue 15, #3); the old one asked, and the agent then failed to read
+// keys that do not exist.
+func TestUpBeforeSetupSendsToSetup(t *testing.T) {
+	snap := judged(state.Snapshot{Session: state.NotConnected, Enrollment: state.Enrollment{Step: "welcome"}})
+	c := &sessionClient{fixedClient: fixedClient{snap: snap}}
+	var out, errOut bytes.Buffer
+	in := strings.NewReader("123456\n")
+	code := Up(context.Background(), c, "", in, Options{Lang: "de", Out: &out, Err: &errOut})
+	if code != ExitError || c.starts != 0 {
+		t.Errorf("exit %d after %d starts, want %d and none", code, c.starts, ExitError)
+	}
+	if got := errOut.String(); !strings.Contains(got, "noch nicht eingerichtet") || strings.Contains(got, "Code") {
+		t.Errorf("stderr = %q, want the setup hint and no code prompt", got)
 	}
 }

@@ -29,6 +29,12 @@ func full() state.Snapshot {
 	s.Helpdesk.Email = "it@musterstadt.example"
 	s.DemoLogin = &state.DemoLogin{User: "demo", ActivationCode: "ABCD-EFGH"}
 	s.ProfileMissing = "/etc/dienstweg/profile.json"
+	s.LockedUntil = at.Add(5 * time.Minute)
+	// Every field set, though no situation sets them all at once.
+	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
+		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},
+		Advice:   state.Message{Key: "verdict.locked_out.advice", Args: map[string]string{"Time": "08:17"}},
+		Start:    state.StartDisabled, End: true}
 	return s
 }
 

@@ -79,6 +79,7 @@ var kindStatus = map[problem.Kind]int{
 	problem.Limited:      http.StatusTooManyRequests,
 	problem.Unavailable:  http.StatusServiceUnavailable,
 	problem.NotSupported: http.StatusNotImplemented,
+	problem.NotSetUp:     http.StatusPreconditionFailed,
 	problem.Internal:     http.StatusInternalServerError,
 }
 

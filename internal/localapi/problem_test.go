@@ -26,6 +26,7 @@ func TestProblemKindsMapToStatuses(t *testing.T) {
 	want := map[problem.Kind]int{
 		problem.Invalid: 400, problem.Denied: 401, problem.Forbidden: 403, problem.Conflict: 409,
 		problem.Limited: 429, problem.Unavailable: 503, problem.NotSupported: 501, problem.Internal: 500,
+		problem.NotSetUp: 412,
 	}
 	for kind, status := range want {
 		srv := NewServer(Backend{Session: failingSession{problem.New(kind, "portal.error.wrong_code_attempts", errors.New("portal said no"), "Attempts", "2")}}, Config{})

@@ -68,7 +68,7 @@ func Explain(err error, now time.Time, loc *time.Location) *state.Message {
 	case KindRateLimited:
 		// Not the employee's typing: others on the same network (or an
 		// attack from it) used up the attempts.
-		return &state.Message{Key: KeyRateLimitedUntil, Args: map[string]string{"Time": minuteAfter(now.Add(max(e.RetryAfter, time.Second)), loc)}}
+		return &state.Message{Key: KeyRateLimitedUntil, Args: map[string]string{"Time": MinuteAfter(now.Add(max(e.RetryAfter, time.Second)), loc)}}
 	case KindDeviceUnauthorised:
 		return &state.Message{Key: KeyDeviceUnauthorised}
 	case KindOverloaded:
@@ -94,19 +94,30 @@ func withAttempts(e *Error, key, withCount string) *state.Message {
 // lockedMessage names the time the lock ends: unlike "in 5 minutes" it
 // stays right while the message is shown.
 func lockedMessage(e *Error, now time.Time, loc *time.Location) *state.Message {
-	until := e.LockedUntil
-	if until.IsZero() && e.RetryAfter > 0 {
-		until = now.Add(e.RetryAfter)
-	}
+	until := LockedUntil(e, now)
 	if until.IsZero() {
 		return &state.Message{Key: KeyLocked}
 	}
-	return &state.Message{Key: KeyLockedUntil, Args: map[string]string{"Time": minuteAfter(until, loc)}}
+	return &state.Message{Key: KeyLockedUntil, Args: map[string]string{"Time": MinuteAfter(until, loc)}}
 }
 
-// minuteAfter is t as "15:04", rounded up, so "try again at 9:06" is
+// LockedUntil is when the lock that err reports ends: the portal's
+// time, else now plus its Retry-After; zero when err is no lock or names
+// no end.
+func LockedUntil(err error, now time.Time) time.Time {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindLocked {
+		return time.Time{}
+	}
+	if e.LockedUntil.IsZero() && e.RetryAfter > 0 {
+		return now.Add(e.RetryAfter)
+	}
+	return e.LockedUntil
+}
+
+// MinuteAfter is t as "15:04", rounded up, so "try again at 9:06" is
 // never a minute too early. nil loc means time.Local.
-func minuteAfter(t time.Time, loc *time.Location) string {
+func MinuteAfter(t time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.Local
 	}

@@ -33,11 +33,15 @@ const (
 	Unavailable
 	// NotSupported: not available in this build or on this system.
 	NotSupported
+	// NotSetUp: this computer is not set up yet; the setup wizard comes
+	// first.
+	NotSetUp
 )
 
 var kindNames = [...]string{
 	Internal: "internal", Invalid: "invalid", Denied: "denied", Forbidden: "forbidden",
 	Conflict: "conflict", Limited: "limited", Unavailable: "unavailable", NotSupported: "not_supported",
+	NotSetUp: "not_set_up",
 }
 
 func (k Kind) String() string {

@@ -31,7 +31,7 @@ func TestErrorChain(t *testing.T) {
 func TestKindNames(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
-	for k := Internal; k <= NotSupported; k++ {
+	for k := Internal; k <= NotSetUp; k++ {
 		n := k.String()
 		if seen[n] {
 			t.Errorf("kind %d repeats name %q", k, n)

@@ -17,6 +17,9 @@ type Status struct {
 	Detail *state.Message
 	// Until is the end of the day's authorisation; zero when unknown.
 	Until time.Time
+	// LockedUntil: the portal refuses codes until then after too many
+	// wrong ones; zero when no lock holds.
+	LockedUntil time.Time
 	// Since is when Phase was entered.
 	Since time.Time
 	// Running is true while the session holds a tunnel and its
@@ -118,7 +121,7 @@ func (f *Feed) Set(s Status, now time.Time) bool {
 }
 
 func sameStatus(a, b Status) bool {
-	if a.Phase != b.Phase || !a.Until.Equal(b.Until) || !a.Since.Equal(b.Since) || a.Running != b.Running || a.Reconnecting != b.Reconnecting {
+	if a.Phase != b.Phase || !a.Until.Equal(b.Until) || !a.LockedUntil.Equal(b.LockedUntil) || !a.Since.Equal(b.Since) || a.Running != b.Running || a.Reconnecting != b.Reconnecting {
 		return false
 	}
 	if (a.Detail == nil) != (b.Detail == nil) {

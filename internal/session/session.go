@@ -116,6 +116,11 @@ type Controller struct {
 	pending  Signal    // inputs not yet read by the supervisor
 	lastInit time.Time // last Up or fresh handshake, for the flood gap
 
+	// lockedUntil is the end of the portal's lock on codes, lifted by
+	// lockTimer (lock.go); both guarded by mu.
+	lockedUntil time.Time
+	lockTimer   *time.Timer
+
 	wake chan struct{} // one slot: pending has news
 }
 
@@ -185,7 +190,7 @@ func msg(key string, args ...string) *state.Message {
 // a supervisor that is re-establishing the tunnel.
 func (c *Controller) set(phase state.Session, m *state.Message, reconnecting bool) {
 	c.mu.Lock()
-	s := Status{Phase: phase, Detail: m, Until: c.until, Running: c.running, Reconnecting: reconnecting}
+	s := Status{Phase: phase, Detail: m, Until: c.until, LockedUntil: c.lockedUntil, Running: c.running, Reconnecting: reconnecting}
 	c.mu.Unlock()
 	c.feed.Set(s, c.opts.Now())
 }
@@ -208,6 +213,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	if c.markStopped() {
 		c.feed.Emit(Event{Kind: Ended, At: c.opts.Now()})
 	}
+	c.clearLock()
 	c.set(state.Connecting, msg(KeyAuthorising), false)
 
 	cred, err := c.opts.Keys.Credential()
@@ -294,7 +300,7 @@ func (c *Controller) portalFailure(err error) error {
 	case portal.KindCodeReused:
 		return c.fail(state.CodeNeeded, problem.Wrap(problem.Conflict, m, err))
 	case portal.KindLocked:
-		return c.fail(state.NotConnected, problem.Wrap(problem.Limited, m, err))
+		return c.failLocked(m, err)
 	case portal.KindDeviceUnauthorised:
 		return c.fail(state.Problem, problem.Wrap(problem.Forbidden, m, err))
 	}
@@ -364,6 +370,7 @@ func (c *Controller) Close() error {
 	c.op.Lock()
 	defer c.op.Unlock()
 	c.stopSupervisor()
+	c.clearLock()
 	c.mu.Lock()
 	c.running = false
 	c.mu.Unlock()

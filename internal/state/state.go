@@ -23,6 +23,16 @@ type (
 	ErrorEntry    = wire.ErrorEntry
 	DemoLogin     = wire.DemoLogin
 	Helpdesk      = wire.Helpdesk
+	Verdict       = wire.Verdict
+	StartAction   = wire.StartAction
+)
+
+// What "Start home office" does (see wire.StartAction).
+const (
+	StartHidden   = wire.StartHidden
+	StartDisabled = wire.StartDisabled
+	StartCode     = wire.StartCode
+	StartWizard   = wire.StartWizard
 )
 
 // The session states (see wire.Session).
@@ -74,6 +84,8 @@ func clone(s Snapshot) Snapshot {
 		d := *s.DemoLogin
 		c.DemoLogin = &d
 	}
+	c.Verdict.Headline = *cloneMsg(&s.Verdict.Headline)
+	c.Verdict.Advice = *cloneMsg(&s.Verdict.Advice)
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)
 	for i := range c.RecentErrors {
 		c.RecentErrors[i].Message = *cloneMsg(&c.RecentErrors[i].Message)

@@ -20,6 +20,9 @@ type Store struct {
 	mu   sync.Mutex
 	cur  Snapshot
 	subs map[*subscription]struct{}
+	// derive computes the snapshot's derived fields (the Verdict) after
+	// every change; nil leaves them alone.
+	derive func(*Snapshot)
 }
 
 type subscription struct {
@@ -44,19 +47,35 @@ func (s *Store) Snapshot() Snapshot {
 	return clone(s.cur)
 }
 
+// SetDerive makes f compute the snapshot's derived fields after every
+// change, so that no writer can publish a state whose verdict is stale.
+// It applies f to the current snapshot at once. f must be pure and quick:
+// it runs under the store's lock.
+func (s *Store) SetDerive(f func(*Snapshot)) {
+	s.mu.Lock()
+	s.derive = f
+	s.mu.Unlock()
+	s.Update(func(*Snapshot) {})
+}
+
 // Update applies change to the state and publishes the result only if a
 // field changed: subscribers (windows, the tray, followers) then never
 // redraw or react to a write that repeated the current value. It sets
-// Since when the session state changes, and bumps Seq with each publish.
+// Since when the session state or the verdict's situation changes, and bumps Seq with each publish.
 func (s *Store) Update(change func(*Snapshot)) Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := clone(s.cur)
 	change(&next)
+	if s.derive != nil {
+		s.derive(&next)
+	}
 	// Clone again so that an empty slice the change wrote compares equal
 	// to the nil one the store keeps.
 	next = clone(next)
-	if next.Session != s.cur.Session {
+	// "Since" belongs to the headline, which the verdict may change
+	// without the session (offline before a session).
+	if next.Session != s.cur.Session || next.Verdict.Situation != s.cur.Verdict.Situation {
 		next.Since = s.now()
 	}
 	next.Seq = s.cur.Seq

@@ -35,7 +35,7 @@ func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
 		{T("support.device", nil), s.DeviceName},
 		{T("support.user", nil), userLine(s, T)},
 		{T("support.organisation", nil), s.Organisation},
-		{T("support.session", nil), T("state."+s.Session.String(), nil)},
+		{T("support.session", nil), msg(&s.Verdict.Headline)},
 		{T("support.health", nil), healthLine(s.Health, T)},
 		{T("support.clock", nil), clockLine(s.Health.ClockOffset, T)},
 	}
@@ -46,8 +46,13 @@ func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
 		e := s.RecentErrors[i]
 		lines = append(lines, Line{T("support.error_at", map[string]string{"Time": e.Time.In(loc).Format("02.01. 15:04")}), msg(&e.Message)})
 	}
-	lines = append(lines, Line{T("support.helpdesk", nil), strings.TrimSpace(s.Helpdesk.Phone + "  " + s.Helpdesk.Hours)})
-	return lines
+	return append(lines, HelpdeskLine(s, T))
+}
+
+// HelpdeskLine is the summary's line with the helpdesk's phone number
+// and hours, which the support window shows at the top.
+func HelpdeskLine(s state.Snapshot, T Translate) Line {
+	return Line{T("support.helpdesk", nil), strings.TrimSpace(s.Helpdesk.Phone + "  " + s.Helpdesk.Hours)}
 }
 
 // Text renders the summary as plain text, one "Label: value" per line.

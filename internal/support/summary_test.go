@@ -7,6 +7,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -36,6 +37,7 @@ func TestSummaryText(t *testing.T) {
 		},
 		Helpdesk: state.Helpdesk{Phone: "05221 123-4567", Hours: "Mo–Fr 7:30–16:00"},
 	}
+	situation.Derive(&s)
 	got := Text(Summary(s, T, time.UTC))
 	want := strings.Join([]string{
 		"Support-Code: DW-7K3F-Q9",

@@ -13,11 +13,15 @@ import (
 // Model is what the tray shows for one snapshot. It is a pure function of
 // the snapshot so it can be table-tested without a bus.
 type Model struct {
-	Icon          string // a state name from assets.TrayStates
-	Badge         bool   // unread outage or maintenance
-	StateLine     string
-	Tooltip       string
-	ShowStart     bool
+	Icon      string // a state name from assets.TrayStates
+	Badge     bool   // unread outage or maintenance
+	StateLine string
+	Tooltip   string
+	ShowStart bool
+	// StartEnabled: "Start home office" can help now; StartWizard: it
+	// opens the setup wizard, because the computer is not set up.
+	StartEnabled  bool
+	StartWizard   bool
 	ShowEnd       bool
 	Announcements string
 	UpdateLabel   string
@@ -31,18 +35,23 @@ type Model struct {
 	NoProfile bool
 }
 
-// ModelFor renders a snapshot in the catalog's language.
+// ModelFor renders a snapshot in the catalog's language. The state line,
+// the icon and the start and end items render the snapshot's Verdict.
 func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
-	line := cat.T("state." + s.Session.String())
+	v := s.Verdict
+	line := cat.T(v.Headline.Key, v.Headline.Args)
 	m := Model{
-		Icon:        s.Session.String(),
-		Badge:       s.Announce.UnreadUrgent,
-		StateLine:   line,
-		Tooltip:     cat.T("tray.tooltip", map[string]string{"State": line}),
-		ShowStart:   !s.Session.Active(),
-		ShowEnd:     s.Session.Active(),
-		UpdateLabel: cat.T("tray.check_updates"),
-		SafeMode:    s.SafeMode,
+		Icon:         v.Icon.String(),
+		Badge:        s.Announce.UnreadUrgent,
+		StateLine:    line,
+		Tooltip:      cat.T("tray.tooltip", map[string]string{"State": line}),
+		ShowStart:    v.Start.Shown(),
+		StartEnabled: v.Start.Enabled(),
+		StartWizard:  v.Start == state.StartWizard,
+		ShowEnd:      v.End,
+		UpdateLabel:  cat.T("tray.check_updates"),
+		SafeMode:     s.SafeMode,
+		NoProfile:    s.ProfileMissing != "",
 	}
 	m.UpdateEnabled = s.Update.State != "checking" && s.Update.State != "downloading"
 	// While something is happening, the entry says what instead.
@@ -52,14 +61,6 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		if s.Update.State == "downloading" && s.Update.Progress > 0 {
 			m.UpdateLabel += " " + strconv.Itoa(int(s.Update.Progress*100)) + " %"
 		}
-	}
-	if s.ProfileMissing != "" {
-		m.NoProfile = true
-		m.Icon = state.Problem.String()
-		m.StateLine = cat.T("profile.missing.state")
-		m.Tooltip = cat.T("tray.tooltip", map[string]string{"State": m.StateLine})
-		m.ShowStart = false
-		m.ShowEnd = false
 	}
 	m.ShowUpdate = !m.NoProfile && s.Update.State != "off"
 	if s.Announce.Unread > 0 {

@@ -2,9 +2,12 @@ package tray
 
 import (
 	"testing"
+	"time"
 
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -15,6 +18,12 @@ func catalog(tb testing.TB, lang string) *i18n.Catalog {
 		tb.Fatalf("i18n.Load: %v", err)
 	}
 	return c
+}
+
+// judged is s as the agent's store publishes it: with its verdict.
+func judged(s state.Snapshot) state.Snapshot {
+	situation.Derive(&s)
+	return s
 }
 
 func TestModelFor(t *testing.T) {
@@ -48,7 +57,7 @@ func TestModelFor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			m := ModelFor(tt.snap, tt.cat)
+			m := ModelFor(judged(tt.snap), tt.cat)
 			if m.StateLine != tt.wantLine {
 				t.Errorf("StateLine = %q, want %q", m.StateLine, tt.wantLine)
 			}
@@ -74,7 +83,7 @@ func TestModelFor(t *testing.T) {
 // Without a profile the tray says so and offers nothing that needs one.
 func TestModelWithoutProfile(t *testing.T) {
 	t.Parallel()
-	m := ModelFor(state.Snapshot{Session: state.NotConnected, ProfileMissing: "/etc/dienstweg/profile.json"}, catalog(t, i18n.German))
+	m := ModelFor(judged(state.Snapshot{Session: state.NotConnected, ProfileMissing: "/etc/dienstweg/profile.json"}), catalog(t, i18n.German))
 	if !m.NoProfile || m.ShowStart || m.ShowEnd {
 		t.Errorf("NoProfile/ShowStart/ShowEnd = %v/%v/%v, want true/false/false", m.NoProfile, m.ShowStart, m.ShowEnd)
 	}
@@ -123,6 +132,51 @@ func TestUpdateEntryShowsProgress(t *testing.T) {
 			// Without self-update the entry could only fail: hidden.
 			if m.ShowUpdate != (tt.update.State != "off") {
 				t.Errorf("ShowUpdate = %v for state %q", m.ShowUpdate, tt.update.State)
+			}
+		})
+	}
+}
+
+// "Start home office" does what the situation allows, and the state line
+// says why (issue 15, #3 and #8): before setup it opens the wizard; when
+// locked out, offline or while the portal does not answer it is greyed
+// out; the old tray offered the code prompt in all of them.
+func TestStartItemFollowsTheVerdict(t *testing.T) {
+	t.Parallel()
+	de := catalog(t, i18n.German)
+	enrolled := state.Enrollment{Enrolled: true, Step: "done"}
+	offline := []state.Link{{Code: "local_network"}, {Code: "internet", Skipped: true}}
+	portalDown := []state.Link{{Code: "local_network", OK: true}, {Code: "internet", OK: true}, {Code: "captive_portal", OK: true}, {Code: "portal"}}
+	tests := []struct {
+		name            string
+		snap            state.Snapshot
+		line            string
+		enabled, wizard bool
+	}{
+		{"not_set_up", state.Snapshot{Enrollment: state.Enrollment{Step: "welcome"}}, "Dieser Computer ist noch nicht eingerichtet", true, true},
+		{"locked_out", state.Snapshot{Enrollment: enrolled, LockedUntil: time.Now().Add(5 * time.Minute)}, "Homeoffice nicht verbunden", false, false},
+		{"no_network", state.Snapshot{Enrollment: enrolled, Health: state.Health{Links: offline}}, "Keine Internetverbindung", false, false},
+		{"portal_down", state.Snapshot{Enrollment: enrolled, Health: state.Health{Links: portalDown}}, "Homeoffice nicht verbunden", false, false},
+		{"keyring_locked", state.Snapshot{Enrollment: enrolled, Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}}, "Homeoffice nicht verbunden", false, false},
+		{"session_expired", state.Snapshot{Session: state.CodeNeeded, Enrollment: enrolled}, "Bitte Code aus der Authenticator-App eingeben", true, false},
+		{"not_connected", state.Snapshot{Enrollment: enrolled}, "Homeoffice nicht verbunden", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := ModelFor(judged(tt.snap), de)
+			if m.StateLine != tt.line {
+				t.Errorf("StateLine = %q, want %q", m.StateLine, tt.line)
+			}
+			if !m.ShowStart || m.StartEnabled != tt.enabled || m.StartWizard != tt.wizard {
+				t.Errorf("start shown/enabled/wizard = %v/%v/%v, want true/%v/%v", m.ShowStart, m.StartEnabled, m.StartWizard, tt.enabled, tt.wizard)
+			}
+			want := localapi.WindowCode
+			if tt.wizard {
+				want = localapi.WindowWizard
+			}
+			if got := StartWindow(m); got != want {
+				t.Errorf("StartWindow = %q, want %q", got, want)
 			}
 		})
 	}

@@ -135,7 +135,18 @@ type tray struct {
 	icon *trayIcon
 	// sessionActive is the latest snapshot's, for "quit" to ask first.
 	sessionActive atomic.Bool
-	updates       updateCheck
+	// shown is the model the menu shows, for clicks.
+	shown   atomic.Pointer[Model]
+	updates updateCheck
+}
+
+// StartWindow is the window "Start home office" opens in m: the code
+// prompt, or the setup wizard on a computer that is not set up yet.
+func StartWindow(m Model) string {
+	if m.StartWizard {
+		return localapi.WindowWizard
+	}
+	return localapi.WindowCode
 }
 
 // follow applies every state change to the tray until ctx ends,
@@ -156,6 +167,7 @@ func (t *tray) follow(ctx context.Context) {
 				m := ModelFor(*ev.State, t.opts.Catalog)
 				t.apply(m, last, first)
 				last, first = m, false
+				t.shown.Store(&m)
 			}
 			return true
 		},
@@ -187,6 +199,7 @@ func (t *tray) apply(m, last Model, force bool) {
 		it.state.SetTitle(m.StateLine)
 	}
 	showIf(it.start, m.ShowStart)
+	enableIf(it.start, m.StartEnabled)
 	showIf(it.end, m.ShowEnd)
 	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode} {
 		showIf(item, !m.NoProfile)
@@ -203,10 +216,14 @@ func (t *tray) apply(m, last Model, force bool) {
 	if force || m.UpdateLabel != last.UpdateLabel {
 		it.update.SetTitle(m.UpdateLabel)
 	}
-	if m.UpdateEnabled {
-		it.update.Enable()
+	enableIf(it.update, m.UpdateEnabled)
+}
+
+func enableIf(item *systray.MenuItem, enabled bool) {
+	if enabled {
+		item.Enable()
 	} else {
-		it.update.Disable()
+		item.Disable()
 	}
 }
 
@@ -225,12 +242,19 @@ func (t *tray) clicks(ctx context.Context) {
 	open := func(w string) func(context.Context) error {
 		return func(ctx context.Context) error { return c.OpenWindow(ctx, w) }
 	}
+	start := func(ctx context.Context) error {
+		w := localapi.WindowCode
+		if m := t.shown.Load(); m != nil {
+			w = StartWindow(*m)
+		}
+		return c.OpenWindow(ctx, w)
+	}
 	handlers := []struct {
 		item   *systray.MenuItem
 		name   string
 		action func(context.Context) error
 	}{
-		{it.start, "start", open(localapi.WindowCode)},
+		{it.start, "start", start},
 		{it.end, "end", c.EndSession},
 		{it.announcements, "announcements", open(localapi.WindowAnnouncements)},
 		{it.status, "status", open(localapi.WindowStatus)},

@@ -132,7 +132,7 @@ func TestRunTwiceInOneProcess(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: Menu: %v", run, err)
 		}
-		c.snaps <- state.Snapshot{Session: state.Connected, TrayVisible: true}
+		c.snaps <- judged(state.Snapshot{Session: state.Connected, TrayVisible: true})
 		// The state line and the hidden Start come from the snapshot,
 		// after the whole menu is built.
 		layout, err := menu.WaitLayout(ctx, func(n dbustest.MenuNode) bool {

@@ -21,7 +21,10 @@ type CodeWindow struct {
 	entry    *widget.Entry
 	submit   *widget.Button
 	errLabel *widget.Label
+	done     *widget.Label // the confirmation after connecting
 	busy     *widget.ProgressBarInfinite
+	// later runs f after d on the UI thread; tests run it at once.
+	later func(d time.Duration, f func())
 	// async runs calls to the agent off the UI thread; tests run them
 	// inline, because Fyne's test driver has no separate UI thread.
 	async func(func())
@@ -29,13 +32,17 @@ type CodeWindow struct {
 
 // NewCodeWindow builds the prompt with the entry focused.
 func NewCodeWindow(a fyne.App, c Client) *CodeWindow {
-	w := &CodeWindow{app: a, client: c, Window: a.NewWindow(L("code.title")), async: goAsync}
+	w := &CodeWindow{app: a, client: c, Window: a.NewWindow(L("code.title")), async: goAsync, later: afterOnUI}
 	w.entry = widget.NewEntry()
 	w.entry.SetPlaceHolder(L("code.placeholder"))
 	w.entry.OnSubmitted = func(string) { w.Submit() }
 	w.errLabel = wrapped("")
 	w.errLabel.Importance = widget.DangerImportance
 	w.errLabel.Hide()
+	w.done = wrapped(L("code.connected"))
+	w.done.Importance = widget.SuccessImportance
+	w.done.TextStyle.Bold = true
+	w.done.Hide()
 	w.busy = widget.NewProgressBarInfinite()
 	w.busy.Stop()
 	w.busy.Hide()
@@ -47,6 +54,7 @@ func NewCodeWindow(a fyne.App, c Client) *CodeWindow {
 		wrapped(L("code.explain")),
 		w.entry,
 		w.errLabel,
+		w.done,
 		w.busy,
 		container.NewHBox(cancel, w.submit),
 	)
@@ -82,9 +90,27 @@ func (w *CodeWindow) Submit() {
 				w.Window.Canvas().Focus(w.entry)
 				return
 			}
-			w.Window.Close()
+			w.confirm()
 		})
 	})
+}
+
+// confirmFor is how long the confirmation stays before the prompt
+// closes: long enough to read, short enough not to be in the way.
+const confirmFor = 2 * time.Second
+
+// confirm says that home office works now, then closes the prompt, so
+// that success is seen and not only a small icon changing colour.
+func (w *CodeWindow) confirm() {
+	w.entry.Disable()
+	w.submit.Disable()
+	w.done.Show()
+	w.later(confirmFor, w.Window.Close)
+}
+
+// afterOnUI runs f on the UI thread after d.
+func afterOnUI(d time.Duration, f func()) {
+	time.AfterFunc(d, func() { fyne.Do(f) })
 }
 
 func (w *CodeWindow) showError(text string) {

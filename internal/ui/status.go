@@ -23,20 +23,29 @@ type StatusModel struct {
 	Detail       string
 	NextStep     string
 	ShowStart    bool
+	// StartEnabled: "Start home office" can help now; StartWizard: it
+	// opens the setup wizard, because the computer is not set up.
+	StartEnabled bool
+	StartWizard  bool
 	ShowEnd      bool
 	NoTray       bool
 	Demo         bool
 	Version      string
 }
 
-// StatusModelFor renders s; loc is the time zone for "since".
+// StatusModelFor renders s; loc is the time zone for "since". The
+// headline, the next step and the buttons render the snapshot's Verdict.
 func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
+	v := s.Verdict
 	m := StatusModel{
 		Organisation: s.Organisation,
-		StateLine:    L("state." + s.Session.String()),
+		StateLine:    ML(&v.Headline),
 		Detail:       ML(s.Detail),
-		ShowStart:    !s.Session.Active(),
-		ShowEnd:      s.Session.Active(),
+		NextStep:     ML(&v.Advice),
+		ShowStart:    v.Start.Shown(),
+		StartEnabled: v.Start.Enabled(),
+		StartWizard:  v.Start == state.StartWizard,
+		ShowEnd:      v.End,
 		NoTray:       !s.TrayVisible,
 		Demo:         s.Demo,
 		Version:      s.Version,
@@ -44,20 +53,14 @@ func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
 	if s.Health.Diagnosis != nil {
 		m.Detail = ML(s.Health.Diagnosis)
 	}
-	// A locked or missing keyring comes first: nothing can start before
-	// the person has dealt with it, and the message says how.
-	if s.Keyring.Message != nil && !s.Session.Active() {
-		m.Detail = ML(s.Keyring.Message)
-	}
 	if !s.Since.IsZero() {
 		m.Since = L("status.since", map[string]string{"Time": s.Since.In(loc).Format("15:04")})
 	}
-	m.NextStep = L("next."+s.Session.String(), map[string]string{"Phone": s.Helpdesk.Phone})
 	if s.ProfileMissing != "" {
-		m.StateLine = L("profile.missing.state")
 		m.Detail = L("profile.missing.detail", map[string]string{"Path": s.ProfileMissing})
-		m.NextStep = L("profile.missing.next")
-		m.ShowStart, m.ShowEnd = false, false
+	}
+	if m.Detail == m.NextStep {
+		m.Detail = "" // a keyring's message is both: say it once
 	}
 	return m
 }
@@ -74,9 +77,14 @@ type StatusWindow struct {
 	updateText                                   *widget.Label
 	chain                                        *HealthChain
 	start, end                                   *widget.Button
+	startWizard                                  bool // the start button opens the wizard
 	errLabel                                     *widget.Label
 	async                                        func(func())
 }
+
+// StatusSize is the window's size when it opens: the state, the next step
+// and the buttons fit on a 1366×768 screen at 125 %; the chain scrolls.
+var StatusSize = fyne.NewSize(560, 520)
 
 // NewStatusWindow builds the window; it shows nothing live until Apply.
 func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
@@ -139,7 +147,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	content := container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body))
 	framed, _ := frame("S1", content)
 	w.Window.SetContent(container.NewBorder(nil, nil, nil, nil, framed))
-	w.Window.Resize(fyne.NewSize(560, 740))
+	w.Window.Resize(StatusSize)
 	return w
 }
 
@@ -153,9 +161,11 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	w.detail.SetText(m.Detail)
 	w.detail.Hidden = m.Detail == ""
 	w.next.SetText(m.NextStep)
-	w.icon.Objects = []fyne.CanvasObject{stateIcon(s.Session, isDark(w.app))}
+	w.icon.Objects = []fyne.CanvasObject{stateIcon(s.Verdict.Icon, isDark(w.app))}
 	w.icon.Refresh()
+	w.startWizard = m.StartWizard
 	setVisible(w.start, m.ShowStart)
+	setEnabled(w.start, m.StartEnabled)
 	setVisible(w.end, m.ShowEnd)
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
@@ -180,7 +190,19 @@ func setVisible(o fyne.CanvasObject, v bool) {
 }
 
 func (w *StatusWindow) onStart() {
-	w.runAction(func(ctx context.Context) error { return w.client.OpenWindow(ctx, localapi.WindowCode) })
+	win := localapi.WindowCode
+	if w.startWizard {
+		win = localapi.WindowWizard
+	}
+	w.runAction(func(ctx context.Context) error { return w.client.OpenWindow(ctx, win) })
+}
+
+func setEnabled(d fyne.Disableable, on bool) {
+	if on {
+		d.Enable()
+	} else {
+		d.Disable()
+	}
 }
 
 func (w *StatusWindow) chooseUpdate(choice string) {

@@ -26,38 +26,53 @@ type SupportWindow struct {
 	client SupportClient
 	Window fyne.Window
 
-	code    *widget.Label
-	grid    *fyne.Container
-	status  *widget.Label
-	save    *widget.Button
+	code     *widget.Label
+	helpdesk *widget.Label
+	grid     *fyne.Container
+	status   *widget.Label
+	copyBtn  *widget.Button
+	save     *widget.Button
+	// later runs f after d on the UI thread; tests run it at once.
+	later   func(d time.Duration, f func())
 	current state.Snapshot
 	async   func(func())
 	now     func() time.Time
 }
 
+// SupportSize is the window's size when it opens: it fits a 1366×768
+// screen at 125 % scale: 614 px of height, less a panel and a title bar
+// leave about 540.
+var SupportSize = fyne.NewSize(600, 520)
+
 // NewSupportWindow builds the window; Apply fills it.
 func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
-	w := &SupportWindow{app: a, client: c, Window: a.NewWindow(L("support.title")), async: goAsync, now: time.Now}
+	w := &SupportWindow{app: a, client: c, Window: a.NewWindow(L("support.title")), async: goAsync, now: time.Now, later: afterOnUI}
 	// Monospace, so that no two symbols of the code look alike.
 	w.code = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	w.code.SizeName = theme.SizeNameHeadingText
 	w.grid = container.New(layout.NewFormLayout())
+	w.helpdesk = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	w.helpdesk.Wrapping = fyne.TextWrapWord
 	w.status = wrapped("")
 	w.status.Hide()
-	copyBtn := widget.NewButtonWithIcon(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
+	w.copyBtn = widget.NewButtonWithIcon(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
 	w.save = widget.NewButtonWithIcon(L("support.save"), theme.DocumentSaveIcon(), w.SaveReport)
 	w.save.Importance = widget.HighImportance
-	body := container.NewVBox(
+	// What the helpdesk asks first (the code), how to reach it, and what
+	// the last button did stay in view; only the details scroll (issue
+	// 15, #7: the phone number and "Gespeichert: …" were below the fold).
+	top := container.NewVBox(
 		heading(L("support.heading")),
 		wrapped(L("support.intro")),
 		container.NewHBox(widget.NewLabel(L("support.code")+":"), w.code),
-		w.grid,
-		w.status,
+		w.helpdesk,
+		widget.NewSeparator(),
 	)
-	buttons := container.NewHBox(copyBtn, w.save, widget.NewButton(L("status.close"), func() { w.Window.Close() }))
-	framed, _ := frame("H1", container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
+	buttons := container.NewHBox(w.copyBtn, w.save, widget.NewButton(L("status.close"), func() { w.Window.Close() }))
+	bottom := container.NewVBox(w.status, buttons)
+	framed, _ := frame("H1", container.NewBorder(top, bottom, nil, nil, container.NewVScroll(w.grid)))
 	w.Window.SetContent(framed)
-	w.Window.Resize(fyne.NewSize(620, 620))
+	w.Window.Resize(SupportSize)
 	return w
 }
 
@@ -73,8 +88,13 @@ func (w *SupportWindow) Apply(s state.Snapshot) {
 	w.current = s
 	w.code.SetText(s.SupportCode)
 	lines := support.Summary(s, translate, time.Local)
+	help := support.HelpdeskLine(s, translate)
+	w.helpdesk.SetText(help.Label + ": " + help.Value)
 	var objs []fyne.CanvasObject
 	for _, l := range lines[1:] { // the code has its own large line
+		if l == help {
+			continue // shown at the top
+		}
 		label := widget.NewLabelWithStyle(l.Label, fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 		objs = append(objs, label, wrapped(l.Value))
 	}
@@ -94,6 +114,13 @@ func (w *SupportWindow) Text() string {
 func (w *SupportWindow) Copy() {
 	w.app.Clipboard().SetContent(w.Text())
 	w.showStatus(L("support.copied"))
+	// The button itself says "Copied" for a moment, where the eye is.
+	w.copyBtn.SetText(L("support.copied_short"))
+	w.copyBtn.SetIcon(theme.ConfirmIcon())
+	w.later(confirmFor, func() {
+		w.copyBtn.SetText(L("support.copy"))
+		w.copyBtn.SetIcon(theme.ContentCopyIcon())
+	})
 }
 
 // SaveReport writes the diagnostics bundle to the desktop and says where.
@@ -121,4 +148,6 @@ func (w *SupportWindow) SaveReport() {
 func (w *SupportWindow) showStatus(text string) {
 	w.status.SetText(text)
 	w.status.Show()
+	// The border around the details gives the line its room.
+	w.Window.Content().Refresh()
 }

@@ -16,13 +16,13 @@ import (
 
 func supportSnapshot() state.Snapshot {
 	off := 2.0
-	return state.Snapshot{
+	return judged(state.Snapshot{
 		SupportCode: "DW-7K3F-Q9", Version: "0.1.0", DeviceName: "nb-0815", Organisation: "Stadt Musterstadt",
 		Session:    state.NotConnected,
 		Enrollment: state.Enrollment{User: "anna.schmidt"},
 		Health:     state.Health{ClockOffset: &off},
 		Helpdesk:   state.Helpdesk{Phone: "05221 123-4567", Hours: "Mo–Fr 7:30–16:00"},
-	}
+	})
 }
 
 func TestSupportWindowCopiesWhatItShows(t *testing.T) {

@@ -69,7 +69,7 @@ func L(key string, args ...map[string]string) string {
 
 // ML renders a state.Message.
 func ML(m *state.Message) string {
-	if m == nil {
+	if m == nil || m.Key == "" {
 		return ""
 	}
 	if len(m.Args) == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -111,6 +112,12 @@ func inline(f func()) { f() }
 
 var since = time.Date(2026, 11, 23, 8, 12, 0, 0, time.UTC)
 
+// judged is s as the agent's store publishes it: with its verdict.
+func judged(s state.Snapshot) state.Snapshot {
+	situation.Derive(&s)
+	return s
+}
+
 func TestStatusModelFor(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -131,7 +138,7 @@ func TestStatusModelFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := StatusModelFor(tt.snap, time.UTC)
+			m := StatusModelFor(judged(tt.snap), time.UTC)
 			if m.StateLine != tt.wantLine {
 				t.Errorf("StateLine = %q, want %q", m.StateLine, tt.wantLine)
 			}
@@ -148,26 +155,26 @@ func TestStatusModelFor(t *testing.T) {
 	}
 }
 
-// A locked keyring is told in the status window, before a health
-// diagnosis, while nothing runs.
+// A locked keyring is told in the status window as the next step,
+// before a health diagnosis, while nothing runs; Start waits for it.
 func TestStatusModelTellsLockedKeyring(t *testing.T) {
 	snap := state.Snapshot{Session: state.NotConnected, TrayVisible: true,
 		Health:  state.Health{Diagnosis: &state.Message{Key: "health.diag.internet"}},
 		Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}}
-	m := StatusModelFor(snap, time.UTC)
-	if !strings.Contains(m.Detail, "Passwortspeicher ist gesperrt") {
-		t.Errorf("Detail = %q, want the locked-keyring message", m.Detail)
+	m := StatusModelFor(judged(snap), time.UTC)
+	if !strings.Contains(m.NextStep, "Passwortspeicher ist gesperrt") || m.StartEnabled {
+		t.Errorf("NextStep = %q, start enabled %v; want the locked-keyring message and no start", m.NextStep, m.StartEnabled)
 	}
 	snap.Keyring = state.Keyring{State: state.KeyringOK}
-	if m := StatusModelFor(snap, time.UTC); strings.Contains(m.Detail, "Schlüsselbund") {
-		t.Errorf("Detail with a usable keyring = %q", m.Detail)
+	if m := StatusModelFor(judged(snap), time.UTC); strings.Contains(m.Detail+m.NextStep, "Passwortspeicher") {
+		t.Errorf("with a usable keyring: Detail = %q, NextStep = %q", m.Detail, m.NextStep)
 	}
 }
 
 // Without a profile the window says what is missing and whom to ask,
 // and offers no home office.
 func TestStatusModelWithoutProfile(t *testing.T) {
-	m := StatusModelFor(state.Snapshot{Session: state.NotConnected, TrayVisible: true, ProfileMissing: "/etc/dienstweg/profile.json"}, time.UTC)
+	m := StatusModelFor(judged(state.Snapshot{Session: state.NotConnected, TrayVisible: true, ProfileMissing: "/etc/dienstweg/profile.json"}), time.UTC)
 	if m.StateLine != "Dienstweg ist noch nicht eingerichtet" {
 		t.Errorf("StateLine = %q", m.StateLine)
 	}
@@ -187,7 +194,7 @@ func TestStatusWindowRenders(t *testing.T) {
 	w.async = inline
 	w.Window.Resize(fyne.NewSize(560, 600))
 
-	w.Apply(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.NotConnected, Since: since, Demo: true, TrayVisible: true})
+	w.Apply(judged(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.NotConnected, Since: since, Demo: true, TrayVisible: true}))
 	test.AssertRendersToMarkup(t, "status_not_connected.xml", w.Window.Canvas())
 	if !w.start.Visible() || w.end.Visible() {
 		t.Fatal("not connected must offer Start, not End")
@@ -197,7 +204,7 @@ func TestStatusWindowRenders(t *testing.T) {
 		t.Errorf("Start opened %v, want the code prompt", opened)
 	}
 
-	w.Apply(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.Connected, Since: since})
+	w.Apply(judged(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.Connected, Since: since}))
 	test.AssertRendersToMarkup(t, "status_connected_no_tray.xml", w.Window.Canvas())
 	if w.start.Visible() || !w.end.Visible() {
 		t.Fatal("connected must offer End, not Start")
@@ -281,7 +288,7 @@ func TestStatusWindowAsksBeforeUpdating(t *testing.T) {
 	a := test.NewTempApp(t)
 	c := &recordingClient{}
 	w := NewStatusWindow(a, c)
-	w.Apply(state.Snapshot{Session: state.Connected, Update: state.Update{State: "ready", Available: "0.2.0"}})
+	w.Apply(judged(state.Snapshot{Session: state.Connected, Update: state.Update{State: "ready", Available: "0.2.0"}}))
 	if !w.updateAsk.Visible() || !strings.Contains(w.updateText.Text, "0.2.0") {
 		t.Fatalf("no question while connected with a ready update: %q", w.updateText.Text)
 	}
@@ -293,7 +300,7 @@ func TestStatusWindowAsksBeforeUpdating(t *testing.T) {
 	if _, opened, _ := c.snapshot(); len(opened) != 1 || opened[0] != "update:session_end" {
 		t.Errorf("choice sent = %v", opened)
 	}
-	w.Apply(state.Snapshot{Session: state.NotConnected, Update: state.Update{State: "ready", Available: "0.2.0"}})
+	w.Apply(judged(state.Snapshot{Session: state.NotConnected, Update: state.Update{State: "ready", Available: "0.2.0"}}))
 	if w.updateAsk.Visible() {
 		t.Error("asks although no session is up")
 	}

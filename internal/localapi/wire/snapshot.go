@@ -210,7 +210,52 @@ type Snapshot struct {
 	// ProfileMissing is where the agent looked for the organisation
 	// profile and found none. The agent then runs only to say so.
 	ProfileMissing string `json:"profile_missing,omitempty"`
+	// LockedUntil: after too many wrong codes the portal refuses new
+	// ones until then; zero when no lock holds.
+	LockedUntil time.Time `json:"locked_until,omitzero"`
+	// Verdict is what the employee is told and offered. One function
+	// derives it from the rest of the snapshot on every change, so the
+	// headline, the advice and the actions never disagree.
+	Verdict Verdict `json:"verdict"`
 }
+
+// Verdict is the employee's view of the situation: the tray, the windows
+// and the command line only render it.
+type Verdict struct {
+	// Situation is a stable name for scripts and tests: not_set_up,
+	// keyring_locked, locked_out, offline, portal_down, ... or the
+	// session's state.
+	Situation string `json:"situation"`
+	// Icon is the state whose tray icon and colour are shown.
+	Icon Session `json:"icon"`
+	// Headline is the one-line state ("Keine Internetverbindung").
+	Headline Message `json:"headline"`
+	// Advice is "what you can do now", in line with Start and End.
+	Advice Message `json:"advice"`
+	// Start is what "Start home office" does: StartCode opens the code
+	// prompt, StartWizard the setup wizard; StartDisabled shows it greyed
+	// out, StartHidden (a session runs) does not show it.
+	Start StartAction `json:"start,omitempty"`
+	// End: "End home office" is offered.
+	End bool `json:"end,omitempty"`
+}
+
+// StartAction is what "Start home office" does in a situation.
+type StartAction string
+
+// The start actions.
+const (
+	StartHidden   StartAction = ""
+	StartDisabled StartAction = "disabled"
+	StartCode     StartAction = "code"
+	StartWizard   StartAction = "wizard"
+)
+
+// Shown reports whether "Start home office" is in the menu.
+func (a StartAction) Shown() bool { return a != StartHidden }
+
+// Enabled reports whether clicking it does something.
+func (a StartAction) Enabled() bool { return a == StartCode || a == StartWizard }
 
 // DemoLogin is a demo user's name and activation code.
 type DemoLogin struct {
