@@ -30,7 +30,7 @@ type SupportWindow struct {
 	code    *widget.Label
 	grid    *fyne.Container
 	status  *widget.Label
-	save    *widget.Button
+	save    *keyButton
 	current state.Snapshot
 	async   func(func())
 	now     func() time.Time
@@ -45,8 +45,9 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 	w.grid = container.New(layout.NewFormLayout())
 	w.status = wrapped("")
 	w.status.Hide()
-	copyBtn := widget.NewButtonWithIcon(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
-	w.save = widget.NewButtonWithIcon(L("support.save"), theme.DocumentSaveIcon(), w.SaveReport)
+	keys := newWindowKeys(w.Window)
+	copyBtn := keys.newButton(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
+	w.save = keys.newButton(L("support.save"), theme.DocumentSaveIcon(), w.SaveReport)
 	w.save.Importance = widget.HighImportance
 	body := container.NewVBox(
 		heading(L("support.heading")),
@@ -55,7 +56,7 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 		w.grid,
 		w.status,
 	)
-	buttons := container.NewHBox(copyBtn, w.save, widget.NewButton(L("status.close"), func() { w.Window.Close() }))
+	buttons := container.NewHBox(copyBtn, w.save, keys.newButton(L("status.close"), nil, w.Window.Close))
 	framed, _ := frame("H1", container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
 	w.Window.SetContent(framed)
 	w.Window.Resize(fyne.NewSize(620, 620))

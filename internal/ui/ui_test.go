@@ -278,7 +278,7 @@ func TestStatusWindowAsksBeforeUpdating(t *testing.T) {
 	if !w.updateAsk.Visible() || !strings.Contains(w.updateText.Text, "0.2.0") {
 		t.Fatalf("no question while connected with a ready update: %q", w.updateText.Text)
 	}
-	later := w.updateAsk.Objects[2].(*fyne.Container).Objects[0].(*widget.Button)
+	later := w.updateAsk.Objects[2].(*fyne.Container).Objects[0].(*keyButton)
 	if later.Importance != widget.HighImportance || later.Text != "Beim Beenden des Homeoffice installieren" {
 		t.Errorf("default answer = %q (importance %v)", later.Text, later.Importance)
 	}

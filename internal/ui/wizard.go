@@ -46,11 +46,12 @@ type WizardWindow struct {
 	notice, errBox         *fyne.Container
 	noticeText, errText    *widget.Label
 	busy                   *widget.ProgressBarInfinite
-	back, next             *widget.Button
-	retry, restart         *widget.Button
+	back, next             *keyButton
+	retry, restart         *keyButton
 	screenCode             *widget.Label
 
-	user, activation, code *widget.Entry
+	user, activation, code *keyEntry
+	keys                   *windowKeys
 
 	view     enroll.View
 	rendered string // step/page whose content is built
@@ -74,20 +75,24 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	w.busy = widget.NewProgressBarInfinite()
 	w.busy.Stop()
 
-	w.user = widget.NewEntry()
-	w.activation = widget.NewEntry()
-	w.code = widget.NewEntry()
+	// Escape closes (the agent keeps the progress); Enter outside a field
+	// is the primary button.
+	w.keys = newWindowKeys(w.Window)
+	w.keys.enter = w.Next
+	w.user = w.keys.newEntry()
+	w.activation = w.keys.newEntry()
+	w.code = w.keys.newEntry()
 	w.code.SetPlaceHolder("123456")
 	w.user.OnSubmitted = func(string) { w.Window.Canvas().Focus(w.activation) }
 	w.activation.OnSubmitted = func(string) { w.Next() }
 	w.code.OnSubmitted = func(string) { w.Next() }
 
-	w.back = widget.NewButtonWithIcon(L("enroll.button.back"), theme.NavigateBackIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollBack}) })
-	w.next = widget.NewButtonWithIcon(L("enroll.button.next"), theme.NavigateNextIcon(), w.Next)
+	w.back = w.keys.newButton(L("enroll.button.back"), theme.NavigateBackIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollBack}) })
+	w.next = w.keys.newButton(L("enroll.button.next"), theme.NavigateNextIcon(), w.Next)
 	w.next.Importance = widget.HighImportance
 	w.next.IconPlacement = widget.ButtonIconTrailingText
-	w.retry = widget.NewButtonWithIcon(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
-	w.restart = widget.NewButton(L("enroll.button.restart"), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRestart}) })
+	w.retry = w.keys.newButton(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
+	w.restart = w.keys.newButton(L("enroll.button.restart"), nil, func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRestart}) })
 
 	body := container.NewVBox(w.stepLabel, w.title, w.body, w.content, w.notice, w.errBox, w.busy)
 	buttons := container.NewHBox(w.back, w.restart, layout.NewSpacer(), w.retry, w.next)
@@ -230,7 +235,7 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 }
 
 func (w *WizardWindow) setButtons(enabled bool) {
-	for _, b := range []*widget.Button{w.back, w.next, w.retry, w.restart} {
+	for _, b := range []*keyButton{w.back, w.next, w.retry, w.restart} {
 		if enabled {
 			b.Enable()
 		} else {
@@ -273,6 +278,10 @@ func (w *WizardWindow) focusFirst(v enroll.View) {
 		}
 	case hasField(v, enroll.FieldCode):
 		w.Window.Canvas().Focus(w.code)
+	default:
+		// A field of the last step would keep the keys, though hidden;
+		// without focus, Enter reaches the primary button.
+		w.Window.Canvas().Unfocus()
 	}
 }
 
@@ -316,7 +325,7 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	)
 	if a.Hidden || w.snap.SafeMode || a.URI == "" {
 		text := L("enroll.authenticator.hidden")
-		show := widget.NewButtonWithIcon(L("enroll.button.show_secret"), theme.VisibilityIcon(), func() {
+		show := w.keys.newButton(L("enroll.button.show_secret"), theme.VisibilityIcon(), func() {
 			w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
 		})
 		if w.snap.SafeMode {
@@ -344,7 +353,7 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	}
 	key := widget.NewLabelWithStyle(a.ManualKey.Reveal(), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	key.Wrapping = fyne.TextWrapWord
-	hide := widget.NewButtonWithIcon(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
+	hide := w.keys.newButton(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
 		w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
 	})
 	side := container.NewVBox(widget.NewLabelWithStyle(L("enroll.authenticator.manual_key"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), key, who, hide)
