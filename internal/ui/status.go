@@ -113,6 +113,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.end = keys.newButton(L("action.end"), nil, w.onEnd)
 	closeBtn := keys.newButton(L("status.close"), nil, w.Window.Close)
 	w.chain = NewHealthChain()
+	w.chain.keys = keys
 	w.chain.OnOpenLogin = func(raw string) {
 		if u, err := url.Parse(raw); err == nil {
 			_ = a.OpenURL(u)
