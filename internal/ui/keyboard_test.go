@@ -242,7 +242,7 @@ func TestKeyboardWizard(t *testing.T) {
 	if got := w.Window.Canvas().Focused(); got != nil {
 		t.Fatalf("E3 starts with the focus on %s", describe(got))
 	}
-	c.nextView = view(enroll.StepConfirm, 4, "enroll.code.title", "enroll.code.body")
+	c.nextView = view(enroll.StepConfirm, 4, "enroll.confirm.title", "enroll.confirm.body")
 	c.nextView.Fields = []enroll.Field{enroll.FieldCode}
 	k.press(fyne.KeyReturn)
 	if len(c.actions) != 3 || c.actions[2].Action != localapi.EnrollNext {
