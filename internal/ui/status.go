@@ -141,7 +141,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	content := container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body))
 	framed, _ := frame("S1", content)
 	w.Window.SetContent(container.NewBorder(nil, nil, nil, nil, framed))
-	w.Window.Resize(fyne.NewSize(560, 740))
+	w.Window.Resize(fyne.NewSize(560, openHeight))
 	return w
 }
 

@@ -59,7 +59,7 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 	buttons := container.NewHBox(copyBtn, w.save, keys.newButton(L("status.close"), nil, w.Window.Close))
 	framed, _ := frame("H1", container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
 	w.Window.SetContent(framed)
-	w.Window.Resize(fyne.NewSize(620, 620))
+	w.Window.Resize(fyne.NewSize(620, openHeight))
 	return w
 }
 

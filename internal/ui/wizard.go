@@ -99,7 +99,7 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	framed, code := frame("E1", container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body)))
 	w.screenCode = code
 	w.Window.SetContent(framed)
-	w.Window.Resize(fyne.NewSize(640, 640))
+	w.Window.Resize(fyne.NewSize(640, openHeight))
 	w.ApplyView(enroll.View{Step: enroll.StepWelcome, Number: 1, Total: enroll.TotalSteps, Code: "E1", Page: enroll.PageStep, Title: "enroll.welcome.title", Body: "enroll.welcome.body", Busy: true})
 	return w
 }
