@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 	if err := SetLanguage("de"); err != nil {
 		panic(err)
 	}
+	// A window of a real-window test runs in a child of the test binary.
+	if name := os.Getenv(realWindowEnv); name != "" {
+		os.Exit(runRealWindow(name))
+	}
 	os.Exit(m.Run())
 }
 
