@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/dienstweg/dienstweg/internal/enroll"
@@ -17,7 +18,7 @@ import (
 // driver routes them (internal/driver/glfw, window.processKeyPressed):
 // Tab moves the focus unless the focused widget takes tabs, every other
 // key goes to the focused widget, or to the window when nothing has focus.
-// The real driver is exercised end to end in keyboard_x11_test.go.
+// The real driver is exercised end to end in keyboard_realwindow_test.go.
 type keyboard struct {
 	tb testing.TB
 	w  fyne.Window
@@ -369,4 +370,18 @@ func buttonByText(tb testing.TB, w fyne.Window, text string) *keyButton {
 	}
 	tb.Fatalf("no button %q", text)
 	return nil
+}
+
+// While a dialog is over the window, Escape and Enter are the dialog's:
+// they neither close the window nor act behind the dialog.
+func TestKeyboardStandsAsideForDialogs(t *testing.T) {
+	w, c := newWizard(t)
+	closed := closedFlag(w.Window)
+	w.ApplyView(view(enroll.StepWelcome, 1, "enroll.welcome.title", "enroll.welcome.body"))
+	dialog.ShowConfirm("Sicher?", "Wirklich?", func(bool) {}, w.Window)
+	w.Window.Canvas().Unfocus()
+	keyboard{t, w.Window}.press(fyne.KeyReturn, fyne.KeyEscape)
+	if *closed || len(c.actions) != 0 {
+		t.Errorf("keys behind a dialog: closed %v, actions %+v", *closed, c.actions)
+	}
 }

@@ -16,18 +16,24 @@ type windowKeys struct {
 	// escape cancels: it closes the window unless set otherwise.
 	escape func()
 	// enter runs while nothing has focus; nil does nothing.
-	enter func()
+	enter  func()
+	canvas fyne.Canvas
 }
 
 // newWindowKeys binds the keys to w, with Escape closing it.
 func newWindowKeys(w fyne.Window) *windowKeys {
-	k := &windowKeys{escape: w.Close}
+	k := &windowKeys{escape: w.Close, canvas: w.Canvas()}
 	w.Canvas().SetOnTypedKey(k.typedKey)
 	return k
 }
 
 // typedKey handles a key that no widget took.
 func (k *windowKeys) typedKey(ev *fyne.KeyEvent) {
+	// A dialog over the window owns the keys: Escape must not close the
+	// window under it, nor Enter act behind it.
+	if k.canvas.Overlays().Top() != nil {
+		return
+	}
 	switch ev.Name {
 	case fyne.KeyEscape:
 		if k.escape != nil {
