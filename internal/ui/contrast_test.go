@@ -124,16 +124,9 @@ func TestTextContrast(t *testing.T) {
 				a := test.NewTempApp(t)
 				a.Settings().SetTheme(variantTheme{newTheme(), variant.v})
 				w := s.build(t, a)
-				// Tall enough that nothing scrolls, so all text is drawn; at
-				// least as wide as the content, as a real window is.
-				pad := 2 * theme.Padding()
-				w.Resize(fyne.NewSize(max(w.Canvas().Size().Width, w.Content().MinSize().Width+pad), 1100))
-				// Wrapped labels learn their height from the first layout;
-				// a real window lays out again on the next frame.
-				w.Content().Refresh()
-				w.Resize(w.Canvas().Size().AddWidthHeight(0, 1))
+				showAll(t, w)
 				w.Canvas().Unfocus() // no cursor over the text
-				const scale = 2      // whole pixels inside the glyphs' stems
+				const scale = 1      // 16 px text has whole pixels in its stems
 				w.Canvas().(test.WindowlessCanvas).SetScale(scale)
 				img := toNRGBA(w.Canvas().Capture())
 				if dir := os.Getenv("DIENSTWEG_CONTRAST_DIR"); dir != "" {
@@ -165,6 +158,37 @@ func TestTextContrast(t *testing.T) {
 			})
 		}
 	}
+}
+
+// showAll makes w as wide as its content, as a real window is, and tall
+// enough that no scroll container hides anything, so all text is drawn.
+func showAll(tb testing.TB, w fyne.Window) {
+	tb.Helper()
+	pad := 2 * theme.Padding()
+	w.Resize(fyne.NewSize(max(w.Canvas().Size().Width, w.Content().MinSize().Width+pad), w.Canvas().Size().Height))
+	for range 10 {
+		var hidden float32
+		var visit func(fyne.CanvasObject)
+		visit = func(o fyne.CanvasObject) {
+			if o == nil || !o.Visible() {
+				return
+			}
+			if s, ok := o.(*container.Scroll); ok && s.Content != nil {
+				hidden = max(hidden, s.Content.MinSize().Height-s.Size().Height)
+			}
+			for _, c := range children(o) {
+				visit(c)
+			}
+		}
+		visit(w.Content())
+		if hidden < 1 {
+			return
+		}
+		// Wrapped labels learn their height from a layout; a real window
+		// lays out again on the next frame.
+		w.Resize(w.Canvas().Size().AddWidthHeight(0, hidden))
+	}
+	tb.Fatal("showAll: the window still scrolls after growing ten times")
 }
 
 // large is WCAG's large text: 18 pt, or 14 pt bold; 1 pt = 4/3 px.
