@@ -11,6 +11,8 @@ packages=(
 	xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
 	# test tools: HTTP over unix sockets, screenshots, X inspection
 	curl imagemagick x11-utils procps
+	# keyboard-only tests: real key events for real windows
+	xdotool
 	# tunnel tests: an independent WireGuard peer in a network namespace
 	wireguard-go wireguard-tools iproute2
 	# update tests: signatures and patches made by the standard tools

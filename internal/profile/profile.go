@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,6 +37,10 @@ type Profile struct {
 	UpdateChannel string `json:"update_channel,omitempty"`
 	// Helpdesk is the contact shown in help texts and diagnoses.
 	Helpdesk Helpdesk `json:"helpdesk"`
+	// AccessibilityContact is where people report barriers in Dienstweg,
+	// as the accessibility statement must name (BITV 2.0, § 7), e.g. the
+	// organisation's accessibility officer; docs/accessibility.md.
+	AccessibilityContact *AccessibilityContact `json:"accessibility_contact,omitempty"`
 	// HealthTargets are office services the health checks probe through
 	// the tunnel.
 	HealthTargets []HealthTarget `json:"health_targets,omitempty"`
@@ -72,6 +77,14 @@ type Helpdesk struct {
 	Phone string `json:"phone"`
 	Hours string `json:"hours,omitempty"`
 	Email string `json:"email,omitempty"`
+}
+
+// AccessibilityContact is an office that takes reports of barriers.
+type AccessibilityContact struct {
+	// Name is the office, e.g. "Beauftragte für digitale Barrierefreiheit".
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Phone string `json:"phone,omitempty"`
 }
 
 // HealthTarget is one office service that the health chain checks.
@@ -166,7 +179,7 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 // fieldNames are the profile's JSON keys, spelled as documented.
 var fieldNames = func() map[string]bool {
 	names := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			names[name] = true
@@ -270,6 +283,14 @@ func (p *Profile) Validate() error {
 	}
 	if p.Demo != nil && (p.Demo.User == "" || p.Demo.ActivationCode == "") {
 		problems = append(problems, "demo needs a user and an activation_code")
+	}
+	if c := p.AccessibilityContact; c != nil {
+		if strings.TrimSpace(c.Name) == "" {
+			problems = append(problems, "accessibility_contact needs a name")
+		}
+		if a, err := mail.ParseAddress(c.Email); err != nil || a.Name != "" {
+			problems = append(problems, fmt.Sprintf("accessibility_contact: email %q is not a plain e-mail address", c.Email))
+		}
 	}
 	for i, t := range p.HealthTargets {
 		switch t.Kind {

@@ -150,3 +150,29 @@ func TestHealthTargetAddressesMustBeUsable(t *testing.T) {
 		}
 	}
 }
+
+// The accessibility statement's contact is optional, and complete when
+// given: a report of a barrier must reach someone.
+func TestAccessibilityContact(t *testing.T) {
+	t.Parallel()
+	const base = `{"organisation":"Stadt Musterstadt","portal_url":"https://127.0.0.1:1","portal_ca":"-----BEGIN CERTIFICATE-----\n","office_dns_name":"intranet.example"`
+	p, err := Parse([]byte(base + `,"accessibility_contact":{"name":"Beauftragte für digitale Barrierefreiheit","email":"barrierefreiheit@musterstadt.example","phone":"05221 123-4500"}}`))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if c := p.AccessibilityContact; c == nil || c.Email != "barrierefreiheit@musterstadt.example" || c.Phone != "05221 123-4500" {
+		t.Errorf("AccessibilityContact = %+v", c)
+	}
+	for _, bad := range []string{
+		`{"name":"Barrierefreiheit","email":"barrierefreiheit"}`,
+		`{"name":"Barrierefreiheit","email":"Büro <b@musterstadt.example>"}`,
+		`{"name":"","email":"b@musterstadt.example"}`,
+	} {
+		if _, err := Parse([]byte(base + `,"accessibility_contact":` + bad + `}`)); err == nil || !strings.Contains(err.Error(), "accessibility_contact") {
+			t.Errorf("accessibility_contact %s: %v, want it refused", bad, err)
+		}
+	}
+	if _, err := Parse([]byte(base + `,"accessibility_contact":{"name":"B","Email":"b@musterstadt.example"}}`)); err == nil {
+		t.Error("a key in another case was accepted")
+	}
+}

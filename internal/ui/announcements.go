@@ -32,7 +32,7 @@ type AnnouncementsWindow struct {
 	client AnnouncementsClient
 	Window fyne.Window
 
-	list    *widget.List
+	list    *keyList
 	items   []announce.Item
 	current string // id shown in the detail pane
 
@@ -41,7 +41,7 @@ type AnnouncementsWindow struct {
 	detailTitle            *widget.Label
 	detailMeta, detailLang *widget.Label
 	detailBody             *widget.RichText
-	markAll                *widget.Button
+	markAll                *keyButton
 	lost                   *fyne.Container
 	right                  *container.Scroll
 
@@ -60,7 +60,8 @@ type AnnouncementsWindow struct {
 // first Apply.
 func NewAnnouncementsWindow(a fyne.App, c AnnouncementsClient) *AnnouncementsWindow {
 	w := &AnnouncementsWindow{app: a, client: c, Window: a.NewWindow(L("announce.title")), async: goAsync, openURL: a.OpenURL}
-	w.list = widget.NewList(w.length, newAnnouncementRow, w.updateRow)
+	keys := newWindowKeys(w.Window)
+	w.list = keys.newList(w.length, newAnnouncementRow, w.updateRow)
 	w.list.OnSelected = w.selected
 
 	w.empty = wrapped(L("announce.empty"))
@@ -85,9 +86,9 @@ func NewAnnouncementsWindow(a fyne.App, c AnnouncementsClient) *AnnouncementsWin
 	w.detail = container.NewVBox(w.detailTitle, w.detailMeta, w.detailLang, w.detailBody)
 	w.detail.Hide()
 
-	w.markAll = widget.NewButton(L("announce.mark_all"), w.MarkAllRead)
+	w.markAll = keys.newButton(L("announce.mark_all"), nil, w.MarkAllRead)
 	w.markAll.Disable()
-	closeBtn := widget.NewButton(L("announce.close"), func() { w.Window.Close() })
+	closeBtn := keys.newButton(L("announce.close"), nil, w.Window.Close)
 
 	left := container.NewBorder(nil, w.empty, nil, nil, w.list)
 	w.right = container.NewVScroll(container.NewVBox(w.hint, w.detail))

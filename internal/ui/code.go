@@ -18,8 +18,8 @@ type CodeWindow struct {
 	client Client
 	Window fyne.Window
 
-	entry    *widget.Entry
-	submit   *widget.Button
+	entry    *keyEntry
+	submit   *keyButton
 	errLabel *widget.Label
 	done     *widget.Label // the confirmation after connecting
 	busy     *widget.ProgressBarInfinite
@@ -33,7 +33,8 @@ type CodeWindow struct {
 // NewCodeWindow builds the prompt with the entry focused.
 func NewCodeWindow(a fyne.App, c Client) *CodeWindow {
 	w := &CodeWindow{app: a, client: c, Window: a.NewWindow(L("code.title")), async: goAsync, later: afterOnUI}
-	w.entry = widget.NewEntry()
+	keys := newWindowKeys(w.Window)
+	w.entry = keys.newEntry()
 	w.entry.SetPlaceHolder(L("code.placeholder"))
 	w.entry.OnSubmitted = func(string) { w.Submit() }
 	w.errLabel = wrapped("")
@@ -46,9 +47,9 @@ func NewCodeWindow(a fyne.App, c Client) *CodeWindow {
 	w.busy = widget.NewProgressBarInfinite()
 	w.busy.Stop()
 	w.busy.Hide()
-	w.submit = widget.NewButton(L("code.submit"), w.Submit)
+	w.submit = keys.newButton(L("code.submit"), nil, w.Submit)
 	w.submit.Importance = widget.HighImportance
-	cancel := widget.NewButton(L("code.cancel"), func() { w.Window.Close() })
+	cancel := keys.newButton(L("code.cancel"), nil, w.Window.Close)
 	body := container.NewVBox(
 		heading(L("code.heading")),
 		wrapped(L("code.explain")),

@@ -27,6 +27,8 @@ type HealthChain struct {
 	OnOpenLogin func(url string)
 	// Location formats the time of the last change; nil is time.Local.
 	Location *time.Location
+	// keys are the window's Escape and Enter; nil leaves Fyne's own.
+	keys *windowKeys
 
 	title   *widget.Label
 	rows    *fyne.Container
@@ -147,7 +149,12 @@ func (h *HealthChain) row(r HealthRow, hist []state.Sample, end time.Time) (fyne
 	}
 	if r.Login != "" && h.OnOpenLogin != nil {
 		url := r.Login
-		right = append(right, widget.NewButtonWithIcon(L("health.chain.open_login"), theme.ComputerIcon(), func() { h.OnOpenLogin(url) }))
+		open := func() { h.OnOpenLogin(url) }
+		if h.keys != nil {
+			right = append(right, h.keys.newButton(L("health.chain.open_login"), theme.ComputerIcon(), open))
+		} else {
+			right = append(right, widget.NewButtonWithIcon(L("health.chain.open_login"), theme.ComputerIcon(), open))
+		}
 	}
 	return left, container.NewBorder(nil, nil, nil, container.NewHBox(right...), detail)
 }

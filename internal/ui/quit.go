@@ -18,8 +18,8 @@ import (
 type QuitWindow struct {
 	client  Client
 	Window  fyne.Window
-	cancel  *dialogButton
-	confirm *dialogButton
+	cancel  *keyButton
+	confirm *keyButton
 	async   func(func())
 	// closed: Escape, the agent's end and the answer may all close the
 	// window; Fyne's test driver panics on a second Close. UI thread only.
@@ -29,8 +29,10 @@ type QuitWindow struct {
 // NewQuitWindow builds the question.
 func NewQuitWindow(a fyne.App, c Client) *QuitWindow {
 	w := &QuitWindow{client: c, Window: a.NewWindow(L("quit.title")), async: goAsync}
-	w.cancel = newDialogButton(L("quit.cancel"), w.close, w.close)
-	w.confirm = newDialogButton(L("quit.confirm"), w.Confirm, w.close)
+	keys := newWindowKeys(w.Window)
+	keys.escape = w.close
+	w.cancel = keys.newButton(L("quit.cancel"), nil, w.close)
+	w.confirm = keys.newButton(L("quit.confirm"), nil, w.Confirm)
 	w.confirm.Importance = widget.DangerImportance
 	body := container.NewVBox(
 		heading(L("quit.heading")),
@@ -40,11 +42,6 @@ func NewQuitWindow(a fyne.App, c Client) *QuitWindow {
 	framed, _ := frame("Q1", body)
 	w.Window.SetContent(framed)
 	w.Window.Resize(fyne.NewSize(460, 240))
-	w.Window.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
-		if k.Name == fyne.KeyEscape {
-			w.close()
-		}
-	})
 	w.Window.SetOnClosed(func() { w.closed = true })
 	w.Window.Canvas().Focus(w.cancel)
 	return w
@@ -80,34 +77,5 @@ func (w *QuitWindow) close() {
 	if !w.closed {
 		w.closed = true
 		w.Window.Close()
-	}
-}
-
-// dialogButton is a button that Enter and Space press and Escape
-// cancels, so the question is answered with the keyboard alone whichever
-// button has the focus (Fyne's button knows only Space, and a focused
-// widget gets every key before the window does).
-type dialogButton struct {
-	widget.Button
-	onEscape func()
-}
-
-func newDialogButton(label string, tapped, escape func()) *dialogButton {
-	b := &dialogButton{onEscape: escape}
-	b.Text = label
-	b.OnTapped = tapped
-	b.ExtendBaseWidget(b)
-	return b
-}
-
-// TypedKey implements fyne.Focusable.
-func (b *dialogButton) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyReturn, fyne.KeyEnter:
-		b.Tapped(nil)
-	case fyne.KeyEscape:
-		b.onEscape()
-	default:
-		b.Button.TypedKey(ev)
 	}
 }

@@ -71,6 +71,7 @@ func Run(window string, c *localapi.Client, lang string, log *slog.Logger) error
 		return fmt.Errorf("connecting to the agent: %w", err)
 	}
 
+	followXftDPI()
 	a := app.NewWithID(AppID)
 	a.Settings().SetTheme(newTheme())
 	a.SetIcon(fyne.NewStaticResource("dienstweg.png", assets.AppIcon()))

@@ -76,7 +76,7 @@ type StatusWindow struct {
 	noTray, demo, lost, safe, updateAsk          *fyne.Container
 	updateText                                   *widget.Label
 	chain                                        *HealthChain
-	start, end                                   *widget.Button
+	start, end                                   *keyButton
 	startWizard                                  bool // the start button opens the wizard
 	errLabel                                     *widget.Label
 	async                                        func(func())
@@ -105,8 +105,9 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.lost.Hide()
 	w.safe = notice(theme.VisibilityOffIcon(), L("status.safe_mode"), "")
 	w.updateText = wrapped("")
-	now := widget.NewButton(L("update.choice.now"), func() { w.chooseUpdate(localapi.UpdateNow) })
-	later := widget.NewButton(L("update.choice.session_end"), func() { w.chooseUpdate(localapi.UpdateAtSessionEnd) })
+	keys := newWindowKeys(w.Window)
+	now := keys.newButton(L("update.choice.now"), nil, func() { w.chooseUpdate(localapi.UpdateNow) })
+	later := keys.newButton(L("update.choice.session_end"), nil, func() { w.chooseUpdate(localapi.UpdateAtSessionEnd) })
 	later.Importance = widget.HighImportance
 	w.updateAsk = container.NewVBox(
 		widget.NewLabelWithStyle(L("update.ask.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -115,11 +116,12 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.errLabel = wrapped("")
 	w.errLabel.Importance = widget.DangerImportance
 	w.errLabel.Hide()
-	w.start = widget.NewButton(L("action.start"), w.onStart)
+	w.start = keys.newButton(L("action.start"), nil, w.onStart)
 	w.start.Importance = widget.HighImportance
-	w.end = widget.NewButton(L("action.end"), w.onEnd)
-	closeBtn := widget.NewButton(L("status.close"), func() { w.Window.Close() })
+	w.end = keys.newButton(L("action.end"), nil, w.onEnd)
+	closeBtn := keys.newButton(L("status.close"), nil, w.Window.Close)
 	w.chain = NewHealthChain()
+	w.chain.keys = keys
 	w.chain.OnOpenLogin = func(raw string) {
 		if u, err := url.Parse(raw); err == nil {
 			_ = a.OpenURL(u)

@@ -30,8 +30,8 @@ type SupportWindow struct {
 	helpdesk *widget.Label
 	grid     *fyne.Container
 	status   *widget.Label
-	copyBtn  *widget.Button
-	save     *widget.Button
+	copyBtn  *keyButton
+	save     *keyButton
 	// later runs f after d on the UI thread; tests run it at once.
 	later   func(d time.Duration, f func())
 	current state.Snapshot
@@ -55,8 +55,9 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 	w.helpdesk.Wrapping = fyne.TextWrapWord
 	w.status = wrapped("")
 	w.status.Hide()
-	w.copyBtn = widget.NewButtonWithIcon(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
-	w.save = widget.NewButtonWithIcon(L("support.save"), theme.DocumentSaveIcon(), w.SaveReport)
+	keys := newWindowKeys(w.Window)
+	w.copyBtn = keys.newButton(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
+	w.save = keys.newButton(L("support.save"), theme.DocumentSaveIcon(), w.SaveReport)
 	w.save.Importance = widget.HighImportance
 	// What the helpdesk asks first (the code), how to reach it, and what
 	// the last button did stay in view; only the details scroll (issue
@@ -68,7 +69,7 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 		w.helpdesk,
 		widget.NewSeparator(),
 	)
-	buttons := container.NewHBox(w.copyBtn, w.save, widget.NewButton(L("status.close"), func() { w.Window.Close() }))
+	buttons := container.NewHBox(w.copyBtn, w.save, keys.newButton(L("status.close"), nil, w.Window.Close))
 	bottom := container.NewVBox(w.status, buttons)
 	framed, _ := frame("H1", container.NewBorder(top, bottom, nil, nil, container.NewVScroll(w.grid)))
 	w.Window.SetContent(framed)

@@ -86,6 +86,11 @@ func errorText(err error) string {
 	return L("action.failed", map[string]string{"Error": err.Error()})
 }
 
+// openHeight is the tallest a window opens, in Fyne units: 675 px at
+// 125 %, which with a title bar fits a 1366×768 laptop screen above a
+// panel. Windows whose content is longer scroll.
+const openHeight = 540
+
 // frame puts content above a footer with the screen code in the
 // bottom-left corner, which a helpdesk can ask for on the phone.
 func frame(screenCode string, content fyne.CanvasObject) (fyne.CanvasObject, *widget.Label) {

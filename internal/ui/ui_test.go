@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 	if err := SetLanguage("de"); err != nil {
 		panic(err)
 	}
+	// A window of a real-window test runs in a child of the test binary.
+	if name := os.Getenv(realWindowEnv); name != "" {
+		os.Exit(runRealWindow(name))
+	}
 	os.Exit(m.Run())
 }
 
@@ -292,7 +296,7 @@ func TestStatusWindowAsksBeforeUpdating(t *testing.T) {
 	if !w.updateAsk.Visible() || !strings.Contains(w.updateText.Text, "0.2.0") {
 		t.Fatalf("no question while connected with a ready update: %q", w.updateText.Text)
 	}
-	later := w.updateAsk.Objects[2].(*fyne.Container).Objects[0].(*widget.Button)
+	later := w.updateAsk.Objects[2].(*fyne.Container).Objects[0].(*keyButton)
 	if later.Importance != widget.HighImportance || later.Text != "Beim Beenden des Homeoffice installieren" {
 		t.Errorf("default answer = %q (importance %v)", later.Text, later.Importance)
 	}

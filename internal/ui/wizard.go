@@ -68,12 +68,13 @@ type WizardWindow struct {
 	confirming dialog.Dialog
 	// busyFocus had the focus when the wizard began to wait; it gets it
 	// back when the wait ends on the same content (e.g. with an error).
-	busyFocus fyne.Focusable
-	back, next             *widget.Button
-	retry, restart         *widget.Button
-	screenCode             *widget.Label
+	busyFocus      fyne.Focusable
+	back, next     *keyButton
+	retry, restart *keyButton
+	screenCode     *widget.Label
 
-	user, activation, code *widget.Entry
+	user, activation, code *keyEntry
+	keys                   *windowKeys
 
 	view     enroll.View
 	rendered string // step/page whose content is built
@@ -96,21 +97,25 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	w.errBox = container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), nil, w.errText)
 	w.busy = newActivity(L("enroll.busy"))
 
-	w.user = widget.NewEntry()
-	w.activation = widget.NewEntry()
-	w.code = widget.NewEntry()
+	// Escape closes (the agent keeps the progress); Enter outside a field
+	// is the primary button.
+	w.keys = newWindowKeys(w.Window)
+	w.keys.enter = w.Next
+	w.user = w.keys.newEntry()
+	w.activation = w.keys.newEntry()
+	w.code = w.keys.newEntry()
 	// A hint, not digits: "123456" looked like a code already typed in.
 	w.code.SetPlaceHolder(L("enroll.field.code_hint"))
 	w.user.OnSubmitted = func(string) { w.Window.Canvas().Focus(w.activation) }
 	w.activation.OnSubmitted = func(string) { w.Next() }
 	w.code.OnSubmitted = func(string) { w.Next() }
 
-	w.back = widget.NewButtonWithIcon(L("enroll.button.back"), theme.NavigateBackIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollBack}) })
-	w.next = widget.NewButtonWithIcon(L("enroll.button.next"), theme.NavigateNextIcon(), w.Next)
+	w.back = w.keys.newButton(L("enroll.button.back"), theme.NavigateBackIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollBack}) })
+	w.next = w.keys.newButton(L("enroll.button.next"), theme.NavigateNextIcon(), w.Next)
 	w.next.Importance = widget.HighImportance
 	w.next.IconPlacement = widget.ButtonIconTrailingText
-	w.retry = widget.NewButtonWithIcon(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
-	w.restart = widget.NewButton(L("enroll.button.restart"), w.ConfirmRestart)
+	w.retry = w.keys.newButton(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
+	w.restart = w.keys.newButton(L("enroll.button.restart"), nil, w.ConfirmRestart)
 
 	w.page = container.NewVBox(w.stepLabel, w.title, w.body, w.content, w.notice, w.errBox, w.busy.CanvasObject())
 	w.scroll = container.NewVScroll(w.page)
@@ -118,7 +123,7 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	framed, code := frame("E1", container.NewBorder(nil, buttons, nil, nil, w.scroll))
 	w.screenCode = code
 	w.Window.SetContent(framed)
-	w.Window.Resize(fyne.NewSize(640, 640))
+	w.Window.Resize(fyne.NewSize(640, openHeight))
 	w.ApplyView(enroll.View{Step: enroll.StepWelcome, Number: 1, Total: enroll.TotalSteps, Code: "E1", Page: enroll.PageStep, Title: "enroll.welcome.title", Body: "enroll.welcome.body", Busy: true})
 	return w
 }
@@ -141,7 +146,7 @@ func (w *WizardWindow) Apply(s state.Snapshot) {
 	changed := s.SafeMode != w.snap.SafeMode || (s.DemoLogin == nil) != (w.snap.DemoLogin == nil)
 	w.snap = s
 	// A shared screen shows dots for the user name and activation code.
-	for _, e := range []*widget.Entry{w.user, w.activation} {
+	for _, e := range []*keyEntry{w.user, w.activation} {
 		if e.Password != s.SafeMode {
 			e.Password = s.SafeMode
 			e.Refresh()
@@ -325,8 +330,8 @@ func (w *WizardWindow) confirm(title, body, confirmLabel string, onConfirm func(
 	}
 	var d *dialog.CustomDialog
 	cancel := func() { d.Hide() }
-	cancelButton := newKeyButton(L("enroll.button.cancel"), theme.CancelIcon(), cancel, cancel)
-	confirmButton := newKeyButton(confirmLabel, theme.ConfirmIcon(), func() { d.Hide(); onConfirm() }, cancel)
+	cancelButton := newDialogButton(L("enroll.button.cancel"), theme.CancelIcon(), cancel, cancel)
+	confirmButton := newDialogButton(confirmLabel, theme.ConfirmIcon(), func() { d.Hide(); onConfirm() }, cancel)
 	confirmButton.Importance = widget.DangerImportance
 	text := wrapped(body)
 	width := canvas.NewRectangle(nil)
@@ -355,33 +360,8 @@ func (w *WizardWindow) confirm(title, body, confirmLabel string, onConfirm func(
 	c.Focus(cancelButton)
 }
 
-// keyButton is a dialog button that also answers Enter and Escape.
-type keyButton struct {
-	widget.Button
-	onEscape func()
-}
-
-func newKeyButton(label string, icon fyne.Resource, tapped, escape func()) *keyButton {
-	b := &keyButton{onEscape: escape}
-	b.Text, b.Icon, b.OnTapped = label, icon, tapped
-	b.ExtendBaseWidget(b)
-	return b
-}
-
-// TypedKey implements fyne.Focusable.
-func (b *keyButton) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		b.onEscape()
-	case fyne.KeyReturn, fyne.KeyEnter:
-		b.Tapped(nil)
-	default:
-		b.Button.TypedKey(ev)
-	}
-}
-
 func (w *WizardWindow) setButtons(enabled bool) {
-	for _, b := range []*widget.Button{w.back, w.next, w.retry, w.restart} {
+	for _, b := range []*keyButton{w.back, w.next, w.retry, w.restart} {
 		if enabled {
 			b.Enable()
 		} else {
@@ -427,6 +407,10 @@ func (w *WizardWindow) focusFirst(v enroll.View) {
 		}
 	case hasField(v, enroll.FieldCode):
 		w.Window.Canvas().Focus(w.code)
+	default:
+		// A field of the last step would keep the keys, though hidden;
+		// without focus, Enter reaches the primary button.
+		w.Window.Canvas().Unfocus()
 	}
 }
 
@@ -478,7 +462,7 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	)
 	if a.Hidden || w.snap.SafeMode || a.URI == "" {
 		text := L("enroll.authenticator.hidden")
-		show := widget.NewButtonWithIcon(L("enroll.button.show_secret"), theme.VisibilityIcon(), func() {
+		show := w.keys.newButton(L("enroll.button.show_secret"), theme.VisibilityIcon(), func() {
 			w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
 		})
 		if w.snap.SafeMode {
@@ -506,7 +490,7 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	}
 	key := widget.NewLabelWithStyle(a.ManualKey.Reveal(), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	key.Wrapping = fyne.TextWrapWord
-	hide := widget.NewButtonWithIcon(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
+	hide := w.keys.newButton(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
 		w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
 	})
 	side := container.NewVBox(widget.NewLabelWithStyle(L("enroll.authenticator.manual_key"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), key, who, hide)

@@ -24,7 +24,7 @@ func newWizard(t *testing.T) (*WizardWindow, *recordingClient) {
 	c := &recordingClient{}
 	w := NewWizardWindow(a, c)
 	w.async = inline
-	w.Window.Resize(fyne.NewSize(640, 640))
+	w.Window.Resize(fyne.NewSize(640, openHeight))
 	return w, c
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -224,5 +226,29 @@ func TestDemoPortalOnlyOnLoopback(t *testing.T) {
 	t.Parallel()
 	if _, err := demo.StartAt(context.Background(), t.TempDir(), "0.0.0.0:0"); err == nil {
 		t.Errorf("demo portal started on all interfaces")
+	}
+}
+
+// The draft accessibility statement names the demo organisation's contact
+// for reports of barriers as its profile has it; a changed profile must
+// change the statement too.
+func TestAccessibilityStatementNamesDemoContact(t *testing.T) {
+	t.Parallel()
+	p, err := demo.Profile("https://127.0.0.1:1/", "-----BEGIN CERTIFICATE-----\n")
+	if err != nil {
+		t.Fatalf("Profile: %v", err)
+	}
+	c := p.AccessibilityContact
+	if c == nil {
+		t.Fatal("the demo profile has no accessibility_contact")
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "accessibility.md"))
+	if err != nil {
+		t.Fatalf("reading the statement: %v", err)
+	}
+	for _, want := range []string{c.Name, c.Email, c.Phone, p.Helpdesk.Phone, p.Helpdesk.Email} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/accessibility.md does not name %q from the demo profile", want)
+		}
 	}
 }

@@ -20,6 +20,11 @@ func Profile(portalURL, portalCA string) (*profile.Profile, error) {
 			Hours: "Mo–Fr 7:30–16:00",
 			Email: "it-service@musterstadt.example",
 		},
+		AccessibilityContact: &profile.AccessibilityContact{
+			Name:  "Beauftragte für digitale Barrierefreiheit der Stadt Musterstadt",
+			Email: "barrierefreiheit@musterstadt.example",
+			Phone: "05221 123-4500",
+		},
 		OfficeDNSName: "intranet." + DemoSearchDomain,
 		HealthTargets: []profile.HealthTarget{
 			{Name: "Intranet", Kind: "https", Address: "http://intranet." + DemoSearchDomain + "/"},
