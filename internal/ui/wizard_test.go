@@ -174,7 +174,7 @@ func TestWizardRestartAsksFirst(t *testing.T) {
 		if !strings.Contains(m, "Einrichtung neu beginnen?") || !strings.Contains(m, want) {
 			t.Fatalf("enrolled=%v: the question does not say what it does:\n%s", enrolled, m)
 		}
-		focused, ok := canvas.Focused().(*keyButton)
+		focused, ok := canvas.Focused().(*dialogButton)
 		if !ok || focused.Text != "Abbrechen" {
 			t.Fatalf("focus on %T %v, want the cancel button", canvas.Focused(), focused)
 		}
@@ -191,7 +191,7 @@ func TestWizardRestartAsksFirst(t *testing.T) {
 
 		test.Tap(w.restart)
 		canvas.FocusNext()
-		if b, _ := canvas.Focused().(*keyButton); b == nil || b.Text != "Neu beginnen" {
+		if b, _ := canvas.Focused().(*dialogButton); b == nil || b.Text != "Neu beginnen" {
 			t.Fatalf("Tab goes to %v, want the confirm button", canvas.Focused())
 		}
 		c.nextView = view(enroll.StepWelcome, 7, "enroll.welcome.title", "enroll.welcome.body")
