@@ -68,10 +68,10 @@ type WizardWindow struct {
 	confirming dialog.Dialog
 	// busyFocus had the focus when the wizard began to wait; it gets it
 	// back when the wait ends on the same content (e.g. with an error).
-	busyFocus fyne.Focusable
-	back, next             *widget.Button
-	retry, restart         *widget.Button
-	screenCode             *widget.Label
+	busyFocus      fyne.Focusable
+	back, next     *widget.Button
+	retry, restart *widget.Button
+	screenCode     *widget.Label
 
 	user, activation, code *widget.Entry
 
