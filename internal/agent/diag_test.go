@@ -42,6 +42,9 @@ func TestDiagnosticsOverLocalAPI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	// The code in the log above is one the person typed: the agent
+	// registers it as it arrives (no field named "code" is removed as such).
+	_ = a.StartSession(context.Background(), "123456")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -12,10 +12,10 @@ import (
 )
 
 // activityStep is how often the activity indicator moves. Fyne redraws
-// the whole window for any change; an infinite progress bar animates at
-// 60 frames a second and cost the wizard 15 % of a core under software
-// rendering while it waited for the portal. Two steps a second say
-// "working" as well, and cost about a tenth of that.
+// the whole window for any change: its infinite progress bar, at 60
+// frames a second, cost the waiting wizard 30 % of a core under software
+// rendering (bench/wizard-cpu.sh). Two steps a second say "working" as
+// well for under one point.
 const activityStep = 500 * time.Millisecond
 
 // activity is a small "Bitte warten …" with three dots that light up in
