@@ -75,7 +75,7 @@ func TestJudge(t *testing.T) {
 		{"connected", "connected", state.Connected, "Verbunden – alles in Ordnung", "wie im Büro", state.StartHidden, true},
 		{"offline_in_session", "no_internet", state.NoInternet, "Keine Internetverbindung", "Prüfen Sie Ihr WLAN", state.StartHidden, true},
 		{"session_expired", "code_needed", state.CodeNeeded, "Bitte Code aus der Authenticator-App eingeben", "6-stelligen Code", state.StartCode, false},
-		{"keyring_locked", situation.KeyringLocked, state.NotConnected, "Homeoffice nicht verbunden", "Schlüsselbund ist gesperrt", state.StartDisabled, false},
+		{"keyring_locked", situation.KeyringLocked, state.NotConnected, "Homeoffice nicht verbunden", "Passwortspeicher ist gesperrt", state.StartDisabled, false},
 		{"not_connected", "not_connected", state.NotConnected, "Homeoffice nicht verbunden", "„Homeoffice starten“", state.StartCode, false},
 		// Until the wizard has read the keyring, "not set up" is not known.
 		{"wizard_not_read", "not_connected", state.NotConnected, "Homeoffice nicht verbunden", "„Homeoffice starten“", state.StartCode, false},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -90,6 +91,7 @@ func TestKeyboardCodePrompt(t *testing.T) {
 		a := test.NewTempApp(t)
 		c := &recordingClient{}
 		w := NewCodeWindow(a, c)
+		w.later = func(_ time.Duration, f func()) { f() } // the confirmation's pause
 		closed := closedFlag(w.Window)
 		k := keyboard{t, w.Window}
 		if got := w.Window.Canvas().Focused(); got != w.entry {
@@ -113,6 +115,7 @@ func TestKeyboardCodePrompt(t *testing.T) {
 		a := test.NewTempApp(t)
 		c := &recordingClient{}
 		w := NewCodeWindow(a, c)
+		w.later = func(_ time.Duration, f func()) { f() } // the confirmation's pause
 		closed := closedFlag(w.Window)
 		keyboard{t, w.Window}.typeText("123")
 		keyboard{t, w.Window}.press(fyne.KeyEscape)
@@ -124,6 +127,7 @@ func TestKeyboardCodePrompt(t *testing.T) {
 		a := test.NewTempApp(t)
 		c := &recordingClient{}
 		w := NewCodeWindow(a, c)
+		w.later = func(_ time.Duration, f func()) { f() } // the confirmation's pause
 		closed := closedFlag(w.Window)
 		k := keyboard{t, w.Window}
 		k.typeText("654321")
@@ -170,7 +174,7 @@ func TestKeyboardStatus(t *testing.T) {
 	c := &recordingClient{}
 	w := NewStatusWindow(a, c)
 	w.async = inline
-	w.Apply(state.Snapshot{Session: state.NotConnected, TrayVisible: true})
+	w.Apply(judged(state.Snapshot{Session: state.NotConnected, TrayVisible: true}))
 	closed := closedFlag(w.Window)
 	k := keyboard{t, w.Window}
 	k.tabTo(w.start)

@@ -40,7 +40,7 @@ func TestStatusWindowAgreesWithItself(t *testing.T) {
 		{name: "portal_down", snap: state.Snapshot{Enrollment: enrolled, Health: state.Health{Links: portalDown}, Helpdesk: state.Helpdesk{Phone: "05221 123-4567"}},
 			line: "Homeoffice nicht verbunden", next: "05221 123-4567", noStartT: true},
 		{name: "keyring_locked", snap: state.Snapshot{Enrollment: enrolled, Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}},
-			line: "Homeoffice nicht verbunden", next: "Schlüsselbund ist gesperrt", noStartT: true},
+			line: "Homeoffice nicht verbunden", next: "Passwortspeicher ist gesperrt", noStartT: true},
 		{name: "session_expired", snap: state.Snapshot{Session: state.CodeNeeded, Enrollment: enrolled},
 			line: "Bitte Code aus der Authenticator-App eingeben", next: "6-stelligen Code", start: true, opens: localapi.WindowCode},
 		{name: "connected", snap: state.Snapshot{Session: state.Connected, Enrollment: enrolled},

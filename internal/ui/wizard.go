@@ -31,12 +31,12 @@ type WizardClient interface {
 	WatchEnroll(ctx context.Context) (<-chan enroll.View, error)
 }
 
-// qrSize is the most the QR code's edge may take in the window: large,
-// for phone cameras, yet E3 fits the window without a scrollbar (5 px
-// modules made the demo's code 305 px, 8 px too tall). qrMinModulePixels
-// is the least a module gets, for a very long URI.
+// qrSize is the most the QR code's edge may take in the window: large
+// enough for phone cameras (4 px modules for the demo's code), small enough
+// that E3 fits a 1366×768 screen at 125 % without a scrollbar.
+// qrMinModulePixels is the least a module gets, for a very long URI.
 const (
-	qrSize            = 260
+	qrSize            = 220
 	qrMinModulePixels = 3
 )
 
@@ -117,7 +117,9 @@ func NewWizardWindow(a fyne.App, c WizardClient) *WizardWindow {
 	w.retry = w.keys.newButton(L("enroll.button.retry"), theme.ViewRefreshIcon(), func() { w.act(localapi.EnrollAction{Action: localapi.EnrollRetry}) })
 	w.restart = w.keys.newButton(L("enroll.button.restart"), nil, w.ConfirmRestart)
 
-	w.page = container.NewVBox(w.stepLabel, w.title, w.body, w.content, w.notice, w.errBox, w.busy.CanvasObject())
+	// The step sits beside the title: one row less, so E3 with its QR code
+	// fits a 1366×768 screen at 125 % without a scrollbar.
+	w.page = container.NewVBox(container.NewBorder(nil, nil, nil, w.stepLabel, w.title), w.body, w.content, w.notice, w.errBox, w.busy.CanvasObject())
 	w.scroll = container.NewVScroll(w.page)
 	buttons := container.NewHBox(w.back, w.restart, layout.NewSpacer(), w.retry, w.next)
 	framed, code := frame("E1", container.NewBorder(nil, buttons, nil, nil, w.scroll))
@@ -493,11 +495,12 @@ func (w *WizardWindow) authenticatorContent(a *enroll.Authenticator) fyne.Canvas
 	hide := w.keys.newButton(L("enroll.button.hide_secret"), theme.VisibilityOffIcon(), func() {
 		w.act(localapi.EnrollAction{Action: localapi.EnrollToggleSecret})
 	})
-	side := container.NewVBox(widget.NewLabelWithStyle(L("enroll.authenticator.manual_key"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), key, who, hide)
+	actions := container.NewHBox(hide)
 	if w.view.CanNewSecret {
-		renew := widget.NewButtonWithIcon(L("enroll.button.new_secret"), theme.ViewRefreshIcon(), w.confirmNewSecret)
+		renew := w.keys.newButton(L("enroll.button.new_secret"), theme.ViewRefreshIcon(), w.confirmNewSecret)
 		renew.Importance = widget.LowImportance
-		side.Add(renew)
+		actions.Add(renew)
 	}
+	side := container.NewVBox(widget.NewLabelWithStyle(L("enroll.authenticator.manual_key"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), key, who, actions)
 	return container.NewVBox(container.NewBorder(nil, nil, qr, nil, side), apps)
 }

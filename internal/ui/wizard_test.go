@@ -251,6 +251,10 @@ func findButtonDeep(o fyne.CanvasObject, text string) *widget.Button {
 		if x.Text == text {
 			return x
 		}
+	case *keyButton:
+		if x.Text == text {
+			return &x.Button
+		}
 	case *fyne.Container:
 		for _, c := range x.Objects {
 			if b := findButtonDeep(c, text); b != nil {
