@@ -78,9 +78,6 @@ type Config struct {
 	// local API and runs Handoff; nil means nothing is installed without
 	// an explicit InstallNow.
 	Restart func(*Installed)
-	// AskAlways asks before installing even without a session. By
-	// default an update installs by itself when no session is up.
-	AskAlways bool
 }
 
 // Sessions is what the updater needs of the home-office session: whether
@@ -121,7 +118,7 @@ const (
 // home-office session is up nothing installs without asking.
 type Plan struct {
 	Version string
-	// Ask is true while a session is up (or AskAlways): show the choice.
+	// Ask is true while a session is up: show the choice.
 	Ask     bool
 	Default Choice
 	Choices []Choice
@@ -549,7 +546,7 @@ func (u *Updater) Plan() (Plan, bool) {
 	if st == nil {
 		return Plan{}, false
 	}
-	ask := u.cfg.AskAlways || u.cfg.Sessions.Status().Phase.Active()
+	ask := u.cfg.Sessions.Status().Phase.Active()
 	return Plan{Version: st.Version, Ask: ask, Default: ChoiceAtSessionEnd, Choices: []Choice{ChoiceNow, ChoiceAtSessionEnd}, Chosen: chosen}, true
 }
 
@@ -602,8 +599,8 @@ func (u *Updater) stillOffered(ctx context.Context) bool {
 }
 
 // maybeInstall installs a staged update when nobody needs asking: no
-// session is up and AskAlways is off (or the employee chose the end of
-// the session, which has come). checked says the staging check has just
+// session is up (or the employee chose the end of the session, which has
+// come). checked says the staging check has just
 // run; otherwise the portal is asked again first.
 func (u *Updater) maybeInstall(ctx context.Context, checked bool) {
 	p, ok := u.Plan()
@@ -611,9 +608,6 @@ func (u *Updater) maybeInstall(ctx context.Context, checked bool) {
 		return
 	}
 	if p.Ask && p.Chosen != ChoiceNow {
-		return
-	}
-	if u.cfg.AskAlways && p.Chosen == "" {
 		return
 	}
 	if !checked && !u.stillOffered(ctx) {
