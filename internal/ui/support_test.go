@@ -30,11 +30,19 @@ func TestSupportWindowCopiesWhatItShows(t *testing.T) {
 	a.Settings().SetTheme(newTheme())
 	w := NewSupportWindow(a, &recordingClient{})
 	w.async = inline
+	var restore func()
+	w.later = func(_ time.Duration, f func()) { restore = f }
 	w.Window.Resize(fyne.NewSize(620, 620))
 	w.Apply(supportSnapshot())
 	test.AssertRendersToMarkup(t, "support.xml", w.Window.Canvas())
 
 	w.Copy()
+	// The button itself says so for a moment, then is "Kopieren" again.
+	if w.copyBtn.Text != "Kopiert" || restore == nil {
+		t.Errorf("copy button = %q right after copying, want Kopiert", w.copyBtn.Text)
+	} else if restore(); w.copyBtn.Text != "Kopieren" {
+		t.Errorf("copy button = %q later, want Kopieren", w.copyBtn.Text)
+	}
 	got := a.Clipboard().Content()
 	for _, want := range []string{"Support-Code: DW-7K3F-Q9", "Computer: nb-0815", "Benutzer: anna.schmidt", "Uhr: stimmt", "IT-Service: 05221 123-4567"} {
 		if !strings.Contains(got, want) {

@@ -66,8 +66,8 @@ type WizardWindow struct {
 	busy   *activity
 	// confirming is the open confirmation dialog, if any.
 	confirming dialog.Dialog
-	// busyFocus had the focus when the wizard began to wait; it gets it
-	// back when the wait ends on the same content (e.g. with an error).
+	// busyFocus had the focus (or would have had it) when the wizard
+	// began to wait; it gets it back when the wait ends.
 	busyFocus      fyne.Focusable
 	back, next     *keyButton
 	retry, restart *keyButton
@@ -234,8 +234,8 @@ func (w *WizardWindow) ApplyView(v enroll.View) {
 	key := string(v.Step) + "/" + string(v.Page) + "/" + authKey(v)
 	if key != w.rendered {
 		w.rendered = key
-		// A field of the old content keeps the focus, and its cursor
-		// blinks (a redraw twice a second), though it is gone.
+		// A field of the old content would keep the focus, and its
+		// blinking cursor its redraws, though the field is gone.
 		w.Window.Canvas().Unfocus()
 		w.busyFocus = nil
 		w.content.Objects = w.stepContent(v)

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/org/gateway"
@@ -117,6 +118,8 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo gateway key: %w", err)
 	}
+	// The endpoint names the saved port (0 on the first run) until the
+	// gateway is up with its own.
 	tunnel := portalsrv.TunnelConfig{
 		Pool:             demoPool,
 		First:            demoFirst,
@@ -177,7 +180,7 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 	}
 	// The gateway behind which the demo intranet lives, admitting the
 	// peers this portal authorises.
-	gw, err := gateway.Start(sctx, gateway.Config{
+	gcfg := gateway.Config{
 		PrivateKey: state.GatewayPrivateKey,
 		ListenPort: state.GatewayPort,
 		Address:    netip.PrefixFrom(demoGateway, demoPool.Bits()),
@@ -189,10 +192,36 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		// agent, where a 1 s poll cost 0.2 % CPU.
 		PollInterval: time.Minute,
 		Logger:       slog.Default(),
-	})
+	}
+	gw, err := gateway.Start(sctx, gcfg)
+	if errors.Is(err, syscall.EADDRINUSE) && gcfg.ListenPort != 0 {
+		// Something else took the saved port since the last run. Port 0
+		// lets the bind pick one that is free for IPv4 and IPv6 at the
+		// moment it binds; a port chosen beforehand could be taken again
+		// before the gateway gets to it.
+		slog.Warn("demo gateway port in use; taking another", "port", gcfg.ListenPort, "err", err)
+		gcfg.ListenPort = 0
+		gw, err = gateway.Start(sctx, gcfg)
+	}
 	if err != nil {
 		cancel()
 		return fail(fmt.Errorf("demo gateway: %w", err))
+	}
+	// Devices are told the port the gateway really has, and the next run
+	// asks for it again so registered devices' endpoints stay right.
+	if gw.Port() != state.GatewayPort {
+		state.GatewayPort = gw.Port()
+		tunnel.GatewayEndpoint = gw.Endpoint()
+		o.Tunnel = tunnel
+		err := srv.SetTunnel(tunnel)
+		if err == nil {
+			err = saveState(dir, state)
+		}
+		if err != nil {
+			cancel()
+			gw.Close()
+			return fail(fmt.Errorf("demo gateway: %w", err))
+		}
 	}
 	o.Gateway = gw
 	go func() {
@@ -283,14 +312,19 @@ func seedAnnouncements(ctx context.Context, st store.Store, now time.Time, loc *
 	return nil
 }
 
+// stateFile holds the state in the demo's dir.
+const stateFile = "demo-gateway.json"
+
 // state is what the demo keeps across runs besides the database.
 type state struct {
 	GatewayPrivateKey string `json:"gateway_private_key"`
 	GatewayPort       int    `json:"gateway_port"`
 }
 
+// loadState reads the demo's state from dir, making and saving a gateway
+// key on the first run. GatewayPort is 0 until a gateway has run.
 func loadState(dir string) (state, error) {
-	path := filepath.Join(dir, "demo-gateway.json")
+	path := filepath.Join(dir, stateFile)
 	var s state
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -300,42 +334,26 @@ func loadState(dir string) (state, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return s, fmt.Errorf("reading demo state: %w", err)
 	}
-	changed := false
-	if s.GatewayPrivateKey == "" {
-		k, err := ecdh.X25519().GenerateKey(rand.Reader)
-		if err != nil {
-			return s, err
-		}
-		s.GatewayPrivateKey = base64.StdEncoding.EncodeToString(k.Bytes())
-		changed = true
+	if s.GatewayPrivateKey != "" {
+		return s, nil
 	}
-	if s.GatewayPort == 0 || !udpFree(s.GatewayPort) {
-		// Reserve a port number for the demo gateway: free now, and kept
-		// across runs so registered devices' endpoints stay right.
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return s, fmt.Errorf("choosing gateway port: %w", err)
-		}
-		s.GatewayPort = c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		changed = true
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return s, fmt.Errorf("demo gateway key: %w", err)
 	}
-	if changed {
-		b, _ := json.MarshalIndent(s, "", "  ")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return s, fmt.Errorf("writing demo state: %w", err)
-		}
-	}
-	return s, nil
+	s.GatewayPrivateKey = base64.StdEncoding.EncodeToString(k.Bytes())
+	return s, saveState(dir, s)
 }
 
-func udpFree(port int) bool {
-	c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+func saveState(dir string, s state) error {
+	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return false
+		return fmt.Errorf("writing demo state: %w", err)
 	}
-	c.Close()
-	return true
+	if err := os.WriteFile(filepath.Join(dir, stateFile), b, 0o600); err != nil {
+		return fmt.Errorf("writing demo state: %w", err)
+	}
+	return nil
 }
 
 func publicKey(priv string) (string, error) {

@@ -252,3 +252,50 @@ func TestAccessibilityStatementNamesDemoContact(t *testing.T) {
 		}
 	}
 }
+
+// The port saved from an earlier run is taken where the old check did not
+// look: 127.0.0.1 is free, but the gateway binds the port on every address
+// of IPv4 and IPv6. The demo used to fail ("gateway up: listen udp4 :P:
+// bind: address already in use"); it must start on another port and tell
+// devices, and the next run, the port it really has.
+func TestDemoTakesAnotherPortWhenTheSavedOneIsTaken(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	taken := occupyBesideLoopback(t)
+	if err := demo.SaveGatewayPort(dir, taken); err != nil {
+		t.Fatalf("SaveGatewayPort: %v", err)
+	}
+	o := start(t, dir)
+	port := o.Gateway.Port()
+	if port == taken || port == 0 {
+		t.Fatalf("gateway port = %d with %d taken", port, taken)
+	}
+	want := o.Gateway.Endpoint()
+	if o.Tunnel.GatewayEndpoint != want || o.Server.Tunnel().GatewayEndpoint != want {
+		t.Errorf("tunnel endpoint: Org %s, portal %s; the gateway is at %s", o.Tunnel.GatewayEndpoint, o.Server.Tunnel().GatewayEndpoint, want)
+	}
+	reg := enroll(t, client(t, o, ""), o.Users[0])
+	if reg.Tunnel.GatewayEndpoint != want {
+		t.Errorf("a registered device is told %s; the gateway is at %s", reg.Tunnel.GatewayEndpoint, want)
+	}
+	if saved, err := demo.SavedGatewayPort(dir); err != nil || saved != port {
+		t.Errorf("next run asks for port %d (%v), want the bound %d", saved, err, port)
+	}
+}
+
+// occupyBesideLoopback holds a UDP port that is free on 127.0.0.1 but
+// cannot be bound on all addresses: on [::] only (Go sets IPV6_V6ONLY for
+// "udp6"), or, without IPv6, on 127.0.0.2.
+func occupyBesideLoopback(tb testing.TB) int {
+	tb.Helper()
+	c, err := net.ListenPacket("udp6", "[::]:0")
+	if err != nil {
+		tb.Logf("no IPv6 (%v); taking the port on 127.0.0.2", err)
+		c, err = net.ListenPacket("udp4", "127.0.0.2:0")
+	}
+	if err != nil {
+		tb.Fatalf("occupying a port: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
