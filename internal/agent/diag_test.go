@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
@@ -44,11 +45,15 @@ func TestDiagnosticsOverLocalAPI(t *testing.T) {
 	}
 	// The code in the log above is one the person typed: the agent
 	// registers it as it arrives (no field named "code" is removed as such).
-	_ = a.StartSession(context.Background(), "123456")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	// Refused (this computer is not set up), but the code is registered
+	// as it arrives, before anything else looks at it.
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	_ = a.StartSession(sctx, "123456")
+	scancel()
 
 	c := localapi.NewClient(socket)
 	var buf bytes.Buffer
