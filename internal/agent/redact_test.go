@@ -14,14 +14,11 @@ import (
 // so the agent registers each typed code and activation code itself.
 func TestTypedSecretsAreRegistered(t *testing.T) {
 	a, _ := newTestAgent(t)
-	ctx := context.Background()
-	if err := a.StartSession(ctx, " 381 946"); err != nil {
-		t.Fatalf("StartSession: %v", err)
-	}
-	// The agent does not run, so the wizard never gets ready: the call
-	// gives up at once, after the agent has seen what was typed.
-	stale, cancel := context.WithCancel(ctx)
+	// The agent does not run, so the wizard never gets ready: the calls
+	// give up at once, after the agent has seen what was typed.
+	stale, cancel := context.WithCancel(context.Background())
 	cancel()
+	_ = a.StartSession(stale, " 381 946")
 	_, _ = a.Enroll(stale, localapi.EnrollAction{Action: localapi.EnrollSignIn, User: "anna.schmidt", ActivationCode: "Q3ZT-9KXW-M2PD"})
 	_, _ = a.Enroll(stale, localapi.EnrollAction{Action: localapi.EnrollCode, Code: "750213"})
 	log := `msg="code typed" input=381946 again=" 381 946" activation=Q3ZT-9KXW-M2PD confirm=750213 user=anna.schmidt`
