@@ -12,6 +12,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/dbustest"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -67,6 +68,7 @@ func (c *fakeClient) Watch(ctx context.Context, _ string) (<-chan localapi.Event
 			case <-ctx.Done():
 				return
 			case s := <-c.snaps:
+				situation.Derive(&s) // as the agent's store does on every write
 				select {
 				case out <- localapi.Event{Type: localapi.EventState, State: &s}:
 				case <-ctx.Done():
