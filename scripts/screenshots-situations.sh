@@ -34,7 +34,7 @@ if [ "$L" = de ]; then
 else
 	T_STATUS="Dienstweg – Status"; T_CODE="Dienstweg – Enter code"; T_SUPPORT="Dienstweg – Help & support"; T_WIZ="Dienstweg – Setup"
 fi
-winid() { LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$1\":" '$0 ~ t {print $1; exit}'; }
+winid() { LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$1\":" 'index($0, t) {print $1; exit}'; }
 waitwin() { local id=""; for _ in $(seq 100); do id=$(winid "$1"); [ -n "$id" ] && break; sleep 0.1; done; [ -n "$id" ] || { echo "no window $1" >&2; return 1; }; echo "$id"; }
 openwin() { "$bin" open "$1" --socket "$sock"; waitwin "$2"; }
 grab() { import -window "$1" "$out/$2"; echo "shot: $out/$2 $(xwininfo -id "$1" | awk '/Width|Height/ {printf "%s ", $2}')"; }

@@ -48,7 +48,7 @@ shoot() {
 	local window=$1 title=$2 file=$3 id=""
 	"$bin" open "$window" --socket "$sock"
 	for _ in $(seq 100); do
-		id=$(LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$title\":" '$0 ~ t {print $1; exit}')
+		id=$(LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$title\":" 'index($0, t) {print $1; exit}')
 		[ -n "$id" ] && break
 		sleep 0.1
 	done
@@ -63,7 +63,7 @@ shoot() {
 api() { curl -sf --unix-socket "$sock" "$@"; }
 act() { api -X POST -H 'Content-Type: application/json' -d "$1" http://agent/v1/enroll >/dev/null; sleep 1.2; }
 wizard_title=$(title enroll.window_title)
-wizard_id() { LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$wizard_title\":" '$0 ~ t {print $1; exit}'; }
+wizard_id() { LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$wizard_title\":" 'index($0, t) {print $1; exit}'; }
 grab() { import -window "$(wizard_id)" "$out/$1"; echo "screenshots: $out/$1"; }
 
 # The wizard opens by itself on a device that is not set up.

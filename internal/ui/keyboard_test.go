@@ -154,6 +154,10 @@ func TestKeyboardSupport(t *testing.T) {
 	a := test.NewTempApp(t)
 	w := NewSupportWindow(a, &recordingClient{})
 	w.async = inline
+	// "✓ Kopiert" turns back at once: a real timer would outlive the test
+	// and touch the window beside the next one (the test driver runs
+	// fyne.Do on the timer's goroutine).
+	w.later = func(_ time.Duration, f func()) { f() }
 	w.Apply(supportSnapshot())
 	closed := closedFlag(w.Window)
 	k := keyboard{t, w.Window}
