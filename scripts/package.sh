@@ -413,7 +413,7 @@ main() {
 		step "MSI done"
 	fi
 	say "done in $((SECONDS - step_start)) s:"
-	(cd "$DIST" && ls -l ./*.deb ./*.msi windows/*.exe 2>/dev/null | awk '{printf "  %s  %s\n", $5, $9}')
+	(cd "$DIST" && shopt -s nullglob && ls -l ./*.deb ./*.msi windows/*.exe | awk '{printf "  %s  %s\n", $5, $9}')
 }
 
 main "$@"
