@@ -6,7 +6,7 @@ VERSION  := $(shell cat VERSION)
 LDFLAGS  := -X github.com/dienstweg/dienstweg/internal/version.Version=$(VERSION)
 BIN      := bin
 
-.PHONY: all deps build run test vet clean
+.PHONY: all deps build run test test-windows vet clean
 
 all: build
 
@@ -31,6 +31,19 @@ vet:
 
 test: deps
 	bash scripts/testenv.sh bash -c '$(GO) vet ./... && $(GO) test -race -timeout 30m ./... && cd third_party/fyne-systray && $(GO) test -race ./...'
+	$(MAKE) test-windows
+
+# The Windows lane on Linux (docs/windows.md): every package and every
+# test compiles for Windows (-exec=true runs `true` instead of the test
+# binary, so "ok" there means built and linked, nothing more); the
+# hostable tests run under Wine; the Windows runner's workflow parses.
+WINDOWS := GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc
+test-windows: deps
+	$(WINDOWS) $(GO) vet ./...
+	@out=$$($(WINDOWS) $(GO) test -count=1 -exec=true ./... 2>&1) || { echo "$$out"; exit 1; }; \
+	echo "windows: $$(echo "$$out" | grep -c '^ok ') test binaries built and linked for Windows (not run)"
+	bash scripts/windows-tests.sh wine
+	bash scripts/check-workflows.sh
 
 clean:
 	rm -rf $(BIN) dist

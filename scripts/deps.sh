@@ -19,6 +19,12 @@ packages=(
 	minisign bsdiff
 	# tray tests: the real settings portal (colour scheme) and its GTK backend
 	xdg-desktop-portal xdg-desktop-portal-gtk
+	# the Windows lane (docs/windows.md): cgo for the Windows build of the
+	# windows, the Wine shim, and Wine to run the cross-compiled tests
+	gcc-mingw-w64-x86-64 wine wine64
+	# workflow check: actionlint (scripts/check-workflows.sh) runs shellcheck
+	# on the bash steps of the Windows runner's workflow
+	shellcheck
 )
 
 missing=()

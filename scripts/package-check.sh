@@ -209,5 +209,15 @@ msi_has Property $'^ALLUSERS\t1$' "a per-machine install (ALLUSERS=1)"
 msi_has Property $'^SecureCustomProperties\tPROFILE;PROFILEFILE' "PROFILE and PROFILEFILE as secure properties"
 msi_has CustomAction $'^InstallProfile\t' "the profile custom action"
 ok "MSI: per machine, three programs, helper service, HKLM Run autostart, start-menu shortcut, PROFILE/PROFILEFILE"
+# wintun.dll is a build input (scripts/package.sh): present unless the
+# build said DIENSTWEG_WINTUN_ZIP=none.
+if msiinfo export "$msi" File | tr -d '\r' | grep -qE $'^wintun.dll\tWintunDll\t'; then
+	msi_has File $'^wintun_LICENSE.txt\tWintunDll\t' "wintun's licence beside wintun.dll"
+	ok "MSI: wintun.dll beside the helper, with its licence"
+elif [ "${DIENSTWEG_WINTUN_ZIP:-}" = none ]; then
+	printf 'package-check: WARNING: the MSI has no wintun.dll (DIENSTWEG_WINTUN_ZIP=none): a test build\n' >&2
+else
+	die "the MSI lacks wintun.dll (table File); build it with DIENSTWEG_WINTUN_ZIP (docs/windows.md)"
+fi
 
 say "all checks passed in $((SECONDS - start)) s"

@@ -15,6 +15,12 @@
 # ignored). For a release, set DIENSTWEG_SIGN_PKCS12=cert.p12,
 # DIENSTWEG_SIGN_PASSFILE=file with its password and, optionally,
 # DIENSTWEG_SIGN_TIMESTAMP=RFC 3161 URL.
+#
+# wintun.dll: the MSI carries WireGuard LLC's signed wintun.dll, which no
+# package registry ships and this build never downloads. Set
+# DIENSTWEG_WINTUN_ZIP=path/to/wintun-0.14.1.zip (from wintun.net; checked
+# against the SHA-256 below), or DIENSTWEG_WINTUN_ZIP=none for a test MSI
+# without it, whose system tunnel cannot start. Unset is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +52,7 @@ tools=(
 	x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 x86_64-w64-mingw32-windres:binutils-mingw-w64-x86-64
 	wixl:wixl msibuild:msitools msiinfo:msitools
 	osslsigncode:osslsigncode openssl:openssl convert:imagemagick identify:imagemagick
+	unzip:unzip sha256sum:coreutils
 )
 ensure_tools() {
 	local missing=() t p
@@ -314,15 +321,61 @@ sign() {
 	say "signed and verified $f"
 }
 
+# The wintun release the MSI carries: wintun.net's zip and its SHA-256
+# (the same pin as .github/workflows/windows.yml).
+WINTUN_VERSION=0.14.1
+# DIENSTWEG_WINTUN_SHA256 moves to a newer release before this pin does.
+WINTUN_SHA256=${DIENSTWEG_WINTUN_SHA256:-07c256185d6ee3652e09fa55c0b673e2624b565e02c4b9091c79ca7d2f24ef51}
+
+# check_wintun: fails early, before the long build, when the wintun
+# input is missing or is not the pinned release.
+check_wintun() {
+	local zip=${DIENSTWEG_WINTUN_ZIP:-} sum
+	case $zip in
+	"")
+		die "wintun.dll is missing. The MSI must carry it and this build does not download it.
+  Get wintun-$WINTUN_VERSION.zip from https://www.wintun.net/ (SHA-256 $WINTUN_SHA256)
+  and set DIENSTWEG_WINTUN_ZIP=/path/to/wintun-$WINTUN_VERSION.zip,
+  or set DIENSTWEG_WINTUN_ZIP=none for a test MSI without the system tunnel."
+		;;
+	none)
+		printf 'package: WARNING: DIENSTWEG_WINTUN_ZIP=none: the MSI will have no wintun.dll; a test build, its system tunnel cannot start\n' >&2
+		return
+		;;
+	esac
+	[ -f "$zip" ] || die "DIENSTWEG_WINTUN_ZIP=$zip: no such file"
+	sum=$(sha256sum "$zip" | cut -d' ' -f1)
+	[ "$sum" = "$WINTUN_SHA256" ] ||
+		die "DIENSTWEG_WINTUN_ZIP=$zip has SHA-256 $sum, not that of wintun-$WINTUN_VERSION.zip ($WINTUN_SHA256)"
+}
+
+# stage_wintun DIR: puts wintun.dll and its licence into DIR and prints
+# yes, or prints no for DIENSTWEG_WINTUN_ZIP=none (check_wintun ran).
+stage_wintun() {
+	local dir=$1 zip=$DIENSTWEG_WINTUN_ZIP
+	if [ "$zip" = none ]; then
+		printf 'package: WARNING: the MSI has no wintun.dll (DIENSTWEG_WINTUN_ZIP=none)\n' >&2
+		echo no
+		return
+	fi
+	unzip -p "$zip" wintun/bin/amd64/wintun.dll >"$dir/wintun.dll" || die "$zip lacks wintun/bin/amd64/wintun.dll"
+	unzip -p "$zip" wintun/LICENSE.txt >"$dir/wintun-LICENSE.txt" || die "$zip lacks wintun/LICENSE.txt"
+	echo yes
+}
+
 build_msi() {
-	local st=$WORK/msi msi=$DIST/dienstweg-$VERSION-x64.msi
+	local st=$WORK/msi msi=$DIST/dienstweg-$VERSION-x64.msi wintun
 	rm -rf "$st"
 	mkdir -p "$st"
 	# wixl resolves sources relative to the working directory and rejects
 	# absolute paths, so everything is gathered in one staging directory.
 	cp "$DIST/windows/dienstweg.exe" "$DIST/windows/dienstwegw.exe" "$DIST/windows/dienstweg-ui.exe" "$WORK/dienstweg.ico" \
 		packaging/windows/dienstweg.wxs packaging/windows/install-profile.ps1 "$st/"
-	(cd "$st" && wixl -a x64 -D Version="$VERSION" -D BinDir=. -D SrcDir=. -o dienstweg.msi dienstweg.wxs)
+	wintun=$(stage_wintun "$st")
+	(cd "$st" && wixl -a x64 -D Version="$VERSION" -D BinDir=. -D SrcDir=. -D Wintun="$wintun" -o dienstweg.msi dienstweg.wxs)
+	if [ "$wintun" = yes ]; then
+		msiinfo export "$st/dienstweg.msi" File | grep -q $'^wintun.dll\tWintunDll\t' || die "wintun.dll did not make it into the MSI"
+	fi
 	# wixl writes SecureCustomProperties itself (for MajorUpgrade) and has no
 	# Secure attribute: add the profile properties so an elevated install
 	# passes them on.
@@ -343,6 +396,7 @@ main() {
 	case "$what" in all | deb | windows) ;; *) die "usage: package.sh [deb|windows]" ;; esac
 	ensure_tools
 	check_version
+	[ "$what" = deb ] || check_wintun
 	mkdir -p "$WORK"
 	if [ "$what" != windows ]; then
 		build_deb
@@ -359,7 +413,7 @@ main() {
 		step "MSI done"
 	fi
 	say "done in $((SECONDS - step_start)) s:"
-	(cd "$DIST" && ls -l ./*.deb ./*.msi windows/*.exe 2>/dev/null | awk '{printf "  %s  %s\n", $5, $9}')
+	(cd "$DIST" && shopt -s nullglob && ls -l ./*.deb ./*.msi windows/*.exe | awk '{printf "  %s  %s\n", $5, $9}')
 }
 
 main "$@"

@@ -21,7 +21,6 @@ import (
 	"os"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/health"
@@ -182,12 +181,6 @@ func loss(runs int) error {
 	report("gateway loss → Problem", down, 5*time.Second)
 	report("gateway return → Connected", up, 3*time.Second)
 	return nil
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func idleCPU(d time.Duration) error {

@@ -231,7 +231,7 @@ func (a *attacker) once(ctx context.Context, src net.IP) bool {
 		d.Control = func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+				serr = setReceiveBuffer(fd, 4096)
 			})
 			return errors.Join(err, serr)
 		}

@@ -31,7 +31,7 @@ func contract(t *testing.T, s keyring.Store) {
 		}
 	})
 	t.Run("set_then_get", func(t *testing.T) {
-		for _, v := range []string{"gOa1Xb+/=", "zwei Wörter\nund eine Zeile", strings.Repeat("k", 4096)} {
+		for _, v := range []string{"gOa1Xb+/=", "zwei Wörter\nund eine Zeile", strings.Repeat("k", largestSecret)} {
 			if err := s.Set(ctx, "roundtrip", v); err != nil {
 				t.Fatalf("Set: %v", err)
 			}

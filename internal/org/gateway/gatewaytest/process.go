@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -136,15 +135,15 @@ func (p *Process) Kill() {
 	if p.cmd.ProcessState != nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGCONT)
+	resume(p.cmd.Process)
 	p.cmd.Process.Kill()
 	p.in.Close()
 	<-p.done
 	p.cmd.Wait()
 }
 
-// Freeze stops the process (SIGSTOP) as a hung gateway; Thaw continues it.
-func (p *Process) Freeze() error { return p.cmd.Process.Signal(syscall.SIGSTOP) }
+// Freeze stops the process as a hung gateway; Thaw continues it.
+func (p *Process) Freeze() error { return suspend(p.cmd.Process) }
 
 // Thaw continues a frozen process.
-func (p *Process) Thaw() error { return p.cmd.Process.Signal(syscall.SIGCONT) }
+func (p *Process) Thaw() error { return resume(p.cmd.Process) }

@@ -1,0 +1,10 @@
+//go:build unix
+
+package main
+
+import "syscall"
+
+// setReceiveBuffer sets SO_RCVBUF on a raw socket.
+func setReceiveBuffer(fd uintptr, bytes int) error {
+	return syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, bytes)
+}
