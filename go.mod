@@ -6,6 +6,7 @@ require (
 	aead.dev/minisign v0.2.0
 	fyne.io/fyne/v2 v2.7.1
 	fyne.io/systray v1.12.2
+	github.com/Microsoft/go-winio v0.6.2
 	github.com/godbus/dbus/v5 v5.2.4
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/minio/selfupdate v0.6.0
