@@ -74,6 +74,13 @@ func (h *winServer) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*
 		if err := h.record(func(c *winState) { c.Routes = append(c.Routes, p) }); err != nil {
 			return nil, err
 		}
+		if other, err := routedElsewhere(luid, p); err != nil {
+			return nil, err
+		} else if other {
+			// As on Linux: the home network (or another VPN) uses the
+			// office's addresses; which one wins would be luck.
+			return nil, badRequest{fmt.Errorf("the office network %s is already routed on this computer (does the home network use the same addresses?)", p)}
+		}
 		if err := luid.AddRoute(p, onLink(p), 0); err != nil {
 			if errors.Is(err, windows.ERROR_OBJECT_ALREADY_EXISTS) {
 				return nil, badRequest{fmt.Errorf("the office network %s is routed twice", p)}
@@ -114,6 +121,25 @@ func setInterface(luid winipcfg.LUID, addr netip.Addr, mtu int) error {
 		return fmt.Errorf("setting the adapter's MTU: %w", err)
 	}
 	return nil
+}
+
+// routedElsewhere reports whether another interface has a route to
+// exactly p.
+func routedElsewhere(luid winipcfg.LUID, p netip.Prefix) (bool, error) {
+	family := winipcfg.AddressFamily(windows.AF_INET)
+	if p.Addr().Is6() {
+		family = windows.AF_INET6
+	}
+	rows, err := winipcfg.GetIPForwardTable2(family)
+	if err != nil {
+		return false, fmt.Errorf("reading the routing table: %w", err)
+	}
+	for i := range rows {
+		if rows[i].InterfaceLUID != luid && rows[i].DestinationPrefix.Prefix() == p {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // onLink is the next hop of a route straight into the adapter.
@@ -181,10 +207,10 @@ func (h *winServer) undo() error {
 		// Recorded by a run that ended without closing: routes on a
 		// LUID that still exists.
 		luid := winipcfg.LUID(c.LUID)
-		for _, p := range c.Routes {
-			if err := luid.DeleteRoute(p, onLink(p)); err != nil && !errors.Is(err, windows.ERROR_NOT_FOUND) && !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
-				errs = append(errs, fmt.Errorf("removing route %s: %w", p, err))
-			}
+		// Only on our adapter: after a reboot the LUID may name
+		// another one.
+		if row, err := luid.Interface(); err == nil && row.Alias() == c.Interface {
+			errs = append(errs, deleteRoutes(luid, c.Routes)...)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -192,6 +218,16 @@ func (h *winServer) undo() error {
 	}
 	h.st = winState{}
 	return winState{}.save(h.statePath())
+}
+
+func deleteRoutes(luid winipcfg.LUID, routes []netip.Prefix) []error {
+	var errs []error
+	for _, p := range routes {
+		if err := luid.DeleteRoute(p, onLink(p)); err != nil && !errors.Is(err, windows.ERROR_NOT_FOUND) && !errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
+			errs = append(errs, fmt.Errorf("removing route %s: %w", p, err))
+		}
+	}
+	return errs
 }
 
 // recover undoes what an earlier run left: the state file's routes, all
