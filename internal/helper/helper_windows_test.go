@@ -114,26 +114,32 @@ func TestServiceHandlerRunFails(t *testing.T) {
 	}
 }
 
-// The SDDL string must be one Windows accepts, owned by SYSTEM.
+// The SDDL string must be one Windows accepts; the service's is owned by
+// SYSTEM.
 func TestPipeSDDLParses(t *testing.T) {
 	for _, g := range []string{"", "S-1-5-32-545"} {
-		s, err := pipeSDDL(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sd, err := windows.SecurityDescriptorFromString(s)
-		if err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-		if !sd.IsValid() {
-			t.Errorf("%s: not valid", s)
-		}
-		owner, _, err := sd.Owner()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if owner.String() != sidLocalSystem {
-			t.Errorf("owner %s, want SYSTEM", owner)
+		for _, system := range []bool{true, false} {
+			s, err := pipeSDDL(g, system)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sd, err := windows.SecurityDescriptorFromString(s)
+			if err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+			if !sd.IsValid() {
+				t.Errorf("%s: not valid", s)
+			}
+			if !system {
+				continue
+			}
+			owner, _, err := sd.Owner()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if owner.String() != sidLocalSystem {
+				t.Errorf("owner %s, want SYSTEM", owner)
+			}
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 // of pipeSDDL. The pipe rejects remote clients (go-winio sets
 // PIPE_REJECT_REMOTE_CLIENTS).
 func listenPipe(path, groupSID string) (net.Listener, error) {
-	sddl, err := pipeSDDL(groupSID)
+	sddl, err := pipeSDDL(groupSID, runningAsSystem())
 	if err != nil {
 		return nil, err
 	}
@@ -25,6 +25,13 @@ func listenPipe(path, groupSID string) (net.Listener, error) {
 		return nil, fmt.Errorf("listening on %s: %w", path, err)
 	}
 	return ln, nil
+}
+
+// runningAsSystem reports whether this process is LocalSystem (the
+// service), which may make SYSTEM the pipe's owner.
+func runningAsSystem() bool {
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	return err == nil && u.User.Sid.String() == sidLocalSystem
 }
 
 // pipeCaller finds out, once per connection, who is at the other end.

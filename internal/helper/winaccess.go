@@ -26,24 +26,38 @@ var sidPattern = regexp.MustCompile(`^S-1-[0-9]+(-[0-9]+)+$`)
 
 func validSID(s string) bool { return sidPattern.MatchString(s) }
 
-// pipeSDDL is the named pipe's security descriptor: owned by SYSTEM;
-// no access over the network (the pipe also rejects remote clients);
-// full access for SYSTEM and Administrators; read and write for the
-// allowed group when groupSID is not "". The DACL is protected (P), so
-// nothing is inherited. The kernel checks it with the caller's real
-// token when the pipe is opened; the helper checks the token once more
+// pipeGroupAccess is what the allowed group may do on the pipe:
+// FILE_GENERIC_READ and FILE_WRITE_DATA, enough to connect, talk and
+// read the pipe's owner. Not FILE_GENERIC_WRITE: it holds
+// FILE_APPEND_DATA, which on a pipe is FILE_CREATE_PIPE_INSTANCE, and a
+// member could then serve a rogue instance of the pipe and receive
+// another user's session key.
+const pipeGroupAccess = "0x12008b"
+
+// pipeSDDL is the named pipe's security descriptor: no access over the
+// network (the pipe also rejects remote clients); full access for SYSTEM
+// and Administrators; connect, read and write for the allowed group
+// when groupSID is not "". The DACL is protected (P), so nothing is
+// inherited. ownerSystem makes SYSTEM the owner, which only SYSTEM
+// itself may set (the service); the agent's dialer accepts a pipe owned
+// by SYSTEM or Administrators only, which an unprivileged user cannot
+// create. The kernel checks the DACL with the caller's real token when
+// the pipe is opened; the helper checks the token once more
 // (winCaller.allowedBy), as the Linux helper checks SO_PEERCRED behind
 // the socket's mode.
-func pipeSDDL(groupSID string) (string, error) {
+func pipeSDDL(groupSID string, ownerSystem bool) (string, error) {
 	var b strings.Builder
-	b.WriteString("O:SYG:SYD:P")
+	if ownerSystem {
+		b.WriteString("O:SYG:SY")
+	}
+	b.WriteString("D:P")
 	b.WriteString("(D;;GA;;;NU)") // NU = NETWORK; deny entries come first
 	b.WriteString("(A;;GA;;;SY)(A;;GA;;;BA)")
 	if groupSID != "" {
 		if !validSID(groupSID) {
 			return "", fmt.Errorf("%q is not a SID", groupSID)
 		}
-		b.WriteString("(A;;GRGW;;;" + groupSID + ")")
+		b.WriteString("(A;;" + pipeGroupAccess + ";;;" + groupSID + ")")
 	}
 	return b.String(), nil
 }
