@@ -15,8 +15,6 @@ import (
 	"github.com/Microsoft/go-winio"
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
-
-	"github.com/dienstweg/dienstweg/internal/helper/helperapi"
 )
 
 // The service handler's logic needs no service manager: Execute is driven
@@ -210,10 +208,17 @@ func pipePair(t *testing.T, dial func(ctx context.Context, path string) (net.Con
 	return sc
 }
 
-// The helper reads the caller from the pipe: here this test process, as
-// dialled by the agent's dialer.
+// identDial dials as helperapi.DialPipe does (identification level), but
+// accepts the test's own pipe, which is not owned by SYSTEM.
+func identDial(ctx context.Context, path string) (net.Conn, error) {
+	return winio.DialPipeAccessImpLevel(ctx, path, windows.FILE_GENERIC_READ|windows.FILE_WRITE_DATA, winio.PipeImpLevelIdentification)
+}
+
+// The helper reads the caller from the pipe: here this test process. (The
+// test runs as an administrator: the pipe admits SYSTEM and
+// Administrators only.)
 func TestPipeCallerIsTheClient(t *testing.T) {
-	sc := pipePair(t, helperapi.DialPipe)
+	sc := pipePair(t, identDial)
 	c, err := callerOf(sc)
 	if err != nil {
 		t.Fatal(err)
