@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"golang.org/x/sys/windows"
 	"golang.zx2c4.com/wintun"
@@ -178,8 +179,20 @@ func (h *winServer) setDNS(luid winipcfg.LUID, cfg tunnel.Config) (string, error
 	return DNSNRPT, nil
 }
 
+// setInterfaceDNS sets the adapter's servers and search list for IPv4,
+// and for IPv6 only when an IPv6 server is given (SetDNS filters the
+// servers by family; the search list holds for the adapter).
 func setInterfaceDNS(luid winipcfg.LUID, servers []netip.Addr, domains []string) error {
-	for _, f := range []winipcfg.AddressFamily{windows.AF_INET, windows.AF_INET6} {
+	families := []winipcfg.AddressFamily{windows.AF_INET}
+	if slices.ContainsFunc(servers, func(a netip.Addr) bool { return a.Is6() && !a.Is4In6() }) {
+		families = append(families, windows.AF_INET6)
+	}
+	unmapped := make([]netip.Addr, len(servers))
+	for i, a := range servers {
+		unmapped[i] = a.Unmap()
+	}
+	servers = unmapped
+	for _, f := range families {
 		if err := luid.SetDNS(f, servers, domains); err != nil {
 			return fmt.Errorf("setting the adapter's DNS: %w", err)
 		}
