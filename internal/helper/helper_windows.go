@@ -101,6 +101,7 @@ func Run(ctx context.Context, opts Options) error {
 		defer f.Close()
 		opts.Logger = slog.New(teeHandler{opts.Logger.Handler(), slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})})
 	}
+	setRecovery(opts.Logger)
 	h := &serviceHandler{run: func(ctx context.Context, ready func(), resumed <-chan struct{}) error {
 		return serveWindows(ctx, opts, ready, resumed)
 	}, log: opts.Logger}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/mgr"
 )
 
 // pbtAPMResumeAutomatic is the power event sent on every wake-up
@@ -84,5 +85,38 @@ func (h *serviceHandler) Execute(_ []string, req <-chan svc.ChangeRequest, st ch
 				}
 			}
 		}
+	}
+}
+
+// setRecovery asks the service manager to restart the helper when it
+// fails, crash or error exit alike: each start cleans up what the
+// failed run left (recover) and the agent can connect again. The MSI's
+// wixl has no element for it, so the service sets it on itself (as
+// LocalSystem it may); best effort, logged.
+func setRecovery(log *slog.Logger) {
+	m, err := mgr.Connect()
+	if err != nil {
+		log.Warn("setting the service's restart on failure", "err", err)
+		return
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(serviceName)
+	if err != nil {
+		log.Warn("setting the service's restart on failure", "err", err)
+		return
+	}
+	defer s.Close()
+	actions := []mgr.RecoveryAction{
+		{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
+		{Type: mgr.ServiceRestart, Delay: 30 * time.Second},
+		{Type: mgr.ServiceRestart, Delay: 2 * time.Minute},
+	}
+	// The failure count starts again after a day without failures.
+	if err := s.SetRecoveryActions(actions, uint32((24 * time.Hour).Seconds())); err != nil {
+		log.Warn("setting the service's restart on failure", "err", err)
+		return
+	}
+	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+		log.Warn("restarting the service after an error exit too", "err", err)
 	}
 }
