@@ -20,11 +20,11 @@ import (
 
 // SystemOptions configure the system engine.
 type SystemOptions struct {
-	// Socket is the helper's unix socket; "" means
-	// helperapi.DefaultSocket.
+	// Socket is the helper's unix socket (Windows: named pipe); "" means
+	// helperapi.DefaultSocket (helperapi.DefaultPipe).
 	Socket string
-	// Dial opens a connection to the helper; nil means the unix socket
-	// Socket. (Windows passes a named-pipe dialer here.)
+	// Dial opens a connection to the helper; nil means Socket, dialled
+	// as helperDialer does on this system.
 	Dial func(ctx context.Context) (net.Conn, error)
 	// Logger nil means slog.Default().
 	Logger *slog.Logger
@@ -60,18 +60,14 @@ func (e *HelperError) Error() string {
 // helper yet.
 func NewSystem(opts SystemOptions) *System {
 	if opts.Socket == "" {
-		opts.Socket = helperapi.DefaultSocket
+		opts.Socket = defaultHelperSocket
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	dial := opts.Dial
 	if dial == nil {
-		sock := opts.Socket
-		dial = func(ctx context.Context) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}
+		dial = helperDialer(opts.Socket)
 	}
 	s := &System{opts: opts, log: opts.Logger.With("component", "tunnel", "mode", "system")}
 	s.hc = &http.Client{Transport: &http.Transport{
