@@ -51,7 +51,9 @@ func TestNewPlan(t *testing.T) {
 		},
 	}, {
 		name: "domains lower-case, without trailing dot, each once",
-		edit: func(c *tunnel.Config) { c.SearchDomains = []string{"Stadt.Example.", "stadt.example", "intern.stadt.example"} },
+		edit: func(c *tunnel.Config) {
+			c.SearchDomains = []string{"Stadt.Example.", "stadt.example", "intern.stadt.example"}
+		},
 		want: func(t *testing.T, p tunnel.Plan) {
 			if want := []string{"stadt.example", "intern.stadt.example"}; !slices.Equal(p.DNS.Domains, want) {
 				t.Errorf("domains = %v, want %v", p.DNS.Domains, want)
