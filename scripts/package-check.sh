@@ -7,6 +7,12 @@
 #      packaged, the helper unit (systemd-analyze verify, enabled);
 #   3. removes and purges it and compares the file system's file list with
 #      the one from before the install: nothing may be left behind;
+#   2b. home office through the installed package (issue 16): in a network
+#      namespace of its own, the helper as its unit's ExecStart, the demo
+#      portal, the agent as the autostart entry's Exec, the wizard and
+#      `dienstweg up --code`; then curl reaches the demo intranet by name
+#      with no proxy, through the TUN device and the office DNS
+#      (internal/installtest);
 #   4. once more with an administrator's profile.json in /etc/dienstweg:
 #      purge must keep it;
 #   5. osslsigncode verify of the Windows .exe files and the .msi, and the
@@ -26,6 +32,7 @@ ok() { printf 'package-check: ok: %s\n' "$*"; }
 tools=(
 	lintian:lintian systemd-analyze:systemd osslsigncode:osslsigncode
 	desktop-file-validate:desktop-file-utils appstreamcli:appstream msiinfo:msitools file:file
+	ip:iproute2 curl:curl
 )
 missing=()
 for tp in "${tools[@]}"; do
@@ -88,7 +95,22 @@ if ! apt-get satisfy -y -qq --no-install-recommends "$deps" >/dev/null 2>&1; the
 fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+e2e_ns=""
+etc_netns_existed=false
+[ -d /etc/netns ] && etc_netns_existed=true
+# e2e_cleanup removes the end-to-end check's namespace and its resolv.conf.
+e2e_cleanup() {
+	[ -n "$e2e_ns" ] || return 0
+	ip netns del "$e2e_ns" 2>/dev/null || true
+	rm -rf "/etc/netns/$e2e_ns"
+	$etc_netns_existed || rmdir /etc/netns 2>/dev/null || true
+	e2e_ns=""
+}
+cleanup() {
+	e2e_cleanup
+	rm -rf "$work"
+}
+trap cleanup EXIT
 snapshot >"$work/before"
 say "file list before install: $(wc -l <"$work/before") entries"
 
@@ -147,6 +169,35 @@ if [ -f "$unit" ]; then
 	fi
 else
 	say "WARNING: the package has no helper unit ($unit); it was built without packaging/systemd/dienstweg-helper.service"
+fi
+
+# ------------------------------------- home office through the system tunnel
+# The installed client must reach the office for every program, not only
+# through a proxy (issue 16). Everything runs in a network namespace of its
+# own, so the helper's device, routes and resolv.conf edit (ip netns exec
+# bind-mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf) never touch
+# this machine's network; its loopback carries the demo portal and gateway.
+if [ -f "$unit" ]; then
+	command -v go >/dev/null || die "go is needed to build dienstweg-portal for the end-to-end check (PATH=\$PATH:/usr/local/go/bin)"
+	CGO_ENABLED=0 go build -o "$work/dienstweg-portal" ./app/portal || die "building dienstweg-portal"
+	# A running unit would own the socket the check's helper listens on.
+	$systemd_runs && systemctl stop dienstweg-helper.service
+	e2e_ns=dienstweg-pkgcheck-$$
+	ip netns add "$e2e_ns"
+	ip -n "$e2e_ns" link set lo up
+	mkdir -p "/etc/netns/$e2e_ns"
+	# The home network's resolver: unreachable, so only the office DNS
+	# the helper adds can answer for the office's names.
+	printf 'nameserver 192.0.2.53\n' >"/etc/netns/$e2e_ns/resolv.conf"
+	if ! ip netns exec "$e2e_ns" env PATH="$PATH" DIENSTWEG_INSTALLED_E2E=1 DIENSTWEG_PORTAL_BIN="$work/dienstweg-portal" \
+		bash scripts/testenv.sh go test -count=1 -v -run '^TestInstalledPackage$' ./internal/installtest/ >"$work/e2e.log" 2>&1; then
+		cat "$work/e2e.log" >&2
+		die "the installed package does not reach the demo intranet through the system tunnel"
+	fi
+	grep 'reached http' "$work/e2e.log" | sed 's/^ */  /'
+	e2e_cleanup
+	$systemd_runs && systemctl start dienstweg-helper.service
+	ok "installed helper and autostarted agent reach the demo intranet by name through the system tunnel, with no proxy"
 fi
 
 # ------------------------------------------------------- remove and purge
