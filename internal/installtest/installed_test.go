@@ -72,9 +72,7 @@ func TestInstalledPackage(t *testing.T) {
 	// directory the unit asks for.
 	execStart := keyOf(t, unit, "Service", "ExecStart")
 	if dir := keyOf(t, unit, "Service", "RuntimeDirectory"); dir != "" {
-		if err := os.MkdirAll(filepath.Join("/run", dir), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		mkdirOwn(t, filepath.Join("/run", dir))
 	}
 	helper := startProc(t, "helper", strings.Fields(execStart), nil)
 	waitFor(t, ctx, "the helper's socket", func() bool { return isSocket(helperapi.DefaultSocket) })
@@ -210,13 +208,25 @@ func installProfile(t *testing.T, p *profile.Profile) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	mkdirOwn(t, filepath.Dir(path))
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(path) })
+}
+
+// mkdirOwn makes dir (0755) if it is missing, and removes it at the end
+// if it made it and it is empty by then: the package's purge leaves
+// nothing behind, nor may this test.
+func mkdirOwn(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(dir); err == nil {
+		return
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
 }
 
 // proc is a started program whose output goes to the test log on failure.
