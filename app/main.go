@@ -84,9 +84,9 @@ func runAgent(args []string) int {
 	socket := fs.String("socket", "", "local API socket `path` (default "+localapi.DefaultSocketPath()+")")
 	open := fs.String("open", "", "window to open at start: status, wizard, announcements, support")
 	panel := fs.String("tray-panel", "auto", "tray icons for a light or dark panel: auto (follow the desktop's setting), light or dark")
-	system := fs.Bool("system-tunnel", false, "put the tunnel into the system through the privileged helper (installed packages), instead of userspace with a SOCKS proxy")
+	system := fs.Bool("system-tunnel", false, "always use the system tunnel through the privileged helper, never the userspace one, whatever the profile's tunnel mode allows (without it: the system tunnel whenever the helper answers)")
 	helperSocket := fs.String("helper-socket", "", "the helper's socket `path` (default "+helperapi.DefaultSocket+")")
-	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a session is up, for this user only; Linux only (\"\" for none)")
+	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a userspace tunnel is up, for this user only; Linux only (\"\" for none)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if exit, ok := cli.Parse(fs, args); !ok {
 		return exit

@@ -7,6 +7,12 @@
 #      packaged, the helper unit (systemd-analyze verify, enabled);
 #   3. removes and purges it and compares the file system's file list with
 #      the one from before the install: nothing may be left behind;
+#   2b. home office through the installed package (issue 16): in a network
+#      namespace of its own, the helper as its unit's ExecStart, the demo
+#      portal, the agent as the autostart entry's Exec, the wizard and
+#      `dienstweg up --code`; then curl reaches the demo intranet by name
+#      with no proxy, through the TUN device and the office DNS
+#      (scripts/package-e2e.sh, internal/installtest);
 #   4. once more with an administrator's profile.json in /etc/dienstweg:
 #      purge must keep it;
 #   5. osslsigncode verify of the Windows .exe files and the .msi, and the
@@ -26,6 +32,7 @@ ok() { printf 'package-check: ok: %s\n' "$*"; }
 tools=(
 	lintian:lintian systemd-analyze:systemd osslsigncode:osslsigncode
 	desktop-file-validate:desktop-file-utils appstreamcli:appstream msiinfo:msitools file:file
+	ip:iproute2 curl:curl
 )
 missing=()
 for tp in "${tools[@]}"; do
@@ -147,6 +154,15 @@ if [ -f "$unit" ]; then
 	fi
 else
 	say "WARNING: the package has no helper unit ($unit); it was built without packaging/systemd/dienstweg-helper.service"
+fi
+
+# ------------------------------------- home office through the system tunnel
+if [ -f "$unit" ]; then
+	# A running unit would own the socket the check's helper listens on.
+	$systemd_runs && systemctl stop dienstweg-helper.service
+	bash scripts/package-e2e.sh || die "the installed package does not reach the demo intranet through the system tunnel"
+	$systemd_runs && systemctl start dienstweg-helper.service
+	ok "installed helper and autostarted agent reach the demo intranet by name through the system tunnel, with no proxy"
 fi
 
 # ------------------------------------------------------- remove and purge

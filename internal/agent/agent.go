@@ -84,8 +84,9 @@ type Config struct {
 	// CacheDir holds non-secret caches (the announcement feed); "" means
 	// the user cache directory.
 	CacheDir string
-	// SystemTunnel puts the tunnel into the system through the privileged
-	// helper at HelperSocket ("" means its default) instead of userspace.
+	// SystemTunnel forces the system tunnel through the privileged helper
+	// at HelperSocket ("" means its default), whatever the profile's
+	// tunnel mode: no fallback to the userspace tunnel.
 	SystemTunnel bool
 	HelperSocket string
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
@@ -157,6 +158,7 @@ type Agent struct {
 	closeSession func() error
 	announce     *announce.Poller
 	engine       engine
+	tunnels      *tunnelChooser // nil with a test session
 	health       *health.Monitor
 	supervisor   *session.Controller // nil with a test session
 	updater      *update.Updater
@@ -349,6 +351,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		"organisation", a.opts.Profile.Organisation, "demo", a.opts.Profile.Demo != nil, "lang", a.opts.Lang)
 
 	var wg sync.WaitGroup
+	if a.tunnels != nil {
+		// Say from the start whether home office would reach the office
+		// for every program or only through the proxy.
+		wg.Add(1)
+		go func() { defer wg.Done(); a.tunnels.Probe(ctx) }()
+	}
 	wg.Add(5)
 	go func() { defer wg.Done(); a.followComponents(ctx) }()
 	go func() { defer wg.Done(); a.followScreenSharing(ctx) }()

@@ -15,6 +15,7 @@ type inputs struct {
 	Update     state.Update
 	Announce   state.Announcements
 	Enrollment state.Enrollment
+	Tunnel     state.Tunnel
 }
 
 // project puts the components' states into the snapshot that the local
@@ -23,6 +24,7 @@ func project(s *state.Snapshot, in inputs) {
 	s.Update = in.Update
 	s.Announce = in.Announce
 	s.Enrollment = in.Enrollment
+	s.Tunnel = in.Tunnel
 }
 
 // setInputs changes the projection's inputs and projects them. The store

@@ -7,6 +7,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
@@ -46,18 +47,26 @@ func (k keyringKeys) Credential() (string, error) {
 	return d.Credential.Reveal(), nil
 }
 
-// newSession builds the home-office session: the userspace tunnel (with
-// its SOCKS proxy for other programs) and the controller that authorises
-// it at the portal and keeps it up.
+// newSession builds the home-office session: the tunnel chooser (the
+// system tunnel through the privileged helper, or, where the profile
+// allows, the userspace one with its SOCKS proxy) and the controller that
+// authorises it at the portal and keeps it up.
 func (a *Agent) newSession() (*session.Controller, engine, error) {
-	var eng engine
+	policy := a.opts.Profile.TunnelMode()
 	if a.opts.SystemTunnel {
-		// The privileged helper puts the tunnel into the system: every
-		// program reaches the office, no proxy needed.
-		eng = tunnel.NewSystem(tunnel.SystemOptions{Socket: a.opts.HelperSocket, Logger: a.log})
-	} else {
-		eng = tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: a.opts.SOCKSAddr, Logger: a.log})
+		policy = profile.TunnelSystem
 	}
+	eng := &tunnelChooser{
+		policy:    policy,
+		system:    systemProber{tunnel.NewSystem(tunnel.SystemOptions{Socket: a.opts.HelperSocket, Logger: a.log})},
+		userspace: tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: a.opts.SOCKSAddr, Logger: a.log}),
+		proxy:     a.opts.SOCKSAddr,
+		report:    func(t state.Tunnel) { a.setInputs(func(in *inputs) { in.Tunnel = t }) },
+		log:       a.log.With("component", "tunnel"),
+	}
+	a.tunnels = eng
+	// Before the first look at the helper, say what the profile allows.
+	a.setInputs(func(in *inputs) { in.Tunnel = state.Tunnel{Policy: policy} })
 	host := a.opts.Profile.OfficeDNSName
 	if host == "" {
 		return nil, nil, fmt.Errorf("the profile names no office_dns_name to check the tunnel with")

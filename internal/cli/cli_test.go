@@ -46,6 +46,7 @@ func sample() state.Snapshot {
 		TrayVisible:  true,
 		RecentErrors: []state.ErrorEntry{{Time: at, Message: state.Message{Key: "session.gateway_unreachable"}}},
 		Helpdesk:     state.Helpdesk{Phone: "05221 123-4567", Hours: "Mo–Fr 7:30–16:00"},
+		Tunnel:       state.Tunnel{Policy: "system", Mode: state.TunnelModeSystem, Helper: state.HelperAnswers},
 	})
 }
 

@@ -30,6 +30,7 @@ func full() state.Snapshot {
 	s.DemoLogin = &state.DemoLogin{User: "demo", ActivationCode: "ABCD-EFGH"}
 	s.ProfileMissing = "/etc/dienstweg/profile.json"
 	s.LockedUntil = at.Add(5 * time.Minute)
+	s.Tunnel = state.Tunnel{Policy: "auto", Mode: state.TunnelModeUserspace, Helper: state.HelperMissing, Proxy: "127.0.0.1:1080"}
 	// Every field set, though no situation sets them all at once.
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
 		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},

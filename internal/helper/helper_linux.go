@@ -88,7 +88,7 @@ type server struct {
 // only.
 type session struct {
 	cfg   tunnel.Config
-	ep    netip.AddrPort
+	plan  tunnel.Plan
 	dev   *device.Device
 	name  string
 	index int
@@ -215,13 +215,13 @@ func (h *server) handleUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pi, _ := r.Context().Value(peerKey{}).(peerInfo)
-	cfg, ep, err := decodeUp(http.MaxBytesReader(w, r.Body, 64<<10))
+	cfg, plan, err := decodeUp(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil {
 		h.log.Warn("refused a tunnel request", "uid", pi.p.UID, "err", err)
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	st, err := h.up(cfg, ep, pi.p.UID)
+	st, err := h.up(cfg, plan, pi.p.UID)
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.As(err, new(badRequest)) {
@@ -260,7 +260,7 @@ func statusOf(s *session) helperapi.Status {
 	if s == nil {
 		return st
 	}
-	st.Up, st.Interface, st.Address, st.Endpoint, st.DNS = true, s.name, s.cfg.Address, s.ep, s.dns
+	st.Up, st.Interface, st.Address, st.Endpoint, st.DNS = true, s.name, s.plan.Address, s.plan.Gateway, s.dns
 	if u, err := s.dev.IpcGet(); err == nil {
 		if ts, err := tunnel.StatsFromUAPI(u, s.cfg.GatewayPublicKey); err == nil {
 			st.LastHandshake, st.RxBytes, st.TxBytes = ts.LastHandshake, ts.RxBytes, ts.TxBytes
@@ -275,23 +275,15 @@ func statusOf(s *session) helperapi.Status {
 	return st
 }
 
-// sameNetwork reports whether a and b set up the same device, routes
-// and DNS, so a new Up only has to reconfigure WireGuard.
-func sameNetwork(a, b tunnel.Config) bool {
-	return a.Address == b.Address && a.MTU == b.MTU &&
-		slices.Equal(a.AllowedIPs, b.AllowedIPs) && slices.Equal(a.DNS, b.DNS) &&
-		slices.Equal(a.SearchDomains, b.SearchDomains)
-}
-
-// up brings the session up with cfg and ep, checked by decodeUp.
-func (h *server) up(cfg tunnel.Config, ep netip.AddrPort, uid int) (helperapi.Status, error) {
-	uapi, err := tunnel.UAPIConfig(cfg, ep)
+// up brings the session up with cfg and its plan, checked by decodeUp.
+func (h *server) up(cfg tunnel.Config, plan tunnel.Plan, uid int) (helperapi.Status, error) {
+	uapi, err := tunnel.UAPIConfig(cfg, plan.Gateway)
 	if err != nil {
 		return helperapi.Status{}, badRequest{err}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if s := h.sess; s != nil && sameNetwork(s.cfg, cfg) {
+	if s := h.sess; s != nil && s.plan.SameNetwork(plan) {
 		// A reconnect (e.g. after a network change): new keys or
 		// endpoint on the same device, and fresh sockets.
 		if err := s.dev.IpcSet(uapi); err != nil {
@@ -300,14 +292,14 @@ func (h *server) up(cfg tunnel.Config, ep netip.AddrPort, uid int) (helperapi.St
 		if err := s.dev.BindUpdate(); err != nil {
 			return helperapi.Status{}, fmt.Errorf("reopening tunnel sockets: %w", err)
 		}
-		s.cfg, s.ep = cfg, ep
-		h.log.Info("tunnel reconfigured", "uid", uid, "interface", s.name, "gateway", ep)
+		s.cfg, s.plan = cfg, plan
+		h.log.Info("tunnel reconfigured", "uid", uid, "interface", s.name, "gateway", plan.Gateway)
 		return statusOf(s), nil
 	}
 	if err := h.downLocked(); err != nil {
 		return helperapi.Status{}, err
 	}
-	s, err := h.create(cfg, ep, uapi)
+	s, err := h.create(cfg, plan, uapi)
 	if err != nil {
 		if derr := h.undo(); derr != nil {
 			h.log.Error("undoing a failed start", "err", derr)
@@ -315,7 +307,7 @@ func (h *server) up(cfg tunnel.Config, ep netip.AddrPort, uid int) (helperapi.St
 		return helperapi.Status{}, err
 	}
 	h.sess = s
-	h.log.Info("tunnel up", "uid", uid, "interface", s.name, "address", cfg.Address, "gateway", ep, "routes", cfg.AllowedIPs, "dns", s.dns)
+	h.log.Info("tunnel up", "uid", uid, "interface", s.name, "address", plan.Address, "gateway", plan.Gateway, "routes", plan.Routes, "dns", s.dns)
 	return statusOf(s), nil
 }
 
@@ -331,18 +323,19 @@ func (h *server) record(mod func(*changes)) error {
 	return nil
 }
 
-// create makes the device, address, routes and DNS, recording each
-// before it is made. On error the caller undoes what h.ch lists.
-func (h *server) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*session, error) {
+// create carries out the plan: the device, address, routes and DNS,
+// recording each before it is made. On error the caller undoes what
+// h.ch lists. cfg is kept for the WireGuard statistics.
+func (h *server) create(cfg tunnel.Config, plan tunnel.Plan, uapi string) (*session, error) {
 	name := h.opts.Interface
 	if err := h.record(func(c *changes) { c.Interface = name }); err != nil {
 		return nil, err
 	}
-	tdev, err := tun.CreateTUN(name, cfg.MTU)
+	tdev, err := tun.CreateTUN(name, plan.MTU)
 	if err != nil {
 		return nil, fmt.Errorf("creating tun device %s: %w", name, err)
 	}
-	s := &session{cfg: cfg, ep: ep, name: name}
+	s := &session{cfg: cfg, plan: plan, name: name}
 	s.dev = device.NewDevice(tdev, conn.NewDefaultBind(), tunnel.WireGuardLogger(h.log))
 	// From here the session owns the device: undo closes it.
 	h.sess = s
@@ -360,14 +353,13 @@ func (h *server) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*ses
 	if err := h.record(func(c *changes) { c.IfIndex = s.index }); err != nil {
 		return nil, err
 	}
-	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(cfg.Address)}); err != nil {
-		return nil, fmt.Errorf("setting address %s on %s: %w", cfg.Address, name, err)
+	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(plan.Address)}); err != nil {
+		return nil, fmt.Errorf("setting address %s on %s: %w", plan.Address, name, err)
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return nil, fmt.Errorf("setting %s up: %w", name, err)
 	}
-	for _, p := range cfg.AllowedIPs {
-		p = p.Masked()
+	for _, p := range plan.Routes {
 		if err := h.record(func(c *changes) { c.Routes = append(c.Routes, p) }); err != nil {
 			return nil, err
 		}
@@ -379,8 +371,8 @@ func (h *server) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*ses
 			return nil, fmt.Errorf("adding route %s: %w", p, err)
 		}
 	}
-	if len(cfg.DNS) > 0 {
-		method, err := h.setDNS(s, cfg)
+	if !plan.DNS.Empty() {
+		method, err := h.setDNS(s, plan.DNS)
 		if err != nil {
 			return nil, err
 		}
@@ -390,7 +382,7 @@ func (h *server) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*ses
 }
 
 // setDNS sets the office DNS with the configured method.
-func (h *server) setDNS(s *session, cfg tunnel.Config) (string, error) {
+func (h *server) setDNS(s *session, dns tunnel.DNSPlan) (string, error) {
 	method := h.opts.DNS
 	if method == DNSOff {
 		return "", nil
@@ -406,7 +398,7 @@ func (h *server) setDNS(s *session, cfg tunnel.Config) (string, error) {
 		if err := h.record(func(c *changes) { c.DNS = DNSResolved }); err != nil {
 			return "", err
 		}
-		if err := resolvedSetLink(s.index, cfg.DNS, cfg.SearchDomains); err != nil {
+		if err := resolvedSetLink(s.index, dns.Servers, dns.Domains); err != nil {
 			return "", fmt.Errorf("setting office DNS with systemd-resolved: %w", err)
 		}
 	case DNSFile:
@@ -414,7 +406,7 @@ func (h *server) setDNS(s *session, cfg tunnel.Config) (string, error) {
 			return "", err
 		}
 		if err := editResolvConf(h.opts.ResolvConf, func(b []byte) []byte {
-			return addOfficeDNS(b, cfg.DNS, cfg.SearchDomains)
+			return addOfficeDNS(b, dns.Servers, dns.Domains)
 		}); err != nil {
 			return "", fmt.Errorf("setting office DNS: %w", err)
 		}

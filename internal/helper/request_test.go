@@ -112,14 +112,14 @@ func FuzzDecodeUp(f *testing.F) {
 	f.Add(upJSON(with("address", "10.77.0.10/8")))
 	f.Add([]byte(`{"config":{"address":"10.1.1.1/32","allowed_ips":["10.0.0.0/8"]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		cfg, ep, err := decodeUp(strings.NewReader(string(body)))
+		cfg, plan, err := decodeUp(strings.NewReader(string(body)))
 		if err != nil {
 			if !errors.As(err, new(badRequest)) {
 				t.Fatalf("error %v is not a bad request", err)
 			}
 			return
 		}
-		checkAccepted(t, cfg, ep)
+		checkAccepted(t, cfg, plan)
 	})
 }
 
@@ -132,26 +132,27 @@ var special = []string{
 
 var nameRE = regexp.MustCompile(`^([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$`)
 
-func checkAccepted(t *testing.T, cfg tunnel.Config, ep netip.AddrPort) {
+func checkAccepted(t *testing.T, cfg tunnel.Config, plan tunnel.Plan) {
 	t.Helper()
+	ep := plan.Gateway
 	fail := func(format string, args ...any) {
 		t.Helper()
 		t.Fatalf("accepted %+v, %s: %s", cfg, ep, fmt.Sprintf(format, args...))
 	}
-	if cfg.MTU < 1280 || cfg.MTU > 9000 {
-		fail("MTU %d", cfg.MTU)
+	if cfg.MTU < 1280 || cfg.MTU > 9000 || plan.MTU != cfg.MTU {
+		fail("MTU %d, planned %d", cfg.MTU, plan.MTU)
 	}
-	a := cfg.Address
+	a := plan.Address
 	if !a.IsValid() || a.Bits() != a.Addr().BitLen() || a.Addr() == ep.Addr().Unmap() {
 		fail("address %s", a)
 	}
 	if !ep.IsValid() || ep.Port() == 0 || ep.Addr().Zone() != "" || ep.Addr().Unmap().IsUnspecified() || ep.Addr().IsMulticast() {
 		fail("endpoint %s", ep)
 	}
-	if len(cfg.AllowedIPs) == 0 || len(cfg.AllowedIPs) > 256 {
-		fail("%d routes", len(cfg.AllowedIPs))
+	if len(plan.Routes) == 0 || len(plan.Routes) > len(cfg.AllowedIPs) || len(cfg.AllowedIPs) > 256 {
+		fail("%d routes planned for %d networks", len(plan.Routes), len(cfg.AllowedIPs))
 	}
-	for _, p := range append([]netip.Prefix{a}, cfg.AllowedIPs...) {
+	for _, p := range slices.Concat([]netip.Prefix{a}, cfg.AllowedIPs, plan.Routes) {
 		if p.Bits() == 0 || p.Contains(ep.Addr().Unmap()) {
 			fail("route %s", p)
 		}
@@ -187,7 +188,7 @@ func checkAccepted(t *testing.T, cfg tunnel.Config, ep netip.AddrPort) {
 	}
 	// What resolv.conf gets: office servers and domains only, in lines of
 	// their own, and the edit undoes itself.
-	rc := string(addOfficeDNS([]byte(homeResolvConf), cfg.DNS, cfg.SearchDomains))
+	rc := string(addOfficeDNS([]byte(homeResolvConf), plan.DNS.Servers, plan.DNS.Domains))
 	if got := string(removeOfficeDNS([]byte(rc))); got != homeResolvConf {
 		fail("resolv.conf edit does not undo itself:\n%s", got)
 	}
@@ -207,11 +208,12 @@ func checkAccepted(t *testing.T, cfg tunnel.Config, ep netip.AddrPort) {
 			fail("resolv.conf line %q", l)
 		}
 	}
-	if len(ns) != len(cfg.DNS)+1 {
+	if len(ns) != len(plan.DNS.Servers)+1 {
 		fail("nameserver lines %q", ns)
 	}
-	for _, s := range ns[:len(cfg.DNS)] {
-		if a, err := netip.ParseAddr(s); err != nil || a.Zone() != "" || !cfg.Contains(a) {
+	for _, s := range ns[:len(plan.DNS.Servers)] {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" || !slices.ContainsFunc(plan.Routes, func(p netip.Prefix) bool { return p.Contains(a) }) {
 			fail("nameserver %q", s)
 		}
 	}

@@ -144,3 +144,31 @@ func TestUpRefusesWhatLeavesTheTunnel(t *testing.T) {
 		t.Errorf("after all refusals:\n%s", diff)
 	}
 }
+
+// The portal may list an office network twice, written differently, or
+// one inside another. The helper routes each once (tunnel.NewPlan), where
+// it used to fail the second as "already routed on this computer".
+func TestUpRoutesEachNetworkOnce(t *testing.T) {
+	helpertest.NeedRoot(t)
+	t.Parallel()
+	home := helpertest.NewHome(t)
+	h := home.StartHelper(t, helpertest.HelperConfig{})
+	before := home.Snapshot(t)
+	body := upBody(t, set("allowed_ips", []string{"10.77.0.0/16", "10.77.3.4/16", "10.77.9.0/24", "10.78.0.0/24"}))
+	if code, out := postUp(t, h.Socket, body, "application/json"); code != http.StatusOK {
+		t.Fatalf("up: %d %s", code, out)
+	}
+	routes := home.Snapshot(t).Routes
+	for _, want := range []string{"10.77.0.0/16 dev", "10.78.0.0/24 dev"} {
+		if strings.Count(routes, want) != 1 {
+			t.Errorf("want one route %q:\n%s", want, routes)
+		}
+	}
+	if strings.Contains(routes, "10.77.9.0/24") {
+		t.Errorf("a route for a network inside another:\n%s", routes)
+	}
+	postDown(t, h.Socket)
+	if diff := home.Snapshot(t).Diff(before); diff != "" {
+		t.Fatalf("after the session:\n%s", diff)
+	}
+}

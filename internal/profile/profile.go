@@ -60,10 +60,45 @@ type Profile struct {
 	InternetTargets []string `json:"internet_targets,omitempty"`
 	// DefaultLanguage is "de" or "en"; empty means follow the system.
 	DefaultLanguage string `json:"default_language,omitempty"`
+	// Tunnel says how the tunnel reaches the office; nil means mode
+	// "system" (see TunnelMode).
+	Tunnel *TunnelPolicy `json:"tunnel,omitempty"`
 	// Demo is set only in the profile that `dienstweg-portal demo` writes:
 	// a demo user's sign-in, which the setup wizard shows on its first
 	// screens, so that anyone can try Dienstweg without a letter from IT.
 	Demo *DemoLogin `json:"demo,omitempty"`
+}
+
+// TunnelPolicy is how the tunnel may reach the office.
+type TunnelPolicy struct {
+	// Mode is TunnelSystem, TunnelAuto or TunnelUserspace.
+	Mode string `json:"mode"`
+}
+
+// Tunnel modes. The system tunnel (the privileged helper's TUN device,
+// routes and office DNS) lets every program reach the office; the
+// userspace tunnel runs inside the agent without privileges and reaches
+// the office only for programs set to use its proxy, so mail, file
+// shares and most specialised applications do not work there.
+const (
+	// TunnelSystem uses the helper and never falls back: without it, home
+	// office does not start and the employee is told the helper is
+	// missing. The default, so that an office never gets the limited mode
+	// unasked.
+	TunnelSystem = "system"
+	// TunnelAuto uses the helper when it answers, else the userspace
+	// tunnel (the demo without root).
+	TunnelAuto = "auto"
+	// TunnelUserspace always uses the userspace tunnel.
+	TunnelUserspace = "userspace"
+)
+
+// TunnelMode is the profile's tunnel mode, TunnelSystem if it names none.
+func (p *Profile) TunnelMode() string {
+	if p == nil || p.Tunnel == nil || p.Tunnel.Mode == "" {
+		return TunnelSystem
+	}
+	return p.Tunnel.Mode
 }
 
 // DemoLogin is a demo user's name and activation code.
@@ -179,7 +214,7 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 // fieldNames are the profile's JSON keys, spelled as documented.
 var fieldNames = func() map[string]bool {
 	names := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact](), reflect.TypeFor[TunnelPolicy]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			names[name] = true
@@ -280,6 +315,13 @@ func (p *Profile) Validate() error {
 	case "", "de", "en":
 	default:
 		problems = append(problems, fmt.Sprintf("default_language %q is not de or en", p.DefaultLanguage))
+	}
+	if p.Tunnel != nil {
+		switch p.Tunnel.Mode {
+		case TunnelSystem, TunnelAuto, TunnelUserspace:
+		default:
+			problems = append(problems, fmt.Sprintf("tunnel.mode %q is not system, auto or userspace", p.Tunnel.Mode))
+		}
 	}
 	if p.Demo != nil && (p.Demo.User == "" || p.Demo.ActivationCode == "") {
 		problems = append(problems, "demo needs a user and an activation_code")

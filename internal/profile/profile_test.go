@@ -176,3 +176,35 @@ func TestAccessibilityContact(t *testing.T) {
 		t.Error("a key in another case was accepted")
 	}
 }
+
+// The tunnel mode: the system tunnel unless the profile allows the
+// userspace one, and a typo is refused rather than read as the default.
+func TestTunnelMode(t *testing.T) {
+	t.Parallel()
+	const base = `{"organisation":"Stadt Musterstadt","portal_url":"https://127.0.0.1:1","portal_ca":"-----BEGIN CERTIFICATE-----\n","office_dns_name":"intranet.example"`
+	for _, tc := range []struct{ extra, want, wantErr string }{
+		{extra: ``, want: TunnelSystem},
+		{extra: `,"tunnel":{}`, wantErr: `tunnel.mode ""`},
+		{extra: `,"tunnel":{"mode":"system"}`, want: TunnelSystem},
+		{extra: `,"tunnel":{"mode":"auto"}`, want: TunnelAuto},
+		{extra: `,"tunnel":{"mode":"userspace"}`, want: TunnelUserspace},
+		{extra: `,"tunnel":{"mode":"socks"}`, wantErr: `tunnel.mode "socks"`},
+		{extra: `,"tunnel":{"mode":"System"}`, wantErr: `tunnel.mode "System"`},
+		{extra: `,"tunnel":{"Mode":"auto"}`, wantErr: `malformed`},
+	} {
+		p, err := Parse([]byte(base + tc.extra + `}`))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: Parse = %v, want an error saying %s", tc.extra, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.extra, err)
+			continue
+		}
+		if got := p.TunnelMode(); got != tc.want {
+			t.Errorf("%s: TunnelMode = %q, want %q", tc.extra, got, tc.want)
+		}
+	}
+}

@@ -243,6 +243,11 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	cfg := tunnel.FromProfile(dev.Tunnel, key)
 	c.set(state.Connecting, msg(KeyConnecting), false)
 	if err := c.opts.Engine.Up(ctx, cfg); err != nil {
+		if e, ok := problem.As(err); ok {
+			// The engine says what the employee can do (the tunnel
+			// helper is missing): nothing runs, as with a locked keyring.
+			return c.fail(state.NotConnected, e)
+		}
 		return c.fail(state.Problem, problem.New(problem.Internal, KeyTunnelFailed, fmt.Errorf("bringing tunnel up: %w", err)))
 	}
 	c.mu.Lock()

@@ -24,6 +24,9 @@ const (
 	LockedOut          = "locked_out"
 	Offline            = "offline"
 	PortalDown         = "portal_down"
+	// HelperMissing: the profile needs the system tunnel and the helper
+	// does not answer (or refuses this user); starting cannot work.
+	HelperMissing = "helper_missing"
 )
 
 // Message keys of the verdicts that the session's states do not have.
@@ -33,6 +36,13 @@ const (
 	KeyLockedOutAdvice  = "verdict.locked_out.advice"
 	KeyOfflineAdvice    = "verdict.offline.advice"
 	KeyPortalDownAdvice = "verdict.portal_down.advice"
+	// KeyProxyOnlyAdvice replaces "work as in the office" while the
+	// userspace tunnel runs: only programs set to use the proxy reach it.
+	KeyProxyOnlyAdvice = "verdict.connected_proxy_only.advice"
+	// KeyHelperMissing and KeyHelperRefused are the agent's (tunnel
+	// choice) words for a helper that does not answer or refuses.
+	KeyHelperMissing = "tunnel.helper_missing"
+	KeyHelperRefused = "tunnel.helper_refused"
 	// KeyStartNotSetUp is the refusal of a session start, by the agent
 	// or by `dienstweg up` before it asks for a code.
 	KeyStartNotSetUp = "start.not_set_up"
@@ -41,7 +51,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return []string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp}
+	return []string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyHelperMissing, KeyHelperRefused}
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -68,6 +78,9 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 	case s.Session.Active():
 		v := of(s.Session)
 		v.End = true
+		if s.Session == state.Connected && s.Tunnel.Mode == state.TunnelModeUserspace {
+			v.Advice = state.Message{Key: KeyProxyOnlyAdvice, Args: phone}
+		}
 		return v
 	case s.Keyring.Message != nil && s.Keyring.State != state.KeyringOK:
 		// Nothing can start before the keyring can be read; its message
@@ -97,6 +110,15 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			// Starting needs the portal: a code typed now is lost.
 			return notConnected(PortalDown, state.Message{Key: KeyPortalDownAdvice, Args: phone}, state.StartDisabled)
 		}
+	}
+	if s.Tunnel.Mode == "" && (s.Tunnel.Helper == state.HelperMissing || s.Tunnel.Helper == state.HelperRefused) {
+		// A code would be spent for nothing; a start looks at the helper
+		// again, so it stays offered for when IT has fixed it.
+		key := KeyHelperMissing
+		if s.Tunnel.Helper == state.HelperRefused {
+			key = KeyHelperRefused
+		}
+		return notConnected(HelperMissing, state.Message{Key: key, Args: phone}, state.StartCode)
 	}
 	v := of(s.Session) // not connected, or a new code is needed
 	v.Start = state.StartCode

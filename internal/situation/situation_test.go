@@ -49,6 +49,16 @@ func situations() map[string]state.Snapshot {
 		"wizard_not_read":   {Session: state.NotConnected},
 		"no_profile":        {Session: state.NotConnected, ProfileMissing: "/etc/dienstweg/profile.json"},
 		"locked_in_session": {Session: state.Connected, Enrollment: enrolled, LockedUntil: time.Date(2026, 11, 29, 18, 57, 30, 0, time.UTC)},
+		"connected_system": {Session: state.Connected, Enrollment: enrolled, Health: state.Health{Links: links("")},
+			Tunnel: state.Tunnel{Policy: "auto", Mode: state.TunnelModeSystem, Helper: state.HelperAnswers}},
+		"connected_proxy_only": {Session: state.Connected, Enrollment: enrolled, Health: state.Health{Links: links("")},
+			Tunnel: state.Tunnel{Policy: "auto", Mode: state.TunnelModeUserspace, Helper: state.HelperMissing, Proxy: "127.0.0.1:1080"}},
+		"helper_missing": {Session: state.NotConnected, Enrollment: enrolled, Health: state.Health{Links: links("")},
+			Tunnel: state.Tunnel{Policy: "system", Helper: state.HelperMissing}},
+		"helper_refused": {Session: state.NotConnected, Enrollment: enrolled, Health: state.Health{Links: links("")},
+			Tunnel: state.Tunnel{Policy: "system", Helper: state.HelperRefused}},
+		"helper_missing_after_failed_start": {Session: state.NotConnected, Enrollment: enrolled, Detail: &state.Message{Key: situation.KeyHelperMissing},
+			Tunnel: state.Tunnel{Policy: "system", Helper: state.HelperMissing}},
 	}
 }
 
@@ -82,6 +92,15 @@ func TestJudge(t *testing.T) {
 		{"no_profile", situation.NoProfile, state.Problem, "Dienstweg ist noch nicht eingerichtet", "IT-Service", state.StartHidden, false},
 		// A running session stays what it is; the lock is about new codes.
 		{"locked_in_session", "connected", state.Connected, "Verbunden – alles in Ordnung", "wie im Büro", state.StartHidden, true},
+		// Connected means every program only with the helper; through the
+		// proxy alone the advice says what does not work.
+		{"connected_system", "connected", state.Connected, "Verbunden – alles in Ordnung", "wie im Büro", state.StartHidden, true},
+		{"connected_proxy_only", "connected", state.Connected, "Verbunden – alles in Ordnung", "E-Mail und Netzlaufwerke gehen so nicht", state.StartHidden, true},
+		// The profile needs the helper: a start cannot work until IT has
+		// fixed it, and it looks again.
+		{"helper_missing", situation.HelperMissing, state.NotConnected, "Homeoffice nicht verbunden", "Dienstweg-Hilfsdienst auf diesem Computer antwortet nicht", state.StartCode, false},
+		{"helper_refused", situation.HelperMissing, state.NotConnected, "Homeoffice nicht verbunden", "lässt Ihr Benutzerkonto aber nicht zu", state.StartCode, false},
+		{"helper_missing_after_failed_start", situation.HelperMissing, state.NotConnected, "Homeoffice nicht verbunden", "Dienstweg-Hilfsdienst auf diesem Computer antwortet nicht", state.StartCode, false},
 	}
 	snaps := situations()
 	if len(snaps) != len(tests) {

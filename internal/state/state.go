@@ -25,6 +25,7 @@ type (
 	Helpdesk      = wire.Helpdesk
 	Verdict       = wire.Verdict
 	StartAction   = wire.StartAction
+	Tunnel        = wire.Tunnel
 )
 
 // What "Start home office" does (see wire.StartAction).
@@ -44,6 +45,15 @@ const (
 	NoInternet   = wire.NoInternet
 	CodeNeeded   = wire.CodeNeeded
 	Problem      = wire.Problem
+)
+
+// Tunnel modes and what a look at the helper found (see wire.Tunnel).
+const (
+	TunnelModeSystem    = wire.TunnelModeSystem
+	TunnelModeUserspace = wire.TunnelModeUserspace
+	HelperAnswers       = wire.HelperAnswers
+	HelperMissing       = wire.HelperMissing
+	HelperRefused       = wire.HelperRefused
 )
 
 // Keyring states.

@@ -3,6 +3,7 @@ package support
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ func Summary(s state.Snapshot, T Translate, loc *time.Location) []Line {
 		{T("support.health", nil), healthLine(s.Health, T)},
 		{T("support.clock", nil), clockLine(s.Health.ClockOffset, T)},
 	}
+	if s.Tunnel.Policy != "" {
+		// After the session line: which programs that connection serves.
+		lines = slices.Insert(lines, 6, Line{T("support.tunnel", nil), tunnelLine(s.Tunnel, T)})
+	}
 	if len(s.RecentErrors) == 0 {
 		lines = append(lines, Line{T("support.errors", nil), T("support.no_errors", nil)})
 	}
@@ -62,6 +67,21 @@ func Text(lines []Line) string {
 		fmt.Fprintf(&b, "%s: %s\n", l.Label, l.Value)
 	}
 	return b.String()
+}
+
+// tunnelLine says which programs home office reaches the office for.
+func tunnelLine(t state.Tunnel, T Translate) string {
+	switch {
+	case t.Mode == state.TunnelModeSystem:
+		return T("support.tunnel.system", nil)
+	case t.Mode == state.TunnelModeUserspace && t.Proxy != "":
+		return T("support.tunnel.proxy_only", map[string]string{"Proxy": t.Proxy})
+	case t.Mode == state.TunnelModeUserspace:
+		return T("support.tunnel.proxy_only_no_proxy", nil)
+	case t.Helper == state.HelperMissing || t.Helper == state.HelperRefused:
+		return T("support.tunnel.none", nil)
+	}
+	return T("support.tunnel.unknown", nil)
 }
 
 func healthLine(h state.Health, T Translate) string {

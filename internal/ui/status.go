@@ -31,6 +31,10 @@ type StatusModel struct {
 	NoTray       bool
 	Demo         bool
 	Version      string
+	// TunnelTitle and TunnelBody say what home office reaches in the
+	// tunnel mode it runs in, when that is not every program; empty
+	// otherwise.
+	TunnelTitle, TunnelBody string
 }
 
 // StatusModelFor renders s; loc is the time zone for "since". The
@@ -59,10 +63,24 @@ func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
 	if s.ProfileMissing != "" {
 		m.Detail = L("profile.missing.detail", map[string]string{"Path": s.ProfileMissing})
 	}
+	m.TunnelTitle, m.TunnelBody = tunnelNote(s.Tunnel)
 	if m.Detail == m.NextStep {
 		m.Detail = "" // a keyring's message is both: say it once
 	}
 	return m
+}
+
+// tunnelNote is what the status window says about the tunnel mode: in
+// the userspace mode only programs set to use the proxy reach the office.
+// (Without the helper where the profile needs it, the verdict says so.)
+func tunnelNote(t state.Tunnel) (title, body string) {
+	switch {
+	case t.Mode == state.TunnelModeUserspace && t.Proxy != "":
+		return L("status.tunnel.proxy_only.title"), L("status.tunnel.proxy_only.body", map[string]string{"Proxy": t.Proxy})
+	case t.Mode == state.TunnelModeUserspace:
+		return L("status.tunnel.proxy_only.title"), L("status.tunnel.proxy_only.body_no_proxy")
+	}
+	return "", ""
 }
 
 // StatusWindow shows the session state, live (screen S1).
@@ -74,6 +92,8 @@ type StatusWindow struct {
 	org, stateLine, since, detail, next, version *widget.Label
 	icon                                         *fyne.Container
 	noTray, demo, lost, safe, updateAsk          *fyne.Container
+	tunnel                                       *fyne.Container
+	tunnelTitle, tunnelBody                      *widget.Label
 	updateText                                   *widget.Label
 	chain                                        *HealthChain
 	start, end                                   *keyButton
@@ -104,6 +124,11 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.lost = notice(theme.ErrorIcon(), L("status.agent_gone"), "")
 	w.lost.Hide()
 	w.safe = notice(theme.VisibilityOffIcon(), L("status.safe_mode"), "")
+	w.tunnelTitle = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	w.tunnelTitle.Wrapping = fyne.TextWrapWord
+	w.tunnelBody = wrapped("")
+	w.tunnel = noticeOf(theme.WarningIcon(), container.NewVBox(w.tunnelTitle, w.tunnelBody))
+	w.tunnel.Hide()
 	w.updateText = wrapped("")
 	keys := newWindowKeys(w.Window)
 	now := keys.newButton(L("update.choice.now"), nil, func() { w.chooseUpdate(localapi.UpdateNow) })
@@ -137,6 +162,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		stateRow,
 		w.detail,
 		nextCard,
+		w.tunnel,
 		w.chain,
 		w.errLabel,
 		w.lost,
@@ -172,6 +198,9 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
 	setVisible(w.safe, s.SafeMode)
+	w.tunnelTitle.SetText(m.TunnelTitle)
+	w.tunnelBody.SetText(m.TunnelBody)
+	setVisible(w.tunnel, m.TunnelTitle != "")
 	w.chain.Apply(s.Health)
 	setVisible(w.chain, len(s.Health.Links) > 0)
 	// While a session is up a ready update waits for the employee's word.

@@ -98,3 +98,49 @@ func TestStatusWindowFitsASmallScreen(t *testing.T) {
 		}
 	}
 }
+
+// "Verbunden" through the proxy alone is not the office at the desk: the
+// status window says which programs reach it and which do not (issue 16),
+// and says nothing where every program does.
+func TestStatusWindowSaysWhatTheProxyOnlyModeReaches(t *testing.T) {
+	enrolled := state.Enrollment{Enrolled: true, Step: "done"}
+	tests := []struct {
+		name   string
+		tunnel state.Tunnel
+		note   []string // parts of the notice; none: no notice
+	}{
+		{name: "system", tunnel: state.Tunnel{Policy: "auto", Mode: state.TunnelModeSystem, Helper: state.HelperAnswers}},
+		{name: "not_known_yet", tunnel: state.Tunnel{Policy: "auto"}},
+		{name: "proxy_only", tunnel: state.Tunnel{Policy: "auto", Mode: state.TunnelModeUserspace, Helper: state.HelperMissing, Proxy: "127.0.0.1:1080"},
+			note: []string{"Nur über den Proxy", "127.0.0.1:1080", "E-Mail, Netzlaufwerke und die Fachverfahren der Stadt erreichen das Büro so nicht"}},
+		{name: "proxy_only_without_proxy", tunnel: state.Tunnel{Policy: "userspace", Mode: state.TunnelModeUserspace},
+			note: []string{"Nur über den Proxy", "Kein anderes Programm erreicht das Büro"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := test.NewTempApp(t)
+			a.Settings().SetTheme(newTheme())
+			w := NewStatusWindow(a, &recordingClient{})
+			w.async = inline
+			w.Apply(judged(state.Snapshot{Session: state.Connected, Enrollment: enrolled, TrayVisible: true, Tunnel: tt.tunnel}))
+			if len(tt.note) == 0 {
+				if w.tunnel.Visible() {
+					t.Errorf("a tunnel notice: %q %q", w.tunnelTitle.Text, w.tunnelBody.Text)
+				}
+				return
+			}
+			if !w.tunnel.Visible() {
+				t.Fatal("no tunnel notice")
+			}
+			text := w.tunnelTitle.Text + " " + w.tunnelBody.Text
+			for _, part := range tt.note {
+				if !strings.Contains(text, part) {
+					t.Errorf("notice %q lacks %q", text, part)
+				}
+			}
+			if strings.Contains(w.next.Text, "wie im Büro") {
+				t.Errorf("next step %q promises the office at the desk", w.next.Text)
+			}
+		})
+	}
+}

@@ -153,6 +153,11 @@ func notice(icon fyne.Resource, title, text string) *fyne.Container {
 	if text != "" {
 		body.Add(wrapped(text))
 	}
+	return noticeOf(icon, body)
+}
+
+// noticeOf frames body as a notice, for one whose text changes.
+func noticeOf(icon fyne.Resource, body fyne.CanvasObject) *fyne.Container {
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = theme.Size(theme.SizeNameInputRadius)
 	return container.NewStack(bg, container.NewPadded(container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(icon)), nil, body)))

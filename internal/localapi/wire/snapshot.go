@@ -213,11 +213,52 @@ type Snapshot struct {
 	// LockedUntil: after too many wrong codes the portal refuses new
 	// ones until then; zero when no lock holds.
 	LockedUntil time.Time `json:"locked_until,omitzero"`
+	// Tunnel says how home office reaches the office on this computer.
+	Tunnel Tunnel `json:"tunnel"`
 	// Verdict is what the employee is told and offered. One function
 	// derives it from the rest of the snapshot on every change, so the
 	// headline, the advice and the actions never disagree.
 	Verdict Verdict `json:"verdict"`
 }
+
+// Tunnel is how the tunnel reaches the office: through the privileged
+// helper for every program, or inside the agent for programs set to use
+// its proxy only.
+type Tunnel struct {
+	// Policy is the profile's tunnel mode: "system", "auto" or
+	// "userspace" (profile.TunnelSystem, ...).
+	Policy string `json:"policy,omitempty"`
+	// Mode is how the tunnel runs, or would run if started now:
+	// TunnelModeSystem, TunnelModeUserspace, or "" when there is no way
+	// (the policy needs the helper and it does not answer) or the helper
+	// has not been asked yet.
+	Mode string `json:"mode,omitempty"`
+	// Helper is what the last look at the privileged helper found:
+	// HelperAnswers, HelperMissing, HelperRefused, or "" (not asked: the
+	// policy forces userspace, or not yet).
+	Helper string `json:"helper,omitempty"`
+	// Proxy is the SOCKS5 address that programs must use in userspace
+	// mode; "" for none.
+	Proxy string `json:"proxy,omitempty"`
+}
+
+// Tunnel modes (Tunnel.Mode).
+const (
+	TunnelModeSystem    = "system"
+	TunnelModeUserspace = "userspace"
+)
+
+// What a look at the helper found (Tunnel.Helper).
+const (
+	// HelperAnswers: the helper runs and lets this user use it.
+	HelperAnswers = "answers"
+	// HelperMissing: nothing answers on the helper's socket (not
+	// installed, or not running).
+	HelperMissing = "missing"
+	// HelperRefused: the helper runs but refuses this user (not in the
+	// allowed group), or answered with an error.
+	HelperRefused = "refused"
+)
 
 // Verdict is the employee's view of the situation: the tray, the windows
 // and the command line only render it.

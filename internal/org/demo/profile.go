@@ -29,6 +29,9 @@ func Profile(portalURL, portalCA string) (*profile.Profile, error) {
 		HealthTargets: []profile.HealthTarget{
 			{Name: "Intranet", Kind: "https", Address: "http://intranet." + DemoSearchDomain + "/"},
 		},
+		// The system tunnel where the helper is installed; without it
+		// (make run, no root) the userspace one, so the demo still works.
+		Tunnel: &profile.TunnelPolicy{Mode: profile.TunnelAuto},
 	}
 	// The demo runs on this computer: its internet is loopback, and the
 	// well-known hosts the check uses by default are out of reach on a
