@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,7 +122,7 @@ type winServer struct {
 
 type winSession struct {
 	cfg  tunnel.Config
-	ep   netip.AddrPort
+	plan tunnel.Plan
 	dev  *device.Device
 	name string
 	dns  string
@@ -236,13 +235,13 @@ func (h *winServer) handleUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _ := pipeCallerFrom(r.Context())
-	cfg, ep, err := decodeUp(http.MaxBytesReader(w, r.Body, 64<<10))
+	cfg, plan, err := decodeUp(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil {
 		h.log.Warn("refused a tunnel request", "user", c.User, "err", err)
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	st, err := h.up(cfg, ep, c.User)
+	st, err := h.up(cfg, plan, c.User)
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.As(err, new(badRequest)) {
@@ -280,7 +279,7 @@ func winStatusOf(s *winSession) helperapi.Status {
 	if s == nil {
 		return st
 	}
-	st.Up, st.Interface, st.Address, st.Endpoint, st.DNS = true, s.name, s.cfg.Address, s.ep, s.dns
+	st.Up, st.Interface, st.Address, st.Endpoint, st.DNS = true, s.name, s.plan.Address, s.plan.Gateway, s.dns
 	if u, err := s.dev.IpcGet(); err == nil {
 		if ts, err := tunnel.StatsFromUAPI(u, s.cfg.GatewayPublicKey); err == nil {
 			st.LastHandshake, st.RxBytes, st.TxBytes = ts.LastHandshake, ts.RxBytes, ts.TxBytes
@@ -295,37 +294,29 @@ func winStatusOf(s *winSession) helperapi.Status {
 	return st
 }
 
-// sameWinNetwork reports whether a and b set up the same adapter,
-// routes and DNS, so a new Up only has to reconfigure WireGuard.
-func sameWinNetwork(a, b tunnel.Config) bool {
-	return a.Address == b.Address && a.MTU == b.MTU &&
-		slices.Equal(a.AllowedIPs, b.AllowedIPs) && slices.Equal(a.DNS, b.DNS) &&
-		slices.Equal(a.SearchDomains, b.SearchDomains)
-}
-
-// up brings the session up with cfg and ep, checked by decodeUp.
-func (h *winServer) up(cfg tunnel.Config, ep netip.AddrPort, user string) (helperapi.Status, error) {
-	uapi, err := tunnel.UAPIConfig(cfg, ep)
+// up brings the session up with cfg and its plan, checked by decodeUp.
+func (h *winServer) up(cfg tunnel.Config, plan tunnel.Plan, user string) (helperapi.Status, error) {
+	uapi, err := tunnel.UAPIConfig(cfg, plan.Gateway)
 	if err != nil {
 		return helperapi.Status{}, badRequest{err}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if s := h.sess; s != nil && sameWinNetwork(s.cfg, cfg) {
+	if s := h.sess; s != nil && s.plan.SameNetwork(plan) {
 		if err := s.dev.IpcSet(uapi); err != nil {
 			return helperapi.Status{}, fmt.Errorf("reconfiguring tunnel: %w", err)
 		}
 		if err := s.dev.BindUpdate(); err != nil {
 			return helperapi.Status{}, fmt.Errorf("reopening tunnel sockets: %w", err)
 		}
-		s.cfg, s.ep = cfg, ep
-		h.log.Info("tunnel reconfigured", "user", user, "interface", s.name, "gateway", ep)
+		s.cfg, s.plan = cfg, plan
+		h.log.Info("tunnel reconfigured", "user", user, "interface", s.name, "gateway", plan.Gateway)
 		return winStatusOf(s), nil
 	}
 	if err := h.downLocked(); err != nil {
 		return helperapi.Status{}, err
 	}
-	s, err := h.create(cfg, ep, uapi)
+	s, err := h.create(cfg, plan, uapi)
 	if err != nil {
 		if derr := h.undo(); derr != nil {
 			h.log.Error("undoing a failed start", "err", derr)
@@ -333,7 +324,7 @@ func (h *winServer) up(cfg tunnel.Config, ep netip.AddrPort, user string) (helpe
 		return helperapi.Status{}, err
 	}
 	h.sess = s
-	h.log.Info("tunnel up", "user", user, "interface", s.name, "address", cfg.Address, "gateway", ep, "routes", cfg.AllowedIPs, "dns", s.dns)
+	h.log.Info("tunnel up", "user", user, "interface", s.name, "address", plan.Address, "gateway", plan.Gateway, "routes", plan.Routes, "dns", s.dns)
 	return winStatusOf(s), nil
 }
 

@@ -30,15 +30,12 @@ func init() {
 
 // create makes the adapter, address, routes and DNS, recording each
 // before it is made. On error the caller undoes what h.st lists.
-func (h *winServer) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*winSession, error) {
+func (h *winServer) create(cfg tunnel.Config, plan tunnel.Plan, uapi string) (*winSession, error) {
 	name := h.opts.Interface
 	if err := h.record(func(c *winState) { c.Interface = name }); err != nil {
 		return nil, err
 	}
-	mtu := cfg.MTU
-	if mtu == 0 {
-		mtu = 1420 // tunnel.Config's default
-	}
+	mtu := plan.MTU
 	guid := adapterGUID
 	tdev, err := tun.CreateTUNWithRequestedGUID(name, &guid, mtu)
 	if err != nil {
@@ -50,7 +47,7 @@ func (h *winServer) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*
 		return nil, fmt.Errorf("unexpected tun device %T", tdev)
 	}
 	luid := winipcfg.LUID(nt.LUID())
-	s := &winSession{cfg: cfg, ep: ep, name: name}
+	s := &winSession{cfg: cfg, plan: plan, name: name}
 	s.dev = device.NewDevice(tdev, conn.NewDefaultBind(), tunnel.WireGuardLogger(h.log))
 	// From here the session owns the adapter: undo closes it, and
 	// wintun deletes it with its address, routes and interface DNS.
@@ -64,14 +61,13 @@ func (h *winServer) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*
 	if err := s.dev.Up(); err != nil {
 		return nil, fmt.Errorf("tunnel up: %w", err)
 	}
-	if err := setInterface(luid, cfg.Address.Addr(), mtu); err != nil {
+	if err := setInterface(luid, plan.Address.Addr(), mtu); err != nil {
 		return nil, err
 	}
-	if err := luid.SetIPAddresses([]netip.Prefix{cfg.Address}); err != nil {
-		return nil, fmt.Errorf("setting address %s on %s: %w", cfg.Address, name, err)
+	if err := luid.SetIPAddresses([]netip.Prefix{plan.Address}); err != nil {
+		return nil, fmt.Errorf("setting address %s on %s: %w", plan.Address, name, err)
 	}
-	for _, p := range cfg.AllowedIPs {
-		p = p.Masked()
+	for _, p := range plan.Routes {
 		if err := h.record(func(c *winState) { c.Routes = append(c.Routes, p) }); err != nil {
 			return nil, err
 		}
@@ -89,8 +85,8 @@ func (h *winServer) create(cfg tunnel.Config, ep netip.AddrPort, uapi string) (*
 			return nil, fmt.Errorf("adding route %s: %w", p, err)
 		}
 	}
-	if len(cfg.DNS) > 0 && h.opts.DNS != DNSOff {
-		method, err := h.setDNS(luid, cfg)
+	if !plan.DNS.Empty() && h.opts.DNS != DNSOff {
+		method, err := h.setDNS(luid, plan.DNS)
 		if err != nil {
 			return nil, err
 		}
@@ -155,10 +151,10 @@ func onLink(p netip.Prefix) netip.Addr {
 // rules and makes the domains the adapter's search list, so short names
 // work. Without domains the servers become the adapter's DNS servers:
 // then Windows decides which names go there.
-func (h *winServer) setDNS(luid winipcfg.LUID, cfg tunnel.Config) (string, error) {
-	rules := nrptRules(cfg.DNS, cfg.SearchDomains)
+func (h *winServer) setDNS(luid winipcfg.LUID, dns tunnel.DNSPlan) (string, error) {
+	rules := nrptRules(dns.Servers, dns.Domains)
 	if len(rules) == 0 {
-		if err := setInterfaceDNS(luid, cfg.DNS, nil); err != nil {
+		if err := setInterfaceDNS(luid, dns.Servers, nil); err != nil {
 			return "", err
 		}
 		return "interface", nil
@@ -173,7 +169,7 @@ func (h *winServer) setDNS(luid winipcfg.LUID, cfg tunnel.Config) (string, error
 	if policy {
 		h.log.Warn("group policy sets NRPT rules of its own; the office DNS rule was written into the policy table too, and a policy refresh may drop it until the next connect", "domains", nrptRulesSummary(rules))
 	}
-	if err := setInterfaceDNS(luid, nil, cfg.SearchDomains); err != nil {
+	if err := setInterfaceDNS(luid, nil, dns.Domains); err != nil {
 		return "", err
 	}
 	return DNSNRPT, nil
