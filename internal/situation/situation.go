@@ -39,6 +39,9 @@ const (
 	// KeyProxyOnlyAdvice replaces "work as in the office" while the
 	// userspace tunnel runs: only programs set to use the proxy reach it.
 	KeyProxyOnlyAdvice = "verdict.connected_proxy_only.advice"
+	// KeyProxyOnlyHeadline replaces "Connected – all fine": with the proxy
+	// alone, mail and network drives do not reach the office.
+	KeyProxyOnlyHeadline = "verdict.connected_proxy_only.headline"
 	// KeyHelperMissing and KeyHelperRefused are the agent's (tunnel
 	// choice) words for a helper that does not answer or refuses.
 	KeyHelperMissing = "tunnel.helper_missing"
@@ -51,7 +54,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return []string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyHelperMissing, KeyHelperRefused}
+	return []string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -79,6 +82,7 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 		v := of(s.Session)
 		v.End = true
 		if s.Session == state.Connected && s.Tunnel.Mode == state.TunnelModeUserspace {
+			v.Headline = state.Message{Key: KeyProxyOnlyHeadline}
 			v.Advice = state.Message{Key: KeyProxyOnlyAdvice, Args: phone}
 		}
 		return v

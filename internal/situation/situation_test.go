@@ -95,7 +95,7 @@ func TestJudge(t *testing.T) {
 		// Connected means every program only with the helper; through the
 		// proxy alone the advice says what does not work.
 		{"connected_system", "connected", state.Connected, "Verbunden – alles in Ordnung", "wie im Büro", state.StartHidden, true},
-		{"connected_proxy_only", "connected", state.Connected, "Verbunden – alles in Ordnung", "E-Mail und Netzlaufwerke gehen so nicht", state.StartHidden, true},
+		{"connected_proxy_only", "connected", state.Connected, "Verbunden – nur über den Proxy", "E-Mail und Netzlaufwerke gehen so nicht", state.StartHidden, true},
 		// The profile needs the helper: a start cannot work until IT has
 		// fixed it, and it looks again.
 		{"helper_missing", situation.HelperMissing, state.NotConnected, "Homeoffice nicht verbunden", "Dienstweg-Hilfsdienst auf diesem Computer antwortet nicht", state.StartCode, false},
