@@ -87,12 +87,8 @@ type server struct {
 // session is the running tunnel. cfg holds the private key, in memory
 // only.
 type session struct {
-	cfg   tunnel.Config
-	plan  tunnel.Plan
-	dev   *device.Device
-	name  string
+	tunnelSession
 	index int
-	dns   string
 }
 
 // listen opens the socket with its mode and group. The peer check in
@@ -250,29 +246,11 @@ func (h *server) handleStatus(w http.ResponseWriter, r *http.Request) {
 
 func (h *server) status() helperapi.Status {
 	h.mu.Lock()
-	s := h.sess
-	h.mu.Unlock()
-	return statusOf(s)
-}
-
-func statusOf(s *session) helperapi.Status {
-	st := helperapi.Status{HandshakeAgeSeconds: -1}
-	if s == nil {
-		return st
+	defer h.mu.Unlock()
+	if h.sess == nil {
+		return statusOf(nil)
 	}
-	st.Up, st.Interface, st.Address, st.Endpoint, st.DNS = true, s.name, s.plan.Address, s.plan.Gateway, s.dns
-	if u, err := s.dev.IpcGet(); err == nil {
-		if ts, err := tunnel.StatsFromUAPI(u, s.cfg.GatewayPublicKey); err == nil {
-			st.LastHandshake, st.RxBytes, st.TxBytes = ts.LastHandshake, ts.RxBytes, ts.TxBytes
-			if ts.Endpoint.IsValid() {
-				st.Endpoint = ts.Endpoint
-			}
-			if age := ts.HandshakeAge(time.Now()); age >= 0 {
-				st.HandshakeAgeSeconds = age.Seconds()
-			}
-		}
-	}
-	return st
+	return statusOf(&h.sess.tunnelSession)
 }
 
 // up brings the session up with cfg and its plan, checked by decodeUp.
@@ -284,17 +262,11 @@ func (h *server) up(cfg tunnel.Config, plan tunnel.Plan, uid int) (helperapi.Sta
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s := h.sess; s != nil && s.plan.SameNetwork(plan) {
-		// A reconnect (e.g. after a network change): new keys or
-		// endpoint on the same device, and fresh sockets.
-		if err := s.dev.IpcSet(uapi); err != nil {
-			return helperapi.Status{}, fmt.Errorf("reconfiguring tunnel: %w", err)
+		if err := s.reconfigure(cfg, plan, uapi); err != nil {
+			return helperapi.Status{}, err
 		}
-		if err := s.dev.BindUpdate(); err != nil {
-			return helperapi.Status{}, fmt.Errorf("reopening tunnel sockets: %w", err)
-		}
-		s.cfg, s.plan = cfg, plan
 		h.log.Info("tunnel reconfigured", "uid", uid, "interface", s.name, "gateway", plan.Gateway)
-		return statusOf(s), nil
+		return statusOf(&s.tunnelSession), nil
 	}
 	if err := h.downLocked(); err != nil {
 		return helperapi.Status{}, err
@@ -308,7 +280,7 @@ func (h *server) up(cfg tunnel.Config, plan tunnel.Plan, uid int) (helperapi.Sta
 	}
 	h.sess = s
 	h.log.Info("tunnel up", "uid", uid, "interface", s.name, "address", plan.Address, "gateway", plan.Gateway, "routes", plan.Routes, "dns", s.dns)
-	return statusOf(s), nil
+	return statusOf(&s.tunnelSession), nil
 }
 
 // record saves the state file before a change is made.
@@ -335,7 +307,7 @@ func (h *server) create(cfg tunnel.Config, plan tunnel.Plan, uapi string) (*sess
 	if err != nil {
 		return nil, fmt.Errorf("creating tun device %s: %w", name, err)
 	}
-	s := &session{cfg: cfg, plan: plan, name: name}
+	s := &session{tunnelSession: tunnelSession{cfg: cfg, plan: plan, name: name}}
 	s.dev = device.NewDevice(tdev, conn.NewDefaultBind(), tunnel.WireGuardLogger(h.log))
 	// From here the session owns the device: undo closes it.
 	h.sess = s

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows/svc"
-	"golang.zx2c4.com/wireguard/device"
 
 	"github.com/dienstweg/dienstweg/internal/helper/helperapi"
 	"github.com/dienstweg/dienstweg/internal/tunnel"
@@ -116,16 +115,8 @@ type winServer struct {
 	groupSID string
 
 	mu   sync.Mutex // serialises session changes
-	sess *winSession
+	sess *tunnelSession
 	st   winState // what is changed on the system now (mirrors the state file)
-}
-
-type winSession struct {
-	cfg  tunnel.Config
-	plan tunnel.Plan
-	dev  *device.Device
-	name string
-	dns  string
 }
 
 // serveWindows cleans up, serves the pipe until ctx ends, and then
@@ -271,27 +262,7 @@ func (h *winServer) handleStatus(w http.ResponseWriter, r *http.Request) {
 func (h *winServer) status() helperapi.Status {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return winStatusOf(h.sess)
-}
-
-func winStatusOf(s *winSession) helperapi.Status {
-	st := helperapi.Status{HandshakeAgeSeconds: -1}
-	if s == nil {
-		return st
-	}
-	st.Up, st.Interface, st.Address, st.Endpoint, st.DNS = true, s.name, s.plan.Address, s.plan.Gateway, s.dns
-	if u, err := s.dev.IpcGet(); err == nil {
-		if ts, err := tunnel.StatsFromUAPI(u, s.cfg.GatewayPublicKey); err == nil {
-			st.LastHandshake, st.RxBytes, st.TxBytes = ts.LastHandshake, ts.RxBytes, ts.TxBytes
-			if ts.Endpoint.IsValid() {
-				st.Endpoint = ts.Endpoint
-			}
-			if age := ts.HandshakeAge(time.Now()); age >= 0 {
-				st.HandshakeAgeSeconds = age.Seconds()
-			}
-		}
-	}
-	return st
+	return statusOf(h.sess)
 }
 
 // up brings the session up with cfg and its plan, checked by decodeUp.
@@ -303,15 +274,11 @@ func (h *winServer) up(cfg tunnel.Config, plan tunnel.Plan, user string) (helper
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s := h.sess; s != nil && s.plan.SameNetwork(plan) {
-		if err := s.dev.IpcSet(uapi); err != nil {
-			return helperapi.Status{}, fmt.Errorf("reconfiguring tunnel: %w", err)
+		if err := s.reconfigure(cfg, plan, uapi); err != nil {
+			return helperapi.Status{}, err
 		}
-		if err := s.dev.BindUpdate(); err != nil {
-			return helperapi.Status{}, fmt.Errorf("reopening tunnel sockets: %w", err)
-		}
-		s.cfg, s.plan = cfg, plan
 		h.log.Info("tunnel reconfigured", "user", user, "interface", s.name, "gateway", plan.Gateway)
-		return winStatusOf(s), nil
+		return statusOf(s), nil
 	}
 	if err := h.downLocked(); err != nil {
 		return helperapi.Status{}, err
@@ -325,7 +292,7 @@ func (h *winServer) up(cfg tunnel.Config, plan tunnel.Plan, user string) (helper
 	}
 	h.sess = s
 	h.log.Info("tunnel up", "user", user, "interface", s.name, "address", plan.Address, "gateway", plan.Gateway, "routes", plan.Routes, "dns", s.dns)
-	return winStatusOf(s), nil
+	return statusOf(s), nil
 }
 
 // downLocked ends the session and undoes every change. h.mu is held.

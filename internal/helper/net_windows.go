@@ -30,7 +30,7 @@ func init() {
 
 // create makes the adapter, address, routes and DNS, recording each
 // before it is made. On error the caller undoes what h.st lists.
-func (h *winServer) create(cfg tunnel.Config, plan tunnel.Plan, uapi string) (*winSession, error) {
+func (h *winServer) create(cfg tunnel.Config, plan tunnel.Plan, uapi string) (*tunnelSession, error) {
 	name := h.opts.Interface
 	if err := h.record(func(c *winState) { c.Interface = name }); err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func (h *winServer) create(cfg tunnel.Config, plan tunnel.Plan, uapi string) (*w
 		return nil, fmt.Errorf("unexpected tun device %T", tdev)
 	}
 	luid := winipcfg.LUID(nt.LUID())
-	s := &winSession{cfg: cfg, plan: plan, name: name}
+	s := &tunnelSession{cfg: cfg, plan: plan, name: name}
 	s.dev = device.NewDevice(tdev, conn.NewDefaultBind(), tunnel.WireGuardLogger(h.log))
 	// From here the session owns the adapter: undo closes it, and
 	// wintun deletes it with its address, routes and interface DNS.
