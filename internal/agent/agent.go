@@ -170,7 +170,7 @@ type Agent struct {
 	engine       engine
 	tunnels      *tunnelChooser // nil with a test session
 	health       *health.Monitor
-	office       *office.Watcher // nil without the profile's office_check
+	office       *office.Watcher     // nil without the profile's office_check
 	supervisor   *session.Controller // nil with a test session
 	updater      *update.Updater
 	restartMu    sync.Mutex

@@ -219,7 +219,9 @@ func TestOfficeCheckInNamespaces(t *testing.T) {
 	verdict("unplugged", state.NotConnected.String(), state.StartCode)
 
 	var figures []string
-	add := func(what string, d time.Duration) { figures = append(figures, what+" "+d.Round(10*time.Millisecond).String()) }
+	add := func(what string, d time.Duration) {
+		figures = append(figures, what+" "+d.Round(10*time.Millisecond).String())
+	}
 	add("into the office", move("into the office", "office", true))
 	verdict("in the office", situation.InOffice, state.StartHidden)
 	add("home, other CA", move("home, same host name, another CA", "home", false))
@@ -251,4 +253,3 @@ func TestOfficeCheckInNamespaces(t *testing.T) {
 	t.Logf("office check after a network change (route watch debounce %v, check timeout %v): %s",
 		routeDebounce, office.DefaultTimeout, strings.Join(figures, ", "))
 }
-
