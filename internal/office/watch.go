@@ -63,13 +63,8 @@ func (w *Watcher) Known() <-chan struct{} { return w.first }
 // Run checks until ctx ends; it always returns nil (the agent's
 // supervisor runs it as a component).
 func (w *Watcher) Run(ctx context.Context) error {
-	type outcome struct {
-		seq int
-		err error
-	}
-	results := make(chan outcome, 1)
+	results := make(chan error, 1)
 	var (
-		seq     int
 		cancel  context.CancelFunc = func() {}
 		running bool
 		wg      sync.WaitGroup
@@ -79,20 +74,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 	start := func() {
 		cancel()
 		if running {
-			// The result of the one cancelled is dropped by its seq; wait
-			// for it so that results never holds two.
-			r := <-results
-			_ = r
+			// The cancelled check's outcome is about a network that is
+			// gone: wait for it and drop it, so results never holds two.
+			<-results
 		}
-		seq++
 		var cctx context.Context
 		cctx, cancel = context.WithCancel(ctx)
 		running = true
 		wg.Add(1)
-		go func(seq int) {
+		go func() {
 			defer wg.Done()
-			results <- outcome{seq, w.check.Check(cctx)}
-		}(seq)
+			results <- w.check.Check(cctx)
+		}()
 	}
 	ticker := time.NewTicker(w.every)
 	defer ticker.Stop()
@@ -107,17 +100,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if !running {
 				start()
 			}
-		case r := <-results:
+		case err := <-results:
 			running = false
-			if r.seq != seq {
-				continue
-			}
-			in := r.err == nil
+			in := err == nil
 			if last == nil || *last != in {
 				if in {
 					w.log.Info("in the office network: the office check answered")
 				} else {
-					w.log.Info("not in the office network", "why", r.err)
+					w.log.Info("not in the office network", "why", err)
 				}
 			}
 			last = &in
