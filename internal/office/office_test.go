@@ -177,3 +177,16 @@ func TestTriggerCancelsAStaleCheck(t *testing.T) {
 	default:
 	}
 }
+
+// One check against the office host on loopback: the cost of the check
+// itself, without the route watch's settle time (docs/office.md).
+func BenchmarkProbeInOffice(b *testing.B) {
+	org := orgCA(b, officeName)
+	p := &office.Probe{Address: serveTLS(b, org), ServerName: officeName, Roots: roots(b, org)}
+	ctx := context.Background()
+	for b.Loop() {
+		if err := p.Check(ctx); err != nil {
+			b.Fatalf("Check: %v", err)
+		}
+	}
+}
