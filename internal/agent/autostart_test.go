@@ -9,6 +9,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -113,4 +114,47 @@ func TestAutoStartPromptsOnceAfterLogin(t *testing.T) {
 			t.Errorf("opened %v in the office", got)
 		}
 	})
+}
+
+// The office check looks again when a session starts or stops running,
+// and not on other changes of the session.
+func TestOfficeRecheckOnSessionEdges(t *testing.T) {
+	t.Parallel()
+	feed := session.NewFeed(session.Status{Phase: state.NotConnected})
+	states, stop := feed.Subscribe()
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	triggered := make(chan struct{}, 8)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		triggerOnRunningEdges(ctx, states, func() { triggered <- struct{}{} })
+	}()
+	expect := func(what string, want bool) {
+		t.Helper()
+		// Generous for a check that must come, short for one that must not.
+		wait := 200 * time.Millisecond
+		if want {
+			wait = 10 * time.Second
+		}
+		select {
+		case <-triggered:
+			if !want {
+				t.Errorf("%s: checked again", what)
+			}
+		case <-time.After(wait):
+			if want {
+				t.Errorf("%s: not checked again", what)
+			}
+		}
+	}
+	expect("at start", false)
+	feed.Set(session.Status{Phase: state.Connecting, Running: true}, time.Now())
+	expect("session started", true)
+	feed.Set(session.Status{Phase: state.Connected, Running: true}, time.Now())
+	expect("connected", false)
+	feed.Set(session.Status{Phase: state.NotConnected}, time.Now())
+	expect("session ended", true)
+	cancel()
+	<-done
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/office"
 	"github.com/dienstweg/dienstweg/internal/problem"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/situation"
 )
 
@@ -33,6 +34,15 @@ func (a *Agent) watchOffice(ctx context.Context, sup *supervisor, wg *sync.WaitG
 	if a.office != nil {
 		sup.start(ctx, component{"office", a.office.Run})
 		known = a.office.Known()
+		if a.opts.Session != nil {
+			states, stop := a.opts.Session.Subscribe()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer stop()
+				triggerOnRunningEdges(ctx, states, a.office.Trigger)
+			}()
+		}
 	}
 	if a.opts.AutoStart && a.opts.Session != nil {
 		wg.Add(1)
@@ -73,4 +83,23 @@ func (a *Agent) refuseInOffice() error {
 	}
 	a.log.Info("session start refused: this computer is in the office network")
 	return fail(problem.Conflict, situation.InOffice, situation.KeyStartInOffice, "this computer is in the office network; home office is not needed here")
+}
+
+// triggerOnRunningEdges checks again when a session starts or stops
+// running: its tunnel changes the way to the office host (off Linux the
+// check pauses while it runs), and IPv4 drops a removed tunnel's routes
+// without a notice that the route watch would see.
+func triggerOnRunningEdges(ctx context.Context, states <-chan session.Status, trigger func()) {
+	running, known := false, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-states:
+			if known && st.Running != running {
+				trigger()
+			}
+			running, known = st.Running, true
+		}
+	}
 }
