@@ -52,6 +52,8 @@ func TestJudgeInOffice(t *testing.T) {
 			"not_connected", "Homeoffice nicht verbunden", "„Homeoffice starten“", state.StartCode, false},
 		{"in_office_session_runs", state.Snapshot{Session: state.Connected, Enrollment: enrolled, Office: office},
 			"connected", "Verbunden – alles in Ordnung", "Homeoffice läuft noch, wird hier aber nicht gebraucht", state.StartHidden, true},
+		{"in_office_session_allowed", state.Snapshot{Session: state.Connected, Enrollment: enrolled, Office: state.Office{InOffice: true, StartAllowed: true}},
+			"connected", "Verbunden – alles in Ordnung", "wie im Büro", state.StartHidden, true},
 		{"left_office", state.Snapshot{Session: state.NotConnected, Enrollment: enrolled},
 			"not_connected", "Homeoffice nicht verbunden", "„Homeoffice starten“", state.StartCode, false},
 	}

@@ -85,9 +85,9 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			v.Headline = state.Message{Key: KeyProxyOnlyHeadline}
 			v.Advice = state.Message{Key: KeyProxyOnlyAdvice, Args: phone}
 		}
-		if s.Office.InOffice {
+		if officeHidesStart(s.Office) {
 			// The headline stays the tunnel's truth; the advice says it
-			// is not needed here.
+			// is not needed here (unless IT wants it in the office too).
 			v.Advice = state.Message{Key: KeyInOfficeSessionAdvice}
 		}
 		return v
