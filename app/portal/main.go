@@ -21,6 +21,7 @@ import (
 	_ "time/tzdata" // the organisation's time zone must load on any host
 
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
@@ -94,11 +95,23 @@ func run(args []string, out io.Writer) error {
 
 const defaultData = "/var/lib/dienstweg-portal"
 
-// flags returns a flag set with --data; parse with parse.
+// flags returns a flag set with --data and --key-file (read by
+// openStore); parse with parse.
 func flags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	data := fs.String("data", defaultData, "data directory (database, TLS, releases)")
+	fs.String("key-file", "", "key file sealing the TOTP secrets in the database (default: DATA-keys/secrets.key, created if missing)")
 	return fs, data
+}
+
+// keyFilePath is --key-file, by default beside the data directory rather
+// than in it, so a backup of the data directory holds no key.
+func keyFilePath(fs *flag.FlagSet) string {
+	data := fs.Lookup("data").Value.String()
+	if kf := fs.Lookup("key-file").Value.String(); kf != "" {
+		return kf
+	}
+	return filepath.Clean(data) + "-keys/secrets.key"
 }
 
 // parse parses args, allowing flags after positional arguments.
@@ -116,7 +129,27 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func openStore(data string) (*store.SQLite, error) {
+// openStore opens the store of the command's --data with its secrets
+// sealed under --key-file.
+func openStore(fs *flag.FlagSet) (store.Store, error) {
+	raw, err := openSQLite(fs.Lookup("data").Value.String())
+	if err != nil {
+		return nil, err
+	}
+	keys, err := sealing.Open(keyFilePath(fs))
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	st, err := store.SealWith(context.Background(), raw, keys)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func openSQLite(data string) (*store.SQLite, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -167,7 +200,7 @@ func serve(args []string, out io.Writer) error {
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
 	cfg.MaxConnsPerSource = *perSource
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -256,7 +289,7 @@ func splitList(s string) []string {
 }
 
 func userAdd(args []string, out io.Writer) error {
-	fs, data := flags("user add")
+	fs, _ := flags("user add")
 	display := fs.String("display-name", "", "name shown to the user (default: NAME)")
 	groups := fs.String("groups", "", "comma-separated groups (announcement audiences)")
 	valid := fs.Duration("valid", portalsrv.DefaultActivationTTL, "how long the activation code is valid")
@@ -274,7 +307,7 @@ func userAdd(args []string, out io.Writer) error {
 	if *display == "" {
 		*display = pos[0]
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -288,7 +321,7 @@ func userAdd(args []string, out io.Writer) error {
 }
 
 func userCode(args []string, out io.Writer) error {
-	fs, data := flags("user code")
+	fs, _ := flags("user code")
 	valid := fs.Duration("valid", portalsrv.DefaultActivationTTL, "how long the activation code is valid")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -297,7 +330,7 @@ func userCode(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("user code needs exactly one NAME")
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -321,11 +354,11 @@ func printCode(ctx context.Context, st store.Store, name string, now time.Time, 
 }
 
 func userList(args []string, out io.Writer) error {
-	fs, data := flags("user list")
+	fs, _ := flags("user list")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -355,7 +388,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func announce(mode string, args []string, out io.Writer) error {
-	fs, data := flags("announce " + mode)
+	fs, _ := flags("announce " + mode)
 	id := fs.String("id", "", "announcement id (required)")
 	sev := fs.String("severity", "", "info, maintenance or outage")
 	titleDE := fs.String("title-de", "", "German title")
@@ -371,7 +404,7 @@ func announce(mode string, args []string, out io.Writer) error {
 	if *id == "" {
 		return errors.New("--id is required")
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -425,12 +458,12 @@ func announce(mode string, args []string, out io.Writer) error {
 }
 
 func announceExpire(args []string, out io.Writer) error {
-	fs, data := flags("announce expire")
+	fs, _ := flags("announce expire")
 	id := fs.String("id", "", "announcement id (required)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -453,11 +486,11 @@ func announceExpire(args []string, out io.Writer) error {
 }
 
 func announceList(args []string, out io.Writer) error {
-	fs, data := flags("announce list")
+	fs, _ := flags("announce list")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -509,7 +542,7 @@ func releasePublish(args []string, out io.Writer) error {
 	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(*data, "releases", *channel), time.Now()); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -522,11 +555,11 @@ func releasePublish(args []string, out io.Writer) error {
 }
 
 func deviceList(args []string, out io.Writer) error {
-	fs, data := flags("device list")
+	fs, _ := flags("device list")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -552,7 +585,7 @@ func deviceList(args []string, out io.Writer) error {
 }
 
 func deviceRevoke(args []string, out io.Writer) error {
-	fs, data := flags("device revoke")
+	fs, _ := flags("device revoke")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -560,7 +593,7 @@ func deviceRevoke(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("device revoke needs exactly one device ID")
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}

@@ -167,7 +167,17 @@ func (s *Server) handleEnrollmentConfirm(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.checkTOTP(ctx, factorConfirm, e.User, e.Secret, req.Code, now); err != nil {
+	secret := e.Secret
+	if !e.ConfirmedAt.IsZero() {
+		// Confirmed: the secret moved to the user (ConfirmEnrollment).
+		u, err := s.st.User(ctx, e.User)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		secret = u.TOTPSecret
+	}
+	if err := s.checkTOTP(ctx, factorConfirm, e.User, secret, req.Code, now); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -184,6 +184,23 @@ CREATE TABLE rate_buckets(key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT RO
 DELETE FROM auth_failures WHERE subject LIKE 'user:%';
 DELETE FROM auth_locks WHERE subject LIKE 'user:%';
 `,
+	// 3: the audit log, append-only: the triggers refuse any change or
+	// deletion, so no code path (nor a careless admin's UPDATE) can.
+	`
+CREATE TABLE audit_log(
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	at INTEGER NOT NULL,
+	actor TEXT NOT NULL,
+	action TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	details_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`,
 }
 
 func (s *SQLite) migrate(ctx context.Context) error {
@@ -319,11 +336,18 @@ func (s *SQLite) Users(ctx context.Context) ([]User, error) {
 }
 
 func (s *SQLite) SetActivationCode(ctx context.Context, c ActivationCode) error {
-	_, err := s.w.ExecContext(ctx, `
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
 INSERT INTO activation_codes(user, hash, created_at, expires_at, used_at) VALUES(?,?,?,?,?)
 ON CONFLICT(user) DO UPDATE SET hash=excluded.hash, created_at=excluded.created_at,
 	expires_at=excluded.expires_at, used_at=excluded.used_at`,
-		c.User, c.Hash, unix(c.CreatedAt), unix(c.ExpiresAt), unix(c.UsedAt))
+			c.User, c.Hash, unix(c.CreatedAt), unix(c.ExpiresAt), unix(c.UsedAt))
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM enrollments WHERE user = ? AND confirmed_at = 0`, c.User)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("setting activation code of %q: %w", c.User, err)
 	}
@@ -384,7 +408,7 @@ func (s *SQLite) ConfirmEnrollment(ctx context.Context, idHash string, now, regi
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrConflict
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE enrollments SET confirmed_at = ?, expires_at = ? WHERE id_hash = ?`, unix(now), unix(registerBefore), idHash); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE enrollments SET confirmed_at = ?, expires_at = ?, secret = '' WHERE id_hash = ?`, unix(now), unix(registerBefore), idHash); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE users SET totp_secret = ?, enrolled_at = ? WHERE name = ?`, secret, unix(now), user)

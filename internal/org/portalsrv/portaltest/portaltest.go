@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/portal"
 )
@@ -129,9 +130,21 @@ func Start(tb testing.TB, opt Options) *Env {
 		cfg.ReleaseDir = filepath.Join(dir, "releases")
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+	raw, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
 	if err != nil {
 		tb.Fatalf("OpenSQLite: %v", err)
+	}
+	// Sealed as in production, so every portal test runs over sealed
+	// secrets.
+	keys, err := sealing.Open(filepath.Join(dir, "keys", "secrets.key"))
+	if err != nil {
+		raw.Close()
+		tb.Fatalf("sealing.Open: %v", err)
+	}
+	st, err := store.SealWith(ctx, raw, keys)
+	if err != nil {
+		raw.Close()
+		tb.Fatalf("SealWith: %v", err)
 	}
 	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
