@@ -20,6 +20,9 @@ import (
 	"time"
 	_ "time/tzdata" // the organisation's time zone must load on any host
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dienstweg/dienstweg/internal/org/opsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
@@ -28,7 +31,7 @@ import (
 const usage = `usage: dienstweg-portal COMMAND [flags]
 
 commands:
-  serve [--data DIR] [--listen ADDR] [--dev-http] …            run the portal
+  serve [--data DIR] [--listen ADDR] [--metrics ADDR] …        run the portal
   demo [--dir DIR]                                              run the demo organisation, write DIR/profile.json
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
@@ -38,8 +41,11 @@ commands:
   announce list                                                 list announcements
   release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
+  audit export [--since T] [--after-id N]                       write the audit log as JSON lines
+  keys rotate                                                   new key for the TOTP secrets, re-seal them all
 
-Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
+Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
+and --key-file F (default DIR-keys/secrets.key).
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -85,6 +91,10 @@ func run(args []string, out io.Writer) error {
 		return deviceList(rest[1:], out)
 	case cmd == "device" && sub == "revoke":
 		return deviceRevoke(rest[1:], out)
+	case cmd == "audit" && sub == "export":
+		return auditExport(rest[1:], out)
+	case cmd == "keys" && sub == "rotate":
+		return keysRotate(rest[1:], out)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -187,6 +197,7 @@ func serve(args []string, out io.Writer) error {
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
+		metrics   = fs.String("metrics", "", "serve /metrics, /healthz and /readyz in plain HTTP on this address, e.g. 127.0.0.1:9187; keep it off the public network (empty: off)")
 	)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -208,6 +219,19 @@ func serve(args []string, out io.Writer) error {
 	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
 		return err
+	}
+	if *metrics != "" {
+		mln, err := net.Listen("tcp", *metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		go func() {
+			err := opsrv.Serve(ctx, mln, opsrv.Config{Collectors: []prometheus.Collector{srv.Collector()}, Ready: srv.Ready})
+			if err != nil {
+				slog.Error("metrics endpoint stopped", "err", err)
+			}
+		}()
+		fmt.Fprintf(out, "metrics and health on http://%s/metrics, /healthz, /readyz\n", mln.Addr())
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -317,7 +341,10 @@ func userAdd(args []string, out io.Writer) error {
 	if err := st.CreateUser(ctx, store.User{Name: name, DisplayName: *display, Groups: splitList(*groups), CreatedAt: now}); err != nil {
 		return err
 	}
-	return printCode(ctx, st, name, now, *valid, out)
+	if err := printCode(ctx, st, name, now, *valid, out); err != nil {
+		return err
+	}
+	return auditAdmin(ctx, st, "admin.user.add", name, map[string]string{"groups": *groups})
 }
 
 func userCode(args []string, out io.Writer) error {
@@ -340,7 +367,10 @@ func userCode(args []string, out io.Writer) error {
 	if _, err := st.User(ctx, name); err != nil {
 		return err
 	}
-	return printCode(ctx, st, name, time.Now(), *valid, out)
+	if err := printCode(ctx, st, name, time.Now(), *valid, out); err != nil {
+		return err
+	}
+	return auditAdmin(ctx, st, "admin.user.code", name, nil)
 }
 
 func printCode(ctx context.Context, st store.Store, name string, now time.Time, valid time.Duration, out io.Writer) error {
@@ -452,6 +482,9 @@ func announce(mode string, args []string, out io.Writer) error {
 	if err := st.PutAnnouncement(ctx, a); err != nil {
 		return err
 	}
+	if err := auditAdmin(ctx, st, "admin.announce."+mode, a.ID, map[string]string{"severity": a.Severity}); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "announcement %s saved (%s, %s – %s, audience %s)\n", a.ID, a.Severity,
 		a.ValidFrom.Local().Format("2006-01-02 15:04"), a.ValidUntil.Local().Format("2006-01-02 15:04"), strings.Join(a.Audience, ","))
 	return nil
@@ -479,6 +512,9 @@ func announceExpire(args []string, out io.Writer) error {
 		a.ValidFrom = now.Add(-time.Second)
 	}
 	if err := st.PutAnnouncement(ctx, a); err != nil {
+		return err
+	}
+	if err := auditAdmin(ctx, st, "admin.announce.expire", a.ID, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "announcement %s expired\n", a.ID)
@@ -550,6 +586,9 @@ func releasePublish(args []string, out io.Writer) error {
 	if err := portalsrv.PublishRelease(context.Background(), st, filepath.Join(*data, "releases"), *channel, m, s, files, time.Now()); err != nil {
 		return err
 	}
+	if err := auditAdmin(context.Background(), st, "admin.release.publish", *channel, map[string]string{"manifest": filepath.Base(*manifest)}); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "published on channel %s: manifest %s, %d file(s)\n", *channel, filepath.Base(*manifest), len(files))
 	return nil
 }
@@ -599,6 +638,9 @@ func deviceRevoke(args []string, out io.Writer) error {
 	}
 	defer st.Close()
 	if err := st.RevokeDevice(context.Background(), pos[0], time.Now()); err != nil {
+		return err
+	}
+	if err := auditAdmin(context.Background(), st, portalsrv.AuditDeviceRevoke, pos[0], nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "device %s revoked\n", pos[0])
