@@ -25,6 +25,8 @@ packages=(
 	# workflow check: actionlint (scripts/check-workflows.sh) runs shellcheck
 	# on the bash steps of the Windows runner's workflow
 	shellcheck
+	# organisation side: systemd-analyze checks the portal and gateway units
+	systemd
 )
 
 missing=()
