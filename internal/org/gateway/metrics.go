@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -47,7 +48,8 @@ func (c gatewayCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, 0)
-	now := c.g.cfg.Now()
+	// WireGuard stamps handshakes with the wall clock, not cfg.Now.
+	now := time.Now()
 	counts := make([]int, len(handshakeBuckets))
 	var none, with int
 	var oldest float64
