@@ -203,7 +203,14 @@ func (k *Keyring) refreshLocked() error {
 func (k *Keyring) Add() (uint32, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err := k.refreshLocked(); err != nil {
+	// Two rotations at once would both write key N+1, and one of the two
+	// keys would be lost with every value sealed under it.
+	unlock, err := lockFile(k.path + ".lock")
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if err := k.loadLocked(); err != nil {
 		return 0, err
 	}
 	f, err := os.Open(k.path)
@@ -227,6 +234,21 @@ func (k *Keyring) Add() (uint32, error) {
 		return 0, err
 	}
 	return next, nil
+}
+
+// lockFile takes an exclusive lock by creating path; it is removed when
+// released. A lock left by a crashed process must be removed by hand, as
+// the error says.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, keyFileMode)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("another process is adding a key (%s exists; remove it if no keys rotate is running)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking the key file: %w", err)
+	}
+	f.Close()
+	return func() { os.Remove(path) }, nil
 }
 
 // Current is the id of the sealing key.

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dienstweg/dienstweg/internal/org/sealing"
@@ -130,5 +132,60 @@ func TestUnknownKeyReported(t *testing.T) {
 	v, _ := a.Seal([]byte("x"), nil)
 	if _, err := b.Open(v, nil); !errors.Is(err, sealing.ErrUnknownKey) {
 		t.Errorf("Open with a foreign key id = %v, want ErrUnknownKey", err)
+	}
+}
+
+// Rotations at once (four admins, four processes) each get a key of
+// their own: no key is lost with the values sealed under it.
+func TestConcurrentAddsKeepEveryKey(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "secrets.key")
+	if _, err := sealing.Open(path); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	sealed := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := sealing.Open(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for {
+				_, err := k.Add()
+				if err == nil {
+					break
+				}
+				if !strings.Contains(err.Error(), "another process") {
+					t.Errorf("Add: %v", err)
+					return
+				}
+				runtime.Gosched()
+			}
+			sealed[i], err = k.Seal([]byte("x"), nil)
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	c, err := sealing.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Current() != n+1 {
+		t.Errorf("after %d adds the current key is %d, want %d", n, c.Current(), n+1)
+	}
+	for _, v := range sealed {
+		if _, err := c.Open(v, nil); err != nil {
+			t.Errorf("a value sealed during the rotations: %v", err)
+		}
+	}
+	if _, err := os.Stat(path + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("lock file left behind: %v", err)
 	}
 }
