@@ -39,6 +39,8 @@ commands:
   device list | device revoke ID                                list devices, disable a lost laptop
 
 Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
+The database is DIR/portal.db (SQLite) unless DIENSTWEG_PORTAL_DATABASE
+names a PostgreSQL database (postgres://USER@HOST/DB), see docs/portal.md.
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -116,7 +118,13 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func openStore(data string) (*store.SQLite, error) {
+// envDatabase names a PostgreSQL database that replaces DIR/portal.db,
+// as a postgres:// URL or key=value list (docs/portal.md). An environment
+// variable, not a flag: a password in it stays out of the process list,
+// and every command (serve, user, announce …) reaches the same database.
+const envDatabase = "DIENSTWEG_PORTAL_DATABASE"
+
+func openStore(data string) (store.Store, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -131,7 +139,19 @@ func openStore(data string) (*store.SQLite, error) {
 			return nil, fmt.Errorf("restricting access to the data dir: %w", err)
 		}
 	}
-	return store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	// Explicit nils: a nil *SQLite in a Store would not be a nil Store.
+	if conn := os.Getenv(envDatabase); conn != "" {
+		st, err := store.OpenPostgres(context.Background(), conn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func serve(args []string, out io.Writer) error {
