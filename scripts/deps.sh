@@ -27,6 +27,9 @@ packages=(
 	shellcheck
 	# organisation side: systemd-analyze checks the portal and gateway units
 	systemd
+	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
+	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
+	postgresql
 )
 
 missing=()

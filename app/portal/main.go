@@ -45,7 +45,9 @@ commands:
   keys rotate                                                   new key for the TOTP secrets, re-seal them all
 
 Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
-and --key-file F (default DIR-keys/secrets.key).
+and --key-file F (default DIR-keys/secrets.key). The database is
+DIR/portal.db (SQLite) unless DIENSTWEG_PORTAL_DATABASE names a PostgreSQL
+database (postgres://USER@HOST/DB), see docs/portal.md.
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -142,7 +144,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // openStore opens the store of the command's --data with its secrets
 // sealed under --key-file.
 func openStore(fs *flag.FlagSet) (store.Store, error) {
-	raw, err := openSQLite(fs.Lookup("data").Value.String())
+	raw, err := openRawStore(fs.Lookup("data").Value.String())
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +161,14 @@ func openStore(fs *flag.FlagSet) (store.Store, error) {
 	return st, nil
 }
 
-func openSQLite(data string) (*store.SQLite, error) {
+// envDatabase names a PostgreSQL database that replaces DIR/portal.db,
+// as a postgres:// URL or key=value list (docs/portal.md). An environment
+// variable, not a flag: a password in it stays out of the process list,
+// and every command (serve, user, announce …) reaches the same database.
+const envDatabase = "DIENSTWEG_PORTAL_DATABASE"
+
+// openRawStore opens the database of data, unsealed.
+func openRawStore(data string) (store.Store, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -174,7 +183,19 @@ func openSQLite(data string) (*store.SQLite, error) {
 			return nil, fmt.Errorf("restricting access to the data dir: %w", err)
 		}
 	}
-	return store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	// Explicit nils: a nil *SQLite in a Store would not be a nil Store.
+	if conn := os.Getenv(envDatabase); conn != "" {
+		st, err := store.OpenPostgres(context.Background(), conn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func serve(args []string, out io.Writer) error {
