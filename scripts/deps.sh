@@ -25,6 +25,11 @@ packages=(
 	# workflow check: actionlint (scripts/check-workflows.sh) runs shellcheck
 	# on the bash steps of the Windows runner's workflow
 	shellcheck
+	# organisation side: systemd-analyze checks the portal and gateway units
+	systemd
+	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
+	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
+	postgresql
 )
 
 missing=()

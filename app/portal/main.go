@@ -20,14 +20,18 @@ import (
 	"time"
 	_ "time/tzdata" // the organisation's time zone must load on any host
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dienstweg/dienstweg/internal/org/opsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
 const usage = `usage: dienstweg-portal COMMAND [flags]
 
 commands:
-  serve [--data DIR] [--listen ADDR] [--dev-http] …            run the portal
+  serve [--data DIR] [--listen ADDR] [--metrics ADDR] …        run the portal
   demo [--dir DIR]                                              run the demo organisation, write DIR/profile.json
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
@@ -37,8 +41,13 @@ commands:
   announce list                                                 list announcements
   release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
+  audit export [--since T] [--after-id N]                       write the audit log as JSON lines
+  keys rotate                                                   new key for the TOTP secrets, re-seal them all
 
-Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
+Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
+and --key-file F (default DIR-keys/secrets.key). The database is
+DIR/portal.db (SQLite) unless DIENSTWEG_PORTAL_DATABASE names a PostgreSQL
+database (postgres://USER@HOST/DB), see docs/portal.md.
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -84,6 +93,10 @@ func run(args []string, out io.Writer) error {
 		return deviceList(rest[1:], out)
 	case cmd == "device" && sub == "revoke":
 		return deviceRevoke(rest[1:], out)
+	case cmd == "audit" && sub == "export":
+		return auditExport(rest[1:], out)
+	case cmd == "keys" && sub == "rotate":
+		return keysRotate(rest[1:], out)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -94,11 +107,23 @@ func run(args []string, out io.Writer) error {
 
 const defaultData = "/var/lib/dienstweg-portal"
 
-// flags returns a flag set with --data; parse with parse.
+// flags returns a flag set with --data and --key-file (read by
+// openStore); parse with parse.
 func flags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	data := fs.String("data", defaultData, "data directory (database, TLS, releases)")
+	fs.String("key-file", "", "key file sealing the TOTP secrets in the database (default: DATA-keys/secrets.key, created if missing)")
 	return fs, data
+}
+
+// keyFilePath is --key-file, by default beside the data directory rather
+// than in it, so a backup of the data directory holds no key.
+func keyFilePath(fs *flag.FlagSet) string {
+	data := fs.Lookup("data").Value.String()
+	if kf := fs.Lookup("key-file").Value.String(); kf != "" {
+		return kf
+	}
+	return filepath.Clean(data) + "-keys/secrets.key"
 }
 
 // parse parses args, allowing flags after positional arguments.
@@ -116,7 +141,34 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func openStore(data string) (*store.SQLite, error) {
+// openStore opens the store of the command's --data with its secrets
+// sealed under --key-file.
+func openStore(fs *flag.FlagSet) (store.Store, error) {
+	raw, err := openRawStore(fs.Lookup("data").Value.String())
+	if err != nil {
+		return nil, err
+	}
+	keys, err := sealing.Open(keyFilePath(fs))
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	st, err := store.SealWith(context.Background(), raw, keys)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// envDatabase names a PostgreSQL database that replaces DIR/portal.db,
+// as a postgres:// URL or key=value list (docs/portal.md). An environment
+// variable, not a flag: a password in it stays out of the process list,
+// and every command (serve, user, announce …) reaches the same database.
+const envDatabase = "DIENSTWEG_PORTAL_DATABASE"
+
+// openRawStore opens the database of data, unsealed.
+func openRawStore(data string) (store.Store, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -131,7 +183,19 @@ func openStore(data string) (*store.SQLite, error) {
 			return nil, fmt.Errorf("restricting access to the data dir: %w", err)
 		}
 	}
-	return store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	// Explicit nils: a nil *SQLite in a Store would not be a nil Store.
+	if conn := os.Getenv(envDatabase); conn != "" {
+		st, err := store.OpenPostgres(context.Background(), conn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func serve(args []string, out io.Writer) error {
@@ -154,6 +218,7 @@ func serve(args []string, out io.Writer) error {
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
+		metrics   = fs.String("metrics", "", "serve /metrics, /healthz and /readyz in plain HTTP on this address, e.g. 127.0.0.1:9187; keep it off the public network (empty: off)")
 	)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -167,7 +232,7 @@ func serve(args []string, out io.Writer) error {
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
 	cfg.MaxConnsPerSource = *perSource
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -175,6 +240,19 @@ func serve(args []string, out io.Writer) error {
 	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
 		return err
+	}
+	if *metrics != "" {
+		mln, err := net.Listen("tcp", *metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		go func() {
+			err := opsrv.Serve(ctx, mln, opsrv.Config{Collectors: []prometheus.Collector{srv.Collector()}, Ready: srv.Ready})
+			if err != nil {
+				slog.Error("metrics endpoint stopped", "err", err)
+			}
+		}()
+		fmt.Fprintf(out, "metrics and health on http://%s/metrics, /healthz, /readyz\n", mln.Addr())
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -256,7 +334,7 @@ func splitList(s string) []string {
 }
 
 func userAdd(args []string, out io.Writer) error {
-	fs, data := flags("user add")
+	fs, _ := flags("user add")
 	display := fs.String("display-name", "", "name shown to the user (default: NAME)")
 	groups := fs.String("groups", "", "comma-separated groups (announcement audiences)")
 	valid := fs.Duration("valid", portalsrv.DefaultActivationTTL, "how long the activation code is valid")
@@ -274,7 +352,7 @@ func userAdd(args []string, out io.Writer) error {
 	if *display == "" {
 		*display = pos[0]
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -284,11 +362,14 @@ func userAdd(args []string, out io.Writer) error {
 	if err := st.CreateUser(ctx, store.User{Name: name, DisplayName: *display, Groups: splitList(*groups), CreatedAt: now}); err != nil {
 		return err
 	}
-	return printCode(ctx, st, name, now, *valid, out)
+	if err := printCode(ctx, st, name, now, *valid, out); err != nil {
+		return err
+	}
+	return auditAdmin(ctx, st, "admin.user.add", name, map[string]string{"groups": *groups})
 }
 
 func userCode(args []string, out io.Writer) error {
-	fs, data := flags("user code")
+	fs, _ := flags("user code")
 	valid := fs.Duration("valid", portalsrv.DefaultActivationTTL, "how long the activation code is valid")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -297,7 +378,7 @@ func userCode(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("user code needs exactly one NAME")
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -307,7 +388,10 @@ func userCode(args []string, out io.Writer) error {
 	if _, err := st.User(ctx, name); err != nil {
 		return err
 	}
-	return printCode(ctx, st, name, time.Now(), *valid, out)
+	if err := printCode(ctx, st, name, time.Now(), *valid, out); err != nil {
+		return err
+	}
+	return auditAdmin(ctx, st, "admin.user.code", name, nil)
 }
 
 func printCode(ctx context.Context, st store.Store, name string, now time.Time, valid time.Duration, out io.Writer) error {
@@ -321,11 +405,11 @@ func printCode(ctx context.Context, st store.Store, name string, now time.Time, 
 }
 
 func userList(args []string, out io.Writer) error {
-	fs, data := flags("user list")
+	fs, _ := flags("user list")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -355,7 +439,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func announce(mode string, args []string, out io.Writer) error {
-	fs, data := flags("announce " + mode)
+	fs, _ := flags("announce " + mode)
 	id := fs.String("id", "", "announcement id (required)")
 	sev := fs.String("severity", "", "info, maintenance or outage")
 	titleDE := fs.String("title-de", "", "German title")
@@ -371,7 +455,7 @@ func announce(mode string, args []string, out io.Writer) error {
 	if *id == "" {
 		return errors.New("--id is required")
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -419,18 +503,21 @@ func announce(mode string, args []string, out io.Writer) error {
 	if err := st.PutAnnouncement(ctx, a); err != nil {
 		return err
 	}
+	if err := auditAdmin(ctx, st, "admin.announce."+mode, a.ID, map[string]string{"severity": a.Severity}); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "announcement %s saved (%s, %s – %s, audience %s)\n", a.ID, a.Severity,
 		a.ValidFrom.Local().Format("2006-01-02 15:04"), a.ValidUntil.Local().Format("2006-01-02 15:04"), strings.Join(a.Audience, ","))
 	return nil
 }
 
 func announceExpire(args []string, out io.Writer) error {
-	fs, data := flags("announce expire")
+	fs, _ := flags("announce expire")
 	id := fs.String("id", "", "announcement id (required)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -448,16 +535,19 @@ func announceExpire(args []string, out io.Writer) error {
 	if err := st.PutAnnouncement(ctx, a); err != nil {
 		return err
 	}
+	if err := auditAdmin(ctx, st, "admin.announce.expire", a.ID, nil); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "announcement %s expired\n", a.ID)
 	return nil
 }
 
 func announceList(args []string, out io.Writer) error {
-	fs, data := flags("announce list")
+	fs, _ := flags("announce list")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -509,7 +599,7 @@ func releasePublish(args []string, out io.Writer) error {
 	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(*data, "releases", *channel), time.Now()); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -517,16 +607,19 @@ func releasePublish(args []string, out io.Writer) error {
 	if err := portalsrv.PublishRelease(context.Background(), st, filepath.Join(*data, "releases"), *channel, m, s, files, time.Now()); err != nil {
 		return err
 	}
+	if err := auditAdmin(context.Background(), st, "admin.release.publish", *channel, map[string]string{"manifest": filepath.Base(*manifest)}); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "published on channel %s: manifest %s, %d file(s)\n", *channel, filepath.Base(*manifest), len(files))
 	return nil
 }
 
 func deviceList(args []string, out io.Writer) error {
-	fs, data := flags("device list")
+	fs, _ := flags("device list")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
@@ -552,7 +645,7 @@ func deviceList(args []string, out io.Writer) error {
 }
 
 func deviceRevoke(args []string, out io.Writer) error {
-	fs, data := flags("device revoke")
+	fs, _ := flags("device revoke")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -560,12 +653,15 @@ func deviceRevoke(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("device revoke needs exactly one device ID")
 	}
-	st, err := openStore(*data)
+	st, err := openStore(fs)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if err := st.RevokeDevice(context.Background(), pos[0], time.Now()); err != nil {
+		return err
+	}
+	if err := auditAdmin(context.Background(), st, portalsrv.AuditDeviceRevoke, pos[0], nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "device %s revoked\n", pos[0])

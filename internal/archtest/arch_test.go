@@ -28,9 +28,9 @@ type pkg struct {
 var binaryRules = map[string][]string{
 	// The agent, the root helper and the command line: no GUI (Fyne,
 	// OpenGL, cgo) and nothing of the organisation's side.
-	module + "/app": {"fyne.io/fyne", "github.com/go-gl", "modernc.org/sqlite", module + "/internal/org"},
+	module + "/app": {"fyne.io/fyne", "github.com/go-gl", "modernc.org/sqlite", "github.com/prometheus", module + "/internal/org"},
 	// The windows: Fyne, but still nothing of the organisation's side.
-	module + "/app/ui": {"modernc.org/sqlite", module + "/internal/org"},
+	module + "/app/ui": {"modernc.org/sqlite", "github.com/prometheus", module + "/internal/org"},
 }
 
 // orgSide is the organisation's code: the portal, its store, the gateway,

@@ -25,6 +25,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/org/gateway"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
@@ -134,8 +135,20 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 	if err != nil {
 		loc = time.Local
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+	raw, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
 	if err != nil {
+		return nil, fmt.Errorf("demo store: %w", err)
+	}
+	// The demo seals its secrets as a real portal does: a demo directory
+	// copied along must not hand out the demo users' secrets either.
+	keys, err := sealing.Open(filepath.Join(dir, "keys", "secrets.key"))
+	if err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("demo secret keys: %w", err)
+	}
+	st, err := store.SealWith(ctx, raw, keys)
+	if err != nil {
+		raw.Close()
 		return nil, fmt.Errorf("demo store: %w", err)
 	}
 	fail := func(err error) (*Org, error) {

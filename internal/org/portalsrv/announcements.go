@@ -173,6 +173,7 @@ func (s *Server) handleAnnouncements(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.metrics.announcementPolls.Inc()
 	h := w.Header()
 	h.Set("ETag", e.etag)
 	// Clients must revalidate; intermediaries must not share answers that

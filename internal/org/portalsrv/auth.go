@@ -138,12 +138,17 @@ func (s *Server) lock(ctx context.Context, subj string, now time.Time) error {
 	if err := s.st.SetLock(ctx, subj, until); err != nil {
 		return err
 	}
+	f, user, _ := strings.Cut(subj, ":")
+	s.metrics.lockouts.WithLabelValues(f).Inc()
+	s.audit(ctx, nil, "portal", AuditLockout, user, map[string]string{"factor": f, "until": until.UTC().Format(time.RFC3339)})
 	return lockedError(until, now)
 }
 
 // wrong answers the failed check of the n-th attempt charged to subj: code
 // with the attempts left, or locked after the last one.
 func (s *Server) wrong(ctx context.Context, subj string, n int, now time.Time, code, msg string) error {
+	f, _, _ := strings.Cut(subj, ":")
+	s.metrics.rejected(factor(f))
 	if n >= s.cfg.LockAfter {
 		return s.lock(ctx, subj, now)
 	}

@@ -168,9 +168,11 @@ func TestActivationCodeRules(t *testing.T) {
 		if _, err := portalsrv.IssueActivationCode(ctx, env.Store, "reissued", env.Clock.Now(), 0); err != nil {
 			t.Fatalf("IssueActivationCode: %v", err)
 		}
+		// The new code deleted the pending enrollment and its secret:
+		// the user starts again with the new letter.
 		a := confirm(t, r, en.EnrollmentID, authcodetest.Code(t, en.Secret, env.Clock.Now()))
-		if e := a.apiError(t); a.status != http.StatusConflict || e.Code != api.CodeActivationUsed {
-			t.Errorf("confirm after reissue = %d %s, want 409 activation_code_used", a.status, a.body)
+		if e := a.apiError(t); a.status != http.StatusGone || e.Code != api.CodeEnrollmentExpired {
+			t.Errorf("confirm after reissue = %d %s, want 410 enrollment_expired", a.status, a.body)
 		}
 	})
 	t.Run("abandoned_enrollment_expires", func(t *testing.T) {

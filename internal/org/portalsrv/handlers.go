@@ -121,6 +121,7 @@ func (s *Server) startEnrollment(r *http.Request, req api.EnrollmentStartRequest
 	if err := s.st.PutEnrollment(ctx, e); err != nil {
 		return nil, err
 	}
+	s.metrics.enrollments.WithLabelValues("started").Inc()
 	return &api.EnrollmentStartResponse{
 		EnrollmentID: id,
 		OTPAuthURI:   key.URL(),
@@ -167,7 +168,17 @@ func (s *Server) handleEnrollmentConfirm(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.checkTOTP(ctx, factorConfirm, e.User, e.Secret, req.Code, now); err != nil {
+	secret := e.Secret
+	if !e.ConfirmedAt.IsZero() {
+		// Confirmed: the secret moved to the user (ConfirmEnrollment).
+		u, err := s.st.User(ctx, e.User)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		secret = u.TOTPSecret
+	}
+	if err := s.checkTOTP(ctx, factorConfirm, e.User, secret, req.Code, now); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -175,8 +186,13 @@ func (s *Server) handleEnrollmentConfirm(w http.ResponseWriter, r *http.Request)
 	// A confirmed enrollment answers a repeated confirm (lost response) the
 	// same way without consuming anything again.
 	if e.ConfirmedAt.IsZero() {
+		before, err := s.st.User(ctx, e.User)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		registerBefore = now.Add(s.cfg.RegistrationWindow)
-		err := s.st.ConfirmEnrollment(ctx, e.IDHash, now, registerBefore)
+		err = s.st.ConfirmEnrollment(ctx, e.IDHash, now, registerBefore)
 		if errors.Is(err, store.ErrConflict) {
 			s.fail(w, r, newAPIError(http.StatusConflict, api.CodeActivationUsed, "the activation code was used or replaced meanwhile, ask IT for a new one"))
 			return
@@ -186,6 +202,12 @@ func (s *Server) handleEnrollmentConfirm(w http.ResponseWriter, r *http.Request)
 			return
 		}
 		e.ConfirmedAt = now
+		action, stage := AuditEnrollmentConfirm, "confirmed"
+		if before.TOTPSecret != "" {
+			action, stage = AuditReenrollmentConfirm, "reconfirmed"
+		}
+		s.metrics.enrollments.WithLabelValues(stage).Inc()
+		s.audit(ctx, r, "user:"+e.User, action, e.User, nil)
 	}
 	u, err := s.st.User(ctx, e.User)
 	if err != nil {
@@ -266,6 +288,8 @@ func (s *Server) handleDeviceRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.creds.clear()
+	s.metrics.enrollments.WithLabelValues("device_registered").Inc()
+	s.audit(ctx, r, "user:"+d.User, AuditDeviceRegister, d.ID, map[string]string{"name": d.Name, "address": d.Address.String()})
 	res := api.DeviceRegisterResponse{DeviceID: d.ID, Credential: cred, Tunnel: s.tunnelFor(d.Address)}
 	if now.Sub(e.ConfirmedAt) <= s.cfg.AutoSessionWindow {
 		until := s.sessionEnd(now)
@@ -343,6 +367,8 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
+	s.metrics.sessionsAuthorised.Inc()
+	s.audit(ctx, r, "user:"+d.User, AuditSessionAuthorise, d.ID, map[string]string{"until": until.UTC().Format(time.RFC3339)})
 	s.notifyPeers()
 	writeJSON(w, http.StatusOK, s.sessionOf(until, now))
 }
@@ -373,6 +399,7 @@ func (s *Server) handleSessionEnd(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.audit(r.Context(), r, "user:"+d.User, AuditSessionEnd, d.ID, nil)
 	s.notifyPeers()
 	writeJSON(w, http.StatusOK, s.sessionOf(time.Time{}, now))
 }

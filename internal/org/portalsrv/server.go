@@ -207,9 +207,13 @@ type Server struct {
 
 	served       atomic.Int64
 	shed         atomic.Int64
+	lastShed     atomic.Int64 // Unix nanoseconds of the last 503, wall clock (Ready)
 	bodyTimeouts atomic.Int64
 	slowDrops    atomic.Int64
 	refusedConns atomic.Int64
+
+	metrics  *metrics
+	auditLog auditWriter
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -236,6 +240,8 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	s.tunnel.Store(&t)
 	s.ann.srv = s
 	s.creds.entries = map[string]credEntry{}
+	s.metrics = newMetrics()
+	s.auditLog.st = st
 
 	mux := http.NewServeMux()
 	for route, h := range map[string]http.HandlerFunc{
@@ -429,17 +435,18 @@ func (s *Server) withLimit(sem chan struct{}, next http.Handler) http.Handler {
 	})
 }
 
-// observed reports each request to Config.Observe.
+// observed reports each request to the metrics and Config.Observe.
 func (s *Server) observed(next http.Handler) http.Handler {
-	if s.cfg.Observe == nil {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		// The mux stored the matched pattern in r.
-		s.cfg.Observe(r.Pattern, sw.status, time.Since(start))
+		d := time.Since(start)
+		s.metrics.observe(r.Pattern, sw.status, d)
+		if s.cfg.Observe != nil {
+			s.cfg.Observe(r.Pattern, sw.status, d)
+		}
 	})
 }
 
@@ -461,6 +468,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) shedRequest(w http.ResponseWriter) {
 	s.shed.Add(1)
+	s.lastShed.Store(time.Now().UnixNano())
 	d := s.cfg.RetryAfter
 	if s.cfg.RetryAfterSpread > 0 {
 		d += rand.N(s.cfg.RetryAfterSpread)
@@ -534,11 +542,18 @@ func (s *Server) AuthorisedPeers(ctx context.Context, now time.Time) ([]Peer, er
 }
 
 // RevokeDevice disables a device for good (lost laptop) and tells
-// subscribers.
+// subscribers; the audit log names the portal as the actor.
 func (s *Server) RevokeDevice(ctx context.Context, deviceID string) error {
-	if err := s.st.RevokeDevice(ctx, deviceID, s.cfg.Now()); err != nil {
+	return s.RevokeDeviceBy(ctx, deviceID, "portal")
+}
+
+// RevokeDeviceBy is RevokeDevice with the actor the audit log names.
+func (s *Server) RevokeDeviceBy(ctx context.Context, deviceID, actor string) error {
+	now := s.cfg.Now()
+	if err := s.st.RevokeDevice(ctx, deviceID, now); err != nil {
 		return err
 	}
+	s.audit(ctx, nil, actor, AuditDeviceRevoke, deviceID, nil)
 	s.creds.clear()
 	s.notifyPeers()
 	return nil

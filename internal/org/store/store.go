@@ -23,6 +23,9 @@ var (
 // Store is the portal's storage. Implementations are safe for concurrent
 // use by many goroutines. Times are stored with second precision.
 type Store interface {
+	AuditLog
+	SecretRows
+
 	// CreateUser adds a user; ErrConflict if the name exists.
 	CreateUser(ctx context.Context, u User) error
 	// User returns one user; ErrNotFound if unknown.
@@ -30,8 +33,9 @@ type Store interface {
 	// Users lists all users by name.
 	Users(ctx context.Context) ([]User, error)
 
-	// SetActivationCode replaces the user's activation code. Pending
-	// enrollments started with an older code stop being confirmable.
+	// SetActivationCode replaces the user's activation code and deletes
+	// the user's pending enrollments: started with an older code, they
+	// could never be confirmed, and their secrets would only linger.
 	SetActivationCode(ctx context.Context, c ActivationCode) error
 	// ActivationCode returns the user's current code; ErrNotFound if none.
 	ActivationCode(ctx context.Context, user string) (ActivationCode, error)
@@ -44,7 +48,8 @@ type Store interface {
 	Enrollment(ctx context.Context, idHash string) (Enrollment, error)
 	// ConfirmEnrollment atomically marks the enrollment confirmed (now),
 	// moves its expiry to registerBefore, makes its secret the user's TOTP
-	// secret and marks the activation code it was started with used.
+	// secret (and clears it in the enrollment, so only the user's row
+	// holds it) and marks the activation code it was started with used.
 	// ErrConflict if that code is no longer the user's unused code.
 	ConfirmEnrollment(ctx context.Context, idHash string, now, registerBefore time.Time) error
 
@@ -123,6 +128,7 @@ type User struct {
 	Groups    []string
 	CreatedAt time.Time
 	// TOTPSecret is the confirmed base32 secret, empty until enrolled.
+	// Through Sealed it is clear text here and sealed in the database.
 	TOTPSecret string
 	EnrolledAt time.Time
 }
@@ -142,7 +148,8 @@ type ActivationCode struct {
 type Enrollment struct {
 	IDHash string
 	User   string
-	// Secret is the new base32 TOTP secret.
+	// Secret is the new base32 TOTP secret (sealed in the database, see
+	// Sealed); empty once confirmed, when the user's row holds it.
 	Secret string
 	// CodeHash is the activation code hash it was started with.
 	CodeHash    string

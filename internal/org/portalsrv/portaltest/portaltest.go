@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
+	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/portal"
 )
@@ -60,8 +61,10 @@ type Env struct {
 	Store  store.Store
 	Config portalsrv.Config
 
-	cancel context.CancelFunc
-	done   chan error
+	openStore func(testing.TB) store.Store
+	keyFile   string
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // Options change the defaults of Start.
@@ -75,6 +78,13 @@ type Options struct {
 	// Config is applied on top of the test defaults; Now, Tunnel and
 	// Location are filled in when zero.
 	Config portalsrv.Config
+	// OpenStore opens the portal's store, e.g. on a pgtest database that
+	// several portals share; nil means SQLite in Dir. Restart opens it
+	// again, Stop closes what it returned.
+	OpenStore func(tb testing.TB) store.Store
+	// KeyFile seals the TOTP secrets; "" means Dir/keys/secrets.key.
+	// Portals sharing a database must share it, as in production.
+	KeyFile string
 }
 
 // Tunnel is the tunnel configuration of test portals.
@@ -129,9 +139,31 @@ func Start(tb testing.TB, opt Options) *Env {
 		cfg.ReleaseDir = filepath.Join(dir, "releases")
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+	var st store.Store
+	if opt.OpenStore != nil {
+		st = opt.OpenStore(tb)
+	} else {
+		sq, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+		if err != nil {
+			tb.Fatalf("OpenSQLite: %v", err)
+		}
+		st = sq
+	}
+	// Sealed as in production, so every portal test runs over sealed
+	// secrets.
+	keyFile := opt.KeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(dir, "keys", "secrets.key")
+	}
+	keys, err := sealing.Open(keyFile)
 	if err != nil {
-		tb.Fatalf("OpenSQLite: %v", err)
+		st.Close()
+		tb.Fatalf("sealing.Open: %v", err)
+	}
+	raw := st
+	if st, err = store.SealWith(ctx, raw, keys); err != nil {
+		raw.Close()
+		tb.Fatalf("SealWith: %v", err)
 	}
 	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
@@ -150,15 +182,17 @@ func Start(tb testing.TB, opt Options) *Env {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	e := &Env{
-		URL:    "https://" + ln.Addr().String(),
-		CAPEM:  string(mat.CAPEM),
-		Dir:    dir,
-		Clock:  clk,
-		Server: srv,
-		Store:  st,
-		Config: cfg,
-		cancel: cancel,
-		done:   make(chan error, 1),
+		URL:       "https://" + ln.Addr().String(),
+		CAPEM:     string(mat.CAPEM),
+		Dir:       dir,
+		Clock:     clk,
+		Server:    srv,
+		Store:     st,
+		Config:    cfg,
+		openStore: opt.OpenStore,
+		keyFile:   opt.KeyFile,
+		cancel:    cancel,
+		done:      make(chan error, 1),
 	}
 	go func() { e.done <- srv.Serve(sctx, ln, mat.Config()) }()
 	tb.Cleanup(e.Stop)
@@ -183,7 +217,7 @@ func (e *Env) Restart(tb testing.TB) *Env {
 	e.Stop()
 	cfg := e.Config
 	cfg.Now = nil
-	return Start(tb, Options{Dir: e.Dir, Clock: e.Clock, Config: cfg})
+	return Start(tb, Options{Dir: e.Dir, Clock: e.Clock, Config: cfg, OpenStore: e.openStore, KeyFile: e.keyFile})
 }
 
 // AddUser creates a user and returns a fresh activation code.
