@@ -6,7 +6,9 @@ package gatewaytest
 
 import (
 	"context"
+	"crypto/tls"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -42,6 +44,10 @@ type Options struct {
 	// Gateway is applied on top of the defaults (Peers, PrivateKey,
 	// Address, DNS, HTTP, Now) before start, if not nil.
 	Gateway func(*gateway.Config)
+	// Remote makes the gateway one of its own: it reads the peers from
+	// the portal over HTTPS with its client certificate (PortalSource)
+	// instead of asking the server in this process.
+	Remote bool
 }
 
 // Start runs an office until the test ends.
@@ -59,11 +65,25 @@ func Start(tb testing.TB, opt Options) *Office {
 	// The endpoint is set once the gateway has its port.
 	tcfg.GatewayEndpoint = "127.0.0.1:9"
 	opt.Portal.Config.Tunnel = tcfg
+	if opt.Remote {
+		if opt.Portal.Dir == "" {
+			opt.Portal.Dir = tb.TempDir()
+		}
+		ca, err := portalsrv.GatewayClientCA(filepath.Join(opt.Portal.Dir, "tls"), time.Now())
+		if err != nil {
+			tb.Fatalf("GatewayClientCA: %v", err)
+		}
+		opt.Portal.Config.GatewayClientCA = ca
+	}
 	env := portaltest.Start(tb, opt.Portal)
+	var peers gateway.PeerSource = env.Server
+	if opt.Remote {
+		peers = StartPortalSource(tb, env, pub)
+	}
 	gcfg := gateway.Config{
 		PrivateKey: key,
 		Address:    netip.PrefixFrom(GatewayAddr, 16),
-		Peers:      env.Server,
+		Peers:      peers,
 		DNS:        gateway.DemoDNS(GatewayAddr),
 		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
 		Now:        env.Clock.Now,
@@ -82,6 +102,36 @@ func Start(tb testing.TB, opt Options) *Office {
 	}
 	gcfg.ListenPort = gw.Port()
 	return &Office{Portal: env, Gateway: gw, GatewayKey: key, gcfg: gcfg}
+}
+
+// GatewayTLS issues a client certificate for the gateway with this
+// public key from env's CA, as "dienstweg-portal gateway cert" does.
+func GatewayTLS(tb testing.TB, env *portaltest.Env, publicKey string) *tls.Config {
+	tb.Helper()
+	c, err := portalsrv.IssueGatewayCert(filepath.Join(env.Dir, "tls"), publicKey, nil, time.Now())
+	if err != nil {
+		tb.Fatalf("IssueGatewayCert: %v", err)
+	}
+	cfg, err := gateway.GatewayTLSFromPEM(c.CertPEM, c.KeyPEM, c.CAPEM)
+	if err != nil {
+		tb.Fatalf("GatewayTLSFromPEM: %v", err)
+	}
+	return cfg
+}
+
+// StartPortalSource runs the peer source of the gateway with this public
+// key against env until the test ends.
+func StartPortalSource(tb testing.TB, env *portaltest.Env, publicKey string) *gateway.PortalSource {
+	tb.Helper()
+	ps, err := gateway.NewPortalSource(gateway.PortalSourceConfig{PortalURL: env.URL, TLS: GatewayTLS(tb, env, publicKey)})
+	if err != nil {
+		tb.Fatalf("NewPortalSource: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); ps.Run(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return ps
 }
 
 // StopGateway stops the gateway, as in an outage.
