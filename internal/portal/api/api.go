@@ -150,9 +150,9 @@ type DeviceRegisterRequest struct {
 
 // Tunnel is what the client needs to configure its WireGuard interface.
 type Tunnel struct {
-	Address          netip.Prefix   `json:"address"`
-	DNS              []netip.Addr   `json:"dns"`
-	SearchDomains    []string       `json:"search_domains"`
+	Address       netip.Prefix `json:"address"`
+	DNS           []netip.Addr `json:"dns"`
+	SearchDomains []string     `json:"search_domains"`
 	// GatewayEndpoint and GatewayPublicKey are the first gateway, the
 	// only one a client before issue 18 knows.
 	GatewayEndpoint  string         `json:"gateway_endpoint"`
