@@ -108,9 +108,9 @@ type Controller struct {
 
 	op sync.Mutex // serialises Start, End and Close
 
-	mu       sync.Mutex
-	running  bool
-	cfg      tunnel.Config
+	mu      sync.Mutex
+	running bool
+	cfg     tunnel.Config
 	// gateways are the organisation's, in the portal's order; cfg uses
 	// one of them. answered is the last that answered, tried first by
 	// the next session. The supervisor alone moves cfg between them.
