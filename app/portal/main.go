@@ -37,6 +37,7 @@ commands:
   announce list                                                 list announcements
   release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
+  gateway key | cert | serve                                    gateways of their own, see "gateway help"
 
 Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
@@ -84,6 +85,8 @@ func run(args []string, out io.Writer) error {
 		return deviceList(rest[1:], out)
 	case cmd == "device" && sub == "revoke":
 		return deviceRevoke(rest[1:], out)
+	case cmd == "gateway":
+		return gatewayCmd(rest, out)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -146,6 +149,7 @@ func serve(args []string, out io.Writer) error {
 		issuer    = fs.String("issuer", "Dienstweg", "name shown in authenticator apps, e.g. \"Stadt Musterstadt\"")
 		gwEnd     = fs.String("gateway-endpoint", "", "gateway UDP host:port handed to devices")
 		gwKey     = fs.String("gateway-key", "", "gateway WireGuard public key (base64)")
+		gateways  gatewayList
 		pool      = fs.String("pool", "10.77.0.0/16", "device address pool (CIDR)")
 		dns       = fs.String("dns", "", "comma-separated DNS servers reached through the tunnel")
 		search    = fs.String("search", "", "comma-separated DNS search domains")
@@ -155,6 +159,7 @@ func serve(args []string, out io.Writer) error {
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
 	)
+	fs.Var(&gateways, "gateway", "a gateway of its own, HOST:PORT=PUBLICKEY; repeat for several, in the order devices try them (instead of --gateway-endpoint/--gateway-key)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -163,6 +168,9 @@ func serve(args []string, out io.Writer) error {
 
 	cfg, err := serveConfig(*issuer, *gwEnd, *gwKey, *pool, *dns, *search, *routes, *sessEnd, *tz, *inflight)
 	if err != nil {
+		return err
+	}
+	if err := useGateways(&cfg, gateways, *data); err != nil {
 		return err
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
