@@ -93,10 +93,12 @@ func StartProcess(tb testing.TB, run string, c ProcessConfig) *Process {
 	return startChild(tb, run, processEnv+"="+string(js))
 }
 
-// startChild runs the test run with env added and waits for its READY.
-func startChild(tb testing.TB, run, env string) *Process {
+// startChild runs the test run with env added, after the command
+// words of wrap if any (ip netns exec NS), and waits for its READY.
+func startChild(tb testing.TB, run, env string, wrap ...string) *Process {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1")
+	args := append(wrap, os.Args[0], "-test.run="+run, "-test.count=1")
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env)
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()

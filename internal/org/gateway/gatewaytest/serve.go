@@ -3,13 +3,13 @@ package gatewaytest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,8 +26,12 @@ const serveEnv = "DIENSTWEG_GATEWAYTEST_SERVE"
 // ServeConfig is a gateway of its own, as "dienstweg-portal gateway
 // serve" runs it: its key and port, and what it needs to ask the portal.
 type ServeConfig struct {
-	Key       string
-	Port      int
+	Key  string
+	Port int
+	// Netns, if set, is the network namespace the process runs in
+	// (ip netns exec), and Host its address there; default 127.0.0.1.
+	Netns     string
+	Host      string
 	PortalURL string
 	CertPEM   []byte
 	KeyPEM    []byte
@@ -41,7 +45,13 @@ func (c ServeConfig) PublicKey() string {
 }
 
 // Endpoint is where devices reach the gateway.
-func (c ServeConfig) Endpoint() string { return fmt.Sprintf("127.0.0.1:%d", c.Port) }
+func (c ServeConfig) Endpoint() string {
+	host := c.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.Port))
+}
 
 // NewServeConfig makes a gateway of the office with a fresh key, a free
 // UDP port and a client certificate from the portal's CA. The portal
@@ -117,7 +127,11 @@ func ServeMain(tb testing.TB) {
 func StartServe(tb testing.TB, run string, c ServeConfig) *Process {
 	tb.Helper()
 	js, _ := json.Marshal(c)
-	return startChild(tb, run, serveEnv+"="+string(js))
+	var wrap []string
+	if c.Netns != "" {
+		wrap = []string{"ip", "netns", "exec", c.Netns}
+	}
+	return startChild(tb, run, serveEnv+"="+string(js), wrap...)
 }
 
 // Lines returns the process's log lines that contain s.
