@@ -83,8 +83,11 @@ type outage struct {
 	next    time.Time
 	rebind  bool
 	// lost: the gateway stopped answering (not only a network change),
-	// so with several gateways the next one is tried at once.
-	lost bool
+	// so with several gateways the next one is tried at once. tried is
+	// the gateway tried last, so a move that failed (a name that does
+	// not resolve) goes on to the one after it.
+	lost  bool
+	tried tunnel.Gateway
 	// asked is when the portal was last asked about the authorisation.
 	asked time.Time
 	shown bool // Problem is shown
@@ -254,8 +257,12 @@ func (c *Controller) renew(ctx context.Context, out *outage) bool {
 	// A network change alone first tries the gateway it has.
 	move := len(gateways) > 1 && (out.lost || out.attempt >= 1)
 	if move {
+		if out.tried == (tunnel.Gateway{}) {
+			out.tried = cfg.Gateway()
+		}
 		from := cfg.GatewayEndpoint
-		cfg = cfg.WithGateway(nextGateway(gateways, cfg.Gateway()))
+		out.tried = nextGateway(gateways, out.tried)
+		cfg = cfg.WithGateway(out.tried)
 		c.log.Info("moving to another gateway", "from", from, "to", cfg.GatewayEndpoint, "attempt", out.attempt+1)
 	}
 	rh, inPlace := c.opts.Engine.(Rehandshaker)
