@@ -17,6 +17,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/tunnel/wgconf"
 )
 
 // A gateway of its own follows the portal's authorisations over the
@@ -131,5 +132,42 @@ func TestPortalRefusesStrangerGateways(t *testing.T) {
 	// Refusals are logged at most once per 10 s: the first is there.
 	if !strings.Contains(logs.String(), "gateway refused") || !strings.Contains(logs.String(), "no client certificate") {
 		t.Errorf("portal log lacks the refusal:\n%s", logs.String())
+	}
+}
+
+// A held poll outlasts the portal's ReadTimeout (15 s): it ends with
+// 304 at its wait, not with a connection cut off.
+func TestLongPollOutlastsReadTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 17 s")
+	}
+	t.Parallel()
+	o := gatewaytest.Start(t, gatewaytest.Options{Remote: true})
+	key, err := wgconf.PublicKey(o.GatewayKey)
+	if err != nil {
+		t.Fatalf("PublicKey: %v", err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: gatewaytest.GatewayTLS(t, o.Portal, key)}, Timeout: time.Minute}
+	defer hc.CloseIdleConnections()
+	url := o.Portal.URL + strings.TrimPrefix(portalsrv.GatewayPeersRoute, "GET ")
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatalf("GET peers: %v", err)
+	}
+	resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	if resp.StatusCode != http.StatusOK || etag == "" {
+		t.Fatalf("first poll: %s, ETag %q", resp.Status, etag)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"?wait=17", nil)
+	req.Header.Set("If-None-Match", etag)
+	start := time.Now()
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatalf("held poll after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != http.StatusNotModified || took < 17*time.Second {
+		t.Errorf("held poll: %s after %v, want 304 after 17 s", resp.Status, took.Round(time.Millisecond))
 	}
 }
