@@ -29,6 +29,12 @@ func (l *lineLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func (l *lineLog) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "")
+}
+
 func (l *lineLog) has(s string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -72,9 +78,9 @@ func TestKernelModeUsesKernelWireGuardOrFallsBack(t *testing.T) {
 	kernelWG := logs.has("mode=\"kernel wireguard\"")
 	fellBack := logs.has("no WireGuard kernel module") && logs.has("mode=tun")
 	if kernelWG == fellBack {
-		t.Fatalf("neither the kernel's WireGuard nor the fallback said so:\n%s", strings.Join(logs.lines, ""))
+		t.Fatalf("neither the kernel's WireGuard nor the fallback said so:\n%s", logs.text())
 	}
-	t.Logf("kernel WireGuard: %v; fell back to wireguard-go on a TUN device: %v\n%s", kernelWG, fellBack, strings.Join(logs.lines, ""))
+	t.Logf("kernel WireGuard: %v; fell back to wireguard-go on a TUN device: %v\n%s", kernelWG, fellBack, logs.text())
 	ps, err := gw.Peers()
 	if err != nil {
 		t.Fatalf("Peers: %v", err)
