@@ -160,6 +160,8 @@ func (p *PortalSource) fetch(ctx context.Context, have string, wait time.Duratio
 // Run keeps the long poll open until ctx ends, backing off while the
 // portal cannot be reached. Each change is stored and signalled.
 func (p *PortalSource) Run(ctx context.Context) {
+	// Without the long poll, AuthorisedPeers must ask the portal again.
+	defer p.setStream(false)
 	failures := 0
 	for ctx.Err() == nil {
 		p.mu.Lock()

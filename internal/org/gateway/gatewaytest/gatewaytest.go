@@ -34,7 +34,8 @@ type Office struct {
 	Gateway    *gateway.Gateway
 	GatewayKey string
 
-	gcfg gateway.Config
+	gcfg       gateway.Config
+	stopSource func() // the Remote gateway's long poll, or nil
 }
 
 // Options change the defaults of Start.
@@ -77,8 +78,10 @@ func Start(tb testing.TB, opt Options) *Office {
 	}
 	env := portaltest.Start(tb, opt.Portal)
 	var peers gateway.PeerSource = env.Server
+	var stopSource func()
 	if opt.Remote {
-		peers = StartPortalSource(tb, env, pub)
+		ps, stop := startPortalSource(tb, env, pub)
+		peers, stopSource = ps, stop
 	}
 	gcfg := gateway.Config{
 		PrivateKey: key,
@@ -101,7 +104,7 @@ func Start(tb testing.TB, opt Options) *Office {
 		tb.Fatalf("SetTunnel: %v", err)
 	}
 	gcfg.ListenPort = gw.Port()
-	return &Office{Portal: env, Gateway: gw, GatewayKey: key, gcfg: gcfg}
+	return &Office{Portal: env, Gateway: gw, GatewayKey: key, gcfg: gcfg, stopSource: stopSource}
 }
 
 // GatewayTLS issues a client certificate for the gateway with this
@@ -119,9 +122,9 @@ func GatewayTLS(tb testing.TB, env *portaltest.Env, publicKey string) *tls.Confi
 	return cfg
 }
 
-// StartPortalSource runs the peer source of the gateway with this public
-// key against env until the test ends.
-func StartPortalSource(tb testing.TB, env *portaltest.Env, publicKey string) *gateway.PortalSource {
+// startPortalSource runs the peer source of the gateway with this
+// public key against env until stop is called or the test ends.
+func startPortalSource(tb testing.TB, env *portaltest.Env, publicKey string) (*gateway.PortalSource, func()) {
 	tb.Helper()
 	ps, err := gateway.NewPortalSource(gateway.PortalSourceConfig{PortalURL: env.URL, TLS: GatewayTLS(tb, env, publicKey)})
 	if err != nil {
@@ -130,12 +133,19 @@ func StartPortalSource(tb testing.TB, env *portaltest.Env, publicKey string) *ga
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); ps.Run(ctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
-	return ps
+	stop := func() { cancel(); <-done }
+	tb.Cleanup(stop)
+	return ps, stop
 }
 
-// StopGateway stops the gateway, as in an outage.
-func (o *Office) StopGateway() { o.Gateway.Close() }
+// StopGateway stops the gateway, as in an outage. A Remote gateway's
+// long poll stops with it; StartGateway brings back the gateway only.
+func (o *Office) StopGateway() {
+	o.Gateway.Close()
+	if o.stopSource != nil {
+		o.stopSource()
+	}
+}
 
 // StartGateway starts a new gateway with the same key and port, as after
 // an outage.
