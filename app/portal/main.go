@@ -43,6 +43,7 @@ commands:
   device list | device revoke ID                                list devices, disable a lost laptop
   audit export [--since T] [--after-id N]                       write the audit log as JSON lines
   keys rotate                                                   new key for the TOTP secrets, re-seal them all
+  gateway key | cert | serve                                    gateways of their own, see "gateway help"
 
 Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
 and --key-file F (default DIR-keys/secrets.key). The database is
@@ -97,6 +98,8 @@ func run(args []string, out io.Writer) error {
 		return auditExport(rest[1:], out)
 	case cmd == "keys" && sub == "rotate":
 		return keysRotate(rest[1:], out)
+	case cmd == "gateway":
+		return gatewayCmd(rest, out)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(out, usage)
 		return nil
@@ -210,6 +213,7 @@ func serve(args []string, out io.Writer) error {
 		issuer    = fs.String("issuer", "Dienstweg", "name shown in authenticator apps, e.g. \"Stadt Musterstadt\"")
 		gwEnd     = fs.String("gateway-endpoint", "", "gateway UDP host:port handed to devices")
 		gwKey     = fs.String("gateway-key", "", "gateway WireGuard public key (base64)")
+		gateways  gatewayList
 		pool      = fs.String("pool", "10.77.0.0/16", "device address pool (CIDR)")
 		dns       = fs.String("dns", "", "comma-separated DNS servers reached through the tunnel")
 		search    = fs.String("search", "", "comma-separated DNS search domains")
@@ -220,6 +224,7 @@ func serve(args []string, out io.Writer) error {
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
 		metrics   = fs.String("metrics", "", "serve /metrics, /healthz and /readyz in plain HTTP on this address, e.g. 127.0.0.1:9187; keep it off the public network (empty: off)")
 	)
+	fs.Var(&gateways, "gateway", "a gateway of its own, HOST:PORT=PUBLICKEY; repeat for several, in the order devices try them (instead of --gateway-endpoint/--gateway-key)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -228,6 +233,9 @@ func serve(args []string, out io.Writer) error {
 
 	cfg, err := serveConfig(*issuer, *gwEnd, *gwKey, *pool, *dns, *search, *routes, *sessEnd, *tz, *inflight)
 	if err != nil {
+		return err
+	}
+	if err := useGateways(&cfg, gateways, *data); err != nil {
 		return err
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")

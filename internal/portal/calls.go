@@ -103,18 +103,30 @@ func validTunnel(t *Tunnel) error {
 	if !t.Address.IsValid() {
 		return errors.New("tunnel address missing")
 	}
-	if _, _, err := net.SplitHostPort(t.GatewayEndpoint); err != nil {
-		return fmt.Errorf("gateway endpoint: %w", err)
+	if err := validGateway(api.Gateway{Endpoint: t.GatewayEndpoint, PublicKey: t.GatewayPublicKey}); err != nil {
+		return err
 	}
-	k, err := base64.StdEncoding.DecodeString(t.GatewayPublicKey)
-	if err != nil || len(k) != 32 {
-		return errors.New("gateway public key is not a base64 32-byte key")
+	for i, g := range t.Gateways {
+		if err := validGateway(g); err != nil {
+			return fmt.Errorf("gateway %d: %w", i+1, err)
+		}
 	}
 	if slices.ContainsFunc(t.AllowedIPs, func(p netip.Prefix) bool { return !p.IsValid() }) {
 		return errors.New("invalid allowed ip")
 	}
 	if t.KeepaliveSeconds < 0 || t.KeepaliveSeconds > 65535 {
 		return errors.New("keepalive out of range")
+	}
+	return nil
+}
+
+func validGateway(g api.Gateway) error {
+	if _, _, err := net.SplitHostPort(g.Endpoint); err != nil {
+		return fmt.Errorf("gateway endpoint: %w", err)
+	}
+	k, err := base64.StdEncoding.DecodeString(g.PublicKey)
+	if err != nil || len(k) != 32 {
+		return errors.New("gateway public key is not a base64 32-byte key")
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -107,9 +108,14 @@ type Controller struct {
 
 	op sync.Mutex // serialises Start, End and Close
 
-	mu       sync.Mutex
-	running  bool
-	cfg      tunnel.Config
+	mu      sync.Mutex
+	running bool
+	cfg     tunnel.Config
+	// gateways are the organisation's, in the portal's order; cfg uses
+	// one of them. answered is the last that answered, tried first by
+	// the next session. The supervisor alone moves cfg between them.
+	gateways []tunnel.Gateway
+	answered tunnel.Gateway
 	until    time.Time
 	stop     context.CancelFunc
 	done     chan struct{}
@@ -240,7 +246,8 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	if err != nil {
 		return c.keysFailure(fmt.Errorf("reading private key: %w", err))
 	}
-	cfg := tunnel.FromProfile(dev.Tunnel, key)
+	gateways := tunnel.GatewaysOf(dev.Tunnel)
+	cfg := tunnel.FromProfile(dev.Tunnel, key).WithGateway(c.firstGateway(gateways))
 	c.set(state.Connecting, msg(KeyConnecting), false)
 	if err := c.opts.Engine.Up(ctx, cfg); err != nil {
 		if e, ok := problem.As(err); ok {
@@ -251,7 +258,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 		return c.fail(state.Problem, problem.New(problem.Internal, KeyTunnelFailed, fmt.Errorf("bringing tunnel up: %w", err)))
 	}
 	c.mu.Lock()
-	c.cfg, c.until, c.running, c.lastInit = cfg, until, true, time.Now()
+	c.cfg, c.gateways, c.until, c.running, c.lastInit = cfg, gateways, until, true, time.Now()
 	c.mu.Unlock()
 	c.feed.Emit(Event{Kind: Started, At: c.opts.Now()})
 	// From here the session holds: even if the first check fails, the
@@ -265,12 +272,23 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	return nil
 }
 
+// firstGateway is the gateway a session starts with: the one that
+// answered last, if the organisation still has it, else its first.
+func (c *Controller) firstGateway(gateways []tunnel.Gateway) tunnel.Gateway {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Contains(gateways, c.answered) {
+		return c.answered
+	}
+	return gateways[0]
+}
+
 // markStopped records that no session runs and reports whether one did.
 func (c *Controller) markStopped() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	was := c.running
-	c.running, c.cfg = false, tunnel.Config{}
+	c.running, c.cfg, c.gateways = false, tunnel.Config{}, nil
 	return was
 }
 
@@ -290,6 +308,7 @@ func (c *Controller) keysFailure(err error) error {
 func (c *Controller) connected() {
 	c.mu.Lock()
 	until := c.until
+	c.answered = c.cfg.Gateway()
 	c.mu.Unlock()
 	c.set(state.Connected, msg(KeyConnectedUntil, "Until", until.In(time.Local).Format("15:04")), false)
 	c.log.Info("session connected", "until", until)

@@ -3,10 +3,12 @@ package session
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/tunnel"
 )
 
 // Signal is an input of the supervisor: news that the way to the gateway
@@ -80,6 +82,12 @@ type outage struct {
 	attempt int
 	next    time.Time
 	rebind  bool
+	// lost: the gateway stopped answering (not only a network change),
+	// so with several gateways the next one is tried at once. tried is
+	// the gateway tried last, so a move that failed (a name that does
+	// not resolve) goes on to the one after it.
+	lost  bool
+	tried tunnel.Gateway
 	// asked is when the portal was last asked about the authorisation.
 	asked time.Time
 	shown bool // Problem is shown
@@ -131,7 +139,7 @@ func (c *Controller) earliestTry(now time.Time) time.Time {
 func (c *Controller) supervise(ctx context.Context, broken bool) {
 	var out outage
 	if broken {
-		out = outage{active: true, since: time.Now(), next: c.earliestTry(time.Now()), shown: true}
+		out = outage{active: true, since: time.Now(), next: c.earliestTry(time.Now()), shown: true, lost: true}
 	}
 	var (
 		lastWall, lastMono = time.Now(), time.Now()
@@ -192,6 +200,9 @@ func (c *Controller) supervise(ctx context.Context, broken bool) {
 				// The way may be new: try it at once, from the start.
 				out.rebind, out.attempt, out.next = true, 0, c.earliestTry(now)
 			}
+			if sig&GatewayLost != 0 {
+				out.lost = true
+			}
 		} else {
 			lost := sig&GatewayLost != 0 || serr != nil || st.LastHandshake.IsZero() || st.HandshakeAge(now) > c.opts.StaleAfter
 			moved := sig&(NetworkChanged|Resumed) != 0
@@ -200,7 +211,7 @@ func (c *Controller) supervise(ctx context.Context, broken bool) {
 			}
 			c.log.Info("renewing the tunnel", "gateway_lost", sig&GatewayLost != 0, "network_changed", sig&NetworkChanged != 0,
 				"resumed", sig&Resumed != 0, "stats_err", serr)
-			out = outage{active: true, since: now, rebind: moved, next: c.earliestTry(now)}
+			out = outage{active: true, since: now, rebind: moved, lost: lost, next: c.earliestTry(now)}
 			if lost || sig&Resumed != 0 {
 				// After a network change the handshake usually comes back
 				// at once, so Verbunden stands for the first try (renew
@@ -247,21 +258,43 @@ func (c *Controller) renew(ctx context.Context, out *outage) bool {
 		}
 	}
 	c.mu.Lock()
-	cfg := c.cfg
+	cfg, gateways := c.cfg, c.gateways
 	c.mu.Unlock()
+	// With several gateways, each admits this device: a lost one is left
+	// for the next at once, and any outage moves on from its second try.
+	// A network change alone first tries the gateway it has.
+	move := len(gateways) > 1 && (out.lost || out.attempt >= 1)
+	if move {
+		if out.tried == (tunnel.Gateway{}) {
+			out.tried = cfg.Gateway()
+		}
+		from := cfg.GatewayEndpoint
+		out.tried = nextGateway(gateways, out.tried)
+		cfg = cfg.WithGateway(out.tried)
+		c.log.Info("moving to another gateway", "from", from, "to", cfg.GatewayEndpoint, "attempt", out.attempt+1)
+	}
 	rh, inPlace := c.opts.Engine.(Rehandshaker)
 	if _, err := c.opts.Engine.Stats(); err != nil {
 		inPlace = false // the device is gone (e.g. the helper restarted)
 	}
-	var err error
-	if inPlace {
-		if out.rebind {
-			if err := rh.Rebind(); err != nil {
-				c.log.Warn("rebinding the tunnel's sockets", "err", err)
-			}
+	if inPlace && out.rebind {
+		if err := rh.Rebind(); err != nil {
+			c.log.Warn("rebinding the tunnel's sockets", "err", err)
 		}
+	}
+	var err error
+	switch {
+	case move:
+		// The engine moves its peer to the new gateway, which starts a
+		// handshake; an engine that cannot brings the tunnel up again.
+		if err = c.opts.Engine.Up(ctx, cfg); err == nil {
+			c.mu.Lock()
+			c.cfg = cfg
+			c.mu.Unlock()
+		}
+	case inPlace:
 		err = rh.Rehandshake()
-	} else {
+	default:
 		err = c.opts.Engine.Up(ctx, cfg)
 	}
 	now := time.Now()
@@ -285,6 +318,12 @@ func (c *Controller) renew(ctx context.Context, out *outage) bool {
 		c.set(state.Connecting, msg(KeyReconnecting), true)
 	}
 	return ctx.Err() == nil
+}
+
+// nextGateway is the gateway after cur in gateways, round and round.
+func nextGateway(gateways []tunnel.Gateway, cur tunnel.Gateway) tunnel.Gateway {
+	i := slices.Index(gateways, cur)
+	return gateways[(i+1)%len(gateways)]
 }
 
 // authorisationEnded asks the portal whether the session still holds

@@ -77,6 +77,46 @@ func FromProfile(t api.Tunnel, privateKey string) Config {
 	}
 }
 
+// Gateway is one of the organisation's gateways a device may use.
+type Gateway struct {
+	Endpoint  string
+	PublicKey string
+}
+
+// GatewaysOf lists the gateways of the portal's tunnel profile in the
+// order to try them: all of them where the portal sends the list, else
+// (a portal before issue 18) the one gateway.
+func GatewaysOf(t api.Tunnel) []Gateway {
+	out := make([]Gateway, 0, max(1, len(t.Gateways)))
+	for _, g := range t.Gateways {
+		out = append(out, Gateway{Endpoint: g.Endpoint, PublicKey: g.PublicKey})
+	}
+	if len(out) == 0 {
+		out = append(out, Gateway{Endpoint: t.GatewayEndpoint, PublicKey: t.GatewayPublicKey})
+	}
+	return out
+}
+
+// Gateway is the gateway c uses.
+func (c Config) Gateway() Gateway {
+	return Gateway{Endpoint: c.GatewayEndpoint, PublicKey: c.GatewayPublicKey}
+}
+
+// WithGateway is c with its peer moved to g.
+func (c Config) WithGateway(g Gateway) Config {
+	c.GatewayEndpoint, c.GatewayPublicKey = g.Endpoint, g.PublicKey
+	return c
+}
+
+// sameDevice reports whether a and b (both validated) differ only in
+// the gateway peer, so the running device can move to b's gateway
+// without a new netstack.
+func sameDevice(a, b Config) bool {
+	return a.PrivateKey == b.PrivateKey && a.Address == b.Address && a.MTU == b.MTU &&
+		slices.Equal(a.DNS, b.DNS) && slices.Equal(a.SearchDomains, b.SearchDomains) &&
+		slices.Equal(a.AllowedIPs, b.AllowedIPs)
+}
+
 // Limits of a configuration: generous for any office, small enough that
 // no caller makes the helper add thousands of routes or resolv.conf
 // lines.

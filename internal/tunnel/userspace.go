@@ -73,6 +73,9 @@ func (u *Userspace) Up(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if moved, err := u.moveGateway(cfg, ep, uapi); moved || err != nil {
+		return err
+	}
 	tdev, tnet, err := netstack.CreateNetTUN([]netip.Addr{cfg.Address.Addr()}, cfg.DNS, cfg.MTU)
 	if err != nil {
 		return fmt.Errorf("creating netstack: %w", err)
@@ -103,6 +106,33 @@ func (u *Userspace) Up(ctx context.Context, cfg Config) error {
 	}
 	u.log.Info("tunnel up", "address", cfg.Address, "gateway", ep, "socks", u.SOCKSAddr())
 	return nil
+}
+
+// moveGateway points the running device at cfg's gateway when nothing
+// else changed (a failover to another gateway of the organisation): the
+// netstack, the SOCKS proxy and connections to office hosts behind both
+// gateways stay. It reports whether it did.
+func (u *Userspace) moveGateway(cfg Config, ep netip.AddrPort, uapi string) (bool, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.dev == nil || u.cfg.Gateway() == cfg.Gateway() || !sameDevice(u.cfg, cfg) {
+		return false, nil
+	}
+	// replace_peers drops the old gateway's peer and its keys.
+	if err := u.dev.IpcSet(uapi); err != nil {
+		return true, fmt.Errorf("moving the tunnel to gateway %s: %w", ep, err)
+	}
+	u.cfg, u.ep = cfg, ep
+	// With a keepalive, wireguard-go's first keepalive to the new peer
+	// starts the handshake; without one, start it here. Never both: a
+	// second initiation at once would be dropped as a flood.
+	if cfg.KeepaliveSeconds == 0 {
+		if err := u.handshakeLocked(); err != nil {
+			return true, err
+		}
+	}
+	u.log.Info("tunnel moved to gateway", "gateway", ep)
+	return true, nil
 }
 
 func (u *Userspace) startSOCKS() error {
@@ -184,8 +214,13 @@ func (u *Userspace) Rebind() error {
 // device's handshake can follow within the gateway's flood window.
 func (u *Userspace) Rehandshake() error {
 	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return u.handshakeLocked()
+}
+
+// handshakeLocked is Rehandshake with u.mu held.
+func (u *Userspace) handshakeLocked() error {
 	dev, pub := u.dev, u.cfg.GatewayPublicKey
-	u.mu.RUnlock()
 	if dev == nil {
 		return ErrDown
 	}

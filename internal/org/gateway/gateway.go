@@ -87,7 +87,7 @@ type KernelOptions struct {
 type Gateway struct {
 	cfg  Config
 	log  *slog.Logger
-	dev  *device.Device
+	wg   wireGuard
 	port int
 	pub  string
 	sys  system
@@ -98,7 +98,7 @@ type Gateway struct {
 
 	kick   chan struct{}
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	tasks  sync.WaitGroup
 
 	closeOnce sync.Once
 }
@@ -151,30 +151,50 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 		peers: map[string]admitted{},
 		kick:  make(chan struct{}, 1),
 	}
-	var tdev tun.Device
+	mode := "userspace"
 	if cfg.Kernel != nil {
-		tdev, g.sys, err = openKernel(cfg.Kernel, cfg.Address, cfg.MTU)
-	} else {
-		var tnet *netstack.Net
-		tdev, tnet, err = netstack.CreateNetTUN([]netip.Addr{cfg.Address.Addr()}, nil, cfg.MTU)
-		g.sys = netstackSys{tnet}
+		// The kernel's WireGuard where the module exists; wireguard-go
+		// on a TUN device otherwise.
+		mode = "kernel wireguard"
+		g.wg, g.sys, err = openKernelWireGuard(cfg.Kernel, cfg.Address, cfg.MTU, cfg.PrivateKey, cfg.ListenPort)
+		if errors.Is(err, errNoKernelWireGuard) {
+			g.log.Info("no WireGuard kernel module; using wireguard-go on a TUN device", "interface", cfg.Kernel.Interface, "err", err)
+			mode = "tun"
+			err = nil
+			g.wg = nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gateway tunnel device: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("gateway tunnel device: %w", err)
+	if g.wg == nil {
+		var tdev tun.Device
+		if cfg.Kernel != nil {
+			tdev, g.sys, err = openKernel(cfg.Kernel, cfg.Address, cfg.MTU)
+		} else {
+			var tnet *netstack.Net
+			tdev, tnet, err = netstack.CreateNetTUN([]netip.Addr{cfg.Address.Addr()}, nil, cfg.MTU)
+			g.sys = netstackSys{tnet}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gateway tunnel device: %w", err)
+		}
+		dev := device.NewDevice(tdev, conn.NewDefaultBind(), wgLogger(g.log))
+		g.wg = goWireGuard{dev}
+		if err := dev.IpcSet(fmt.Sprintf("private_key=%s\nlisten_port=%d\n", keyHex, cfg.ListenPort)); err != nil {
+			g.closeDevice()
+			return nil, fmt.Errorf("configuring gateway: %w", err)
+		}
+		if err := dev.Up(); err != nil {
+			g.closeDevice()
+			return nil, fmt.Errorf("gateway up: %w", err)
+		}
 	}
-	g.dev = device.NewDevice(tdev, conn.NewDefaultBind(), wgLogger(g.log))
 	fail := func(err error) (*Gateway, error) {
-		g.dev.Close()
-		g.sys.Close()
+		g.closeDevice()
 		return nil, err
 	}
-	if err := g.dev.IpcSet(fmt.Sprintf("private_key=%s\nlisten_port=%d\n", keyHex, cfg.ListenPort)); err != nil {
-		return fail(fmt.Errorf("configuring gateway: %w", err))
-	}
-	if err := g.dev.Up(); err != nil {
-		return fail(fmt.Errorf("gateway up: %w", err))
-	}
-	st, err := g.uapi()
+	st, err := g.wg.state()
 	if err != nil {
 		return fail(err)
 	}
@@ -183,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	ctx, g.cancel = context.WithCancel(ctx)
 	if err := g.startServices(ctx); err != nil {
 		g.cancel()
-		g.wg.Wait()
+		g.tasks.Wait()
 		return fail(err)
 	}
 	// Admit the already authorised peers before returning, so a caller
@@ -191,9 +211,9 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err := g.Reconcile(ctx); err != nil {
 		g.log.Warn("first peer sync failed; retrying", "err", err)
 	}
-	g.wg.Add(1)
+	g.tasks.Add(1)
 	go g.loop(ctx)
-	g.log.Info("gateway up", "port", g.port, "address", cfg.Address, "kernel", cfg.Kernel != nil)
+	g.log.Info("gateway up", "port", g.port, "address", cfg.Address, "mode", mode)
 	return g, nil
 }
 
@@ -204,9 +224,9 @@ func (g *Gateway) startServices(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("gateway dns: %w", err)
 		}
-		g.wg.Add(2)
-		go func() { defer g.wg.Done(); g.cfg.DNS.Serve(pc) }()
-		go func() { defer g.wg.Done(); <-ctx.Done(); pc.Close() }()
+		g.tasks.Add(2)
+		go func() { defer g.tasks.Done(); g.cfg.DNS.Serve(pc) }()
+		go func() { defer g.tasks.Done(); <-ctx.Done(); pc.Close() }()
 	}
 	if g.cfg.HTTP != nil {
 		ln, err := g.sys.ListenTCP(netip.AddrPortFrom(addr, 80))
@@ -229,16 +249,16 @@ func (g *Gateway) startServices(ctx context.Context) error {
 			MaxHeaderBytes:    16 << 10,
 			ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 		}
-		g.wg.Add(2)
-		go func() { defer g.wg.Done(); hs.Serve(ln) }()
-		go func() { defer g.wg.Done(); <-ctx.Done(); hs.Close() }()
+		g.tasks.Add(2)
+		go func() { defer g.tasks.Done(); hs.Serve(ln) }()
+		go func() { defer g.tasks.Done(); <-ctx.Done(); hs.Close() }()
 	}
 	return nil
 }
 
 // loop polls the source, reacts to its change signal, and reconciles.
 func (g *Gateway) loop(ctx context.Context) {
-	defer g.wg.Done()
+	defer g.tasks.Done()
 	var changed <-chan struct{}
 	if n, ok := g.cfg.Peers.(notifier); ok {
 		ch, stop := n.Subscribe()
@@ -291,17 +311,13 @@ func (g *Gateway) Reconcile(ctx context.Context) error {
 		}
 		want[p.PublicKey] = p
 	}
-	var b strings.Builder
+	var changes []peerChange
 	var added, removed []string
 	for pk := range g.peers {
 		if _, ok := want[pk]; ok {
 			continue
 		}
-		hx, err := wgconf.HexKey(pk)
-		if err != nil {
-			continue
-		}
-		fmt.Fprintf(&b, "public_key=%s\nremove=true\n", hx)
+		changes = append(changes, peerChange{PublicKey: pk, Remove: true})
 		removed = append(removed, pk)
 	}
 	for pk, p := range want {
@@ -309,19 +325,18 @@ func (g *Gateway) Reconcile(ctx context.Context) error {
 		if ok && cur.peer.Address == p.Address {
 			continue
 		}
-		hx, err := wgconf.HexKey(pk)
-		if err != nil {
+		if _, err := wgconf.HexKey(pk); err != nil {
 			g.log.Warn("skipping peer with a bad key", "device", p.DeviceID, "err", err)
 			delete(want, pk)
 			continue
 		}
 		// The allowed IP is the device's own address only: cryptokey
 		// routing then drops anything it sends from another source.
-		fmt.Fprintf(&b, "public_key=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n", hx, p.Address.Masked())
+		changes = append(changes, peerChange{PublicKey: pk, AllowedIP: p.Address.Masked()})
 		added = append(added, pk)
 	}
-	if b.Len() > 0 {
-		if err := g.dev.IpcSet(b.String()); err != nil {
+	if len(changes) > 0 {
+		if err := g.wg.setPeers(changes); err != nil {
 			return errors.Join(srcErr, fmt.Errorf("setting gateway peers: %w", err))
 		}
 	}
@@ -353,7 +368,7 @@ type PeerStatus struct {
 
 // Peers lists the admitted peers, sorted by device id.
 func (g *Gateway) Peers() ([]PeerStatus, error) {
-	st, err := g.uapi()
+	st, err := g.wg.state()
 	if err != nil {
 		return nil, err
 	}
@@ -371,12 +386,10 @@ func (g *Gateway) Peers() ([]PeerStatus, error) {
 	return out, nil
 }
 
-func (g *Gateway) uapi() (wgconf.Device, error) {
-	s, err := g.dev.IpcGet()
-	if err != nil {
-		return wgconf.Device{}, fmt.Errorf("reading gateway state: %w", err)
-	}
-	return wgconf.ParseUAPI(s)
+// closeDevice removes the WireGuard device and the system's part.
+func (g *Gateway) closeDevice() error {
+	g.wg.close()
+	return g.sys.Close()
 }
 
 // Port is the UDP port the gateway listens on.
@@ -393,9 +406,8 @@ func (g *Gateway) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
 		g.cancel()
-		g.wg.Wait()
-		g.dev.Close()
-		err = g.sys.Close()
+		g.tasks.Wait()
+		err = g.closeDevice()
 		g.log.Info("gateway stopped")
 	})
 	return err

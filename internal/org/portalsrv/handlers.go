@@ -232,7 +232,16 @@ func (s *Server) tunnelFor(addr netip.Addr) api.Tunnel {
 		GatewayPublicKey: t.GatewayPublicKey,
 		AllowedIPs:       append([]netip.Prefix{}, t.AllowedIPs...),
 		KeepaliveSeconds: t.KeepaliveSeconds,
+		Gateways:         gatewaysAPI(t.Gateways),
 	}
+}
+
+func gatewaysAPI(gs []Gateway) []api.Gateway {
+	out := make([]api.Gateway, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, api.Gateway{Endpoint: g.Endpoint, PublicKey: g.PublicKey})
+	}
+	return out
 }
 
 func (s *Server) handleDeviceRegister(w http.ResponseWriter, r *http.Request) {

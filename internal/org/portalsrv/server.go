@@ -7,6 +7,7 @@ package portalsrv
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -92,6 +94,10 @@ type Config struct {
 	RetryAfterSpread time.Duration
 	// MaxBodyBytes bounds request bodies. Default 16 KiB.
 	MaxBodyBytes int64
+	// GatewayClientCA issues the client certificates of gateways that
+	// run as processes of their own (IssueGatewayCert); nil refuses every
+	// gateway, for a portal whose gateway runs inside it.
+	GatewayClientCA *x509.CertPool
 	// ReleaseDir holds published release files, one directory per
 	// channel. Empty disables file downloads.
 	ReleaseDir string
@@ -119,9 +125,24 @@ type TunnelConfig struct {
 	GatewayEndpoint string
 	// GatewayPublicKey is the gateway's base64 WireGuard public key.
 	GatewayPublicKey string
+	// Gateways lists every gateway of the organisation in the order
+	// devices try them. Empty means the one gateway above; when set, the
+	// fields above may be empty or must name its first entry, and are
+	// filled in from it (clients before issue 18 read only those).
+	// A gateway of its own process proves its public key with a client
+	// certificate (GatewayClientCA) to read the authorised peers.
+	Gateways []Gateway
 	// AllowedIPs are the office networks routed through the tunnel.
 	AllowedIPs       []netip.Prefix
 	KeepaliveSeconds int
+}
+
+// Gateway is one WireGuard gateway of the organisation.
+type Gateway struct {
+	// Endpoint is host:port of its UDP listener, as devices reach it.
+	Endpoint string
+	// PublicKey is its base64 WireGuard public key.
+	PublicKey string
 }
 
 func (c *Config) setDefaults() {
@@ -195,6 +216,9 @@ type Server struct {
 	ann       announcementCache
 	creds     credentialCache
 
+	gatewayPolls chan struct{}
+	gwRefusals   refusalLog
+
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
 
@@ -235,6 +259,8 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		inflight:  make(chan struct{}, cfg.MaxInFlight),
 		downloads: make(chan struct{}, cfg.MaxDownloads),
 		subs:      map[chan struct{}]struct{}{},
+
+		gatewayPolls: make(chan struct{}, maxGatewayPolls),
 	}
 	t := cfg.Tunnel
 	s.tunnel.Store(&t)
@@ -260,6 +286,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	} {
 		mux.Handle(route, s.admit(route, h))
 	}
+	mux.Handle(GatewayPeersRoute, s.observed(s.withGateway(s.withLimit(s.gatewayPolls, http.HandlerFunc(s.handleGatewayPeers)))))
 	// Anything else gets a JSON 404/405 instead of the mux's text page.
 	mux.Handle("/", s.admit("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "no such API endpoint"})
@@ -293,13 +320,37 @@ func (t *TunnelConfig) validate() error {
 	if !t.Pool.Contains(t.First) {
 		return fmt.Errorf("tunnel: first address %s is outside %s", t.First, t.Pool)
 	}
-	if _, _, err := net.SplitHostPort(t.GatewayEndpoint); err != nil {
-		return fmt.Errorf("tunnel: gateway endpoint %q: %w", t.GatewayEndpoint, err)
+	first := Gateway{Endpoint: t.GatewayEndpoint, PublicKey: t.GatewayPublicKey}
+	switch {
+	case len(t.Gateways) == 0:
+		t.Gateways = []Gateway{first}
+	case first != Gateway{} && first != t.Gateways[0]:
+		return fmt.Errorf("tunnel: the gateway %s is not the first of the gateways list (%s)", first.Endpoint, t.Gateways[0].Endpoint)
 	}
-	if _, err := parseWGKey(t.GatewayPublicKey); err != nil {
-		return fmt.Errorf("tunnel: gateway public key: %w", err)
+	t.Gateways = slices.Clone(t.Gateways)
+	t.GatewayEndpoint, t.GatewayPublicKey = t.Gateways[0].Endpoint, t.Gateways[0].PublicKey
+	seen := map[string]bool{}
+	for i, g := range t.Gateways {
+		if _, _, err := net.SplitHostPort(g.Endpoint); err != nil {
+			return fmt.Errorf("tunnel: gateway %d endpoint %q: %w", i+1, g.Endpoint, err)
+		}
+		if _, err := parseWGKey(g.PublicKey); err != nil {
+			return fmt.Errorf("tunnel: gateway %d public key: %w", i+1, err)
+		}
+		// The key names the gateway (its client certificate, the
+		// device's peer): two gateways cannot share one.
+		if seen[g.PublicKey] {
+			return fmt.Errorf("tunnel: gateway %d has the public key of another gateway", i+1)
+		}
+		seen[g.PublicKey] = true
 	}
 	return nil
+}
+
+// hasGateway reports whether the gateway with this public key is one of
+// the organisation's.
+func (t *TunnelConfig) hasGateway(publicKey string) bool {
+	return slices.ContainsFunc(t.Gateways, func(g Gateway) bool { return g.PublicKey == publicKey })
 }
 
 // Handler returns the HTTP handler, e.g. for httptest.
@@ -510,15 +561,15 @@ func (s *Server) notifyPeers() {
 
 // Peer is a device whose tunnel peer the gateway should admit.
 type Peer struct {
-	DeviceID string
-	User     string
+	DeviceID string `json:"device_id"`
+	User     string `json:"user"`
 	// PublicKey is the device's base64 WireGuard public key.
-	PublicKey string
+	PublicKey string `json:"public_key"`
 	// Address is the device's tunnel address (a /32 or /128).
-	Address netip.Prefix
+	Address netip.Prefix `json:"address"`
 	// Until is when the admission ends; the gateway removes the peer then
 	// even if it polls no more.
-	Until time.Time
+	Until time.Time `json:"until"`
 }
 
 // AuthorisedPeers lists the peers admitted at now. A gateway polls it (or

@@ -150,14 +150,29 @@ type DeviceRegisterRequest struct {
 
 // Tunnel is what the client needs to configure its WireGuard interface.
 type Tunnel struct {
-	Address          netip.Prefix   `json:"address"`
-	DNS              []netip.Addr   `json:"dns"`
-	SearchDomains    []string       `json:"search_domains"`
+	Address       netip.Prefix `json:"address"`
+	DNS           []netip.Addr `json:"dns"`
+	SearchDomains []string     `json:"search_domains"`
+	// GatewayEndpoint and GatewayPublicKey are the first gateway, the
+	// only one a client before issue 18 knows.
 	GatewayEndpoint  string         `json:"gateway_endpoint"`
 	GatewayPublicKey string         `json:"gateway_public_key"`
 	AllowedIPs       []netip.Prefix `json:"allowed_ips"`
 	// KeepaliveSeconds is the persistent keepalive; 0 means off.
 	KeepaliveSeconds int `json:"keepalive_seconds,omitempty"`
+	// Gateways are all of the organisation's gateways, the first one
+	// included, in the order a device tries them. A portal before issue
+	// 18 sends none: then the first gateway is the only one.
+	Gateways []Gateway `json:"gateways,omitempty"`
+}
+
+// Gateway is one WireGuard gateway of the organisation. Every gateway
+// admits every authorised device, so a device may use any of them.
+type Gateway struct {
+	// Endpoint is host:port of the gateway's UDP listener.
+	Endpoint string `json:"endpoint"`
+	// PublicKey is its base64 WireGuard public key.
+	PublicKey string `json:"public_key"`
 }
 
 // DeviceRegisterResponse returns the credential once; the server keeps only

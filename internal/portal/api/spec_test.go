@@ -174,6 +174,7 @@ var goTypes = map[string]reflect.Type{
 	"DeviceRegisterRequest":     reflect.TypeFor[DeviceRegisterRequest](),
 	"DeviceRegisterResponse":    reflect.TypeFor[DeviceRegisterResponse](),
 	"Tunnel":                    reflect.TypeFor[Tunnel](),
+	"Gateway":                   reflect.TypeFor[Gateway](),
 	"Device":                    reflect.TypeFor[Device](),
 	"SessionRequest":            reflect.TypeFor[SessionRequest](),
 	"Session":                   reflect.TypeFor[Session](),

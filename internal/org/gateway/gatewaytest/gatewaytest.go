@@ -6,7 +6,9 @@ package gatewaytest
 
 import (
 	"context"
+	"crypto/tls"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -32,7 +34,8 @@ type Office struct {
 	Gateway    *gateway.Gateway
 	GatewayKey string
 
-	gcfg gateway.Config
+	gcfg       gateway.Config
+	stopSource func() // the Remote gateway's long poll, or nil
 }
 
 // Options change the defaults of Start.
@@ -42,6 +45,10 @@ type Options struct {
 	// Gateway is applied on top of the defaults (Peers, PrivateKey,
 	// Address, DNS, HTTP, Now) before start, if not nil.
 	Gateway func(*gateway.Config)
+	// Remote makes the gateway one of its own: it reads the peers from
+	// the portal over HTTPS with its client certificate (PortalSource)
+	// instead of asking the server in this process.
+	Remote bool
 }
 
 // Start runs an office until the test ends.
@@ -59,11 +66,27 @@ func Start(tb testing.TB, opt Options) *Office {
 	// The endpoint is set once the gateway has its port.
 	tcfg.GatewayEndpoint = "127.0.0.1:9"
 	opt.Portal.Config.Tunnel = tcfg
+	if opt.Remote {
+		if opt.Portal.Dir == "" {
+			opt.Portal.Dir = tb.TempDir()
+		}
+		ca, err := portalsrv.GatewayClientCA(filepath.Join(opt.Portal.Dir, "tls"), time.Now())
+		if err != nil {
+			tb.Fatalf("GatewayClientCA: %v", err)
+		}
+		opt.Portal.Config.GatewayClientCA = ca
+	}
 	env := portaltest.Start(tb, opt.Portal)
+	var peers gateway.PeerSource = env.Server
+	var stopSource func()
+	if opt.Remote {
+		ps, stop := startPortalSource(tb, env, pub)
+		peers, stopSource = ps, stop
+	}
 	gcfg := gateway.Config{
 		PrivateKey: key,
 		Address:    netip.PrefixFrom(GatewayAddr, 16),
-		Peers:      env.Server,
+		Peers:      peers,
 		DNS:        gateway.DemoDNS(GatewayAddr),
 		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
 		Now:        env.Clock.Now,
@@ -81,11 +104,48 @@ func Start(tb testing.TB, opt Options) *Office {
 		tb.Fatalf("SetTunnel: %v", err)
 	}
 	gcfg.ListenPort = gw.Port()
-	return &Office{Portal: env, Gateway: gw, GatewayKey: key, gcfg: gcfg}
+	return &Office{Portal: env, Gateway: gw, GatewayKey: key, gcfg: gcfg, stopSource: stopSource}
 }
 
-// StopGateway stops the gateway, as in an outage.
-func (o *Office) StopGateway() { o.Gateway.Close() }
+// GatewayTLS issues a client certificate for the gateway with this
+// public key from env's CA, as "dienstweg-portal gateway cert" does.
+func GatewayTLS(tb testing.TB, env *portaltest.Env, publicKey string) *tls.Config {
+	tb.Helper()
+	c, err := portalsrv.IssueGatewayCert(filepath.Join(env.Dir, "tls"), publicKey, nil, time.Now())
+	if err != nil {
+		tb.Fatalf("IssueGatewayCert: %v", err)
+	}
+	cfg, err := gateway.GatewayTLSFromPEM(c.CertPEM, c.KeyPEM, c.CAPEM)
+	if err != nil {
+		tb.Fatalf("GatewayTLSFromPEM: %v", err)
+	}
+	return cfg
+}
+
+// startPortalSource runs the peer source of the gateway with this
+// public key against env until stop is called or the test ends.
+func startPortalSource(tb testing.TB, env *portaltest.Env, publicKey string) (*gateway.PortalSource, func()) {
+	tb.Helper()
+	ps, err := gateway.NewPortalSource(gateway.PortalSourceConfig{PortalURL: env.URL, TLS: GatewayTLS(tb, env, publicKey)})
+	if err != nil {
+		tb.Fatalf("NewPortalSource: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); ps.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	tb.Cleanup(stop)
+	return ps, stop
+}
+
+// StopGateway stops the gateway, as in an outage. A Remote gateway's
+// long poll stops with it; StartGateway brings back the gateway only.
+func (o *Office) StopGateway() {
+	o.Gateway.Close()
+	if o.stopSource != nil {
+		o.stopSource()
+	}
+}
 
 // StartGateway starts a new gateway with the same key and port, as after
 // an outage.

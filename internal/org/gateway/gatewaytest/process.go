@@ -81,6 +81,7 @@ type Process struct {
 	mu       sync.Mutex
 	accepted int
 	rejected int
+	lines    []string // above debug level
 }
 
 // StartProcess re-runs this test binary as a gateway process: run is the
@@ -89,8 +90,16 @@ type Process struct {
 func StartProcess(tb testing.TB, run string, c ProcessConfig) *Process {
 	tb.Helper()
 	js, _ := json.Marshal(c)
-	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.count=1")
-	cmd.Env = append(os.Environ(), processEnv+"="+string(js))
+	return startChild(tb, run, processEnv+"="+string(js))
+}
+
+// startChild runs the test run with env added, after the command
+// words of wrap if any (ip netns exec NS), and waits for its READY.
+func startChild(tb testing.TB, run, env string, wrap ...string) *Process {
+	tb.Helper()
+	args := append(wrap, os.Args[0], "-test.run="+run, "-test.count=1")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env)
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	errp, _ := cmd.StderrPipe()
@@ -105,6 +114,9 @@ func StartProcess(tb testing.TB, run string, c ProcessConfig) *Process {
 		for sc.Scan() {
 			line := sc.Text()
 			p.mu.Lock()
+			if !strings.Contains(line, "level=DEBUG") {
+				p.lines = append(p.lines, line)
+			}
 			switch {
 			case strings.Contains(line, "Received handshake initiation"):
 				p.accepted++
