@@ -154,6 +154,7 @@ func serve(args []string, out io.Writer) error {
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
+		proxies   = fs.String("trusted-proxies", "", "comma-separated addresses/CIDRs of load balancers that send a PROXY protocol v2 header (HAProxy send-proxy-v2); their connections must carry one")
 	)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -167,6 +168,9 @@ func serve(args []string, out io.Writer) error {
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
 	cfg.MaxConnsPerSource = *perSource
+	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	st, err := openStore(*data)
 	if err != nil {
 		return err
@@ -243,6 +247,23 @@ func serveConfig(issuer, gwEnd, gwKey, pool, dns, search, routes, sessEnd, tz st
 	cfg.SessionEnd = time.Duration(hm.Hour())*time.Hour + time.Duration(hm.Minute())*time.Minute
 	cfg.MaxInFlight = inflight
 	return cfg, nil
+}
+
+// parsePrefixes reads comma-separated CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range splitList(s) {
+		if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
