@@ -140,7 +140,7 @@ func TestRegisterDeviceAddressesAndKeys(t *testing.T) {
 	if err != nil || d1b.ID != "d1" || d1b.Address != d1.Address {
 		t.Fatalf("re-registration = %+v, %v", d1b, err)
 	}
-	if _, err := s.DeviceByCredential(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.DeviceByCredential(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("old credential still valid: %v", err)
 	}
 	if _, err := s.RegisterDevice(ctx, store.Device{ID: "d2", User: "b", PublicKey: "k1b", CredentialHash: "c2", EnrollmentHash: "e2"}, pool); !errors.Is(err, store.ErrConflict) {
