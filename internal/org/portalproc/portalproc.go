@@ -1,0 +1,108 @@
+// Package portalproc runs `dienstweg-portal serve` as a separate process,
+// for tests and benchmarks of several portal instances: each can be
+// killed on its own (SIGKILL, as a crash or an OOM kill would).
+package portalproc
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Instance is a running portal process.
+type Instance struct {
+	// Addr is host:port it listens on.
+	Addr string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+	log  bytes.Buffer
+}
+
+// Start runs bin with args (the serve command and its flags; --listen
+// should be a port-0 address) and env added to the environment, and
+// returns once the portal says where it listens.
+func Start(bin string, env []string, args ...string) (*Instance, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cmd.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{cmd: cmd, done: make(chan struct{})}
+	cmd.Stderr = in.logWriter()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting portal: %w", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l := sc.Text()
+			in.logWriter().Write([]byte(l + "\n"))
+			if a, ok := strings.CutPrefix(l, "portal on https://"); ok {
+				select {
+				case addr <- a:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	go func() { cmd.Wait(); close(in.done) }()
+	select {
+	case in.Addr = <-addr:
+		return in, nil
+	case <-in.done:
+		return nil, fmt.Errorf("portal exited before listening: %s", in.Log())
+	case <-time.After(30 * time.Second):
+		in.Kill()
+		return nil, errors.New("portal did not start within 30 s: " + in.Log())
+	}
+}
+
+type logWriter struct{ in *Instance }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.in.mu.Lock()
+	defer w.in.mu.Unlock()
+	if w.in.log.Len() < 1<<20 {
+		w.in.log.Write(p)
+	}
+	return len(p), nil
+}
+
+func (in *Instance) logWriter() io.Writer { return logWriter{in} }
+
+// Log is what the process wrote (the first MiB).
+func (in *Instance) Log() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.log.String()
+}
+
+// Kill ends the process with SIGKILL and waits for it: no graceful
+// shutdown, requests in flight are cut.
+func (in *Instance) Kill() {
+	in.cmd.Process.Kill()
+	<-in.done
+}
+
+// Stop asks the process to shut down (SIGTERM) and waits; after 10 s it
+// is killed.
+func (in *Instance) Stop() {
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-in.done:
+	case <-time.After(10 * time.Second):
+		in.Kill()
+	}
+}
