@@ -100,115 +100,41 @@ func (s *SQLite) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// migrations are applied in order; the database's user_version is the
-// number applied. Never edit a released entry, append a new one.
-var migrations = []string{
-	// 1: initial schema.
-	`
-CREATE TABLE users(
-	name TEXT PRIMARY KEY,
-	display_name TEXT NOT NULL,
-	groups_json TEXT NOT NULL DEFAULT '[]',
-	created_at INTEGER NOT NULL,
-	totp_secret TEXT NOT NULL DEFAULT '',
-	enrolled_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE activation_codes(
-	user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
-	hash TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL,
-	used_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE enrollments(
-	id_hash TEXT PRIMARY KEY,
-	user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-	secret TEXT NOT NULL,
-	code_hash TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	expires_at INTEGER NOT NULL,
-	confirmed_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX enrollments_user ON enrollments(user);
-CREATE TABLE totp_steps(
-	user TEXT NOT NULL,
-	step INTEGER NOT NULL,
-	used_at INTEGER NOT NULL,
-	PRIMARY KEY(user, step)
-) WITHOUT ROWID;
-CREATE TABLE auth_failures(subject TEXT NOT NULL, at INTEGER NOT NULL);
-CREATE INDEX auth_failures_subject ON auth_failures(subject, at);
-CREATE TABLE auth_locks(subject TEXT PRIMARY KEY, until INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE devices(
-	id TEXT PRIMARY KEY,
-	user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-	name TEXT NOT NULL DEFAULT '',
-	public_key TEXT NOT NULL,
-	credential_hash TEXT NOT NULL UNIQUE,
-	enrollment_hash TEXT NOT NULL UNIQUE,
-	host INTEGER NOT NULL UNIQUE,
-	address TEXT NOT NULL,
-	created_at INTEGER NOT NULL,
-	authorised_until INTEGER NOT NULL DEFAULT 0,
-	last_seen INTEGER NOT NULL DEFAULT 0,
-	revoked_at INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX devices_public_key ON devices(public_key);
-CREATE INDEX devices_authorised ON devices(authorised_until);
-CREATE TABLE announcements(
-	id TEXT PRIMARY KEY,
-	severity TEXT NOT NULL,
-	title_de TEXT NOT NULL,
-	title_en TEXT NOT NULL,
-	body_de TEXT NOT NULL,
-	body_en TEXT NOT NULL,
-	valid_from INTEGER NOT NULL,
-	valid_until INTEGER NOT NULL,
-	audience_json TEXT NOT NULL,
-	updated_at INTEGER NOT NULL
-);
-CREATE TABLE releases(
-	channel TEXT PRIMARY KEY,
-	manifest BLOB NOT NULL,
-	signature BLOB NOT NULL,
-	published_at INTEGER NOT NULL
-);
-CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT INTO meta(key, value) VALUES('announcements_revision', 0);
-`,
-	// 2: token buckets for per-source limits (tat: the GCRA's theoretical
-	// arrival time in Unix milliseconds). Failures and locks now count per
-	// factor ("activation:", "confirm:", "session:"); the shared "user:"
-	// counters of schema 1 mean nothing any more.
-	`
-CREATE TABLE rate_buckets(key TEXT PRIMARY KEY, tat INTEGER NOT NULL) WITHOUT ROWID;
-DELETE FROM auth_failures WHERE subject LIKE 'user:%';
-DELETE FROM auth_locks WHERE subject LIKE 'user:%';
-`,
-}
-
+// migrate applies pending migrations (migrations/sqlite); the database's
+// user_version is the number applied. The write connection is the only
+// one, and each migration runs in an IMMEDIATE transaction, so a CLI
+// starting beside the server waits instead of migrating twice.
 func (s *SQLite) migrate(ctx context.Context) error {
-	var version int
-	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-		return fmt.Errorf("reading schema version: %w", err)
+	migrations, err := loadMigrations("sqlite")
+	if err != nil {
+		return err
 	}
-	if version > len(migrations) {
-		return fmt.Errorf("database schema %d is newer than this program (%d)", version, len(migrations))
-	}
-	for i := version; i < len(migrations); i++ {
+	for {
+		done := false
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return err
+			var version int
+			if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+				return fmt.Errorf("reading schema version: %w", err)
+			}
+			if version > len(migrations) {
+				return fmt.Errorf("database schema %d is newer than this program (%d)", version, len(migrations))
+			}
+			if version == len(migrations) {
+				done = true
+				return nil
+			}
+			m := migrations[version]
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
 			// PRAGMA takes no bind parameters.
-			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1))
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, m.version))
 			return err
 		})
-		if err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
+		if err != nil || done {
+			return err
 		}
 	}
-	return nil
 }
 
 func (s *SQLite) tx(ctx context.Context, fn func(*sql.Tx) error) error {
