@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dienstweg/dienstweg/internal/authcode"
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/backoff"
@@ -21,6 +22,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/org/store/pgtest"
 	"github.com/dienstweg/dienstweg/internal/portal"
 )
 
@@ -33,19 +35,19 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	pgtest.Main(m)
 }
 
-// cluster is portal instances on one store behind HAProxy.
+// cluster is portal instances on one PostgreSQL database behind HAProxy.
 type cluster struct {
-	data, caPEM string
-	lb          *haproxytest.HAProxy
-	portals     []*portalproc.Instance
+	data, db, caPEM string
+	lb              *haproxytest.HAProxy
+	portals         []*portalproc.Instance
 }
 
 func startCluster(t *testing.T, instances int) *cluster {
 	t.Helper()
-	c := &cluster{data: t.TempDir()}
+	c := &cluster{data: t.TempDir(), db: pgtest.NewDatabase(t)}
 	// One certificate for all instances, from the organisation's CA, as a
 	// city deploys it; the balancer only passes TLS through.
 	tlsDir := t.TempDir()
@@ -57,7 +59,7 @@ func startCluster(t *testing.T, instances int) *cluster {
 	backends := make([]string, instances)
 	for i := range instances {
 		p, err := portalproc.Start(os.Args[0], []string{asPortal + "=1"}, "serve",
-			"--data", c.data, "--listen", "127.0.0.1:0",
+			"--data", c.data, "--database", c.db, "--listen", "127.0.0.1:0",
 			"--cert", filepath.Join(tlsDir, "server.pem"), "--key", filepath.Join(tlsDir, "server-key.pem"), "--ca", filepath.Join(tlsDir, "ca.pem"),
 			"--gateway-endpoint", "127.0.0.1:51820", "--gateway-key", portaltest.NewWGKey(),
 			"--trusted-proxies", "127.0.0.1",
@@ -110,7 +112,7 @@ var activationRe = regexp.MustCompile(`activation code: ([A-Z2-9]{4}-[A-Z2-9]{4}
 // the balancer with the portal API, as the wizard does.
 func (c *cluster) enroll(t *testing.T, name string) laptop {
 	ctx := context.Background()
-	m := activationRe.FindStringSubmatch(runOK(t, "user", "add", name, "--data", c.data))
+	m := activationRe.FindStringSubmatch(runOK(t, "user", "add", name, "--data", c.data, "--database", c.db))
 	if m == nil {
 		t.Fatalf("user add %s printed no activation code", name)
 	}
@@ -146,24 +148,29 @@ func (l laptop) code(t *testing.T, now time.Time) string {
 	return authcodetest.Code(t, l.secret, now)
 }
 
-// holdWrites takes the store's write lock, so that the authorisations
-// sent meanwhile wait inside the portals; release lets them go on.
+// holdWrites locks the table of failed attempts, which every session
+// authorisation writes first, so that the authorisations sent meanwhile
+// wait inside the portals; release lets them go on.
 func (c *cluster) holdWrites(t *testing.T) (release func()) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(c.data, "portal.db")+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.db)
 	if err != nil {
-		t.Fatalf("opening the store: %v", err)
+		t.Fatalf("connecting to the store: %v", err)
 	}
-	tx, err := db.Begin()
+	tx, err := conn.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, `LOCK TABLE auth_failures IN EXCLUSIVE MODE`)
+	}
 	if err != nil {
-		db.Close()
-		t.Fatalf("taking the write lock: %v", err)
+		conn.Close(ctx)
+		t.Fatalf("locking auth_failures: %v", err)
 	}
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
-			tx.Rollback()
-			db.Close()
+			tx.Rollback(ctx)
+			conn.Close(ctx)
 		})
 	}
 	t.Cleanup(release)
@@ -198,24 +205,25 @@ func TestHerdAcrossInstancesSurvivesKill(t *testing.T) {
 		t.FailNow()
 	}
 
-	// The store's writer is held while the herd arrives, so that the
-	// kill finds authorisations in flight on the instance (they wait
-	// for the write), as under real load; without it a kill on this
-	// small herd would mostly hit idle moments.
-	release := c.holdWrites(t)
+	// The laptops wake within the window and ask for their session
+	// state; then, while the writes that authorisations need are held,
+	// they all send their codes, so that the kill finds authorisations in
+	// flight on the instance, as under real load (a kill on a herd this
+	// small would mostly hit idle moments).
 	var (
-		retries     atomic.Int64
-		authorising sync.WaitGroup
-		failures    = make(chan error, laptops)
+		retries   atomic.Int64
+		asked     sync.WaitGroup
+		authorise = make(chan struct{})
+		failures  = make(chan error, laptops)
 	)
-	authorising.Add(laptops)
+	asked.Add(laptops)
 	start := time.Now()
 	for i, l := range enrolled {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sent := sync.OnceFunc(authorising.Done)
-			defer sent()
+			done := sync.OnceFunc(asked.Done)
+			defer done()
 			time.Sleep(time.Duration(rand.Int64N(int64(window))))
 			cl := c.client(t, func(cfg *portal.Config) {
 				cfg.Credential = l.cred
@@ -230,9 +238,9 @@ func TestHerdAcrossInstancesSurvivesKill(t *testing.T) {
 				failures <- fmt.Errorf("laptop %d: session status: %w", i, err)
 				return
 			}
-			code := l.code(t, time.Now())
-			sent()
-			s, err := cl.AuthoriseSession(ctx, code)
+			done()
+			<-authorise
+			s, err := cl.AuthoriseSession(ctx, l.code(t, time.Now()))
 			if err != nil {
 				failures <- fmt.Errorf("laptop %d: authorising: %w", i, err)
 				return
@@ -246,8 +254,10 @@ func TestHerdAcrossInstancesSurvivesKill(t *testing.T) {
 			}
 		}()
 	}
-	authorising.Wait()
-	time.Sleep(300 * time.Millisecond)
+	asked.Wait()
+	release := c.holdWrites(t)
+	close(authorise)
+	time.Sleep(500 * time.Millisecond)
 	c.portals[0].Kill()
 	killed := time.Now()
 	time.Sleep(500 * time.Millisecond)
@@ -264,9 +274,9 @@ func TestHerdAcrossInstancesSurvivesKill(t *testing.T) {
 		laptops, time.Since(start).Round(time.Millisecond), killed.Sub(start).Round(time.Millisecond), retries.Load())
 
 	// Every authorisation is in the store both instances share.
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(c.data, "portal.db"))
+	st, err := store.OpenPostgres(context.Background(), c.db)
 	if err != nil {
-		t.Fatalf("OpenSQLite: %v", err)
+		t.Fatalf("OpenPostgres: %v", err)
 	}
 	defer st.Close()
 	devs, err := st.AuthorisedDevices(context.Background(), time.Now())

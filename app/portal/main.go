@@ -94,11 +94,27 @@ func run(args []string, out io.Writer) error {
 
 const defaultData = "/var/lib/dienstweg-portal"
 
-// flags returns a flag set with --data; parse with parse.
-func flags(name string) (*flag.FlagSet, *string) {
+// flags returns a flag set with --data and --database; parse with parse.
+func flags(name string) (*flag.FlagSet, *storeFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	data := fs.String("data", defaultData, "data directory (database, TLS, releases)")
-	return fs, data
+	sf := &storeFlags{}
+	fs.StringVar(&sf.dir, "data", defaultData, "data directory (database, TLS, releases)")
+	fs.StringVar(&sf.database, "database", "", "PostgreSQL URL (postgres://…) for several portal instances; empty: SQLite in --data")
+	return fs, sf
+}
+
+// storeFlags say where the portal keeps its state.
+type storeFlags struct {
+	dir, database string
+}
+
+// open opens the store: PostgreSQL if --database is set, else the SQLite
+// file in the data directory.
+func (f *storeFlags) open() (store.Store, error) {
+	if f.database != "" {
+		return store.OpenPostgres(context.Background(), f.database)
+	}
+	return openStore(f.dir)
 }
 
 // parse parses args, allowing flags after positional arguments.
@@ -166,12 +182,12 @@ func serve(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.ReleaseDir = filepath.Join(*data, "releases")
+	cfg.ReleaseDir = filepath.Join(data.dir, "releases")
 	cfg.MaxConnsPerSource = *perSource
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -198,7 +214,7 @@ func serve(args []string, out io.Writer) error {
 				hosts = append(hosts, h)
 			}
 		}
-		mat, err = portalsrv.LoadOrCreateTLS(filepath.Join(*data, "tls"), hosts, time.Now())
+		mat, err = portalsrv.LoadOrCreateTLS(filepath.Join(data.dir, "tls"), hosts, time.Now())
 	}
 	if err != nil {
 		ln.Close()
@@ -295,7 +311,7 @@ func userAdd(args []string, out io.Writer) error {
 	if *display == "" {
 		*display = pos[0]
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -318,7 +334,7 @@ func userCode(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("user code needs exactly one NAME")
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -346,7 +362,7 @@ func userList(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -392,7 +408,7 @@ func announce(mode string, args []string, out io.Writer) error {
 	if *id == "" {
 		return errors.New("--id is required")
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -451,7 +467,7 @@ func announceExpire(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -478,7 +494,7 @@ func announceList(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -513,7 +529,7 @@ func releasePublish(args []string, out io.Writer) error {
 		*sig = *manifest + ".minisig"
 	}
 	if *keysFile == "" {
-		*keysFile = filepath.Join(*data, updateKeysFile)
+		*keysFile = filepath.Join(data.dir, updateKeysFile)
 	}
 	m, err := os.ReadFile(*manifest)
 	if err != nil {
@@ -527,15 +543,15 @@ func releasePublish(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(*data, "releases", *channel), time.Now()); err != nil {
+	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(data.dir, "releases", *channel), time.Now()); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := portalsrv.PublishRelease(context.Background(), st, filepath.Join(*data, "releases"), *channel, m, s, files, time.Now()); err != nil {
+	if err := portalsrv.PublishRelease(context.Background(), st, filepath.Join(data.dir, "releases"), *channel, m, s, files, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "published on channel %s: manifest %s, %d file(s)\n", *channel, filepath.Base(*manifest), len(files))
@@ -547,7 +563,7 @@ func deviceList(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
@@ -581,7 +597,7 @@ func deviceRevoke(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("device revoke needs exactly one device ID")
 	}
-	st, err := openStore(*data)
+	st, err := data.open()
 	if err != nil {
 		return err
 	}
