@@ -27,7 +27,7 @@ import (
 const usage = `usage: dienstweg-portal COMMAND [flags]
 
 commands:
-  serve [--data DIR] [--listen ADDR] [--dev-http] …            run the portal
+  serve [--data DIR] [--database URL] [--listen ADDR] …         run the portal
   demo [--dir DIR]                                              run the demo organisation, write DIR/profile.json
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
@@ -38,7 +38,9 @@ commands:
   release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
 
-Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
+Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
+and --database postgres://… to keep the state in PostgreSQL instead of SQLite
+(needed for several portal instances).
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -222,7 +224,12 @@ func serve(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "portal on https://%s\n\nPortal CA (for the profile's portal_ca):\n%s", ln.Addr(), mat.CAPEM)
 	slog.Info("portal started", "listen", ln.Addr().String())
-	return srv.Serve(ctx, ln, mat.Config())
+	err = srv.Serve(ctx, ln, mat.Config())
+	// What this instance did, for the operator (and the herd benchmark).
+	n := srv.Stats()
+	slog.Info("portal stopped", "served", n.Served, "shed", n.Shed, "body_timeouts", n.BodyTimeouts,
+		"slow_downloads", n.SlowDownloads, "refused_conns", n.RefusedConns)
+	return err
 }
 
 func serveConfig(issuer, gwEnd, gwKey, pool, dns, search, routes, sessEnd, tz string, inflight int) (portalsrv.Config, error) {
