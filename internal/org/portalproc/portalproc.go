@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,6 +89,34 @@ func (in *Instance) Log() string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.log.String()
+}
+
+// Pid is the process id.
+func (in *Instance) Pid() int { return in.cmd.Process.Pid }
+
+// CPU is the processor time (user and system) the process has used so
+// far, from /proc (Linux only; zero elsewhere).
+func (in *Instance) CPU() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", in.Pid()))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name in parentheses; utime and stime are
+	// fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // Kill ends the process with SIGKILL and waits for it: no graceful
