@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,63 +31,132 @@ import (
 // start real portal processes and kill them.
 const asPortal = "DIENSTWEG_TEST_RUN_AS_PORTAL"
 
+// portalProfileDir, if set, is where each portal process writes its CPU
+// profile.
+const portalProfileDir = "DIENSTWEG_TEST_PORTAL_PROFILES"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(asPortal) == "1" {
+		// A benchmark may ask where the portal spends its time.
+		if dir := os.Getenv(portalProfileDir); dir != "" {
+			f, err := os.CreateTemp(dir, "portal-*.cpu")
+			if err == nil && pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
 		main()
-		os.Exit(0)
+		return
 	}
 	pgtest.Main(m)
 }
 
-// cluster is portal instances on one PostgreSQL database behind HAProxy.
+// cluster is portal instances on one store, behind HAProxy or not.
 type cluster struct {
 	data, db, caPEM string
 	lb              *haproxytest.HAProxy
 	portals         []*portalproc.Instance
 }
 
+type clusterOptions struct {
+	instances int
+	// postgres keeps the state in a fresh PostgreSQL database, else in
+	// SQLite in the data directory.
+	postgres bool
+	// balancer puts HAProxy in front.
+	balancer bool
+	// seed runs before the portals start, on the store they will use.
+	seed func(st store.Store)
+}
+
+// startCluster runs two portal instances on one PostgreSQL database
+// behind HAProxy.
 func startCluster(t *testing.T, instances int) *cluster {
-	t.Helper()
-	c := &cluster{data: t.TempDir(), db: pgtest.NewDatabase(t)}
+	return newCluster(t, clusterOptions{instances: instances, postgres: true, balancer: true})
+}
+
+func newCluster(tb testing.TB, o clusterOptions) *cluster {
+	tb.Helper()
+	c := &cluster{data: tb.TempDir()}
+	if o.postgres {
+		c.db = pgtest.NewDatabase(tb)
+	}
+	if o.seed != nil {
+		st := c.store(tb)
+		o.seed(st)
+		st.Close()
+	}
 	// One certificate for all instances, from the organisation's CA, as a
 	// city deploys it; the balancer only passes TLS through.
-	tlsDir := t.TempDir()
+	tlsDir := tb.TempDir()
 	mat, err := portalsrv.LoadOrCreateTLS(tlsDir, []string{"localhost", "127.0.0.1"}, time.Now())
 	if err != nil {
-		t.Fatalf("LoadOrCreateTLS: %v", err)
+		tb.Fatalf("LoadOrCreateTLS: %v", err)
 	}
 	c.caPEM = string(mat.CAPEM)
-	backends := make([]string, instances)
-	for i := range instances {
-		p, err := portalproc.Start(os.Args[0], []string{asPortal + "=1"}, "serve",
-			"--data", c.data, "--database", c.db, "--listen", "127.0.0.1:0",
+	backends := make([]string, o.instances)
+	for i := range o.instances {
+		args := []string{"serve", "--data", c.data, "--listen", "127.0.0.1:0",
 			"--cert", filepath.Join(tlsDir, "server.pem"), "--key", filepath.Join(tlsDir, "server-key.pem"), "--ca", filepath.Join(tlsDir, "ca.pem"),
 			"--gateway-endpoint", "127.0.0.1:51820", "--gateway-key", portaltest.NewWGKey(),
-			"--trusted-proxies", "127.0.0.1",
 			// Every test client comes from 127.0.0.1.
-			"--max-conns-per-source", "-1")
-		if err != nil {
-			t.Fatalf("portal %d: %v", i, err)
+			"--max-conns-per-source", "-1"}
+		if o.postgres {
+			args = append(args, "--database", c.db)
 		}
-		t.Cleanup(p.Kill)
+		if o.balancer {
+			args = append(args, "--trusted-proxies", "127.0.0.1")
+		}
+		p, err := portalproc.Start(os.Args[0], []string{asPortal + "=1"}, args...)
+		if err != nil {
+			tb.Fatalf("portal %d: %v", i, err)
+		}
+		tb.Cleanup(p.Kill)
 		c.portals = append(c.portals, p)
 		backends[i] = p.Addr
 	}
-	c.lb = haproxytest.Start(t, haproxytest.Options{Backends: backends, CAFile: filepath.Join(tlsDir, "ca.pem"), CheckInterval: 300 * time.Millisecond})
+	if !o.balancer {
+		return c
+	}
+	c.lb = haproxytest.Start(tb, haproxytest.Options{Backends: backends, CAFile: filepath.Join(tlsDir, "ca.pem"), CheckInterval: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	all := make([]int, instances)
+	all := make([]int, o.instances)
 	for i := range all {
 		all[i] = i
 	}
 	if err := c.lb.WaitUp(ctx, all...); err != nil {
-		t.Fatalf("%v\n%s", err, c.lb.Log())
+		tb.Fatalf("%v\n%s", err, c.lb.Log())
 	}
 	return c
 }
 
+// url is where clients reach the portal: the balancer, or the first
+// instance.
+func (c *cluster) url() string {
+	if c.lb != nil {
+		return "https://" + c.lb.Addr
+	}
+	return "https://" + c.portals[0].Addr
+}
+
+// store opens the cluster's store.
+func (c *cluster) store(tb testing.TB) store.Store {
+	tb.Helper()
+	var st store.Store
+	var err error
+	if c.db != "" {
+		st, err = store.OpenPostgres(context.Background(), c.db)
+	} else {
+		st, err = store.OpenSQLite(context.Background(), filepath.Join(c.data, "portal.db"))
+	}
+	if err != nil {
+		tb.Fatalf("opening the store: %v", err)
+	}
+	return st
+}
+
 func (c *cluster) client(t testing.TB, mod func(*portal.Config)) *portal.Client {
-	cfg := portal.Config{BaseURL: "https://" + c.lb.Addr, CAPEM: c.caPEM}
+	cfg := portal.Config{BaseURL: c.url(), CAPEM: c.caPEM}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -274,10 +344,7 @@ func TestHerdAcrossInstancesSurvivesKill(t *testing.T) {
 		laptops, time.Since(start).Round(time.Millisecond), killed.Sub(start).Round(time.Millisecond), retries.Load())
 
 	// Every authorisation is in the store both instances share.
-	st, err := store.OpenPostgres(context.Background(), c.db)
-	if err != nil {
-		t.Fatalf("OpenPostgres: %v", err)
-	}
+	st := c.store(t)
 	defer st.Close()
 	devs, err := st.AuthorisedDevices(context.Background(), time.Now())
 	if err != nil {
