@@ -66,6 +66,8 @@ type clusterOptions struct {
 	balancer bool
 	// seed runs before the portals start, on the store they will use.
 	seed func(st store.Store)
+	// serveArgs are added to each instance's serve command.
+	serveArgs []string
 }
 
 // startCluster runs two portal instances on one PostgreSQL database
@@ -106,6 +108,7 @@ func newCluster(tb testing.TB, o clusterOptions) *cluster {
 		if o.balancer {
 			args = append(args, "--trusted-proxies", "127.0.0.1")
 		}
+		args = append(args, o.serveArgs...)
 		p, err := portalproc.Start(os.Args[0], []string{asPortal + "=1"}, args...)
 		if err != nil {
 			tb.Fatalf("portal %d: %v", i, err)

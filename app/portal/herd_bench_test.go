@@ -19,6 +19,7 @@ import (
 var (
 	herdLaptops = flag.Int("herd.laptops", 5800, "laptops in the herd")
 	herdWindows = flag.String("herd.windows", "5s,60s", "windows the laptops wake in, one run each")
+	herdServe   = flag.String("herd.serve-args", "", "space-separated extra flags for each portal's serve command")
 	herdDumpLog = flag.String("herd.balancer-log", "", "write HAProxy's log here")
 	herdSetups  = flag.String("herd.setups", "sqlite-1,postgres-2", "sqlite-1: one instance on SQLite; postgres-2: two on PostgreSQL behind HAProxy")
 )
@@ -45,6 +46,7 @@ func BenchmarkHerd(b *testing.B) {
 				default:
 					b.Fatalf("unknown setup %q", setup)
 				}
+				o.serveArgs = strings.Fields(*herdServe)
 				var laptops []herd.Laptop
 				o.seed = func(st store.Store) {
 					parallel := 1
@@ -57,8 +59,10 @@ func BenchmarkHerd(b *testing.B) {
 				}
 				c := newCluster(b, o)
 				b.ResetTimer()
+				cpu0 := selfCPU()
 				res := herd.Run(context.Background(), herd.Options{URL: c.url(), CAPEM: c.caPEM, Laptops: laptops, Window: window})
 				b.StopTimer()
+				clientCPU := selfCPU() - cpu0
 				shed := 0
 				var cpu time.Duration
 				for _, p := range c.portals {
@@ -71,7 +75,7 @@ func BenchmarkHerd(b *testing.B) {
 					n, _ := strconv.Atoi(m[1])
 					shed += n
 				}
-				fmt.Printf("herd %s, %d laptops within %v (GOMAXPROCS=%d): %v; shed with 503: %d; portal CPU %v\n", setup, len(laptops), window, runtime.GOMAXPROCS(0), res, shed, cpu.Round(10*time.Millisecond))
+				fmt.Printf("herd %s, %d laptops within %v (GOMAXPROCS=%d): %v; shed with 503: %d; CPU: portals %v, clients %v\n", setup, len(laptops), window, runtime.GOMAXPROCS(0), res, shed, cpu.Round(10*time.Millisecond), clientCPU.Round(10*time.Millisecond))
 				if c.lb != nil {
 					// HAProxy's termination states: "--" is a normal end;
 					// see its manual, "Session state at disconnection".

@@ -171,6 +171,7 @@ func serve(args []string, out io.Writer) error {
 		sessEnd   = fs.String("session-end", "20:00", "local time at which a day's session authorisation ends")
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
+		queueWait = fs.Duration("queue-wait", 50*time.Millisecond, "how long a request waits for one of --max-inflight before it is answered 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
 		proxies   = fs.String("trusted-proxies", "", "comma-separated addresses/CIDRs of load balancers that send a PROXY protocol v2 header (HAProxy send-proxy-v2); their connections must carry one")
 	)
@@ -186,6 +187,7 @@ func serve(args []string, out io.Writer) error {
 	}
 	cfg.ReleaseDir = filepath.Join(data.dir, "releases")
 	cfg.MaxConnsPerSource = *perSource
+	cfg.QueueWait = *queueWait
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
