@@ -27,6 +27,9 @@ packages=(
 	# workflow check: actionlint (scripts/check-workflows.sh) runs shellcheck
 	# on the bash steps of the Windows runner's workflow
 	shellcheck
+	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
+	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
+	postgresql
 )
 
 missing=()

@@ -102,14 +102,12 @@ func newCluster(tb testing.TB, o clusterOptions) *cluster {
 			"--gateway-endpoint", "127.0.0.1:51820", "--gateway-key", portaltest.NewWGKey(),
 			// Every test client comes from 127.0.0.1.
 			"--max-conns-per-source", "-1"}
-		if o.postgres {
-			args = append(args, "--database", c.db)
-		}
 		if o.balancer {
 			args = append(args, "--trusted-proxies", "127.0.0.1")
 		}
 		args = append(args, o.serveArgs...)
-		p, err := portalproc.Start(os.Args[0], []string{asPortal + "=1"}, args...)
+		env := []string{asPortal + "=1", envDatabase + "=" + c.db}
+		p, err := portalproc.Start(os.Args[0], env, args...)
 		if err != nil {
 			tb.Fatalf("portal %d: %v", i, err)
 		}
@@ -185,7 +183,7 @@ var activationRe = regexp.MustCompile(`activation code: ([A-Z2-9]{4}-[A-Z2-9]{4}
 // the balancer with the portal API, as the wizard does.
 func (c *cluster) enroll(t *testing.T, name string) laptop {
 	ctx := context.Background()
-	m := activationRe.FindStringSubmatch(runOK(t, "user", "add", name, "--data", c.data, "--database", c.db))
+	m := activationRe.FindStringSubmatch(runOK(t, "user", "add", name, "--data", c.data))
 	if m == nil {
 		t.Fatalf("user add %s printed no activation code", name)
 	}
@@ -260,6 +258,8 @@ func TestHerdAcrossInstancesSurvivesKill(t *testing.T) {
 		window  = time.Second
 	)
 	c := startCluster(t, 2)
+	// The admin commands below run in this process.
+	t.Setenv(envDatabase, c.db)
 
 	enrolled := make([]laptop, laptops)
 	var wg sync.WaitGroup

@@ -27,7 +27,7 @@ import (
 const usage = `usage: dienstweg-portal COMMAND [flags]
 
 commands:
-  serve [--data DIR] [--database URL] [--listen ADDR] …         run the portal
+  serve [--data DIR] [--listen ADDR] [--dev-http] …            run the portal
   demo [--dir DIR]                                              run the demo organisation, write DIR/profile.json
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
@@ -38,9 +38,9 @@ commands:
   release publish --channel C --manifest F [--sig F.minisig] [--keys F] FILES…
   device list | device revoke ID                                list devices, disable a lost laptop
 
-Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
-and --database postgres://… to keep the state in PostgreSQL instead of SQLite
-(needed for several portal instances).
+Every command but demo takes --data DIR (default /var/lib/dienstweg-portal).
+The database is DIR/portal.db (SQLite) unless DIENSTWEG_PORTAL_DATABASE
+names a PostgreSQL database (postgres://USER@HOST/DB), see docs/portal.md.
 Run "dienstweg-portal COMMAND -h" for the flags of a command.
 `
 
@@ -96,27 +96,11 @@ func run(args []string, out io.Writer) error {
 
 const defaultData = "/var/lib/dienstweg-portal"
 
-// flags returns a flag set with --data and --database; parse with parse.
-func flags(name string) (*flag.FlagSet, *storeFlags) {
+// flags returns a flag set with --data; parse with parse.
+func flags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	sf := &storeFlags{}
-	fs.StringVar(&sf.dir, "data", defaultData, "data directory (database, TLS, releases)")
-	fs.StringVar(&sf.database, "database", "", "PostgreSQL URL (postgres://…) for several portal instances; empty: SQLite in --data")
-	return fs, sf
-}
-
-// storeFlags say where the portal keeps its state.
-type storeFlags struct {
-	dir, database string
-}
-
-// open opens the store: PostgreSQL if --database is set, else the SQLite
-// file in the data directory.
-func (f *storeFlags) open() (store.Store, error) {
-	if f.database != "" {
-		return store.OpenPostgres(context.Background(), f.database)
-	}
-	return openStore(f.dir)
+	data := fs.String("data", defaultData, "data directory (database, TLS, releases)")
+	return fs, data
 }
 
 // parse parses args, allowing flags after positional arguments.
@@ -134,7 +118,13 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func openStore(data string) (*store.SQLite, error) {
+// envDatabase names a PostgreSQL database that replaces DIR/portal.db,
+// as a postgres:// URL or key=value list (docs/portal.md). An environment
+// variable, not a flag: a password in it stays out of the process list,
+// and every command (serve, user, announce …) reaches the same database.
+const envDatabase = "DIENSTWEG_PORTAL_DATABASE"
+
+func openStore(data string) (store.Store, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -149,7 +139,19 @@ func openStore(data string) (*store.SQLite, error) {
 			return nil, fmt.Errorf("restricting access to the data dir: %w", err)
 		}
 	}
-	return store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	// Explicit nils: a nil *SQLite in a Store would not be a nil Store.
+	if conn := os.Getenv(envDatabase); conn != "" {
+		st, err := store.OpenPostgres(context.Background(), conn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(data, "portal.db"))
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func serve(args []string, out io.Writer) error {
@@ -171,9 +173,9 @@ func serve(args []string, out io.Writer) error {
 		sessEnd   = fs.String("session-end", "20:00", "local time at which a day's session authorisation ends")
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
-		queueWait = fs.Duration("queue-wait", 50*time.Millisecond, "how long a request waits for one of --max-inflight before it is answered 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
 		proxies   = fs.String("trusted-proxies", "", "comma-separated addresses/CIDRs of load balancers that send a PROXY protocol v2 header (HAProxy send-proxy-v2); their connections must carry one")
+		queueWait = fs.Duration("queue-wait", 50*time.Millisecond, "how long a request waits for one of --max-inflight before it is answered 503")
 	)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -185,13 +187,13 @@ func serve(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.ReleaseDir = filepath.Join(data.dir, "releases")
+	cfg.ReleaseDir = filepath.Join(*data, "releases")
 	cfg.MaxConnsPerSource = *perSource
 	cfg.QueueWait = *queueWait
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -218,7 +220,7 @@ func serve(args []string, out io.Writer) error {
 				hosts = append(hosts, h)
 			}
 		}
-		mat, err = portalsrv.LoadOrCreateTLS(filepath.Join(data.dir, "tls"), hosts, time.Now())
+		mat, err = portalsrv.LoadOrCreateTLS(filepath.Join(*data, "tls"), hosts, time.Now())
 	}
 	if err != nil {
 		ln.Close()
@@ -320,7 +322,7 @@ func userAdd(args []string, out io.Writer) error {
 	if *display == "" {
 		*display = pos[0]
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -343,7 +345,7 @@ func userCode(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("user code needs exactly one NAME")
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -371,7 +373,7 @@ func userList(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -417,7 +419,7 @@ func announce(mode string, args []string, out io.Writer) error {
 	if *id == "" {
 		return errors.New("--id is required")
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -476,7 +478,7 @@ func announceExpire(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -503,7 +505,7 @@ func announceList(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -538,7 +540,7 @@ func releasePublish(args []string, out io.Writer) error {
 		*sig = *manifest + ".minisig"
 	}
 	if *keysFile == "" {
-		*keysFile = filepath.Join(data.dir, updateKeysFile)
+		*keysFile = filepath.Join(*data, updateKeysFile)
 	}
 	m, err := os.ReadFile(*manifest)
 	if err != nil {
@@ -552,15 +554,15 @@ func releasePublish(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(data.dir, "releases", *channel), time.Now()); err != nil {
+	if err := verifyRelease(keys, *channel, m, s, files, filepath.Join(*data, "releases", *channel), time.Now()); err != nil {
 		return err
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := portalsrv.PublishRelease(context.Background(), st, filepath.Join(data.dir, "releases"), *channel, m, s, files, time.Now()); err != nil {
+	if err := portalsrv.PublishRelease(context.Background(), st, filepath.Join(*data, "releases"), *channel, m, s, files, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "published on channel %s: manifest %s, %d file(s)\n", *channel, filepath.Base(*manifest), len(files))
@@ -572,7 +574,7 @@ func deviceList(args []string, out io.Writer) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}
@@ -606,7 +608,7 @@ func deviceRevoke(args []string, out io.Writer) error {
 	if len(pos) != 1 {
 		return errors.New("device revoke needs exactly one device ID")
 	}
-	st, err := data.open()
+	st, err := openStore(*data)
 	if err != nil {
 		return err
 	}

@@ -60,8 +60,9 @@ type Env struct {
 	Store  store.Store
 	Config portalsrv.Config
 
-	cancel context.CancelFunc
-	done   chan error
+	openStore func(testing.TB) store.Store
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // Options change the defaults of Start.
@@ -75,6 +76,10 @@ type Options struct {
 	// Config is applied on top of the test defaults; Now, Tunnel and
 	// Location are filled in when zero.
 	Config portalsrv.Config
+	// OpenStore opens the portal's store, e.g. on a pgtest database that
+	// several portals share; nil means SQLite in Dir. Restart opens it
+	// again, Stop closes what it returned.
+	OpenStore func(tb testing.TB) store.Store
 }
 
 // Tunnel is the tunnel configuration of test portals.
@@ -129,9 +134,15 @@ func Start(tb testing.TB, opt Options) *Env {
 		cfg.ReleaseDir = filepath.Join(dir, "releases")
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
-	if err != nil {
-		tb.Fatalf("OpenSQLite: %v", err)
+	var st store.Store
+	if opt.OpenStore != nil {
+		st = opt.OpenStore(tb)
+	} else {
+		sq, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+		if err != nil {
+			tb.Fatalf("OpenSQLite: %v", err)
+		}
+		st = sq
 	}
 	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
@@ -150,15 +161,16 @@ func Start(tb testing.TB, opt Options) *Env {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	e := &Env{
-		URL:    "https://" + ln.Addr().String(),
-		CAPEM:  string(mat.CAPEM),
-		Dir:    dir,
-		Clock:  clk,
-		Server: srv,
-		Store:  st,
-		Config: cfg,
-		cancel: cancel,
-		done:   make(chan error, 1),
+		URL:       "https://" + ln.Addr().String(),
+		CAPEM:     string(mat.CAPEM),
+		Dir:       dir,
+		Clock:     clk,
+		Server:    srv,
+		Store:     st,
+		Config:    cfg,
+		openStore: opt.OpenStore,
+		cancel:    cancel,
+		done:      make(chan error, 1),
 	}
 	go func() { e.done <- srv.Serve(sctx, ln, mat.Config()) }()
 	tb.Cleanup(e.Stop)
@@ -183,7 +195,7 @@ func (e *Env) Restart(tb testing.TB) *Env {
 	e.Stop()
 	cfg := e.Config
 	cfg.Now = nil
-	return Start(tb, Options{Dir: e.Dir, Clock: e.Clock, Config: cfg})
+	return Start(tb, Options{Dir: e.Dir, Clock: e.Clock, Config: cfg, OpenStore: e.openStore})
 }
 
 // AddUser creates a user and returns a fresh activation code.

@@ -33,6 +33,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// tempPrefix names the server directories in os.TempDir().
+const tempPrefix = "dienstweg-pg-"
+
 // debianPackage is what to install when the server binaries are missing.
 const debianPackage = "postgresql"
 
@@ -152,7 +155,8 @@ func start() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "dienstweg-pg-")
+	sweepStale()
+	dir, err := os.MkdirTemp("", tempPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
@@ -222,4 +226,20 @@ func (s *server) stop() error {
 		err = errors.Join(err, fmt.Errorf("removing %s: %w", s.dir, rmErr))
 	}
 	return err
+}
+
+// sweepStale removes the directories of servers whose test binary was
+// killed (a -timeout panic, kill -9): Pdeathsig stopped the server, but
+// nobody removed its files. A directory younger than staleAfter may be
+// another binary's that is still starting, so it stays.
+func sweepStale() {
+	const staleAfter = 10 * time.Minute
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*"))
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		if err != nil || time.Since(fi.ModTime()) < staleAfter || serverAlive(filepath.Join(d, "data", "postmaster.pid")) {
+			continue
+		}
+		os.RemoveAll(d)
+	}
 }

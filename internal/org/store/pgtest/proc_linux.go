@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -136,4 +137,20 @@ func (p *serverProcess) stop() error {
 		<-p.done
 		return errors.New("postgres did not stop within 30 s of SIGINT; killed")
 	}
+}
+
+// serverAlive says whether the postmaster of pidFile still runs.
+func serverAlive(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	// EPERM: alive, but another user's (the server runs as postgres).
+	err = syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

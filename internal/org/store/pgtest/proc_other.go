@@ -22,4 +22,5 @@ func startServer(string, []string, string, string, *runAs) (*serverProcess, erro
 	return nil, errLinuxOnly
 }
 func (p *serverProcess) exited() bool { return true }
+func serverAlive(string) bool         { return false }
 func (p *serverProcess) stop() error  { return errLinuxOnly }

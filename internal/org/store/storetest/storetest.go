@@ -713,27 +713,31 @@ func testParallelConfirmEnrollment(t *testing.T, open Opener) {
 	}
 }
 
-// A double click on two instances leaves one pending enrollment.
+// A double click on two instances leaves one pending enrollment. Only
+// the starts of the last moment can race, so each round checks.
 func testParallelPutEnrollment(t *testing.T, open Opener) {
 	s := open(t)
 	addUser(t, s, "anna")
 	must(t, "SetActivationCode", s.SetActivationCode(ctx, store.ActivationCode{User: "anna", Hash: "code1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
-	errs := parallel(t, open, parallelCalls, func(s store.Store, i int) error {
-		return s.PutEnrollment(ctx, store.Enrollment{IDHash: fmt.Sprint("e", i), User: "anna", Secret: "S", CodeHash: "code1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
-	})
-	countResults(t, errs, nil)
-	kept := 0
-	for i := range parallelCalls {
-		_, err := s.Enrollment(ctx, fmt.Sprint("e", i))
-		switch {
-		case err == nil:
-			kept++
-		case !errors.Is(err, store.ErrNotFound):
-			t.Errorf("Enrollment: %v", err)
+	for round := range 4 {
+		id := func(i int) string { return fmt.Sprintf("r%de%d", round, i) }
+		errs := parallel(t, open, parallelCalls, func(s store.Store, i int) error {
+			return s.PutEnrollment(ctx, store.Enrollment{IDHash: id(i), User: "anna", Secret: "S", CodeHash: "code1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		})
+		countResults(t, errs, nil)
+		kept := 0
+		for i := range parallelCalls {
+			_, err := s.Enrollment(ctx, id(i))
+			switch {
+			case err == nil:
+				kept++
+			case !errors.Is(err, store.ErrNotFound):
+				t.Errorf("Enrollment: %v", err)
+			}
 		}
-	}
-	if kept != 1 {
-		t.Errorf("%d pending enrollments after %d parallel starts, want 1", kept, parallelCalls)
+		if kept != 1 {
+			t.Fatalf("round %d: %d pending enrollments after %d parallel starts, want 1", round, kept, parallelCalls)
+		}
 	}
 }
 
@@ -762,17 +766,23 @@ func testParallelTakeToken(t *testing.T, open Opener) {
 // Parallel failures of one subject are counted one after the other, so
 // exactly one of them sees the count that locks.
 func testParallelAddFailure(t *testing.T, open Opener) {
-	counts := make([]int, parallelCalls)
+	const perCaller = 4
+	counts := make([]int, parallelCalls*perCaller)
 	errs := parallel(t, open, parallelCalls, func(s store.Store, i int) error {
-		n, err := s.AddFailure(ctx, "session:anna", t0, t0.Add(-time.Minute))
-		counts[i] = n
-		return err
+		for j := range perCaller {
+			n, err := s.AddFailure(ctx, "session:anna", t0, t0.Add(-time.Minute))
+			if err != nil {
+				return err
+			}
+			counts[i*perCaller+j] = n
+		}
+		return nil
 	})
 	countResults(t, errs, nil)
 	slices.Sort(counts)
 	for i, n := range counts {
 		if n != i+1 {
-			t.Fatalf("counts returned by parallel failures = %v, want 1 … %d once each", counts, parallelCalls)
+			t.Fatalf("counts returned by parallel failures = %v, want 1 … %d once each", counts, len(counts))
 		}
 	}
 }
