@@ -160,10 +160,9 @@ func Run(opt Options) (*HAProxy, error) {
 	// -db: stay in the foreground, as our child.
 	h.cmd = exec.Command(bin, "-db", "-f", cfgPath)
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
-	if err := h.cmd.Start(); err != nil {
+	if err := startChild(h.cmd, h.done); err != nil {
 		return fail(fmt.Errorf("starting haproxy: %w", err))
 	}
-	go func() { h.cmd.Wait(); close(h.done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", h.Addr, time.Second)

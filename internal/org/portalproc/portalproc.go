@@ -4,7 +4,6 @@
 package portalproc
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -35,31 +34,22 @@ type Instance struct {
 func Start(bin string, env []string, args ...string) (*Instance, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(cmd.Environ(), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
 	in := &Instance{cmd: cmd, done: make(chan struct{})}
-	cmd.Stderr = in.logWriter()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting portal: %w", err)
-	}
 	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			l := sc.Text()
-			in.logWriter().Write([]byte(l + "\n"))
-			if a, ok := strings.CutPrefix(l, "portal on https://"); ok {
-				select {
-				case addr <- a:
-				default:
-				}
+	// Writers, not pipes: Wait returns only after all output is copied,
+	// so the last lines (the counters at shutdown) are never lost.
+	cmd.Stdout = &lineWriter{log: in.logWriter(), line: func(l string) {
+		if a, ok := strings.CutPrefix(l, "portal on https://"); ok {
+			select {
+			case addr <- a:
+			default:
 			}
 		}
-		io.Copy(io.Discard, out)
-	}()
-	go func() { cmd.Wait(); close(in.done) }()
+	}}
+	cmd.Stderr = in.logWriter()
+	if err := startChild(cmd, in.done); err != nil {
+		return nil, fmt.Errorf("starting portal: %w", err)
+	}
 	select {
 	case in.Addr = <-addr:
 		return in, nil
@@ -68,6 +58,26 @@ func Start(bin string, env []string, args ...string) (*Instance, error) {
 	case <-time.After(30 * time.Second):
 		in.Kill()
 		return nil, errors.New("portal did not start within 30 s: " + in.Log())
+	}
+}
+
+// lineWriter passes output to log and each complete line to line.
+type lineWriter struct {
+	log     io.Writer
+	line    func(string)
+	partial []byte
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.log.Write(p)
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.line(string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
 	}
 }
 
