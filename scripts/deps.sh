@@ -22,6 +22,8 @@ packages=(
 	# the Windows lane (docs/windows.md): cgo for the Windows build of the
 	# windows, the Wine shim, and Wine to run the cross-compiled tests
 	gcc-mingw-w64-x86-64 wine wine64
+	# several portal instances: the load balancer in front of them
+	haproxy
 	# workflow check: actionlint (scripts/check-workflows.sh) runs shellcheck
 	# on the bash steps of the Windows runner's workflow
 	shellcheck

@@ -223,6 +223,8 @@ func serve(args []string, out io.Writer) error {
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
 		metrics   = fs.String("metrics", "", "serve /metrics, /healthz and /readyz in plain HTTP on this address, e.g. 127.0.0.1:9187; keep it off the public network (empty: off)")
+		proxies   = fs.String("trusted-proxies", "", "comma-separated addresses/CIDRs of load balancers that send a PROXY protocol v2 header (HAProxy send-proxy-v2); their connections must carry one")
+		queueWait = fs.Duration("queue-wait", 50*time.Millisecond, "how long a request waits for one of --max-inflight before it is answered 503")
 	)
 	fs.Var(&gateways, "gateway", "a gateway of its own, HOST:PORT=PUBLICKEY; repeat for several, in the order devices try them (instead of --gateway-endpoint/--gateway-key)")
 	if _, err := parse(fs, args); err != nil {
@@ -240,6 +242,10 @@ func serve(args []string, out io.Writer) error {
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
 	cfg.MaxConnsPerSource = *perSource
+	cfg.QueueWait = *queueWait
+	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	st, err := openStore(fs)
 	if err != nil {
 		return err
@@ -288,7 +294,12 @@ func serve(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "portal on https://%s\n\nPortal CA (for the profile's portal_ca):\n%s", ln.Addr(), mat.CAPEM)
 	slog.Info("portal started", "listen", ln.Addr().String())
-	return srv.Serve(ctx, ln, mat.Config())
+	err = srv.Serve(ctx, ln, mat.Config())
+	// What this instance did, for the operator (and the herd benchmark).
+	n := srv.Stats()
+	slog.Info("portal stopped", "served", n.Served, "shed", n.Shed, "body_timeouts", n.BodyTimeouts,
+		"slow_downloads", n.SlowDownloads, "refused_conns", n.RefusedConns)
+	return err
 }
 
 func serveConfig(issuer, gwEnd, gwKey, pool, dns, search, routes, sessEnd, tz string, inflight int) (portalsrv.Config, error) {
@@ -329,6 +340,23 @@ func serveConfig(issuer, gwEnd, gwKey, pool, dns, search, routes, sessEnd, tz st
 	cfg.SessionEnd = time.Duration(hm.Hour())*time.Hour + time.Duration(hm.Minute())*time.Minute
 	cfg.MaxInFlight = inflight
 	return cfg, nil
+}
+
+// parsePrefixes reads comma-separated CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range splitList(s) {
+		if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {

@@ -12,8 +12,6 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/store/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
 // With DIENSTWEG_PORTAL_DATABASE set, the admin commands write to
 // PostgreSQL, not to DIR/portal.db. Not parallel: it sets the variable
 // for the whole process (parallel tests wait until it has ended).

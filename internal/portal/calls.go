@@ -145,8 +145,11 @@ func (c *Client) Device(ctx context.Context) (*DeviceInfo, error) {
 // with a code from the authenticator app.
 func (c *Client) AuthoriseSession(ctx context.Context, code string) (*Session, error) {
 	const op = "authorising session"
+	// Repeatable: when a portal instance dies with the request (the
+	// balancer sends the retry to another), a repeat either is the first
+	// to be handled or finds the code spent and the session on.
 	res, err := c.do(ctx, request{op: op, method: http.MethodPost, path: "/api/v1/session", auth: true,
-		body: api.SessionRequest{Code: code}})
+		body: api.SessionRequest{Code: code}, repeatable: true})
 	if errors.Is(err, ErrCodeReused) {
 		// The code may have been accepted on an attempt whose answer was
 		// lost; if the session is on, that is success.

@@ -75,7 +75,8 @@ type Config struct {
 // the client waits a random time up to min(Max, Base·2^(n-1)), and never
 // less than the portal's Retry-After (see backoff.Policy). Only requests
 // that are safe to repeat are retried: everything the portal shed with 503
-// (it did not handle them), and GETs after network errors or 502/504.
+// (it did not handle them), and GETs and session authorisations after
+// network errors or 502/504.
 type RetryPolicy struct {
 	// MaxAttempts per call, including the first. Default 6; 1 disables
 	// retries.
@@ -188,6 +189,10 @@ type request struct {
 	body   any
 	auth   bool
 	header http.Header
+	// repeatable marks a non-GET that is safe to send again after a
+	// network error, because a repeat of one that was handled is
+	// recognised (AuthoriseSession).
+	repeatable bool
 }
 
 // response is a successful answer.
@@ -253,7 +258,7 @@ func (c *Client) retryable(req request, e *Error) bool {
 	switch {
 	case e.Kind == KindOverloaded:
 		return true
-	case req.method != http.MethodGet:
+	case req.method != http.MethodGet && !req.repeatable:
 		return false
 	case e.Kind == KindUnreachable:
 		return true

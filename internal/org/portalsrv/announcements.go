@@ -159,14 +159,14 @@ func etagMatch(header, etag string) bool {
 
 func (s *Server) handleAnnouncements(w http.ResponseWriter, r *http.Request) {
 	var groups []string
-	_, g, err := s.device(r, true)
+	_, u, err := s.device(r, true)
 	switch {
 	case errors.Is(err, errNoCredential):
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	default:
-		groups = g
+		groups = u.Groups
 	}
 	e, err := s.ann.get(r.Context(), groups, s.cfg.Now())
 	if err != nil {

@@ -159,7 +159,11 @@ func (s *Server) wrong(ctx context.Context, subj string, n int, now time.Time, c
 // checkTOTP verifies a 6-digit code of secret for user at now: the current
 // and the adjacent time steps are accepted, each step only once per user,
 // and failures count towards the lock of user for f.
-func (s *Server) checkTOTP(ctx context.Context, f factor, user, secret, code string, now time.Time) error {
+//
+// spend records the accepted step under key (ErrConflict if it was
+// spent already) and forgets the failures of subj; nil means
+// Store.UseTOTPStep.
+func (s *Server) checkTOTP(ctx context.Context, f factor, user, secret, code string, now time.Time, spend func(key string, step int64, subj string) error) error {
 	subj := f.subject(user)
 	n, err := s.charge(ctx, subj, now)
 	if err != nil {
@@ -174,7 +178,10 @@ func (s *Server) checkTOTP(ctx context.Context, f factor, user, secret, code str
 	// Steps are spent per user and secret: a re-enrollment's new secret
 	// starts with fresh steps. The code matched, so the attempt was no
 	// guess (also if its step is spent already) and the failures go.
-	err = s.st.UseTOTPStep(ctx, user+"#"+tokenHash(secret)[:12], step, now, subj)
+	if spend == nil {
+		spend = func(key string, step int64, subj string) error { return s.st.UseTOTPStep(ctx, key, step, now, subj) }
+	}
+	err = spend(user+"#"+tokenHash(secret)[:12], step, subj)
 	if errors.Is(err, store.ErrConflict) {
 		// Whoever sends it knows the code. Likely a double submit; the
 		// user waits for the next code.
@@ -216,7 +223,7 @@ type credentialCache struct {
 
 type credEntry struct {
 	dev     store.Device
-	groups  []string
+	user    store.User
 	expires time.Time
 }
 
@@ -263,34 +270,30 @@ func unauthorised() *apiError {
 	return newAPIError(http.StatusUnauthorized, api.CodeUnauthorised, "this device is not registered or was revoked")
 }
 
-// device authenticates the request's device credential. cached allows a
-// recent answer from the cache.
-func (s *Server) device(r *http.Request, cached bool) (store.Device, []string, error) {
+// device authenticates the request's device credential and returns the
+// device and its user. cached allows a recent answer from the cache.
+func (s *Server) device(r *http.Request, cached bool) (store.Device, store.User, error) {
 	tok, ok := bearer(r)
 	if !ok {
-		return store.Device{}, nil, errNoCredential
+		return store.Device{}, store.User{}, errNoCredential
 	}
 	h := tokenHash(tok)
 	now := s.cfg.Now()
 	if cached {
 		if e, ok := s.creds.get(h, now); ok {
-			return e.dev, e.groups, nil
+			return e.dev, e.user, nil
 		}
 	}
-	d, err := s.st.DeviceByCredential(r.Context(), h)
+	d, u, err := s.st.DeviceByCredential(r.Context(), h)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Device{}, nil, unauthorised()
+		return store.Device{}, store.User{}, unauthorised()
 	}
 	if err != nil {
-		return store.Device{}, nil, err
+		return store.Device{}, store.User{}, err
 	}
 	if !d.RevokedAt.IsZero() {
-		return store.Device{}, nil, unauthorised()
+		return store.Device{}, store.User{}, unauthorised()
 	}
-	u, err := s.st.User(r.Context(), d.User)
-	if err != nil {
-		return store.Device{}, nil, fmt.Errorf("user of device %s: %w", d.ID, err)
-	}
-	s.creds.put(h, credEntry{dev: d, groups: u.Groups, expires: now.Add(credCacheTTL)})
-	return d, u.Groups, nil
+	s.creds.put(h, credEntry{dev: d, user: u, expires: now.Add(credCacheTTL)})
+	return d, u, nil
 }

@@ -21,6 +21,10 @@ func (l *sourceLimitedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		if trustedProxy(l.srv.cfg.TrustedProxies, c.RemoteAddr()) {
+			// The client's source is known only after the PROXY header.
+			return &proxiedConn{Conn: c, srv: l.srv, limit: l.limit}, nil
+		}
 		src := sourceOf(c.RemoteAddr().String())
 		if !l.srv.connSources.acquire(src, l.limit) {
 			l.srv.refusedConns.Add(1)

@@ -178,7 +178,7 @@ func (s *Server) handleEnrollmentConfirm(w http.ResponseWriter, r *http.Request)
 		}
 		secret = u.TOTPSecret
 	}
-	if err := s.checkTOTP(ctx, factorConfirm, e.User, secret, req.Code, now); err != nil {
+	if err := s.checkTOTP(ctx, factorConfirm, e.User, secret, req.Code, now, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -313,15 +313,10 @@ func (s *Server) handleDeviceRegister(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeviceGet(w http.ResponseWriter, r *http.Request) {
-	d, _, err := s.device(r, false)
+	d, u, err := s.device(r, false)
 	if errors.Is(err, errNoCredential) {
 		err = unauthorised()
 	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	u, err := s.st.User(r.Context(), d.User)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -350,7 +345,7 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 	if !s.decode(w, r, &req) {
 		return
 	}
-	d, _, err := s.device(r, false)
+	d, u, err := s.device(r, false)
 	if errors.Is(err, errNoCredential) {
 		err = unauthorised()
 	}
@@ -360,19 +355,18 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 	}
 	ctx := r.Context()
 	now := s.cfg.Now()
-	u, err := s.st.User(ctx, d.User)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	// Only attempts made with this device's credential count towards
-	// the session lock (device above refused everything else).
-	if err := s.checkTOTP(ctx, factorSession, u.Name, u.TOTPSecret, req.Code, now); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	until := s.sessionEnd(now)
-	if err := s.st.SetAuthorisation(ctx, d.ID, until, now); err != nil {
+	// Only attempts made with this device's credential count towards
+	// the session lock (device above refused everything else). The code
+	// is spent and the device admitted in one write.
+	err = s.checkTOTP(ctx, factorSession, u.Name, u.TOTPSecret, req.Code, now, func(key string, step int64, subj string) error {
+		return s.st.AuthoriseSession(ctx, key, step, now, subj, d.ID, until)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Revoked between the credential check and the write.
+		err = unauthorised()
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

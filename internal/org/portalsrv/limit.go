@@ -12,9 +12,10 @@ import (
 )
 
 // sourceKey names the network a request comes from, for the per-source
-// limit. It is the connection's peer address and never a header: anyone
-// can send X-Forwarded-For, and the portal terminates TLS itself (clients
-// pin its CA), so there is no proxy whose header could be trusted. IPv6
+// limit. It is the connection's peer address and never an HTTP header:
+// anyone can send X-Forwarded-For, and the portal terminates TLS itself
+// (clients pin its CA). Behind a balancer the peer address is the
+// client's from the balancer's PROXY header (Config.TrustedProxies). IPv6
 // counts per /64, what one host or household is usually given.
 func sourceKey(r *http.Request) string {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)

@@ -94,7 +94,7 @@ func TestParallelCodesCannotOvertakeTheLock(t *testing.T) {
 	}
 	errs := make(chan error, parallel)
 	for i := 0; i < parallel; i++ {
-		go func() { errs <- s.checkTOTP(ctx, factorSession, "anna", rfcSecret, good, now) }()
+		go func() { errs <- s.checkTOTP(ctx, factorSession, "anna", rfcSecret, good, now, nil) }()
 	}
 	checked, ok := 0, 0
 	for i := 0; i < parallel; i++ {

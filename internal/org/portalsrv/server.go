@@ -74,6 +74,12 @@ type Config struct {
 	// accept. Default 1024; negative means no cap. Raise it when more
 	// devices than that reach the portal through one NAT address.
 	MaxConnsPerSource int
+	// TrustedProxies are the load balancers in front of the portal. A
+	// connection from one of them must begin with a PROXY protocol v2
+	// header (HAProxy: send-proxy-v2), whose client address then counts
+	// for the per-source limits. Empty: no balancer, the peer is the
+	// client.
+	TrustedProxies []netip.Prefix
 	// MaxDownloads bounds concurrent release file downloads. Default 32.
 	MaxDownloads int
 	// MaxDownloadsPerSource bounds the downloads one client address (an

@@ -293,6 +293,38 @@ func (s *Postgres) UseTOTPStep(ctx context.Context, user string, step int64, now
 	return nil
 }
 
+func (s *Postgres) AuthoriseSession(ctx context.Context, user string, step int64, now time.Time, subject, deviceID string, until time.Time) error {
+	var spent, admitted int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One statement, one round trip: the step is inserted (or found
+		// spent) and the device admitted only if it was not.
+		err := tx.QueryRow(ctx, `WITH
+			forget AS (DELETE FROM auth_failures WHERE $1 <> '' AND subject = $1),
+			spend AS (INSERT INTO totp_steps(user_name, step, used_at) VALUES($2,$3,$4) ON CONFLICT DO NOTHING RETURNING 1),
+			admit AS (UPDATE devices SET authorised_until = $5, last_seen = $4
+				WHERE id = $6 AND revoked_at = 0 AND EXISTS(SELECT 1 FROM spend) RETURNING 1)
+			SELECT (SELECT COUNT(*) FROM spend), (SELECT COUNT(*) FROM admit)`,
+			subject, user, step, unix(now), unix(until), deviceID).Scan(&spent, &admitted)
+		if err != nil {
+			return err
+		}
+		if spent == 1 && admitted == 0 {
+			// Roll back: the step stays unspent for a device that exists.
+			return ErrNotFound
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("authorising session: %w", err)
+	case spent == 0:
+		return fmt.Errorf("totp step %d of %q: %w", step, user, ErrConflict)
+	}
+	return nil
+}
+
 func (s *Postgres) AddFailure(ctx context.Context, subject string, at, since time.Time) (int, error) {
 	var n int
 	b := &pgx.Batch{}
@@ -440,12 +472,26 @@ func scanPgDevice(row pgx.Row) (Device, error) {
 	return d, nil
 }
 
-func (s *Postgres) DeviceByCredential(ctx context.Context, credHash string) (Device, error) {
-	d, err := scanPgDevice(s.pool.QueryRow(ctx, `SELECT `+pgDeviceCols+` FROM devices WHERE credential_hash = $1`, credHash))
+func (s *Postgres) DeviceByCredential(ctx context.Context, credHash string) (Device, User, error) {
+	var d Device
+	var u User
+	var addr string
+	var created, until, seen, revoked, uCreated, enrolled int64
+	err := s.pool.QueryRow(ctx, `SELECT d.id, d.user_name, d.name, d.public_key, d.credential_hash, d.enrollment_hash, d.address,
+		d.created_at, d.authorised_until, d.last_seen, d.revoked_at,
+		u.name, u.display_name, u.groups, u.created_at, u.totp_secret, u.enrolled_at
+		FROM devices d JOIN users u ON u.name = d.user_name WHERE d.credential_hash = $1`, credHash).Scan(
+		&d.ID, &d.User, &d.Name, &d.PublicKey, &d.CredentialHash, &d.EnrollmentHash, &addr, &created, &until, &seen, &revoked,
+		&u.Name, &u.DisplayName, &u.Groups, &uCreated, &u.TOTPSecret, &enrolled)
 	if err != nil {
-		return Device{}, fmt.Errorf("device by credential: %w", err)
+		return Device{}, User{}, fmt.Errorf("device by credential: %w", pgNotFound(err))
 	}
-	return d, nil
+	if d.Address, err = netip.ParseAddr(addr); err != nil {
+		return Device{}, User{}, fmt.Errorf("stored address %q: %w", addr, err)
+	}
+	d.CreatedAt, d.AuthorisedUntil, d.LastSeen, d.RevokedAt = fromUnix(created), fromUnix(until), fromUnix(seen), fromUnix(revoked)
+	u.CreatedAt, u.EnrolledAt = fromUnix(uCreated), fromUnix(enrolled)
+	return d, u, nil
 }
 
 func (s *Postgres) SetAuthorisation(ctx context.Context, deviceID string, until, now time.Time) error {

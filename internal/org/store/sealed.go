@@ -99,6 +99,19 @@ func (ss *sealedStore) Users(ctx context.Context) ([]User, error) {
 	return us, nil
 }
 
+// DeviceByCredential opens the secret of the device's user, which the
+// session check reads in the same joined query.
+func (ss *sealedStore) DeviceByCredential(ctx context.Context, credHash string) (Device, User, error) {
+	d, u, err := ss.Store.DeviceByCredential(ctx, credHash)
+	if err != nil {
+		return Device{}, User{}, err
+	}
+	if u.TOTPSecret, err = ss.open(u.Name, u.TOTPSecret); err != nil {
+		return Device{}, User{}, err
+	}
+	return d, u, nil
+}
+
 func (ss *sealedStore) PutEnrollment(ctx context.Context, e Enrollment) error {
 	var err error
 	if e.Secret, err = ss.seal(e.User, e.Secret); err != nil {

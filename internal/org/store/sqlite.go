@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -26,6 +27,10 @@ import (
 type SQLite struct {
 	w *sql.DB
 	r *sql.DB
+	// byCredential is prepared once: it runs for every authenticated
+	// call and every announcement poll that misses the portal's cache,
+	// and parsing its SQL each time took half of its cost.
+	byCredential *sql.Stmt
 }
 
 var _ Store = (*SQLite)(nil)
@@ -63,6 +68,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.r = r
+	if s.byCredential, err = r.PrepareContext(ctx, byCredentialSQL); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("preparing queries of %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -96,7 +105,11 @@ func restrictDBFiles(path string) error {
 
 // Close closes both pools.
 func (s *SQLite) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	var err error
+	if s.byCredential != nil {
+		err = s.byCredential.Close()
+	}
+	return errors.Join(err, s.r.Close(), s.w.Close())
 }
 
 // migrate applies pending migrations (migrations/sqlite); the database's
@@ -355,6 +368,44 @@ func (s *SQLite) UseTOTPStep(ctx context.Context, user string, step int64, now t
 	return nil
 }
 
+func (s *SQLite) AuthoriseSession(ctx context.Context, user string, step int64, now time.Time, subject, deviceID string, until time.Time) error {
+	used, gone := false, false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if subject != "" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM auth_failures WHERE subject = ?`, subject); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO totp_steps(user, step, used_at) VALUES(?,?,?)`, user, step, unix(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			// Commit: the failures stay forgotten.
+			used = true
+			return err
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE devices SET authorised_until = ?, last_seen = ? WHERE id = ? AND revoked_at = 0`, unix(until), unix(now), deviceID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			gone = true
+			return cmp.Or(err, ErrNotFound)
+		}
+		return nil
+	})
+	switch {
+	case gone:
+		return fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("authorising session: %w", err)
+	case used:
+		return fmt.Errorf("totp step %d of %q: %w", step, user, ErrConflict)
+	}
+	return nil
+}
+
 func (s *SQLite) AddFailure(ctx context.Context, subject string, at, since time.Time) (int, error) {
 	var n int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -513,12 +564,29 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	return d, nil
 }
 
-func (s *SQLite) DeviceByCredential(ctx context.Context, credHash string) (Device, error) {
-	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE credential_hash = ?`, credHash))
+const byCredentialSQL = `SELECT d.id, d.user, d.name, d.public_key, d.credential_hash, d.enrollment_hash, d.address,
+	d.created_at, d.authorised_until, d.last_seen, d.revoked_at,
+	u.name, u.display_name, u.groups_json, u.created_at, u.totp_secret, u.enrolled_at
+	FROM devices d JOIN users u ON u.name = d.user WHERE d.credential_hash = ?`
+
+func (s *SQLite) DeviceByCredential(ctx context.Context, credHash string) (Device, User, error) {
+	var d Device
+	var u User
+	var addr, groups string
+	var created, until, seen, revoked, uCreated, enrolled int64
+	err := s.byCredential.QueryRowContext(ctx, credHash).Scan(
+		&d.ID, &d.User, &d.Name, &d.PublicKey, &d.CredentialHash, &d.EnrollmentHash, &addr, &created, &until, &seen, &revoked,
+		&u.Name, &u.DisplayName, &groups, &uCreated, &u.TOTPSecret, &enrolled)
 	if err != nil {
-		return Device{}, fmt.Errorf("device by credential: %w", err)
+		return Device{}, User{}, fmt.Errorf("device by credential: %w", notFound(err))
 	}
-	return d, nil
+	if d.Address, err = netip.ParseAddr(addr); err != nil {
+		return Device{}, User{}, fmt.Errorf("stored address %q: %w", addr, err)
+	}
+	d.CreatedAt, d.AuthorisedUntil, d.LastSeen, d.RevokedAt = fromUnix(created), fromUnix(until), fromUnix(seen), fromUnix(revoked)
+	u.Groups = unmarshalList(groups)
+	u.CreatedAt, u.EnrolledAt = fromUnix(uCreated), fromUnix(enrolled)
+	return d, u, nil
 }
 
 func (s *SQLite) SetAuthorisation(ctx context.Context, deviceID string, until, now time.Time) error {

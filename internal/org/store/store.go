@@ -59,6 +59,14 @@ type Store interface {
 	// whoever sent the code knew it. One write where a morning herd of
 	// session authorisations queues for the single writer.
 	UseTOTPStep(ctx context.Context, user string, step int64, now time.Time, subject string) error
+	// AuthoriseSession is UseTOTPStep followed by SetAuthorisation of
+	// deviceID until until, in one transaction: a portal that dies
+	// between the two cannot spend the code without admitting the
+	// device, and the morning herd queues for one write, not two.
+	// ErrConflict if the step was used already (the failures of subject
+	// are forgotten then too, nothing else changes); ErrNotFound if the
+	// device is unknown or revoked (nothing changes).
+	AuthoriseSession(ctx context.Context, user string, step int64, now time.Time, subject, deviceID string, until time.Time) error
 	// AddFailure records a failed check for subject at time at and returns
 	// how many failures subject has since since (this one included).
 	// Subjects need not be existing users.
@@ -85,9 +93,11 @@ type Store interface {
 	// from pool. ErrConflict if another active device has the public key.
 	RegisterDevice(ctx context.Context, d Device, pool AddressPool) (Device, error)
 	// DeviceByCredential finds the device whose credential hashes to
-	// credHash; ErrNotFound if none (revoked devices are returned with
-	// RevokedAt set).
-	DeviceByCredential(ctx context.Context, credHash string) (Device, error)
+	// credHash, and its user, in one read: every authenticated call and
+	// every announcement poll that misses the portal's cache asks.
+	// ErrNotFound if none (revoked devices are returned with RevokedAt
+	// set).
+	DeviceByCredential(ctx context.Context, credHash string) (Device, User, error)
 	// SetAuthorisation sets until when the device's peer is admitted; a
 	// zero until ends the authorisation.
 	SetAuthorisation(ctx context.Context, deviceID string, until, now time.Time) error
