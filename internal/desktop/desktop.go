@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,7 +192,7 @@ func RDPFile(d profile.OfficeDesktop) []byte {
 // Start carries out p: it writes the .rdp file if there is one, starts
 // the program and returns at once; wait reports when it has ended (the
 // .rdp file is gone then). What the program prints goes to out.
-func Start(ctx context.Context, p Plan, tempDir string, out *os.File) (wait func() error, err error) {
+func Start(ctx context.Context, p Plan, tempDir string, out io.Writer) (wait func() error, err error) {
 	argv := append([]string(nil), p.Argv...)
 	var file string
 	if p.RDPFile != nil {

@@ -196,7 +196,7 @@ type Deps struct {
 // probe is the scheduler's view of one link. It is owned by the loop.
 type probe struct {
 	check  Check
-	target profile.HealthTarget // office services only
+	target profile.HealthTarget  // office services only
 	desk   profile.OfficeDesktop // office desktops only
 	next   time.Time
 	fails  int    // consecutive failures
