@@ -20,6 +20,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/profile"
+	"github.com/dienstweg/dienstweg/internal/state"
 )
 
 // Client names, stable for logs, the local API's answer and tests.
@@ -43,7 +44,7 @@ const (
 
 // TranslationKeys lists the keys this package puts into messages.
 func TranslationKeys() []string {
-	return []string{KeyOpened, KeyNoClient, KeyNoBrowser, KeyStartFailed, KeyUnknown, KeyNotAvailable}
+	return []string{KeyOpen, KeyOpenNamed, KeyOpened, KeyNoClient, KeyNoBrowser, KeyStartFailed, KeyUnknown, KeyNotAvailable}
 }
 
 // Env is what a launch looks at on this computer. Nil fields take the
@@ -230,4 +231,24 @@ func Start(ctx context.Context, p Plan, tempDir string, out io.Writer) (wait fun
 		}
 		return err
 	}, nil
+}
+
+// Message keys of the "Arbeitsplatz öffnen" buttons.
+const (
+	KeyOpen      = "desktop.open"
+	KeyOpenNamed = "desktop.open_named"
+)
+
+// ButtonLabels are the labels of the buttons for the desktops names, in
+// the tray and the status window alike: one desktop is "Arbeitsplatz
+// öffnen", several carry their names.
+func ButtonLabels(names []string) []state.Message {
+	out := make([]state.Message, len(names))
+	for i, n := range names {
+		out[i] = state.Message{Key: KeyOpen}
+		if len(names) > 1 {
+			out[i] = state.Message{Key: KeyOpenNamed, Args: map[string]string{"Desktop": n}}
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fyne.io/systray"
 
 	"github.com/dienstweg/dienstweg/internal/announce"
+	"github.com/dienstweg/dienstweg/internal/desktop"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 )
@@ -21,16 +22,12 @@ type DesktopEntry struct {
 	Label string
 }
 
-// DesktopEntries labels the desktops the verdict offers: one is
-// "Arbeitsplatz öffnen", several carry their names.
+// DesktopEntries labels the desktops the verdict offers
+// (desktop.ButtonLabels).
 func DesktopEntries(names []string, cat *i18n.Catalog) []DesktopEntry {
 	var out []DesktopEntry
-	for _, n := range names {
-		label := cat.T("desktop.open")
-		if len(names) > 1 {
-			label = cat.T("desktop.open_named", map[string]string{"Desktop": n})
-		}
-		out = append(out, DesktopEntry{Name: n, Label: label})
+	for i, l := range desktop.ButtonLabels(names) {
+		out = append(out, DesktopEntry{Name: names[i], Label: cat.T(l.Key, l.Args)})
 	}
 	return out
 }
