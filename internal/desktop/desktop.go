@@ -164,7 +164,12 @@ func FreeRDPArgs(d profile.OfficeDesktop) []string {
 // desktop that asks for the password.
 func certArg(d profile.OfficeDesktop) string {
 	if fp := d.Fingerprint(); fp != "" {
-		return "/cert:fingerprint:sha256:" + fp
+		// FreeRDP compares the text as it prints it: pairs with colons.
+		pairs := make([]string, 0, len(fp)/2)
+		for i := 0; i+1 < len(fp); i += 2 {
+			pairs = append(pairs, fp[i:i+2])
+		}
+		return "/cert:fingerprint:sha256:" + strings.Join(pairs, ":")
 	}
 	return "/cert:tofu"
 }

@@ -48,7 +48,7 @@ func TestChoose(t *testing.T) {
 		{"linux_xfreerdp3_before_2", office, "linux", []string{"xfreerdp", "xfreerdp3"}, false, ClientXFreeRDP, nil},
 		{"wayland_wlfreerdp", office, "linux", []string{"xfreerdp", "wlfreerdp"}, true, ClientWFreeRDP, nil},
 		{"fingerprint_pins_the_certificate", withFP, "linux", []string{"xfreerdp"}, false, ClientXFreeRDP,
-			[]string{"/usr/bin/xfreerdp", "/v:rds.musterstadt.example:3389", "/t:Arbeitsplatz Bürgerbüro", "/cert:fingerprint:sha256:" + strings.Repeat("ab", 32), "/dynamic-resolution", "+clipboard"}},
+			[]string{"/usr/bin/xfreerdp", "/v:rds.musterstadt.example:3389", "/t:Arbeitsplatz Bürgerbüro", "/cert:fingerprint:sha256:" + strings.Repeat("ab:", 31) + "ab", "/dynamic-resolution", "+clipboard"}},
 		{"windows_mstsc", office, "windows", []string{"mstsc.exe"}, false, ClientMstsc, []string{"/usr/bin/mstsc.exe", RDPFilePlaceholder}},
 		{"web_linux", web, "linux", []string{"xdg-open", "remmina"}, false, ClientBrowser, []string{"/usr/bin/xdg-open", web.Address}},
 		{"web_windows", web, "windows", []string{"rundll32.exe"}, false, ClientBrowser, []string{"/usr/bin/rundll32.exe", "url.dll,FileProtocolHandler", web.Address}},
