@@ -54,7 +54,7 @@ func startFakeRDP(tb testing.TB) *fakeRDP {
 	}
 	tb.Cleanup(func() { ln.Close() })
 	cert := selfSigned(tb)
-	f := &fakeRDP{addr: ln.Addr().String(), slow: 300 * time.Millisecond}
+	f := &fakeRDP{addr: ln.Addr().String(), slow: 1200 * time.Millisecond}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -154,9 +154,15 @@ func TestProbeDesktop(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Not parallel: the cases share the fake host's mode.
 			rdp.mode.Store(int32(tc.mode))
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			// What waits for the timeout gets a short one; the rest a
+			// generous one, and "slow" is far from loopback's answers.
+			limit := 4 * time.Second
+			if tc.mode == rdpSilent || tc.mode == rdpStallsLarge {
+				limit = 700 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), limit)
 			defer cancel()
-			r := ProbeDesktop(ctx, hostDial, tc.d, 200*time.Millisecond)
+			r := ProbeDesktop(ctx, hostDial, tc.d, time.Second)
 			if r.OK != tc.ok || r.Slow != tc.slow || r.Detail.Key != tc.detail || r.Diag != tc.diag {
 				t.Errorf("result ok=%v slow=%v detail=%s diag=%q, want ok=%v slow=%v detail=%s diag=%q",
 					r.OK, r.Slow, r.Detail.Key, r.Diag, tc.ok, tc.slow, tc.detail, tc.diag)
@@ -172,7 +178,7 @@ func TestMonitorNamesTheDesktop(t *testing.T) {
 	rdp := startFakeRDP(t)
 	e := newEnv(t, func(_ *Deps, c *Config) {
 		c.Desktops = []profile.OfficeDesktop{{Name: "Arbeitsplatz Bürgerbüro", Kind: profile.DesktopRDP, Address: rdp.addr}}
-		c.Timing.Timeout = time.Second
+		c.Timing.Timeout = 2 * time.Second
 		c.Timing.Every = map[string]time.Duration{OfficeDesktop: 2 * time.Second}
 	})
 	e.start()
@@ -186,6 +192,13 @@ func TestMonitorNamesTheDesktop(t *testing.T) {
 		s.Health.Diagnosis.Args["Desktop"] != "Arbeitsplatz Bürgerbüro" || s.Health.Diagnosis.Args["Phone"] == "" {
 		t.Fatalf("session %v, diagnosis %+v; want limited naming the desktop's large packets", s.Session, s.Health.Diagnosis)
 	}
+	// An announced maintenance explains it instead.
+	e.cover = &Cover{Title: "Wartung der Arbeitsplätze"}
+	s = e.steps(1)
+	if s.Health.Diagnosis == nil || s.Health.Diagnosis.Key != KeyDiagMaintenance || s.Health.Diagnosis.Args["Title"] != "Wartung der Arbeitsplätze" {
+		t.Errorf("with a maintenance announced: diagnosis %+v", s.Health.Diagnosis)
+	}
+	e.cover = nil
 	rdp.mode.Store(int32(rdpWorks))
 	s = e.steps(4)
 	if s.Session != state.Connected || s.Health.Diagnosis != nil {

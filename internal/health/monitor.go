@@ -723,7 +723,7 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 	if p.check.Code == OfficeDesktop {
 		args["Desktop"] = p.desk.Name
 	}
-	if p.shown.Diag != "" {
+	if p.shown.Diag != "" && p.check.Code != OfficeDesktop {
 		// Said before any announcement: an untrusted certificate may
 		// be an attack, and no maintenance explains it.
 		return &state.Message{Key: p.shown.Diag, Args: args}
@@ -741,6 +741,11 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 			}
 			return &state.Message{Key: key, Args: args}
 		}
+	}
+	if p.shown.Diag != "" {
+		// A desktop that is slow or loses large packets during an
+		// announced maintenance is explained by it, above.
+		return &state.Message{Key: p.shown.Diag, Args: args}
 	}
 	switch p.check.Code {
 	case CaptivePortal:
