@@ -15,6 +15,9 @@ packages=(
 	xdotool
 	# tunnel tests: an independent WireGuard peer in a network namespace
 	wireguard-go wireguard-tools iproute2
+	# office desktop test (issue 20): a real RDP host behind the gateway and
+	# the RDP client the button starts on Linux
+	xrdp freerdp2-x11
 	# update tests: signatures and patches made by the standard tools
 	minisign bsdiff
 	# tray tests: the real settings portal (colour scheme) and its GTK backend

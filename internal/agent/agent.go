@@ -17,6 +17,7 @@ import (
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/authcode"
+	"github.com/dienstweg/dienstweg/internal/desktop"
 	"github.com/dienstweg/dienstweg/internal/diag"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/health"
@@ -121,6 +122,9 @@ type Deps struct {
 	Portal *portal.Client
 	// Notifier shows desktop notifications; nil means D-Bus.
 	Notifier announce.Notifier
+	// DesktopEnv is where "Arbeitsplatz öffnen" looks for the clients;
+	// zero means this computer's PATH.
+	DesktopEnv desktop.Env
 }
 
 // TestSwitches change behaviour for tests only; main sets none.
@@ -306,7 +310,7 @@ func New(opts Options) (*Agent, error) {
 		}
 	})
 	a.api = localapi.NewServer(localapi.Backend{
-		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Quit: a.Quit,
+		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Desktops: a, Quit: a.Quit,
 	}, localapi.Config{Logger: opts.Logger})
 	a.windows = newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
 	return a, nil

@@ -35,7 +35,7 @@ func full() state.Snapshot {
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
 		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},
 		Advice:   state.Message{Key: "verdict.locked_out.advice", Args: map[string]string{"Time": "08:17"}},
-		Start:    state.StartDisabled, End: true}
+		Start:    state.StartDisabled, End: true, Desktops: []string{"Arbeitsplatz Bürgerbüro"}}
 	return s
 }
 

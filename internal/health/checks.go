@@ -27,6 +27,9 @@ const (
 	Gateway        = "gateway"
 	OfficeDNS      = "office_dns"
 	OfficeServices = "office_services"
+	// OfficeDesktop is an office desktop from the profile (issue 20),
+	// one link per desktop, after the services it often depends on.
+	OfficeDesktop = "office_desktop"
 )
 
 // Severity says what a confirmed failure of a check means for the session.
@@ -113,6 +116,7 @@ var Checks = []Check{
 	{Code: Gateway, Severity: SeverityProblem, Component: Gateway, Tunnel: true},
 	{Code: OfficeDNS, Severity: SeverityProblem, Component: OfficeDNS, Tunnel: true},
 	{Code: OfficeServices, Severity: SeverityLimited, Component: OfficeServices, Tunnel: true},
+	{Code: OfficeDesktop, Severity: SeverityLimited, Component: OfficeDesktop, Tunnel: true},
 }
 
 // Lookup returns the check with code.
@@ -180,6 +184,7 @@ func TranslationKeys() []string {
 		KeyDiagService, KeyDiagServiceSlow, KeyDiagClock, KeyDiagMaintenance, KeyDiagMaintenanceU,
 		KeyDiagOutage, KeyDiagOutageU, KeyDiagPortalSession,
 	}
+	keys = append(keys, desktopKeys...)
 	for _, c := range Checks {
 		keys = append(keys, c.NameKey(), c.TitleKey(), c.ExplainKey(), c.NextKey(), c.DiagKey())
 	}

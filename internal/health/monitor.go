@@ -48,6 +48,8 @@ type Config struct {
 	OfficeDNSName string
 	// Services are the office services from the profile.
 	Services []profile.HealthTarget
+	// Desktops are the office desktops from the profile.
+	Desktops []profile.OfficeDesktop
 	// Phone is the helpdesk's number for diagnoses.
 	Phone string
 	// Location formats times in diagnoses ("bis 14:00"); nil is Local.
@@ -73,6 +75,7 @@ func ConfigFromProfile(p *profile.Profile) Config {
 	cfg := Config{
 		OfficeDNSName: p.OfficeDNSName,
 		Services:      append([]profile.HealthTarget(nil), p.HealthTargets...),
+		Desktops:      append([]profile.OfficeDesktop(nil), p.OfficeDesktops...),
 		Phone:         p.Helpdesk.Phone,
 	}
 	if p.CaptiveProbeURL != "" {
@@ -130,6 +133,7 @@ func DefaultTiming() Timing {
 			Gateway:        2 * time.Second,
 			OfficeDNS:      30 * time.Second,
 			OfficeServices: 30 * time.Second,
+			OfficeDesktop:  30 * time.Second,
 		},
 		Quick:          500 * time.Millisecond,
 		Retry:          2 * time.Second,
@@ -192,7 +196,8 @@ type Deps struct {
 // probe is the scheduler's view of one link. It is owned by the loop.
 type probe struct {
 	check  Check
-	target profile.HealthTarget // office services only
+	target profile.HealthTarget  // office services only
+	desk   profile.OfficeDesktop // office desktops only
 	next   time.Time
 	fails  int    // consecutive failures
 	seen   bool   // has a confirmed result
@@ -210,8 +215,11 @@ type probe struct {
 }
 
 func (p *probe) component() string {
-	if p.check.Code == OfficeServices {
+	switch p.check.Code {
+	case OfficeServices:
 		return OfficeServices + ":" + p.target.Name
+	case OfficeDesktop:
+		return OfficeDesktop + ":" + p.desk.Name
 	}
 	return p.check.Component
 }
@@ -304,6 +312,11 @@ func New(deps Deps, cfg Config) *Monitor {
 		case OfficeServices:
 			for _, t := range cfg.Services {
 				m.probes = append(m.probes, &probe{check: c, target: t, hist: &history{}})
+			}
+			continue
+		case OfficeDesktop:
+			for _, d := range cfg.Desktops {
+				m.probes = append(m.probes, &probe{check: c, desk: d, hist: &history{}})
 			}
 			continue
 		}
@@ -607,6 +620,8 @@ func (m *Monitor) probe(ctx context.Context, p *probe, tun Tunnel, gwProbe strin
 		return ProbeOfficeDNS(ctx, tun.LookupHost, m.cfg.OfficeDNSName)
 	case OfficeServices:
 		return ProbeService(ctx, tun.DialContext, svcHC, p.target, m.t.Slow)
+	case OfficeDesktop:
+		return ProbeDesktop(ctx, tun.DialContext, p.desk, m.t.Slow)
 	}
 	return fail(KeyFailed, nil)
 }
@@ -690,6 +705,10 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 	p := v.first
 	if p == nil {
 		if v.slow != nil {
+			if v.slow.check.Code == OfficeDesktop {
+				args["Desktop"] = v.slow.desk.Name
+				return &state.Message{Key: KeyDiagDesktopSlow, Args: args}
+			}
 			args["Service"] = v.slow.target.Name
 			return &state.Message{Key: KeyDiagServiceSlow, Args: args}
 		}
@@ -701,7 +720,10 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 		}
 		return nil
 	}
-	if p.shown.Diag != "" {
+	if p.check.Code == OfficeDesktop {
+		args["Desktop"] = p.desk.Name
+	}
+	if p.shown.Diag != "" && p.check.Code != OfficeDesktop {
 		// Said before any announcement: an untrusted certificate may
 		// be an attack, and no maintenance explains it.
 		return &state.Message{Key: p.shown.Diag, Args: args}
@@ -719,6 +741,11 @@ func (m *Monitor) diagnosis(v verdict, now time.Time) *state.Message {
 			}
 			return &state.Message{Key: key, Args: args}
 		}
+	}
+	if p.shown.Diag != "" {
+		// A desktop that is slow or loses large packets during an
+		// announced maintenance is explained by it, above.
+		return &state.Message{Key: p.shown.Diag, Args: args}
 	}
 	switch p.check.Code {
 	case CaptivePortal:
@@ -752,8 +779,12 @@ func (m *Monitor) links(now time.Time, active bool) []state.Link {
 			continue
 		}
 		l := state.Link{Code: p.check.Code}
-		if p.check.Code == OfficeServices {
+		switch p.check.Code {
+		case OfficeServices:
 			l.Target = p.target.Name
+			l.History = p.hist.since(now)
+		case OfficeDesktop:
+			l.Target = p.desk.Name
 			l.History = p.hist.since(now)
 		}
 		switch {
@@ -763,7 +794,7 @@ func (m *Monitor) links(now time.Time, active bool) []state.Link {
 		default:
 			l.OK = !p.down
 			l.Detail = state.Message{Key: p.shown.Detail.Key, Args: cloneArgs(p.shown.Detail.Args)}
-			if l.OK && p.check.Code == OfficeServices {
+			if l.OK && (p.check.Code == OfficeServices || p.check.Code == OfficeDesktop) {
 				l.Latency = msf(p.shown.Latency)
 			}
 		}

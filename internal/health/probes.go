@@ -55,7 +55,7 @@ func failErr(err error) Result {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return fail(KeyTimeout, nil)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isRefused(err):
 		return fail(KeyRefused, nil)
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
 		return fail(KeyNoRoute, nil)

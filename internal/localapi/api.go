@@ -22,6 +22,8 @@ type (
 	EnrollAction        = wire.EnrollAction
 	UpdateChoiceRequest = wire.UpdateChoiceRequest
 	SafeModeRequest     = wire.SafeModeRequest
+	OpenDesktopRequest  = wire.OpenDesktopRequest
+	DesktopOpened       = wire.DesktopOpened
 	// Error is what a failed call returns, on both sides of the socket.
 	Error = wire.Error
 )

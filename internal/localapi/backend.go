@@ -23,6 +23,7 @@ type Backend struct {
 	Updates       Updates
 	Enrollment    Enrollment
 	Support       Support
+	Desktops      Desktops
 	// Quit ends the agent; it is called after the answer is on its way.
 	Quit func()
 }
@@ -80,4 +81,12 @@ type Support interface {
 	// Diagnostics writes the redacted diagnostics zip to w.
 	Diagnostics(ctx context.Context, w io.Writer) error
 	SetSafeMode(ctx context.Context, on bool) error
+}
+
+// Desktops opens the office desktops of issue 20 with the system's own
+// client, as the employee.
+type Desktops interface {
+	// OpenDesktop starts the client for the desktop named name and
+	// returns which one; it does not wait for the client to end.
+	OpenDesktop(ctx context.Context, name string) (DesktopOpened, error)
 }

@@ -140,6 +140,13 @@ func (c *Client) SetSafeMode(ctx context.Context, on bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/safemode", SafeModeRequest{On: on}, nil)
 }
 
+// OpenDesktop asks the agent to open the office desktop named name.
+func (c *Client) OpenDesktop(ctx context.Context, name string) (DesktopOpened, error) {
+	var out DesktopOpened
+	err := c.do(ctx, http.MethodPost, "/v1/desktop/open", OpenDesktopRequest{Name: name}, &out)
+	return out, err
+}
+
 // Quit asks the agent to exit.
 func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)

@@ -67,6 +67,10 @@ func (b *fuzzBackend) ChooseUpdate(_ context.Context, choice string) error {
 	b.record(UpdateChoiceRequest{Choice: choice})
 	return nil
 }
+func (b *fuzzBackend) OpenDesktop(_ context.Context, name string) (DesktopOpened, error) {
+	b.record(OpenDesktopRequest{Name: name})
+	return DesktopOpened{Client: "xfreerdp"}, nil
+}
 func (b *fuzzBackend) SetSafeMode(_ context.Context, on bool) error {
 	b.record(SafeModeRequest{On: on})
 	return nil
@@ -103,6 +107,7 @@ var fuzzRoutes = []struct {
 		return c == UpdateNow || c == UpdateAtSessionEnd
 	}},
 	{"POST", "/v1/safemode", func() any { return &SafeModeRequest{} }, nil},
+	{"POST", "/v1/desktop/open", func() any { return &OpenDesktopRequest{} }, nil},
 	{"POST", "/v1/enroll", func() any { return &EnrollAction{} }, func(v any) bool { return wire.ValidEnrollAction(v.(*EnrollAction).Action) }},
 	{"GET", "/v1/watch", nil, nil},
 	{"GET", "/v1/enroll/watch", nil, nil},
@@ -180,7 +185,9 @@ func FuzzRequestDecoders(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, query string, body []byte) {
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		b := &fuzzBackend{Store: state.NewStore(state.Snapshot{}, nil)}
-		srv := NewServer(everything(b), Config{Logger: discard})
+		be := everything(b)
+		be.Desktops = b
+		srv := NewServer(be, Config{Logger: discard})
 		req := &http.Request{
 			Method: r.method,
 			URL:    &url.URL{Path: r.path, RawQuery: query},

@@ -166,6 +166,7 @@ func (s *Server) routes() http.Handler {
 		{"POST", "/v1/update/check", s.handleCheckUpdate, b.Updates != nil},
 		{"POST", "/v1/update/choose", s.handleChooseUpdate, b.Updates != nil},
 		{"POST", "/v1/safemode", s.handleSafeMode, b.Support != nil},
+		{"POST", "/v1/desktop/open", s.handleOpenDesktop, b.Desktops != nil},
 		{"GET", "/v1/enroll", s.handleEnrollView, b.Enrollment != nil},
 		{"POST", "/v1/enroll", s.handleEnrollAction, b.Enrollment != nil},
 		{"GET", "/v1/enroll/watch", s.handleEnrollWatch, b.Enrollment != nil},
@@ -368,6 +369,19 @@ func (s *Server) handleSafeMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, s.b.Support.SetSafeMode(r.Context(), req.On))
+}
+
+func (s *Server) handleOpenDesktop(w http.ResponseWriter, r *http.Request) {
+	var req OpenDesktopRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	opened, err := s.b.Desktops.OpenDesktop(r.Context(), req.Name)
+	if err != nil {
+		s.reply(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, opened)
 }
 
 func (s *Server) handleChooseUpdate(w http.ResponseWriter, r *http.Request) {

@@ -44,6 +44,10 @@ type Profile struct {
 	// HealthTargets are office services the health checks probe through
 	// the tunnel.
 	HealthTargets []HealthTarget `json:"health_targets,omitempty"`
+	// OfficeDesktops are the office desktops (remote desktop hosts or
+	// virtual-workplace portals) that "Arbeitsplatz öffnen" opens and the
+	// health chain checks; desktop.go.
+	OfficeDesktops []OfficeDesktop `json:"office_desktops,omitempty"`
 	// OfficeDNSName is an internal name that must resolve through the tunnel.
 	OfficeDNSName string `json:"office_dns_name,omitempty"`
 	// CaptiveProbeURL is a plain-http address that answers 204 No Content,
@@ -226,7 +230,7 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 // fieldNames are the profile's JSON keys, spelled as documented.
 var fieldNames = func() map[string]bool {
 	names := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact](), reflect.TypeFor[TunnelPolicy](), reflect.TypeFor[OfficeCheck]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact](), reflect.TypeFor[TunnelPolicy](), reflect.TypeFor[OfficeCheck](), reflect.TypeFor[OfficeDesktop]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			names[name] = true
@@ -364,6 +368,7 @@ func (p *Profile) Validate() error {
 		}
 	}
 	problems = append(problems, p.officeProblems()...)
+	problems = append(problems, validateDesktops(p.OfficeDesktops)...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid profile: %s", strings.Join(problems, "; "))
 	}

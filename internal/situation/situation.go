@@ -81,6 +81,7 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 	case s.Session.Active():
 		v := of(s.Session)
 		v.End = true
+		v.Desktops = openableDesktops(s)
 		if s.Session == state.Connected && s.Tunnel.Mode == state.TunnelModeUserspace {
 			v.Headline = state.Message{Key: KeyProxyOnlyHeadline}
 			v.Advice = state.Message{Key: KeyProxyOnlyAdvice, Args: phone}

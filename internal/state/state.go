@@ -97,6 +97,9 @@ func clone(s Snapshot) Snapshot {
 	}
 	c.Verdict.Headline = *cloneMsg(&s.Verdict.Headline)
 	c.Verdict.Advice = *cloneMsg(&s.Verdict.Advice)
+	if s.Verdict.Desktops != nil {
+		c.Verdict.Desktops = append([]string(nil), s.Verdict.Desktops...)
+	}
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)
 	for i := range c.RecentErrors {
 		c.RecentErrors[i].Message = *cloneMsg(&c.RecentErrors[i].Message)

@@ -20,9 +20,12 @@ type Model struct {
 	ShowStart bool
 	// StartEnabled: "Start home office" can help now; StartWizard: it
 	// opens the setup wizard, because the computer is not set up.
-	StartEnabled  bool
-	StartWizard   bool
-	ShowEnd       bool
+	StartEnabled bool
+	StartWizard  bool
+	ShowEnd      bool
+	// Desktops are the "Arbeitsplatz öffnen" entries (issue 20), at
+	// most maxDesktops.
+	Desktops      []DesktopEntry
 	Announcements string
 	UpdateLabel   string
 	UpdateEnabled bool
@@ -52,6 +55,9 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		UpdateLabel:  cat.T("tray.check_updates"),
 		SafeMode:     s.SafeMode,
 		NoProfile:    s.ProfileMissing != "",
+	}
+	if m.Desktops = DesktopEntries(v.Desktops, cat); len(m.Desktops) > maxDesktops {
+		m.Desktops = m.Desktops[:maxDesktops]
 	}
 	m.UpdateEnabled = s.Update.State != "checking" && s.Update.State != "downloading"
 	// While something is happening, the entry says what instead.

@@ -27,6 +27,7 @@ type Client interface {
 	CheckUpdate(ctx context.Context) error
 	SetSafeMode(ctx context.Context, on bool) error
 	Quit(ctx context.Context) error
+	OpenDesktop(ctx context.Context, name string) (localapi.DesktopOpened, error)
 }
 
 // Options tunes the tray.
@@ -45,6 +46,7 @@ type Options struct {
 
 type items struct {
 	state, start, end, announcements, status, help, setup, safeMode, update, quit *systray.MenuItem
+	desktops                                                                      []*systray.MenuItem
 }
 
 // firstSchemeWait bounds how long the tray waits for the desktop's colour
@@ -96,6 +98,7 @@ func Run(ctx context.Context, c Client, opts Options) {
 	systray.AddSeparator()
 	it.start = systray.AddMenuItem(cat.T("tray.start"), "")
 	it.end = systray.AddMenuItem(cat.T("tray.end"), "")
+	it.desktops = addDesktopItems()
 	systray.AddSeparator()
 	it.announcements = systray.AddMenuItem(cat.T("tray.announcements"), "")
 	it.status = systray.AddMenuItem(cat.T("tray.status"), "")
@@ -201,6 +204,7 @@ func (t *tray) apply(m, last Model, force bool) {
 	showIf(it.start, m.ShowStart)
 	enableIf(it.start, m.StartEnabled)
 	showIf(it.end, m.ShowEnd)
+	t.applyDesktops(m, last, force)
 	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode} {
 		showIf(item, !m.NoProfile)
 	}
@@ -263,6 +267,13 @@ func (t *tray) clicks(ctx context.Context) {
 		{it.safeMode, "safe_mode", func(ctx context.Context) error { return c.SetSafeMode(ctx, !it.safeMode.Checked()) }},
 		{it.update, "update", t.checkUpdate},
 		{it.quit, "quit", t.quit},
+	}
+	for i, item := range it.desktops {
+		handlers = append(handlers, struct {
+			item   *systray.MenuItem
+			name   string
+			action func(context.Context) error
+		}{item, "open_desktop", t.openDesktop(i)})
 	}
 	for _, h := range handlers {
 		go func() {

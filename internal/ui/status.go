@@ -100,6 +100,8 @@ type StatusWindow struct {
 	startWizard                                  bool // the start button opens the wizard
 	errLabel                                     *widget.Label
 	async                                        func(func())
+	keys                                         *windowKeys
+	desktops                                     *desktopRow
 }
 
 // StatusSize is the window's size when it opens: the state, the next step
@@ -131,6 +133,8 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.tunnel.Hide()
 	w.updateText = wrapped("")
 	keys := newWindowKeys(w.Window)
+	w.keys = keys
+	w.desktops = newDesktopRow()
 	now := keys.newButton(L("update.choice.now"), nil, func() { w.chooseUpdate(localapi.UpdateNow) })
 	later := keys.newButton(L("update.choice.session_end"), nil, func() { w.chooseUpdate(localapi.UpdateAtSessionEnd) })
 	later.Importance = widget.HighImportance
@@ -162,6 +166,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		stateRow,
 		w.detail,
 		nextCard,
+		w.desktops.box,
 		w.tunnel,
 		w.chain,
 		w.errLabel,
@@ -195,6 +200,7 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	setVisible(w.start, m.ShowStart)
 	setEnabled(w.start, m.StartEnabled)
 	setVisible(w.end, m.ShowEnd)
+	w.applyDesktops(s.Verdict.Desktops)
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
 	setVisible(w.safe, s.SafeMode)

@@ -33,6 +33,7 @@ type Client interface {
 	SupportClient
 	WizardClient
 	AnnouncementsClient
+	DesktopClient
 }
 
 // goAsync runs f on its own goroutine; windows use it for calls to the

@@ -99,6 +99,13 @@ func (c *recordingClient) ChooseUpdate(_ context.Context, choice string) error {
 	return nil
 }
 
+func (c *recordingClient) OpenDesktop(_ context.Context, name string) (localapi.DesktopOpened, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opened = append(c.opened, "desktop:"+name)
+	return localapi.DesktopOpened{Client: "remmina", Message: state.Message{Key: "desktop.opened", Args: map[string]string{"Desktop": name, "Client": "Remmina"}}}, nil
+}
+
 func (c *recordingClient) Quit(context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

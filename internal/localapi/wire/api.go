@@ -107,6 +107,20 @@ type SafeModeRequest struct {
 	On bool `json:"on"`
 }
 
+// OpenDesktopRequest is the body of POST /v1/desktop/open: the office
+// desktop's name as the profile gives it (Verdict.Desktops).
+type OpenDesktopRequest struct {
+	Name string `json:"name"`
+}
+
+// DesktopOpened is the answer of POST /v1/desktop/open: which program
+// shows the desktop, and the sentence that says so.
+type DesktopOpened struct {
+	// Client is "mstsc", "remmina", "xfreerdp", "wlfreerdp" or "browser".
+	Client  string  `json:"client"`
+	Message Message `json:"message"`
+}
+
 // Error is the error body of every failed call; a client returns it as
 // its error, with Status taken from the response.
 type Error struct {

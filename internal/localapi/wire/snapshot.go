@@ -291,6 +291,9 @@ type Verdict struct {
 	Start StartAction `json:"start,omitempty"`
 	// End: "End home office" is offered.
 	End bool `json:"end,omitempty"`
+	// Desktops are the office desktops (profile names) that "Arbeitsplatz
+	// öffnen" offers now: the session is up and each one answers.
+	Desktops []string `json:"desktops,omitempty"`
 }
 
 // StartAction is what "Start home office" does in a situation.

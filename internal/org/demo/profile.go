@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/dienstweg/dienstweg/internal/org/gateway"
 	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
@@ -28,6 +29,14 @@ func Profile(portalURL, portalCA string) (*profile.Profile, error) {
 		OfficeDNSName: "intranet." + DemoSearchDomain,
 		HealthTargets: []profile.HealthTarget{
 			{Name: "Intranet", Kind: "https", Address: "http://intranet." + DemoSearchDomain + "/"},
+		},
+		// The demo's office desktop is a virtual-workplace page on the
+		// demo intranet: it needs no RDP host, and "Arbeitsplatz öffnen"
+		// opens it in the browser. With the helper (system tunnel) every
+		// browser reaches it; without (make run as a normal user) only a
+		// browser set to use Dienstweg's proxy does.
+		OfficeDesktops: []profile.OfficeDesktop{
+			{Name: "Virtueller Arbeitsplatz", Kind: profile.DesktopWeb, Address: "http://intranet." + DemoSearchDomain + gateway.DemoDesktopPath},
 		},
 		// The system tunnel where the helper is installed; without it
 		// (make run, no root) the userspace one, so the demo still works.

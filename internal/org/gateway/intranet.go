@@ -37,14 +37,30 @@ var intranetPage = template.Must(template.New("page").Parse(`<!doctype html>
 </body></html>
 `))
 
+var desktopPage = template.Must(template.New("desktop").Parse(`<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><title>Virtueller Arbeitsplatz – {{.}}</title></head>
+<body><h1>Virtueller Arbeitsplatz der {{.}}</h1>
+<p>Hier würde sich Ihr Arbeitsplatz im Büro öffnen. In dieser Vorführung gibt es keinen: Melden Sie sich bei Ihrer Stadt mit Ihrem gewohnten Büro-Passwort an.</p>
+</body></html>
+`))
+
+// DemoDesktopPath is where the demo intranet serves the virtual
+// workplace's start page (issue 20).
+const DemoDesktopPath = "/arbeitsplatz/"
+
 // IntranetHandler serves the demo intranet page of org, e.g. "Stadt
-// Musterstadt", at "/" and answers 404 elsewhere.
+// Musterstadt", at "/", the virtual workplace's page at DemoDesktopPath,
+// and answers 404 elsewhere.
 func IntranetHandler(org string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set(IntranetMarker, "1")
 		intranetPage.Execute(w, org)
+	})
+	mux.HandleFunc("GET "+DemoDesktopPath+"{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		desktopPage.Execute(w, org)
 	})
 	return mux
 }
