@@ -51,6 +51,8 @@ var (
 type Portal interface {
 	SetCredential(cred string)
 	AuthoriseSession(ctx context.Context, code string) (*portal.Session, error)
+	// ExtendSession lengthens the authorisation that holds.
+	ExtendSession(ctx context.Context, code string) (*portal.Session, error)
 	SessionStatus(ctx context.Context) (*portal.Session, error)
 	EndSession(ctx context.Context) (*portal.Session, error)
 	Device(ctx context.Context) (*portal.DeviceInfo, error)
@@ -89,6 +91,10 @@ type Options struct {
 	// is one small packet, and a returning gateway must be noticed
 	// within about 3 s.
 	BackoffBase, BackoffMax time.Duration
+	// WarnBefore is how long before the authorisation's end the session
+	// says it ends soon (Status.EndsSoon, the EndsSoon event), so the
+	// employee can extend it. Default 15m.
+	WarnBefore time.Duration
 	// Now is the clock the authorisation's end is compared with (the
 	// portal's clock in tests); nil means time.Now. Handshake ages and
 	// backoff waits use real time, like wireguard-go.
@@ -114,6 +120,9 @@ type Controller struct {
 	stop     context.CancelFunc
 	done     chan struct{}
 	pending  Signal    // inputs not yet read by the supervisor
+	// endsSoon: the warning before until was given; expired: the last
+	// session's authorisation ran out and no new one started (extend.go).
+	endsSoon, expired bool
 	lastInit time.Time // last Up or fresh handshake, for the flood gap
 
 	// lockedUntil is the end of the portal's lock on codes, lifted by
@@ -142,6 +151,7 @@ func New(opts Options) (*Controller, error) {
 	def(&opts.StaleAfter, 3*time.Minute+15*time.Second)
 	def(&opts.BackoffBase, time.Second)
 	def(&opts.BackoffMax, 2*time.Second)
+	def(&opts.WarnBefore, 15*time.Minute)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -190,7 +200,8 @@ func msg(key string, args ...string) *state.Message {
 // a supervisor that is re-establishing the tunnel.
 func (c *Controller) set(phase state.Session, m *state.Message, reconnecting bool) {
 	c.mu.Lock()
-	s := Status{Phase: phase, Detail: m, Until: c.until, LockedUntil: c.lockedUntil, Running: c.running, Reconnecting: reconnecting}
+	s := Status{Phase: phase, Detail: m, Until: c.until, LockedUntil: c.lockedUntil, Running: c.running, Reconnecting: reconnecting,
+		EndsSoon: c.endsSoon && c.running, Expired: c.expired}
 	c.mu.Unlock()
 	c.feed.Set(s, c.opts.Now())
 }
@@ -204,10 +215,18 @@ func (c *Controller) fail(phase state.Session, e *problem.Error) error {
 }
 
 // Start implements agent.Session: authorise with code, bring the tunnel
-// up, check, and keep it up. A running session is replaced.
+// up, check, and keep it up. While a session runs, a code extends it
+// instead (Extend): the tunnel stays as it is.
 func (c *Controller) Start(ctx context.Context, code string) error {
 	c.op.Lock()
 	defer c.op.Unlock()
+	if c.isRunning() {
+		return c.extend(ctx, code)
+	}
+	return c.start(ctx, code)
+}
+
+func (c *Controller) start(ctx context.Context, code string) error {
 	c.stopSupervisor()
 	c.opts.Engine.Down()
 	if c.markStopped() {
@@ -252,6 +271,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	}
 	c.mu.Lock()
 	c.cfg, c.until, c.running, c.lastInit = cfg, until, true, time.Now()
+	c.endsSoon, c.expired = false, false
 	c.mu.Unlock()
 	c.feed.Emit(Event{Kind: Started, At: c.opts.Now()})
 	// From here the session holds: even if the first check fails, the
@@ -356,6 +376,9 @@ func (c *Controller) End(ctx context.Context) error {
 	c.stopSupervisor()
 	c.opts.Engine.Down()
 	wasRunning := c.markStopped()
+	c.mu.Lock()
+	c.expired = false
+	c.mu.Unlock()
 	c.set(state.NotConnected, msg(KeyEnded), false)
 	if !wasRunning {
 		return nil

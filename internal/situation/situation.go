@@ -54,7 +54,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return []string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}
+	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, endingKeys()...)
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -85,7 +85,7 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			v.Headline = state.Message{Key: KeyProxyOnlyHeadline}
 			v.Advice = state.Message{Key: KeyProxyOnlyAdvice, Args: phone}
 		}
-		return v
+		return endsSoon(v, s, loc)
 	case s.Keyring.Message != nil && s.Keyring.State != state.KeyringOK:
 		// Nothing can start before the keyring can be read; its message
 		// says how, and Dienstweg continues by itself.
@@ -123,6 +123,9 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			key = KeyHelperRefused
 		}
 		return notConnected(HelperMissing, state.Message{Key: key, Args: phone}, state.StartCode)
+	}
+	if s.Authorisation.Expired {
+		return expired(s, loc)
 	}
 	v := of(s.Session) // not connected, or a new code is needed
 	v.Start = state.StartCode

@@ -26,6 +26,7 @@ type (
 	Verdict       = wire.Verdict
 	StartAction   = wire.StartAction
 	Tunnel        = wire.Tunnel
+	Authorisation = wire.Authorisation
 )
 
 // What "Start home office" does (see wire.StartAction).
