@@ -113,17 +113,17 @@ type Controller struct {
 
 	op sync.Mutex // serialises Start, End and Close
 
-	mu       sync.Mutex
-	running  bool
-	cfg      tunnel.Config
-	until    time.Time
-	stop     context.CancelFunc
-	done     chan struct{}
-	pending  Signal    // inputs not yet read by the supervisor
+	mu      sync.Mutex
+	running bool
+	cfg     tunnel.Config
+	until   time.Time
+	stop    context.CancelFunc
+	done    chan struct{}
+	pending Signal // inputs not yet read by the supervisor
 	// endsSoon: the warning before until was given; expired: the last
 	// session's authorisation ran out and no new one started (extend.go).
 	endsSoon, expired bool
-	lastInit time.Time // last Up or fresh handshake, for the flood gap
+	lastInit          time.Time // last Up or fresh handshake, for the flood gap
 
 	// lockedUntil is the end of the portal's lock on codes, lifted by
 	// lockTimer (lock.go); both guarded by mu.
