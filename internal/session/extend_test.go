@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/org/gateway"
 	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
-	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -234,4 +234,3 @@ func TestWarnExtendExpire(t *testing.T) {
 		t.Errorf("the next day: %+v", st)
 	}
 }
-
