@@ -92,6 +92,10 @@ type Config struct {
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
 	// is up, for other programs; "" means none.
 	SOCKSAddr string
+	// ExpiryWarning is how long before the day's authorisation ends the
+	// employee is told, with "Verlängern"; 0 means 15 minutes, negative
+	// means no warning (policy expiry_warning_minutes 0).
+	ExpiryWarning time.Duration
 }
 
 // Deps are the agent's collaborators; nil means the real one.

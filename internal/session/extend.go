@@ -118,7 +118,7 @@ func (c *Controller) republish() {
 // warnIfEndingSoon tells once per end that the authorisation ends within
 // WarnBefore. The supervisor calls it on each look at the end.
 func (c *Controller) warnIfEndingSoon(until time.Time) {
-	if until.IsZero() || c.opts.Now().Before(until.Add(-c.opts.WarnBefore)) {
+	if until.IsZero() || c.opts.WarnBefore < 0 || c.opts.Now().Before(until.Add(-c.opts.WarnBefore)) {
 		return
 	}
 	c.mu.Lock()

@@ -93,7 +93,7 @@ type Options struct {
 	BackoffBase, BackoffMax time.Duration
 	// WarnBefore is how long before the authorisation's end the session
 	// says it ends soon (Status.EndsSoon, the EndsSoon event), so the
-	// employee can extend it. Default 15m.
+	// employee can extend it. Zero means 15m, negative no warning.
 	WarnBefore time.Duration
 	// Now is the clock the authorisation's end is compared with (the
 	// portal's clock in tests); nil means time.Now. Handshake ages and
@@ -151,7 +151,9 @@ func New(opts Options) (*Controller, error) {
 	def(&opts.StaleAfter, 3*time.Minute+15*time.Second)
 	def(&opts.BackoffBase, time.Second)
 	def(&opts.BackoffMax, 2*time.Second)
-	def(&opts.WarnBefore, 15*time.Minute)
+	if opts.WarnBefore == 0 {
+		opts.WarnBefore = 15 * time.Minute // negative: no warning
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
