@@ -73,14 +73,17 @@ func (n DBusNotifier) Ask(ctx context.Context, msg Notification, actions []Actio
 	if err != nil {
 		return "", fmt.Errorf("sending notification: %w", err)
 	}
+	// closeIt takes the notification away, with a short deadline of its
+	// own: ctx may have ended.
+	closeIt := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		obj.CallWithContext(cctx, notifyIface+".CloseNotification", 0, id)
+		cancel()
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			// The question is moot (extended, ended): take it away, with
-			// a short deadline of its own as ctx has ended.
-			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			obj.CallWithContext(cctx, notifyIface+".CloseNotification", 0, id)
-			cancel()
+			closeIt() // the question is moot (extended, ended)
 			return "", ctx.Err()
 		case sig := <-signals:
 			if sig == nil || len(sig.Body) < 2 {
@@ -91,7 +94,10 @@ func (n DBusNotifier) Ask(ctx context.Context, msg Notification, actions []Actio
 			}
 			switch sig.Name {
 			case notifyIface + ".ActionInvoked":
+				// Answered: a resident notification would otherwise stay
+				// in the list with a button that was used.
 				key, _ := sig.Body[1].(string)
+				closeIt()
 				return key, nil
 			case notifyIface + ".NotificationClosed":
 				return "", nil
