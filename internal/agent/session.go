@@ -72,9 +72,9 @@ func (a *Agent) newSession() (*session.Controller, engine, error) {
 		return nil, nil, fmt.Errorf("the profile names no office_dns_name to check the tunnel with")
 	}
 	ctl, err := session.New(session.Options{
-		Portal:   a.portal,
-		Keys:     keyringKeys{ks: a.opts.Keyring, problem: a.keyringProblem},
-		Engine:   eng,
+		Portal:     a.portal,
+		Keys:       keyringKeys{ks: a.opts.Keyring, problem: a.keyringProblem},
+		Engine:     eng,
 		CheckURL:   "http://" + host + "/",
 		WarnBefore: a.opts.ExpiryWarning,
 		Now:        a.opts.Now,
