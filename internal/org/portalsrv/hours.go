@@ -159,17 +159,19 @@ func ruleFor(rules []rule, groups []string) *rule {
 	return nil
 }
 
-// at is the wall-clock offset off on the day of t, in t's location.
+// at is the wall-clock time off (since midnight, as on the clock) on the
+// day of t, in t's location: on the day the clocks change, 19:00 is still
+// 19:00. 24:00 is the next midnight.
 func at(t time.Time, off time.Duration) time.Time {
 	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, t.Location()).Add(off)
+	return time.Date(y, m, d, int(off/time.Hour), int(off%time.Hour/time.Minute), 0, 0, t.Location())
 }
 
 // nextStart is the first moment after the day of l on which r allows a
 // start.
 func (r *rule) nextStart(l time.Time) time.Time {
 	for i := 1; i <= 7; i++ {
-		d := at(l, 0).AddDate(0, 0, i)
+		d := at(l, 0).AddDate(0, 0, i) // AddDate keeps the wall clock
 		if r.days[d.Weekday()] {
 			return at(d, r.from)
 		}
