@@ -116,21 +116,25 @@ func (c *Controller) republish() {
 }
 
 // warnIfEndingSoon tells once per end that the authorisation ends within
-// WarnBefore. The supervisor calls it on each look at the end.
+// WarnBefore, and takes the warning back when the end moved away (the
+// portal knew of a later one). The supervisor calls it on each look at
+// the end.
 func (c *Controller) warnIfEndingSoon(until time.Time) {
-	if until.IsZero() || c.opts.WarnBefore < 0 || c.opts.Now().Before(until.Add(-c.opts.WarnBefore)) {
-		return
-	}
+	soon := !until.IsZero() && c.opts.WarnBefore >= 0 && !c.opts.Now().Before(until.Add(-c.opts.WarnBefore))
 	c.mu.Lock()
-	told := c.endsSoon || !c.until.Equal(until) // an extension came between
-	if !told {
-		c.endsSoon = true
+	if !c.until.Equal(until) {
+		c.mu.Unlock()
+		return // an extension came between; the next look decides
 	}
+	changed := c.endsSoon != soon
+	c.endsSoon = soon
 	c.mu.Unlock()
-	if told {
+	if !changed {
 		return
 	}
-	c.feed.Emit(Event{Kind: EndsSoon, At: c.opts.Now(), Until: until})
-	c.log.Info("session authorisation ends soon", "until", until)
+	if soon {
+		c.feed.Emit(Event{Kind: EndsSoon, At: c.opts.Now(), Until: until})
+		c.log.Info("session authorisation ends soon", "until", until)
+	}
 	c.republish()
 }

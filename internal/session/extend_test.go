@@ -15,6 +15,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/org/gateway"
 	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -232,5 +233,29 @@ func TestWarnExtendExpire(t *testing.T) {
 	}
 	if st := r.ctl.Status(); st.Expired || st.Phase != state.Connected {
 		t.Errorf("the next day: %+v", st)
+	}
+}
+
+// An end the portal moved later (IT extended it) takes the warning back
+// once the session learns of it, at the old end.
+func TestWarningTakenBackWhenThePortalMovedTheEnd(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, portaltest.Options{}, func(_ testing.TB, o *session.Options, _ *gatewaytest.Office) { o.WarnBefore = 15 * time.Minute })
+	ctx := context.Background()
+	if err := r.ctl.Start(ctx, r.dev.NextCode(t)); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	clock := r.office.Portal.Clock
+	until := r.ctl.Status().Until
+	clock.Set(until.Add(-10 * time.Minute))
+	waitStatus(t, r.ctl, func(st session.Status) bool { return st.EndsSoon })
+	later := until.Add(3 * time.Hour)
+	if err := r.office.Portal.Store.SetAuthorisation(ctx, r.dev.Reg.DeviceID, later, clock.Now()); err != nil {
+		t.Fatalf("SetAuthorisation: %v", err)
+	}
+	clock.Set(until.Add(time.Second))
+	waitStatus(t, r.ctl, func(st session.Status) bool { return st.Until.Equal(later) && !st.EndsSoon })
+	if st := r.ctl.Status(); !st.Running || st.Expired {
+		t.Errorf("after the portal moved the end: %+v", st)
 	}
 }
