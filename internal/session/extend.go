@@ -116,9 +116,9 @@ func (c *Controller) republish() {
 }
 
 // warnIfEndingSoon tells once per end that the authorisation ends within
-// WarnBefore, and takes the warning back when the end moved away (the
-// portal knew of a later one). The supervisor calls it on each look at
-// the end.
+// WarnBefore, takes the warning back when the end moved away (the portal
+// knew of a later one), and shows an end the supervisor learnt from the
+// portal. The supervisor calls it on each look at the end.
 func (c *Controller) warnIfEndingSoon(until time.Time) {
 	soon := !until.IsZero() && c.opts.WarnBefore >= 0 && !c.opts.Now().Before(until.Add(-c.opts.WarnBefore))
 	c.mu.Lock()
@@ -129,10 +129,10 @@ func (c *Controller) warnIfEndingSoon(until time.Time) {
 	changed := c.endsSoon != soon
 	c.endsSoon = soon
 	c.mu.Unlock()
-	if !changed {
-		return
+	if !changed && c.feed.Status().Until.Equal(until) {
+		return // nothing new to show
 	}
-	if soon {
+	if changed && soon {
 		c.feed.Emit(Event{Kind: EndsSoon, At: c.opts.Now(), Until: until})
 		c.log.Info("session authorisation ends soon", "until", until)
 	}
