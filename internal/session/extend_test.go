@@ -81,8 +81,9 @@ type echoStats struct {
 }
 
 // pumpEcho sends numbered chunks on conn and reads each back until stop
-// is closed; any difference, error or lost byte fails it.
-func pumpEcho(conn net.Conn, stop <-chan struct{}) (echoStats, error) {
+// is closed, counting the rounds; any difference, error or lost byte
+// fails it.
+func pumpEcho(conn net.Conn, stop <-chan struct{}, rounds *atomic.Int32) (echoStats, error) {
 	var st echoStats
 	r := bufio.NewReader(conn)
 	got := make([]byte, 1024)
@@ -108,6 +109,7 @@ func pumpEcho(conn net.Conn, stop <-chan struct{}) (echoStats, error) {
 		st.slowest = max(st.slowest, time.Since(t0))
 		st.bytes += len(got)
 		st.rounds++
+		rounds.Add(1)
 	}
 }
 
@@ -169,31 +171,48 @@ func TestWarnExtendExpire(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	var echoed echoStats
+	var rounds atomic.Int32
 	go func() {
 		var err error
-		echoed, err = pumpEcho(conn, stop)
+		echoed, err = pumpEcho(conn, stop, &rounds)
 		done <- err
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// Rounds before and after the extension, however fast the machine.
+	waitRounds := func(n int32) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for rounds.Load() < n {
+			select {
+			case err := <-done:
+				t.Fatalf("the connection through the tunnel broke: %v", err)
+			case <-time.After(5 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d rounds echoed", rounds.Load(), n)
+			}
+		}
+	}
+	waitRounds(5)
 	before, err := eng.Stats()
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
 	ups, rehs := eng.ups.Load(), eng.rehandshakes.Load()
+	during, t0 := rounds.Load(), time.Now()
 	if err := r.ctl.Start(ctx, r.dev.NextCode(t)); err != nil { // the code prompt's call
 		t.Fatalf("extending: %v", err)
 	}
+	took := time.Since(t0)
+	during = rounds.Load() - during
 	e := nextEvent(session.Extended)
-	time.Sleep(200 * time.Millisecond)
+	waitRounds(rounds.Load() + 5)
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatalf("the connection through the tunnel broke across the extension: %v", err)
 	}
 	after, _ := eng.Stats()
-	t.Logf("echoed %d bytes in %d rounds on one connection across the extension; slowest round %v", echoed.bytes, echoed.rounds, echoed.slowest)
-	if echoed.rounds < 10 {
-		t.Errorf("only %d rounds echoed", echoed.rounds)
-	}
+	t.Logf("echoed %d bytes in %d rounds on one connection across the extension (%d rounds while it took %v); slowest round %v",
+		echoed.bytes, echoed.rounds, during, took.Round(time.Millisecond), echoed.slowest)
 	if eng.ups.Load() != ups || eng.rehandshakes.Load() != rehs || !after.LastHandshake.Equal(before.LastHandshake) {
 		t.Errorf("the extension touched the tunnel: Up %d→%d, Rehandshake %d→%d, handshake %v→%v",
 			ups, eng.ups.Load(), rehs, eng.rehandshakes.Load(), before.LastHandshake, after.LastHandshake)
