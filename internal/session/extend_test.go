@@ -15,7 +15,9 @@ import (
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/org/gateway"
 	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -276,5 +278,27 @@ func TestWarningTakenBackWhenThePortalMovedTheEnd(t *testing.T) {
 	waitStatus(t, r.ctl, func(st session.Status) bool { return st.Until.Equal(later) && !st.EndsSoon })
 	if st := r.ctl.Status(); !st.Running || st.Expired {
 		t.Errorf("after the portal moved the end: %+v", st)
+	}
+}
+
+// Outside the working hours a start is refused in plain words, and
+// nothing runs: not connected, not a problem to call the IT service about.
+func TestStartOutsideWorkingHours(t *testing.T) {
+	t.Parallel()
+	y, m, d := time.Now().UTC().Date()
+	r := newRig(t, portaltest.Options{
+		Clock: portaltest.NewClock(time.Date(y, m, d, 5, 29, 0, 0, time.UTC)),
+		Config: portalsrv.Config{Hours: &portalsrv.Hours{Rules: []portalsrv.HoursRule{
+			{Groups: []string{"*"}, From: "06:00", End: "19:00", Latest: "21:00"},
+		}}},
+	}, nil)
+	err := r.ctl.Start(context.Background(), r.dev.NextCode(t))
+	p, ok := problem.As(err)
+	from := time.Date(y, m, d, 6, 0, 0, 0, time.UTC).In(time.Local).Format("15:04") // as the employee reads it
+	if !ok || p.Msg.Key != portal.KeyOutsideHoursToday && p.Msg.Key != portal.KeyOutsideHoursLater || p.Msg.Args["Time"] != from {
+		t.Fatalf("Start at 05:29 = %v, want outside hours until %s", err, from)
+	}
+	if st := r.ctl.Status(); st.Phase != state.NotConnected || st.Running || st.Detail == nil || st.Detail.Key != p.Msg.Key {
+		t.Errorf("after the refusal: %+v", st)
 	}
 }

@@ -330,6 +330,9 @@ func (c *Controller) portalFailure(err error) error {
 		return c.failLocked(m, err)
 	case portal.KindDeviceUnauthorised:
 		return c.fail(state.Problem, problem.Wrap(problem.Forbidden, m, err))
+	case portal.KindOutsideHours:
+		// Nothing runs, and nothing is wrong: the text says from when.
+		return c.fail(state.NotConnected, problem.Wrap(problem.Forbidden, m, err))
 	}
 	return c.fail(state.Problem, problem.Wrap(problem.Unavailable, m, err))
 }
