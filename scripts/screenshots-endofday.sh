@@ -38,7 +38,13 @@ winid() { LC_ALL=C.UTF-8 xwininfo -root -tree | awk -v t="\"$1\":" 'index($0, t)
 waitwin() { local id=""; for _ in $(seq 100); do id=$(winid "$1"); [ -n "$id" ] && break; sleep 0.1; done; [ -n "$id" ] || { echo "no window $1" >&2; return 1; }; echo "$id"; }
 openwin() { "$bin" open "$1" --socket "$sock"; waitwin "$2"; }
 grab() { import -window "$1" "$out/$2"; echo "shot: $out/$2 $(xwininfo -id "$1" | awk '/Width|Height/ {printf "%s ", $2}')"; }
-closewin() { pkill -f "$bindir/dienstweg-ui $1" || true; sleep 0.5; }
+# closewin TITLE ends that window's own process (GLFW sets _NET_WM_PID),
+# not whatever else matches a name.
+closewin() {
+	local id pid
+	id=$(winid "$1") && [ -n "$id" ] && pid=$(xdotool getwindowpid "$id" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+	sleep 0.5
+}
 
 api() { curl -sf --unix-socket "$sock" "$@"; }
 act() { api -X POST -H 'Content-Type: application/json' -d "$1" http://agent/v1/enroll >/dev/null; sleep 1.2; }
@@ -46,7 +52,7 @@ act() { api -X POST -H 'Content-Type: application/json' -d "$1" http://agent/v1/
 # Set up through the API, as the wizard would.
 waitwin "$T_WIZ" >/dev/null
 sleep 1
-closewin wizard
+closewin "$T_WIZ"
 act '{"action":"next"}'
 login=$(api http://agent/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin)["demo_login"]; print(json.dumps({"action":"sign_in","user":d["user"],"activation_code":d["activation_code"]}))')
 act "$login"
@@ -64,7 +70,7 @@ act "{\"action\":\"code\",\"code\":\"$(totp 0)\"}"
 act '{"action":"next"}'
 act '{"action":"next"}'
 act '{"action":"next"}'
-closewin wizard
+closewin "$T_WIZ"
 sleep 1
 
 "$bin" up --socket "$sock" --code "$(totp 1)" >/dev/null
@@ -77,5 +83,5 @@ done
 sleep 2
 id=$(openwin status "$T_STATUS"); sleep 1.5
 grab "$id" "status-ends-soon-$L.png"
-closewin status
+closewin "$T_STATUS"
 "$bin" status --socket "$sock"
