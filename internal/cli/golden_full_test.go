@@ -31,11 +31,13 @@ func full() state.Snapshot {
 	s.ProfileMissing = "/etc/dienstweg/profile.json"
 	s.LockedUntil = at.Add(5 * time.Minute)
 	s.Tunnel = state.Tunnel{Policy: "auto", Mode: state.TunnelModeUserspace, Helper: state.HelperMissing, Proxy: "127.0.0.1:1080"}
+	s.Office = state.Office{InOffice: true, StartAllowed: true}
+	s.Authorisation = state.Authorisation{Until: at.Add(8 * time.Hour), EndsSoon: true, Expired: true}
 	// Every field set, though no situation sets them all at once.
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
 		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},
 		Advice:   state.Message{Key: "verdict.locked_out.advice", Args: map[string]string{"Time": "08:17"}},
-		Start:    state.StartDisabled, End: true, Desktops: []string{"Arbeitsplatz Bürgerbüro"}}
+		Start:    state.StartDisabled, End: true, Extend: true, Desktops: []string{"Arbeitsplatz Bürgerbüro"}}
 	return s
 }
 

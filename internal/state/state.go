@@ -27,6 +27,7 @@ type (
 	StartAction   = wire.StartAction
 	Tunnel        = wire.Tunnel
 	Office        = wire.Office
+	Authorisation = wire.Authorisation
 )
 
 // What "Start home office" does (see wire.StartAction).

@@ -25,7 +25,10 @@ type Model struct {
 	ShowEnd      bool
 	// Desktops are the "Arbeitsplatz öffnen" entries (issue 20), at
 	// most maxDesktops.
-	Desktops      []DesktopEntry
+	Desktops []DesktopEntry
+	// ShowExtend: "Extend home office" opens the code prompt; a new code
+	// moves the end of the day's authorisation, the connection stays.
+	ShowExtend    bool
 	Announcements string
 	UpdateLabel   string
 	UpdateEnabled bool
@@ -52,6 +55,7 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		StartEnabled: v.Start.Enabled(),
 		StartWizard:  v.Start == state.StartWizard,
 		ShowEnd:      v.End,
+		ShowExtend:   v.Extend,
 		UpdateLabel:  cat.T("tray.check_updates"),
 		SafeMode:     s.SafeMode,
 		NoProfile:    s.ProfileMissing != "",

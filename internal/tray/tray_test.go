@@ -151,8 +151,8 @@ func TestRunTwiceInOneProcess(t *testing.T) {
 			t.Fatalf("run %d: menu never followed the state: %v", run, err)
 		}
 		// Exactly one menu: nothing left over from an earlier run.
-		// 13 entries and the hidden slots of the office desktops.
-		if got, want := len(layout.Children), 13+maxDesktops; got != want {
+		// 14 entries and the hidden slots of the office desktops.
+		if got, want := len(layout.Children), 14+maxDesktops; got != want {
 			t.Errorf("run %d: menu has %d entries, want %d: %v", run, got, want, layout.Labels())
 		}
 		if title, err := item.Title(ctx); err != nil || title != "Dienstweg" {

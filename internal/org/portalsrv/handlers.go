@@ -301,12 +301,24 @@ func (s *Server) handleDeviceRegister(w http.ResponseWriter, r *http.Request) {
 	s.audit(ctx, r, "user:"+d.User, AuditDeviceRegister, d.ID, map[string]string{"name": d.Name, "address": d.Address.String()})
 	res := api.DeviceRegisterResponse{DeviceID: d.ID, Credential: cred, Tunnel: s.tunnelFor(d.Address)}
 	if now.Sub(e.ConfirmedAt) <= s.cfg.AutoSessionWindow {
-		until := s.sessionEnd(now)
+		u, err := s.st.User(ctx, e.User)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		until, err := s.authorisationEnd(u.Groups, time.Time{}, now, false)
+		if err != nil {
+			// Outside working hours the device is registered all the
+			// same; home office starts with a code when they allow it.
+			until = time.Time{}
+		}
 		if err := s.st.SetAuthorisation(ctx, d.ID, until, now); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		res.AuthorisedUntil = &until
+		if !until.IsZero() {
+			res.AuthorisedUntil = &until
+		}
 	}
 	s.notifyPeers()
 	writeJSON(w, http.StatusCreated, res)
@@ -355,7 +367,13 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 	}
 	ctx := r.Context()
 	now := s.cfg.Now()
-	until := s.sessionEnd(now)
+	// Working hours first: a code typed outside them is not spent. A
+	// second code while the authorisation holds extends it.
+	until, err := s.authorisationEnd(u.Groups, d.AuthorisedUntil, now, req.Extend)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// Only attempts made with this device's credential count towards
 	// the session lock (device above refused everything else). The code
 	// is spent and the device admitted in one write.
