@@ -35,7 +35,7 @@ func (a *Agent) OpenDesktop(_ context.Context, name string) (localapi.DesktopOpe
 				a.log.Info("office desktop client ended", "desktop", name, "client", plan.Client, "err", err)
 			}()
 			return localapi.DesktopOpened{Client: plan.Client, Message: state.Message{Key: desktop.KeyOpened,
-				Args: map[string]string{"Desktop": name, "Client": a.cat.T("desktop.client." + plan.Client)}}}, nil
+				Args: map[string]string{"Desktop": name, "Client": a.cat.T(desktop.ClientNameKey(plan.Client))}}}, nil
 		}
 	}
 	if p, ok := problem.As(err); ok {

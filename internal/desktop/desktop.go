@@ -42,10 +42,19 @@ const (
 	KeyNotAvailable = "desktop.not_available"
 )
 
-// TranslationKeys lists the keys this package puts into messages.
+// TranslationKeys lists the keys this package puts into messages,
+// the clients' names among them.
 func TranslationKeys() []string {
-	return []string{KeyOpen, KeyOpenNamed, KeyOpened, KeyNoClient, KeyNoBrowser, KeyStartFailed, KeyUnknown, KeyNotAvailable}
+	keys := []string{KeyOpen, KeyOpenNamed, KeyOpened, KeyNoClient, KeyNoBrowser, KeyStartFailed, KeyUnknown, KeyNotAvailable}
+	for _, c := range []string{ClientMstsc, ClientRemmina, ClientXFreeRDP, ClientWFreeRDP, ClientBrowser} {
+		keys = append(keys, ClientNameKey(c))
+	}
+	return keys
 }
+
+// ClientNameKey is the translation key of a client's name as the
+// employee reads it ("der Remotedesktopverbindung von Windows").
+func ClientNameKey(client string) string { return "desktop.client." + client }
 
 // Env is what a launch looks at on this computer. Nil fields take the
 // real ones, so tests pass a PATH of their own.
