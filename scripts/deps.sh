@@ -25,6 +25,8 @@ packages=(
 	# workflow check: actionlint (scripts/check-workflows.sh) runs shellcheck
 	# on the bash steps of the Windows runner's workflow
 	shellcheck
+	# policy tests: xmllint validates the generated ADMX/ADML templates
+	libxml2-utils
 )
 
 missing=()
