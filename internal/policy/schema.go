@@ -69,20 +69,20 @@ type Option struct {
 
 // The keys, for the code that reads them.
 const (
-	KeyTunnelMode             = "tunnel_mode"
-	KeyAutoStart              = "auto_start"
-	KeyStartOutsideHours      = "start_outside_office_hours"
-	KeyOfficeCheck            = "office_check"
-	KeyAllowStartInOffice     = "allow_start_in_office"
-	KeyExpiryWarning          = "expiry_warning_minutes"
-	KeyLanguage               = "language"
-	KeyUpdateCheckHours       = "update_check_hours"
-	KeySafeModeOnScreenShare  = "safe_mode_on_screen_share"
-	KeySafeModeAlways         = "safe_mode_always"
-	KeyAllowReenroll          = "allow_reenroll"
-	KeyHelpdeskText           = "helpdesk_text"
-	KeyManagedByOrganization  = "managed_by_organization_name"
-	KeyManagedByURL           = "managed_by_url"
+	KeyTunnelMode            = "tunnel_mode"
+	KeyAutoStart             = "auto_start"
+	KeyStartOutsideHours     = "start_outside_office_hours"
+	KeyOfficeCheck           = "office_check"
+	KeyAllowStartInOffice    = "allow_start_in_office"
+	KeyExpiryWarning         = "expiry_warning_minutes"
+	KeyLanguage              = "language"
+	KeyUpdateCheckHours      = "update_check_hours"
+	KeySafeModeOnScreenShare = "safe_mode_on_screen_share"
+	KeySafeModeAlways        = "safe_mode_always"
+	KeyAllowReenroll         = "allow_reenroll"
+	KeyHelpdeskText          = "helpdesk_text"
+	KeyManagedByOrganization = "managed_by_organization_name"
+	KeyManagedByURL          = "managed_by_url"
 )
 
 // Language choices; LanguageSystem follows the computer's language.
