@@ -38,6 +38,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
@@ -166,7 +167,12 @@ func runAgent(args []string) int {
 		opts.Lang = i18n.DetectFromEnv(*langFlag, "")
 		err = agent.RunWithoutProfile(ctx, path, opts)
 	} else {
-		opts.Lang = i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage)
+		// IT's policy (internal/policy): read once at start, as root
+		// or an administrator left it; the agent decides the language
+		// from it, --lang and the person's settings.
+		pol := policy.LoadSystem()
+		opts.Policy = &pol
+		opts.Lang = *langFlag
 		err = agent.Run(ctx, opts)
 	}
 	if inst, ok := agent.AsRestartForUpdate(err); ok {

@@ -22,6 +22,7 @@ type (
 	EnrollAction        = wire.EnrollAction
 	UpdateChoiceRequest = wire.UpdateChoiceRequest
 	SafeModeRequest     = wire.SafeModeRequest
+	SettingRequest      = wire.SettingRequest
 	// Error is what a failed call returns, on both sides of the socket.
 	Error = wire.Error
 )

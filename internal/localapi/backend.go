@@ -23,6 +23,7 @@ type Backend struct {
 	Updates       Updates
 	Enrollment    Enrollment
 	Support       Support
+	Settings      Settings
 	// Quit ends the agent; it is called after the answer is on its way.
 	Quit func()
 }
@@ -80,4 +81,13 @@ type Support interface {
 	// Diagnostics writes the redacted diagnostics zip to w.
 	Diagnostics(ctx context.Context, w io.Writer) error
 	SetSafeMode(ctx context.Context, on bool) error
+}
+
+// Settings are the person's settings. Reading them is part of State
+// (Snapshot.Settings); changing one refuses what IT locked.
+type Settings interface {
+	// SetSetting sets one of the person's settings; a nil value removes
+	// their choice. A locked setting gives a problem.Forbidden with code
+	// "setting_locked", one only IT sets "setting_it_only".
+	SetSetting(ctx context.Context, key string, value any) error
 }

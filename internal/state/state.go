@@ -26,6 +26,8 @@ type (
 	Verdict       = wire.Verdict
 	StartAction   = wire.StartAction
 	Tunnel        = wire.Tunnel
+	Settings      = wire.Settings
+	Setting       = wire.Setting
 )
 
 // What "Start home office" does (see wire.StartAction).
@@ -96,6 +98,8 @@ func clone(s Snapshot) Snapshot {
 	}
 	c.Verdict.Headline = *cloneMsg(&s.Verdict.Headline)
 	c.Verdict.Advice = *cloneMsg(&s.Verdict.Advice)
+	c.Settings.Problems = append([]string(nil), s.Settings.Problems...)
+	c.Settings.List = append([]Setting(nil), s.Settings.List...) // values are scalars
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)
 	for i := range c.RecentErrors {
 		c.RecentErrors[i].Message = *cloneMsg(&c.RecentErrors[i].Message)

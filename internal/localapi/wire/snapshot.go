@@ -215,6 +215,9 @@ type Snapshot struct {
 	LockedUntil time.Time `json:"locked_until,omitzero"`
 	// Tunnel says how home office reaches the office on this computer.
 	Tunnel Tunnel `json:"tunnel"`
+	// Settings are the settings IT may lock, as they apply, with where
+	// each value came from (internal/policy).
+	Settings Settings `json:"settings"`
 	// Verdict is what the employee is told and offered. One function
 	// derives it from the rest of the snapshot on every change, so the
 	// headline, the advice and the actions never disagree.
