@@ -98,21 +98,21 @@ var Schema = []Setting{
 	{
 		Key: KeyTunnelMode, Kind: Choice, Default: "system", UsedBy: "agent tunnelChooser (profile tunnel.mode)",
 		Choices: []Option{
-			{"system", Words{"Systemweit (empfohlen): alle Programme erreichen das Büro; braucht den Dienst „dienstweg helper“", "System-wide (recommended): every program reaches the office; needs the service \"dienstweg helper\""}},
-			{"auto", Words{"Automatisch: systemweit, wenn der Dienst antwortet, sonst nur über den Proxy", "Automatic: system-wide when the service answers, else through the proxy only"}},
-			{"userspace", Words{"Nur über den Proxy: nur Programme, die den Proxy nutzen, erreichen das Büro", "Proxy only: only programs set to use the proxy reach the office"}},
+			{"system", Words{"Für alle Programme (empfohlen): braucht den Dienstweg-Hilfsdienst", "For all programs (recommended): needs the Dienstweg helper service"}},
+			{"auto", Words{"Automatisch: für alle Programme, wenn der Dienstweg-Hilfsdienst antwortet, sonst nur über den Proxy", "Automatic: for all programs when the Dienstweg helper service answers, else proxy only"}},
+			{"userspace", Words{"Nur über den Proxy: nur Programme, die den Proxy von Dienstweg nutzen, erreichen das Büronetz", "Proxy only: only programs set to use Dienstweg's proxy reach the office network"}},
 		},
 		Title: Words{"Art der sicheren Verbindung", "How the secure connection runs"},
 		Help: Words{
-			"Legt fest, wie die sichere Verbindung ins Büro läuft. „Systemweit“ braucht den Dienst „dienstweg helper“ mit Administratorrechten; ohne ihn startet das Homeoffice nicht. Ohne Richtlinie gilt tunnel.mode aus dem Organisationsprofil.",
-			"Sets how the secure connection to the office runs. \"System-wide\" needs the service \"dienstweg helper\" with administrator rights; without it, home office does not start. Without a policy, tunnel.mode from the organisation profile applies.",
+			"Legt fest, wie die sichere Verbindung ins Büronetz läuft. „Für alle Programme“ braucht den Dienstweg-Hilfsdienst (dienstweg helper); ohne ihn startet das Homeoffice nicht. Ohne Richtlinie gilt tunnel.mode aus dem Organisationsprofil.",
+			"Sets how the secure connection to the office network runs. \"For all programs\" needs the Dienstweg helper service (dienstweg helper); without it, home office does not start. Without a policy, tunnel.mode from the organisation profile applies.",
 		},
 	},
 	{
 		Key: KeyAutoStart, Kind: Bool, Default: false, User: true, UsedBy: "agent.Config.AutoStart",
 		Title: Words{"Beim Anmelden nach dem Code fragen", "Ask for the code at sign-in"},
 		Help: Words{
-			"Wenn eingeschaltet, fragt Dienstweg nach dem Anmelden am Computer außerhalb des Büros gleich nach dem Bestätigungscode und startet das Homeoffice.",
+			"Wenn eingeschaltet, fragt Dienstweg nach dem Anmelden am Computer außerhalb des Büros gleich nach dem Code aus der Authenticator-App und startet das Homeoffice.",
 			"When on, Dienstweg asks for the confirmation code right after signing in to the computer outside the office and starts home office.",
 		},
 	},
@@ -126,23 +126,23 @@ var Schema = []Setting{
 	},
 	{
 		Key: KeyOfficeCheck, Kind: Bool, Default: true, UsedBy: "profile office check (s4-office)",
-		Title: Words{"Erkennen, ob der Laptop im Büro ist", "Recognise when the laptop is in the office"},
+		Title: Words{"Erkennen, ob der Computer im Büro ist", "Recognise when the computer is in the office"},
 		Help: Words{
-			"Prüft über eine geschützte Verbindung zu einem internen Server aus dem Organisationsprofil, ob der Laptop im Büronetz ist. Dann braucht es kein Homeoffice.",
-			"Checks through a protected connection to an internal server named in the organisation profile whether the laptop is in the office network. Then no home office is needed.",
+			"Prüft über eine geschützte Verbindung zu einem Server im Büronetz, den das Organisationsprofil nennt, ob der Computer im Büro ist. Dann braucht es kein Homeoffice.",
+			"Checks through a protected connection to a server in the office network, named in the organisation profile, whether the computer is in the office. Then no home office is needed.",
 		},
 	},
 	{
 		Key: KeyAllowStartInOffice, Kind: Bool, Default: false, UsedBy: "allow_start_in_office (s4-office)",
 		Title: Words{"Homeoffice auch im Büro anbieten", "Offer home office in the office too"},
 		Help: Words{
-			"Wenn eingeschaltet, bietet Dienstweg „Homeoffice starten“ auch an, wenn der Laptop im Büro ist.",
-			"When on, Dienstweg offers \"Start home office\" even when the laptop is in the office.",
+			"Wenn eingeschaltet, bietet Dienstweg „Homeoffice starten“ auch an, wenn der Computer im Büro ist.",
+			"When on, Dienstweg offers \"Start home office\" even when the computer is in the office.",
 		},
 	},
 	{
 		Key: KeyExpiryWarning, Kind: Number, Default: 15, Min: 0, Max: 120, User: true, UsedBy: "expiry_warning minutes (s4-expiry)",
-		Title: Words{"Hinweis vor Ende der Freigabe (Minuten)", "Notice before the authorisation ends (minutes)"},
+		Title: Words{"Hinweis vor Ende der Freigabe für heute (Minuten)", "Notice before today's authorisation ends (minutes)"},
 		Help: Words{
 			"So viele Minuten vor dem Ende der Freigabe für den Tag erscheint ein Hinweis mit „Verlängern“. 0 schaltet den Hinweis aus.",
 			"This many minutes before the day's authorisation ends, a notice with \"Extend\" appears. 0 turns the notice off.",
@@ -171,7 +171,7 @@ var Schema = []Setting{
 	},
 	{
 		Key: KeySafeModeOnScreenShare, Kind: Bool, Default: true, User: true, UsedBy: "agent followScreenSharing",
-		Title: Words{"Schutzmodus beim Teilen des Bildschirms", "Safe mode when the screen is shared"},
+		Title: Words{"Geheimes ausblenden, wenn der Bildschirm geteilt wird", "Hide secrets when the screen is shared"},
 		Help: Words{
 			"Wenn ein Programm zum Teilen des Bildschirms startet (z. B. TeamViewer), blendet Dienstweg Codes, Schlüssel und den Benutzernamen aus.",
 			"When a screen-sharing program starts (e.g. TeamViewer), Dienstweg hides codes, keys and the user name.",
@@ -179,23 +179,23 @@ var Schema = []Setting{
 	},
 	{
 		Key: KeySafeModeAlways, Kind: Bool, Default: false, UsedBy: "agent SetSafeMode",
-		Title: Words{"Schutzmodus immer an", "Safe mode always on"},
+		Title: Words{"Geheimes immer ausblenden", "Always hide secrets"},
 		Help: Words{
-			"Dienstweg zeigt nie Codes, Schlüssel oder den Benutzernamen an, und der Schutzmodus lässt sich nicht ausschalten.",
-			"Dienstweg never shows codes, keys or the user name, and safe mode cannot be turned off.",
+			"Dienstweg zeigt nie QR-Code, Schlüssel oder den Benutzernamen an; „Bildschirm wird geteilt“ lässt sich nicht ausschalten.",
+			"Dienstweg never shows the QR code, keys or the user name; \"Screen is shared\" cannot be turned off.",
 		},
 	},
 	{
 		Key: KeyAllowReenroll, Kind: Bool, Default: true, UsedBy: "agent Enroll (wizard action restart)",
-		Title: Words{"Gerät neu einrichten erlauben", "Allow setting the device up again"},
+		Title: Words{"Computer neu einrichten erlauben", "Allow setting the computer up again"},
 		Help: Words{
-			"Wenn ausgeschaltet, kann die Person ein eingerichtetes Gerät nicht selbst neu einrichten (z. B. für ein neues Smartphone); das macht dann der IT-Service.",
-			"When off, the person cannot set up an already set-up device again (e.g. for a new smartphone); IT does that instead.",
+			"Wenn ausgeschaltet, kann die Person einen eingerichteten Computer nicht selbst neu einrichten (z. B. für ein neues Smartphone); das macht dann der IT-Service.",
+			"When off, the person cannot set up an already set-up computer again (e.g. for a new smartphone); the IT service does that instead.",
 		},
 	},
 	{
 		Key: KeyHelpdeskText, Kind: Text, Default: "", MaxLen: 200, UsedBy: "status snapshot (settings.helpdesk_text), locked notes",
-		Title: Words{"Text zum IT-Service", "Helpdesk text"},
+		Title: Words{"So erreichen Sie den IT-Service", "How to reach the IT service"},
 		Help: Words{
 			"Wie man den IT-Service erreicht, z. B. „IT-Service, Tel. 0123 456-789, Mo–Fr 7–16 Uhr“. Er steht bei jeder festgelegten Einstellung. Ohne Richtlinie: Telefon und Zeiten aus dem Organisationsprofil.",
 			"How to reach IT, e.g. \"IT service, phone 0123 456-789, Mon–Fri 7–16\". It is shown with every locked setting. Without a policy: phone and hours from the organisation profile.",
