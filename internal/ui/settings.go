@@ -124,9 +124,9 @@ func toInt(v any) int {
 // settings, each changed through the agent at once; locked ones greyed
 // with "Von Ihrer IT festgelegt" and who to ask.
 type SettingsPanel struct {
-	client  SettingsClient
-	Content *fyne.Container
-	managed *fyne.Container
+	client      SettingsClient
+	Content     *fyne.Container
+	managed     *fyne.Container
 	managedText *widget.Label
 	errLabel    *widget.Label
 	checks      map[string]*keyCheck
