@@ -154,6 +154,10 @@ func runAgent(args []string) int {
 		},
 		Deps: agent.Deps{Logger: logger, UIOutput: logFile},
 	}
+	if prof != nil {
+		// Central policy (issue 17) may override both.
+		opts.AutoStart, opts.AllowStartInOffice = prof.AutoStart, prof.AllowStartInOffice
+	}
 	if opts.Panel, err = assets.ParsePanel(*panel); err != nil {
 		fmt.Fprintln(os.Stderr, "dienstweg: --tray-panel:", err)
 		return 2

@@ -49,7 +49,7 @@ wine=(
 # run tells (docs/windows.md). The organisation side runs on Linux only.
 runner=(
 	"./internal/localapi"          "^(TestSocketIsPrivate|TestOtherUIDIsRefused)$" # Unix socket modes and peer uids
-	"./internal/session"           "^TestResumeFromLogindRenewsHandshake$" # logind, Linux only
+	"./internal/session"           "^(TestResumeFromLogindRenewsHandshake|TestAfterResumeNoVerbundenBeforeAHandshake)$" # logind, Linux only
 	"./internal/tunnel/..."        ""
 	"./internal/agent"             ""
 	"./internal/atomicfile"        "^TestWriteFileReplacesWithMode$" # Unix file modes; on Windows the profile's ACL keeps files private

@@ -24,6 +24,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
+	"github.com/dienstweg/dienstweg/internal/office"
 	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/problem"
@@ -96,6 +97,15 @@ type Config struct {
 	// Policy is what IT set and locked on this computer
 	// (policy.LoadSystem); nil means none.
 	Policy *policy.Policy
+	// AutoStart opens the code prompt by itself once after the agent
+	// starts (at login), when this computer is set up, outside the
+	// office, not locked out and no session runs (autostart.go). main
+	// takes it from the profile's auto_start; central policy may set it.
+	AutoStart bool
+	// AllowStartInOffice offers home office in the office too; by
+	// default the in-office check hides it (profile allow_start_in_office,
+	// or policy).
+	AllowStartInOffice bool
 }
 
 // Deps are the agent's collaborators; nil means the real one.
@@ -164,6 +174,7 @@ type Agent struct {
 	engine       engine
 	tunnels      *tunnelChooser // nil with a test session
 	health       *health.Monitor
+	office       *office.Watcher     // nil without the profile's office_check
 	supervisor   *session.Controller // nil with a test session
 	updater      *update.Updater
 	restartMu    sync.Mutex
@@ -240,6 +251,7 @@ func New(opts Options) (*Agent, error) {
 	// opts.Lang is --lang here, "" when not given.
 	opts.Lang = a.chooseLanguage(settings, opts.Lang)
 	a.opts.Lang = opts.Lang
+	a.applyToConfig(settings)
 	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, opts.Lang)
 	if err != nil {
 		return nil, fmt.Errorf("loading translations: %w", err)
@@ -298,6 +310,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.announce = ann
 	a.health = a.newHealth()
+	if a.office, err = a.newOffice(); err != nil {
+		return nil, err
+	}
 	if a.updater, err = a.newUpdater(); err != nil {
 		return nil, err
 	}
@@ -393,6 +408,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	sup := newSupervisor(a.log, a.store.AddError)
 	a.watchNetwork(ctx, sup)
 	sup.start(ctx, component{"health", a.health.Run})
+	a.watchOffice(ctx, sup, &wg)
 	sup.start(ctx, component{"announcements", a.announce.Run})
 	if a.updater != nil {
 		// This version serves its API: an update that led here is good.

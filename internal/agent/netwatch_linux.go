@@ -91,6 +91,11 @@ func (w *routeWatch) run(ctx context.Context, debounce time.Duration, onChange f
 	}
 }
 
+// routeDebounce is how long the routes must be quiet before a change
+// counts: joining a network is a burst of address and route changes.
+// It is most of the time the in-office check takes to notice a move.
+const routeDebounce = time.Second
+
 // watchRoutes subscribes and runs until ctx ends or the subscription
 // breaks: the "network" component.
 func watchRoutes(ctx context.Context, ns *netns.NsHandle, debounce time.Duration, onChange func(), log *slog.Logger) error {
@@ -108,7 +113,7 @@ func watchRoutes(ctx context.Context, ns *netns.NsHandle, debounce time.Duration
 // breaks.
 func (a *Agent) watchNetwork(ctx context.Context, sup *supervisor) {
 	sup.start(ctx, component{"network", func(ctx context.Context) error {
-		return watchRoutes(ctx, nil, time.Second, a.networkChanged, a.log)
+		return watchRoutes(ctx, nil, routeDebounce, a.networkChanged, a.log)
 	}})
 	if a.supervisor == nil {
 		return
@@ -127,6 +132,9 @@ func (a *Agent) watchNetwork(ctx context.Context, sup *supervisor) {
 func (a *Agent) networkChanged() {
 	a.log.Info("network changed")
 	a.health.Trigger("network change")
+	if a.office != nil {
+		a.office.Trigger()
+	}
 	if a.supervisor != nil {
 		a.supervisor.Signal(session.NetworkChanged)
 	}

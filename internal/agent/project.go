@@ -16,6 +16,7 @@ type inputs struct {
 	Announce   state.Announcements
 	Enrollment state.Enrollment
 	Tunnel     state.Tunnel
+	Office     state.Office
 }
 
 // project puts the components' states into the snapshot that the local
@@ -25,6 +26,7 @@ func project(s *state.Snapshot, in inputs) {
 	s.Announce = in.Announce
 	s.Enrollment = in.Enrollment
 	s.Tunnel = in.Tunnel
+	s.Office = in.Office
 }
 
 // setInputs changes the projection's inputs and projects them. The store

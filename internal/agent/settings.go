@@ -52,6 +52,16 @@ func profileValues(p *profile.Profile) policy.Values {
 	if p.Tunnel != nil && p.Tunnel.Mode != "" {
 		v[policy.KeyTunnelMode] = p.Tunnel.Mode
 	}
+	// The profile's switches say "on" only; unset is the default.
+	if p.AutoStart {
+		v[policy.KeyAutoStart] = true
+	}
+	if p.AllowStartInOffice {
+		v[policy.KeyAllowStartInOffice] = true
+	}
+	if p.OfficeCheck == nil {
+		v[policy.KeyOfficeCheck] = false // no host to check: it cannot run
+	}
 	var help []string
 	for _, s := range []string{p.Helpdesk.Phone, p.Helpdesk.Hours, p.Helpdesk.Email} {
 		if s != "" {
@@ -84,6 +94,22 @@ func (a *Agent) chooseLanguage(s policy.Settings, explicit string) string {
 		return chosen
 	}
 	return i18n.DetectFromEnv("", a.opts.Profile.DefaultLanguage)
+}
+
+// applyToConfig puts what IT's policy or the person chose into the
+// Config fields that carry it out. Values from the profile or the
+// defaults leave the Config as main (or a test) set it.
+func (a *Agent) applyToConfig(s policy.Settings) {
+	chosen := func(key string) (policy.Effective, bool) {
+		e := s.Get(key)
+		return e, e.Source == policy.FromPolicy || e.Source == policy.FromUser
+	}
+	if e, ok := chosen(policy.KeyAutoStart); ok {
+		a.opts.AutoStart = e.Value.(bool)
+	}
+	if e, ok := chosen(policy.KeyAllowStartInOffice); ok {
+		a.opts.AllowStartInOffice = e.Value.(bool)
+	}
 }
 
 // publishSettings puts the effective settings into the state.

@@ -31,6 +31,7 @@ func full() state.Snapshot {
 	s.ProfileMissing = "/etc/dienstweg/profile.json"
 	s.LockedUntil = at.Add(5 * time.Minute)
 	s.Tunnel = state.Tunnel{Policy: "auto", Mode: state.TunnelModeUserspace, Helper: state.HelperMissing, Proxy: "127.0.0.1:1080"}
+	s.Office = state.Office{InOffice: true, StartAllowed: true}
 	s.Settings = state.Settings{ManagedBy: "Stadt Musterstadt", ManagedByURL: "https://it.musterstadt.example/homeoffice",
 		HelpdeskText: "IT-Service, Tel. 0123 456-789", Origin: "/etc/dienstweg/policy.json",
 		Problems: []string{`/etc/dienstweg/policy.json: unknown setting "auto_strat", ignored`},

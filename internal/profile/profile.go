@@ -63,6 +63,18 @@ type Profile struct {
 	// Tunnel says how the tunnel reaches the office; nil means mode
 	// "system" (see TunnelMode).
 	Tunnel *TunnelPolicy `json:"tunnel,omitempty"`
+	// OfficeCheck names an internal host that answers TLS with a
+	// certificate of PortalCA's organisation; reaching it outside the
+	// tunnel means this computer is in the office (office.go). nil turns
+	// the check off.
+	OfficeCheck *OfficeCheck `json:"office_check,omitempty"`
+	// AllowStartInOffice offers "Homeoffice starten" in the office too;
+	// by default it is hidden there. Policy may set it.
+	AllowStartInOffice bool `json:"allow_start_in_office,omitempty"`
+	// AutoStart asks for the code by itself when the person signs in
+	// outside the office and no session runs (agent.Config.AutoStart).
+	// Policy may set it.
+	AutoStart bool `json:"auto_start,omitempty"`
 	// Demo is set only in the profile that `dienstweg-portal demo` writes:
 	// a demo user's sign-in, which the setup wizard shows on its first
 	// screens, so that anyone can try Dienstweg without a letter from IT.
@@ -214,7 +226,7 @@ func parseUnvalidated(data []byte) (*Profile, error) {
 // fieldNames are the profile's JSON keys, spelled as documented.
 var fieldNames = func() map[string]bool {
 	names := map[string]bool{}
-	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact](), reflect.TypeFor[TunnelPolicy]()} {
+	for _, t := range []reflect.Type{reflect.TypeFor[Profile](), reflect.TypeFor[Helpdesk](), reflect.TypeFor[HealthTarget](), reflect.TypeFor[DemoLogin](), reflect.TypeFor[AccessibilityContact](), reflect.TypeFor[TunnelPolicy](), reflect.TypeFor[OfficeCheck]()} {
 		for i := range t.NumField() {
 			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 			names[name] = true
@@ -351,6 +363,7 @@ func (p *Profile) Validate() error {
 			problems = append(problems, fmt.Sprintf("health_targets[%d]: name is empty", i))
 		}
 	}
+	problems = append(problems, p.officeProblems()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("invalid profile: %s", strings.Join(problems, "; "))
 	}

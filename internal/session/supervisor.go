@@ -83,6 +83,9 @@ type outage struct {
 	// asked is when the portal was last asked about the authorisation.
 	asked time.Time
 	shown bool // Problem is shown
+	// connecting: Connecting is shown (or Problem), not the Verbunden
+	// from before the outage.
+	connecting bool
 }
 
 func (c *Controller) startSupervisor(broken bool) {
@@ -198,9 +201,14 @@ func (c *Controller) supervise(ctx context.Context, broken bool) {
 			c.log.Info("renewing the tunnel", "gateway_lost", sig&GatewayLost != 0, "network_changed", sig&NetworkChanged != 0,
 				"resumed", sig&Resumed != 0, "stats_err", serr)
 			out = outage{active: true, since: now, rebind: moved, next: c.earliestTry(now)}
-			if lost {
+			if lost || sig&Resumed != 0 {
 				// After a network change the handshake usually comes back
-				// at once; only a loss is worth showing.
+				// at once, so Verbunden stands for the first try (renew
+				// says Connecting if it goes unanswered). After a sleep
+				// nothing is known of the tunnel: Verbunden from before
+				// it would be a claim about a tunnel that may carry
+				// nothing.
+				out.connecting = true
 				c.set(state.Connecting, msg(KeyReconnecting), true)
 			}
 		}
@@ -266,9 +274,15 @@ func (c *Controller) renew(ctx context.Context, out *outage) bool {
 	if err != nil {
 		c.log.Info("renewing the tunnel failed", "attempt", out.attempt, "in_place", inPlace, "err", err)
 	}
-	if out.attempt >= 3 && !out.shown {
+	switch {
+	case out.attempt >= 3 && !out.shown:
 		out.shown = true
 		c.set(state.Problem, msg(KeyGatewayUnreachable), true)
+	case out.attempt >= 2 && !out.connecting && !out.shown:
+		// The first try after a network change went unanswered: no
+		// longer Verbunden while the tunnel may carry nothing.
+		out.connecting = true
+		c.set(state.Connecting, msg(KeyReconnecting), true)
 	}
 	return ctx.Err() == nil
 }

@@ -54,7 +54,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return []string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}
+	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, officeKeys()...)
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -85,7 +85,17 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			v.Headline = state.Message{Key: KeyProxyOnlyHeadline}
 			v.Advice = state.Message{Key: KeyProxyOnlyAdvice, Args: phone}
 		}
+		if officeHidesStart(s.Office) {
+			// The headline stays the tunnel's truth; the advice says it
+			// is not needed here (unless IT wants it in the office too).
+			v.Advice = state.Message{Key: KeyInOfficeSessionAdvice}
+		}
 		return v
+	case officeHidesStart(s.Office) && (s.Enrollment.Enrolled || s.Enrollment.Step == ""):
+		// In the office nothing else matters for home office: not the
+		// keyring, nor a lock, nor the portal. Setting up is still
+		// offered (below): IT may hand out laptops in the office.
+		return inOfficeVerdict()
 	case s.Keyring.Message != nil && s.Keyring.State != state.KeyringOK:
 		// Nothing can start before the keyring can be read; its message
 		// says how, and Dienstweg continues by itself.

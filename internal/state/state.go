@@ -28,6 +28,7 @@ type (
 	Tunnel        = wire.Tunnel
 	Settings      = wire.Settings
 	Setting       = wire.Setting
+	Office        = wire.Office
 )
 
 // What "Start home office" does (see wire.StartAction).

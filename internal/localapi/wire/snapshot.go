@@ -218,10 +218,22 @@ type Snapshot struct {
 	// Settings are the settings IT may lock, as they apply, with where
 	// each value came from (internal/policy).
 	Settings Settings `json:"settings"`
+	// Office is what the in-office check found.
+	Office Office `json:"office"`
 	// Verdict is what the employee is told and offered. One function
 	// derives it from the rest of the snapshot on every change, so the
 	// headline, the advice and the actions never disagree.
 	Verdict Verdict `json:"verdict"`
+}
+
+// Office is what the in-office check (profile office_check) found.
+type Office struct {
+	// InOffice: the last check reached the office's own host outside
+	// the tunnel, with a certificate of the organisation's pinned CA.
+	InOffice bool `json:"in_office,omitempty"`
+	// StartAllowed: IT offers home office in the office too
+	// (allow_start_in_office).
+	StartAllowed bool `json:"start_allowed,omitempty"`
 }
 
 // Tunnel is how the tunnel reaches the office: through the privileged
