@@ -17,6 +17,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -90,6 +91,7 @@ func runAgent(args []string) int {
 	system := fs.Bool("system-tunnel", false, "always use the system tunnel through the privileged helper, never the userspace one, whatever the profile's tunnel mode allows (without it: the system tunnel whenever the helper answers)")
 	helperSocket := fs.String("helper-socket", "", "the helper's socket `path` (default "+helperapi.DefaultSocket+")")
 	socks := fs.String("socks", "127.0.0.1:1080", "SOCKS5 proxy into the office network while a userspace tunnel is up, for this user only; Linux only (\"\" for none)")
+	expiryWarning := fs.Duration("expiry-warning", 15*time.Minute, "warn this long before the day's authorisation ends, with \"Verlängern\" (0: no warning)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if exit, ok := cli.Parse(fs, args); !ok {
 		return exit
@@ -151,6 +153,8 @@ func runAgent(args []string) int {
 			SOCKSAddr:    *socks,
 			SystemTunnel: *system,
 			HelperSocket: *helperSocket,
+			// The flag's 0 is "no warning", the agent's 0 its default.
+			ExpiryWarning: cmp.Or(*expiryWarning, -1),
 		},
 		Deps: agent.Deps{Logger: logger, UIOutput: logFile},
 	}

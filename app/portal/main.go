@@ -151,6 +151,7 @@ func serve(args []string, out io.Writer) error {
 		search    = fs.String("search", "", "comma-separated DNS search domains")
 		routes    = fs.String("routes", "", "comma-separated office networks routed through the tunnel (default: the pool)")
 		sessEnd   = fs.String("session-end", "20:00", "local time at which a day's session authorisation ends")
+		hours     = fs.String("hours", "", "working-hours rules per group (JSON, see docs/working-hours.md); they override --session-end for the groups they name")
 		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
 		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
 		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
@@ -164,6 +165,11 @@ func serve(args []string, out io.Writer) error {
 	cfg, err := serveConfig(*issuer, *gwEnd, *gwKey, *pool, *dns, *search, *routes, *sessEnd, *tz, *inflight)
 	if err != nil {
 		return err
+	}
+	if *hours != "" {
+		if cfg.Hours, err = portalsrv.LoadHours(*hours); err != nil {
+			return err
+		}
 	}
 	cfg.ReleaseDir = filepath.Join(*data, "releases")
 	cfg.MaxConnsPerSource = *perSource

@@ -106,6 +106,10 @@ type Config struct {
 	// default the in-office check hides it (profile allow_start_in_office,
 	// or policy).
 	AllowStartInOffice bool
+	// ExpiryWarning is how long before the day's authorisation ends the
+	// employee is told, with "Verlängern"; 0 means 15 minutes, negative
+	// means no warning (policy expiry_warning_minutes 0).
+	ExpiryWarning time.Duration
 }
 
 // Deps are the agent's collaborators; nil means the real one.

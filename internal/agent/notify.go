@@ -10,33 +10,31 @@ import (
 	"github.com/dienstweg/dienstweg/internal/support"
 )
 
-// followSession tells the employee, once, when the day's authorisation
-// has run out: the session cannot come back without a new code, and the
-// tray icon alone is easy to miss. events is subscribed before the local
-// API serves and loses none (session.Feed), so each Expired is told once
-// and an expiry from before the start is not told again. events is nil
-// without a session.
+// followSession tells the employee about the end of the day: the
+// warning before the authorisation ends, with "Verlängern" (endofday.go),
+// and, once, that it has run out: the session cannot come back without a
+// new code, and the tray icon alone is easy to miss. events is subscribed
+// before the local API serves and loses none (session.Feed), so each edge
+// is told once and one from before the start is not told again. events
+// is nil without a session.
 func (a *Agent) followSession(ctx context.Context, events <-chan session.Event, cancel func()) {
 	defer cancel()
+	var warning endsSoonWarning
+	defer warning.withdraw()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e := <-events:
-			if e.Kind != session.Expired {
-				continue
+			switch e.Kind {
+			case session.EndsSoon:
+				warning.show(ctx, a, e.Until)
+			case session.Extended, session.Ended, session.Revoked, session.Started:
+				warning.withdraw()
+			case session.Expired:
+				warning.withdraw()
+				a.tellExpired(ctx)
 			}
-			n := announce.Notification{
-				ID:       "session-expired",
-				Severity: announce.SeverityInfo,
-				Title:    a.cat.T("state.code_needed"),
-				Body:     a.cat.T(session.KeyExpired),
-			}
-			nctx, ncancel := context.WithTimeout(ctx, 10*time.Second)
-			if err := a.notifier().Notify(nctx, n); err != nil {
-				a.log.Warn("cannot show the expiry notification", "err", err)
-			}
-			ncancel()
 		}
 	}
 }

@@ -74,11 +74,13 @@ func (a *Agent) newSession() (*session.Controller, engine, error) {
 		return nil, nil, fmt.Errorf("the profile names no office_dns_name to check the tunnel with")
 	}
 	ctl, err := session.New(session.Options{
-		Portal:   a.portal,
-		Keys:     keyringKeys{ks: a.opts.Keyring, problem: a.keyringProblem},
-		Engine:   eng,
-		CheckURL: "http://" + host + "/",
-		Logger:   a.log,
+		Portal:     a.portal,
+		Keys:       keyringKeys{ks: a.opts.Keyring, problem: a.keyringProblem},
+		Engine:     eng,
+		CheckURL:   "http://" + host + "/",
+		WarnBefore: a.opts.ExpiryWarning,
+		Now:        a.opts.Now,
+		Logger:     a.log,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -149,6 +151,9 @@ func (a *Agent) mirrorSession(ctx context.Context, states <-chan session.Status,
 			v = next
 		}
 		phase, detail := projectSession(st, v)
-		a.store.Update(func(sn *state.Snapshot) { sn.Session, sn.Detail, sn.LockedUntil = phase, detail, st.LockedUntil })
+		auth := authorisationOf(st)
+		a.store.Update(func(sn *state.Snapshot) {
+			sn.Session, sn.Detail, sn.LockedUntil, sn.Authorisation = phase, detail, st.LockedUntil, auth
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/policy"
@@ -109,6 +110,13 @@ func (a *Agent) applyToConfig(s policy.Settings) {
 	}
 	if e, ok := chosen(policy.KeyAllowStartInOffice); ok {
 		a.opts.AllowStartInOffice = e.Value.(bool)
+	}
+	if e, ok := chosen(policy.KeyExpiryWarning); ok {
+		// Config: 0 means the default, negative no warning.
+		a.opts.ExpiryWarning = -1
+		if n := e.Value.(int); n > 0 {
+			a.opts.ExpiryWarning = time.Duration(n) * time.Minute
+		}
 	}
 }
 

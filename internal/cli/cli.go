@@ -104,6 +104,10 @@ func statusText(s state.Snapshot, cat *i18n.Catalog, loc *time.Location) string 
 		if m := s.Keyring.Message; m != nil {
 			fmt.Fprintf(&b, "  %s\n", T(m.Key, m.Args))
 		}
+		if s.Authorisation.Expired || s.Verdict.Extend {
+			// The end of the day: when, and what a new code does.
+			fmt.Fprintf(&b, "  %s\n", T(s.Verdict.Advice.Key, s.Verdict.Advice.Args))
+		}
 	}
 	return b.String()
 }

@@ -40,11 +40,12 @@ func full() state.Snapshot {
 			// Both flags, for the golden file only: a locked one is never changeable.
 			{Key: "expiry_warning_minutes", Value: 30, Source: "policy", Locked: true, Changeable: true},
 		}}
+	s.Authorisation = state.Authorisation{Until: at.Add(8 * time.Hour), EndsSoon: true, Expired: true}
 	// Every field set, though no situation sets them all at once.
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
 		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},
 		Advice:   state.Message{Key: "verdict.locked_out.advice", Args: map[string]string{"Time": "08:17"}},
-		Start:    state.StartDisabled, End: true}
+		Start:    state.StartDisabled, End: true, Extend: true}
 	return s
 }
 

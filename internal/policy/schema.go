@@ -125,7 +125,7 @@ var Schema = []Setting{
 		},
 	},
 	{
-		Key: KeyOfficeCheck, Kind: Bool, Default: true, UsedBy: "profile office check (s4-office)",
+		Key: KeyOfficeCheck, Kind: Bool, Default: true, UsedBy: "agent newOffice (profile office_check; off: no check)",
 		Title: Words{"Erkennen, ob der Computer im Büro ist", "Recognise when the computer is in the office"},
 		Help: Words{
 			"Prüft über eine geschützte Verbindung zu einem Server im Büronetz, den das Organisationsprofil nennt, ob der Computer im Büro ist. Dann braucht es kein Homeoffice.",
@@ -133,7 +133,7 @@ var Schema = []Setting{
 		},
 	},
 	{
-		Key: KeyAllowStartInOffice, Kind: Bool, Default: false, UsedBy: "allow_start_in_office (s4-office)",
+		Key: KeyAllowStartInOffice, Kind: Bool, Default: false, UsedBy: "agent.Config.AllowStartInOffice",
 		Title: Words{"Homeoffice auch im Büro anbieten", "Offer home office in the office too"},
 		Help: Words{
 			"Wenn eingeschaltet, bietet Dienstweg „Homeoffice starten“ auch an, wenn der Computer im Büro ist.",
@@ -141,11 +141,11 @@ var Schema = []Setting{
 		},
 	},
 	{
-		Key: KeyExpiryWarning, Kind: Number, Default: 15, Min: 0, Max: 120, User: true, UsedBy: "expiry_warning minutes (s4-expiry)",
+		Key: KeyExpiryWarning, Kind: Number, Default: 15, Min: 0, Max: 120, User: true, UsedBy: "agent.Config.ExpiryWarning (session.Options.WarnBefore)",
 		Title: Words{"Hinweis vor Ende der Freigabe für heute (Minuten)", "Notice before today's authorisation ends (minutes)"},
 		Help: Words{
-			"So viele Minuten vor dem Ende der Freigabe für den Tag erscheint ein Hinweis mit „Verlängern“. 0 schaltet den Hinweis aus.",
-			"This many minutes before the day's authorisation ends, a notice with \"Extend\" appears. 0 turns the notice off.",
+			"So viele Minuten vor dem Ende der Freigabe für den Tag erscheint ein Hinweis mit „Verlängern“. 0 schaltet den Hinweis aus. Gilt ab dem nächsten Start von Dienstweg.",
+			"This many minutes before the day's authorisation ends, a notice with \"Extend\" appears. 0 turns the notice off. Applies from the next start of Dienstweg.",
 		},
 	},
 	{

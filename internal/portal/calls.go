@@ -148,6 +148,20 @@ func (c *Client) AuthoriseSession(ctx context.Context, code string) (*Session, e
 	return decode(op, res, validSession)
 }
 
+// ExtendSession lengthens the authorisation that holds with a new code
+// from the authenticator app; the portal decides by how much (its
+// working-hours rules). A device that is not authorised gets the day's
+// authorisation, as with AuthoriseSession.
+func (c *Client) ExtendSession(ctx context.Context, code string) (*Session, error) {
+	const op = "extending session"
+	res, err := c.do(ctx, request{op: op, method: http.MethodPost, path: "/api/v1/session", auth: true,
+		body: api.SessionRequest{Code: code, Extend: true}})
+	if err != nil {
+		return nil, err
+	}
+	return decode(op, res, validSession)
+}
+
 func validSession(s *Session) error {
 	if s.Authorised && s.Until == nil {
 		return errors.New("authorised without end")

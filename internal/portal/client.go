@@ -345,6 +345,9 @@ func parseError(status int, h http.Header, body []byte, now time.Time) *Error {
 		if ae.LockedUntil != nil {
 			e.LockedUntil = *ae.LockedUntil
 		}
+		if ae.AllowedFrom != nil {
+			e.AllowedFrom = *ae.AllowedFrom
+		}
 		if ae.RetryAfterSeconds > 0 {
 			e.RetryAfter = time.Duration(ae.RetryAfterSeconds) * time.Second
 		}

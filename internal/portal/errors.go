@@ -52,6 +52,9 @@ const (
 	KindClock
 	// KindProtocol: the answer could not be understood.
 	KindProtocol
+	// KindOutsideHours: the organisation's working hours allow no home
+	// office now, or no more time today. AllowedFrom is set.
+	KindOutsideHours
 )
 
 var kindNames = map[Kind]string{
@@ -75,6 +78,7 @@ var kindNames = map[Kind]string{
 	KindCertificate:            "untrusted_certificate",
 	KindClock:                  "clock_wrong",
 	KindProtocol:               "protocol_error",
+	KindOutsideHours:           "outside_hours",
 }
 
 // String is a stable identifier, usable as a translation key.
@@ -104,6 +108,7 @@ var kindOfCode = map[string]Kind{
 	api.CodeNotFound:          KindNotFound,
 	api.CodeOverloaded:        KindOverloaded,
 	api.CodeInternal:          KindServer,
+	api.CodeOutsideHours:      KindOutsideHours,
 
 	// A body too slow to arrive says more about the line than the request.
 	api.CodeBodyTimeout:          KindUnreachable,
@@ -126,6 +131,9 @@ type Error struct {
 	AttemptsLeft int
 	// LockedUntil is set for KindLocked.
 	LockedUntil time.Time
+	// AllowedFrom is set for KindOutsideHours: when home office may
+	// start again.
+	AllowedFrom time.Time
 	// RetryAfter is the portal's Retry-After, if it sent one.
 	RetryAfter time.Duration
 	// ClockOffset is server time minus local time from the answer's Date
@@ -178,6 +186,7 @@ var (
 	ErrUnreachable            = &Error{Kind: KindUnreachable}
 	ErrCertificate            = &Error{Kind: KindCertificate}
 	ErrClock                  = &Error{Kind: KindClock}
+	ErrOutsideHours           = &Error{Kind: KindOutsideHours}
 )
 
 // KindOf returns the Kind of err, KindUnknown if it is not an *Error.

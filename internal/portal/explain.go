@@ -31,6 +31,9 @@ const (
 	KeyClock                  = "portal.error.clock"
 	KeyFailed                 = "portal.error.failed"
 	KeyUnexpected             = "portal.error.unexpected"
+	KeyOutsideHoursToday      = "portal.error.outside_hours_today" // {{.Time}}
+	KeyOutsideHoursLater      = "portal.error.outside_hours_later" // {{.Date}} {{.Time}}
+	KeyOutsideHours           = "portal.error.outside_hours"
 )
 
 // Explain turns a failed portal call into what the employee reads. It is
@@ -79,6 +82,8 @@ func Explain(err error, now time.Time, loc *time.Location) *state.Message {
 		return &state.Message{Key: KeyCertificate}
 	case KindClock:
 		return &state.Message{Key: KeyClock}
+	case KindOutsideHours:
+		return outsideHoursMessage(e.AllowedFrom, now, loc)
 	default:
 		return &state.Message{Key: KeyFailed}
 	}
@@ -126,4 +131,22 @@ func MinuteAfter(t time.Time, loc *time.Location) string {
 		t = t.Truncate(time.Minute).Add(time.Minute)
 	}
 	return t.Format("15:04")
+}
+
+// outsideHoursMessage names when home office is possible again: "today
+// from 6:00", or the date and time of a later day.
+func outsideHoursMessage(from, now time.Time, loc *time.Location) *state.Message {
+	if from.IsZero() {
+		return &state.Message{Key: KeyOutsideHours}
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	f, n := from.In(loc), now.In(loc)
+	clock := f.Format("15:04")
+	fy, fm, fd := f.Date()
+	if ny, nm, nd := n.Date(); fy == ny && fm == nm && fd == nd {
+		return &state.Message{Key: KeyOutsideHoursToday, Args: map[string]string{"Time": clock}}
+	}
+	return &state.Message{Key: KeyOutsideHoursLater, Args: map[string]string{"Date": f.Format("02.01.2006"), "Time": clock}}
 }

@@ -25,6 +25,13 @@ type Status struct {
 	// Running is true while the session holds a tunnel and its
 	// supervisor keeps it up, Reconnecting while it is re-establishing it.
 	Running, Reconnecting bool
+	// EndsSoon: a running session's authorisation ends within
+	// Options.WarnBefore; a new code extends it (Extend).
+	EndsSoon bool
+	// Expired: the last session ended because its authorisation ran
+	// out; a new code starts the next. False again once one starts or
+	// the employee ends home office.
+	Expired bool
 }
 
 // EventKind names an edge of the session's life.
@@ -40,9 +47,15 @@ const (
 	Expired
 	// Revoked: the portal no longer knows this device.
 	Revoked
+	// EndsSoon: the authorisation ends within Options.WarnBefore; told
+	// once per end (again after an extension that still ends soon).
+	EndsSoon
+	// Extended: a new code moved the end of the authorisation; the
+	// tunnel stayed up.
+	Extended
 )
 
-var eventNames = [...]string{Started: "started", Ended: "ended", Expired: "expired", Revoked: "revoked"}
+var eventNames = [...]string{Started: "started", Ended: "ended", Expired: "expired", Revoked: "revoked", EndsSoon: "ends_soon", Extended: "extended"}
 
 func (k EventKind) String() string {
 	if k <= 0 || int(k) >= len(eventNames) {
@@ -55,6 +68,8 @@ func (k EventKind) String() string {
 type Event struct {
 	Kind EventKind
 	At   time.Time
+	// Until is the authorisation's end, with EndsSoon and Extended.
+	Until time.Time
 }
 
 // Feed holds a session's Status for subscribers and queues its events. It
@@ -121,7 +136,8 @@ func (f *Feed) Set(s Status, now time.Time) bool {
 }
 
 func sameStatus(a, b Status) bool {
-	if a.Phase != b.Phase || !a.Until.Equal(b.Until) || !a.LockedUntil.Equal(b.LockedUntil) || !a.Since.Equal(b.Since) || a.Running != b.Running || a.Reconnecting != b.Reconnecting {
+	if a.Phase != b.Phase || !a.Until.Equal(b.Until) || !a.LockedUntil.Equal(b.LockedUntil) || !a.Since.Equal(b.Since) || a.Running != b.Running || a.Reconnecting != b.Reconnecting ||
+		a.EndsSoon != b.EndsSoon || a.Expired != b.Expired {
 		return false
 	}
 	if (a.Detail == nil) != (b.Detail == nil) {

@@ -51,6 +51,8 @@ var (
 type Portal interface {
 	SetCredential(cred string)
 	AuthoriseSession(ctx context.Context, code string) (*portal.Session, error)
+	// ExtendSession lengthens the authorisation that holds.
+	ExtendSession(ctx context.Context, code string) (*portal.Session, error)
 	SessionStatus(ctx context.Context) (*portal.Session, error)
 	EndSession(ctx context.Context) (*portal.Session, error)
 	Device(ctx context.Context) (*portal.DeviceInfo, error)
@@ -89,6 +91,10 @@ type Options struct {
 	// is one small packet, and a returning gateway must be noticed
 	// within about 3 s.
 	BackoffBase, BackoffMax time.Duration
+	// WarnBefore is how long before the authorisation's end the session
+	// says it ends soon (Status.EndsSoon, the EndsSoon event), so the
+	// employee can extend it. Zero means 15m, negative no warning.
+	WarnBefore time.Duration
 	// Now is the clock the authorisation's end is compared with (the
 	// portal's clock in tests); nil means time.Now. Handshake ages and
 	// backoff waits use real time, like wireguard-go.
@@ -107,14 +113,17 @@ type Controller struct {
 
 	op sync.Mutex // serialises Start, End and Close
 
-	mu       sync.Mutex
-	running  bool
-	cfg      tunnel.Config
-	until    time.Time
-	stop     context.CancelFunc
-	done     chan struct{}
-	pending  Signal    // inputs not yet read by the supervisor
-	lastInit time.Time // last Up or fresh handshake, for the flood gap
+	mu      sync.Mutex
+	running bool
+	cfg     tunnel.Config
+	until   time.Time
+	stop    context.CancelFunc
+	done    chan struct{}
+	pending Signal // inputs not yet read by the supervisor
+	// endsSoon: the warning before until was given; expired: the last
+	// session's authorisation ran out and no new one started (extend.go).
+	endsSoon, expired bool
+	lastInit          time.Time // last Up or fresh handshake, for the flood gap
 
 	// lockedUntil is the end of the portal's lock on codes, lifted by
 	// lockTimer (lock.go); both guarded by mu.
@@ -142,6 +151,9 @@ func New(opts Options) (*Controller, error) {
 	def(&opts.StaleAfter, 3*time.Minute+15*time.Second)
 	def(&opts.BackoffBase, time.Second)
 	def(&opts.BackoffMax, 2*time.Second)
+	if opts.WarnBefore == 0 {
+		opts.WarnBefore = 15 * time.Minute // negative: no warning
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -190,7 +202,8 @@ func msg(key string, args ...string) *state.Message {
 // a supervisor that is re-establishing the tunnel.
 func (c *Controller) set(phase state.Session, m *state.Message, reconnecting bool) {
 	c.mu.Lock()
-	s := Status{Phase: phase, Detail: m, Until: c.until, LockedUntil: c.lockedUntil, Running: c.running, Reconnecting: reconnecting}
+	s := Status{Phase: phase, Detail: m, Until: c.until, LockedUntil: c.lockedUntil, Running: c.running, Reconnecting: reconnecting,
+		EndsSoon: c.endsSoon && c.running, Expired: c.expired}
 	c.mu.Unlock()
 	c.feed.Set(s, c.opts.Now())
 }
@@ -204,10 +217,18 @@ func (c *Controller) fail(phase state.Session, e *problem.Error) error {
 }
 
 // Start implements agent.Session: authorise with code, bring the tunnel
-// up, check, and keep it up. A running session is replaced.
+// up, check, and keep it up. While a session runs, a code extends it
+// instead (Extend): the tunnel stays as it is.
 func (c *Controller) Start(ctx context.Context, code string) error {
 	c.op.Lock()
 	defer c.op.Unlock()
+	if c.isRunning() {
+		return c.extend(ctx, code)
+	}
+	return c.start(ctx, code)
+}
+
+func (c *Controller) start(ctx context.Context, code string) error {
 	c.stopSupervisor()
 	c.opts.Engine.Down()
 	if c.markStopped() {
@@ -252,6 +273,7 @@ func (c *Controller) Start(ctx context.Context, code string) error {
 	}
 	c.mu.Lock()
 	c.cfg, c.until, c.running, c.lastInit = cfg, until, true, time.Now()
+	c.endsSoon, c.expired = false, false
 	c.mu.Unlock()
 	c.feed.Emit(Event{Kind: Started, At: c.opts.Now()})
 	// From here the session holds: even if the first check fails, the
@@ -308,6 +330,9 @@ func (c *Controller) portalFailure(err error) error {
 		return c.failLocked(m, err)
 	case portal.KindDeviceUnauthorised:
 		return c.fail(state.Problem, problem.Wrap(problem.Forbidden, m, err))
+	case portal.KindOutsideHours:
+		// Nothing runs, and nothing is wrong: the text says from when.
+		return c.fail(state.NotConnected, problem.Wrap(problem.Forbidden, m, err))
 	}
 	return c.fail(state.Problem, problem.Wrap(problem.Unavailable, m, err))
 }
@@ -356,6 +381,9 @@ func (c *Controller) End(ctx context.Context) error {
 	c.stopSupervisor()
 	c.opts.Engine.Down()
 	wasRunning := c.markStopped()
+	c.mu.Lock()
+	c.expired = false
+	c.mu.Unlock()
 	c.set(state.NotConnected, msg(KeyEnded), false)
 	if !wasRunning {
 		return nil

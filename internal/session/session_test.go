@@ -30,7 +30,14 @@ type rig struct {
 // controller for it. mod may change the options (e.g. the portal).
 func newRig(tb testing.TB, po portaltest.Options, mod func(testing.TB, *session.Options, *gatewaytest.Office)) *rig {
 	tb.Helper()
-	o := gatewaytest.Start(tb, gatewaytest.Options{Portal: po})
+	return newRigIn(tb, gatewaytest.Options{Portal: po}, mod)
+}
+
+// newRigIn is newRig in an office with its own options (e.g. the
+// gateway's services).
+func newRigIn(tb testing.TB, oo gatewaytest.Options, mod func(testing.TB, *session.Options, *gatewaytest.Office)) *rig {
+	tb.Helper()
+	o := gatewaytest.Start(tb, oo)
 	d := o.Enroll(tb, "anna")
 	if _, err := d.Client.EndSession(context.Background()); err != nil {
 		tb.Fatalf("EndSession: %v", err)

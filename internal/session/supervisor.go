@@ -177,6 +177,7 @@ func (c *Controller) supervise(ctx context.Context, broken bool) {
 			if !until.IsZero() && !c.opts.Now().Before(until) && c.authorisationEnded(ctx) {
 				return
 			}
+			c.warnIfEndingSoon(until)
 		}
 
 		st, serr := c.opts.Engine.Stats()
@@ -323,6 +324,9 @@ func (c *Controller) authorisationEnded(ctx context.Context) bool {
 func (c *Controller) expire() {
 	c.opts.Engine.Down()
 	c.markStopped()
+	c.mu.Lock()
+	c.expired, c.endsSoon = true, false
+	c.mu.Unlock()
 	c.set(state.CodeNeeded, msg(KeyExpired), false)
 	c.feed.Emit(Event{Kind: Expired, At: c.opts.Now()})
 	c.log.Info("session authorisation ended; a new code is needed")

@@ -54,7 +54,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, officeKeys()...)
+	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, append(officeKeys(), endingKeys()...)...)
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -90,7 +90,7 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			// is not needed here (unless IT wants it in the office too).
 			v.Advice = state.Message{Key: KeyInOfficeSessionAdvice}
 		}
-		return v
+		return endsSoon(v, s, loc)
 	case officeHidesStart(s.Office) && (s.Enrollment.Enrolled || s.Enrollment.Step == ""):
 		// In the office nothing else matters for home office: not the
 		// keyring, nor a lock, nor the portal. Setting up is still
@@ -133,6 +133,9 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			key = KeyHelperRefused
 		}
 		return notConnected(HelperMissing, state.Message{Key: key, Args: phone}, state.StartCode)
+	}
+	if s.Authorisation.Expired {
+		return expired(s, loc)
 	}
 	v := of(s.Session) // not connected, or a new code is needed
 	v.Start = state.StartCode

@@ -42,7 +42,8 @@ func situations() map[string]state.Snapshot {
 		"connected":      {Session: state.Connected, Enrollment: enrolled, Health: state.Health{Links: links("")}},
 		"offline_in_session": {Session: state.NoInternet, Enrollment: enrolled,
 			Health: state.Health{Links: links(health.Internet)}},
-		"session_expired": {Session: state.CodeNeeded, Enrollment: enrolled, Detail: &state.Message{Key: "session.expired"}},
+		"session_expired": {Session: state.CodeNeeded, Enrollment: enrolled, Detail: &state.Message{Key: "session.expired"},
+			Authorisation: state.Authorisation{Until: time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC), Expired: true}},
 		"keyring_locked": {Session: state.NotConnected, Enrollment: state.Enrollment{Step: "welcome"},
 			Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}},
 		"not_connected":     {Session: state.NotConnected, Enrollment: enrolled, Health: state.Health{Links: links("")}},
@@ -84,7 +85,7 @@ func TestJudge(t *testing.T) {
 		{"portal_down", situation.PortalDown, state.NotConnected, "Homeoffice nicht verbunden", "antwortet gerade nicht", state.StartDisabled, false},
 		{"connected", "connected", state.Connected, "Verbunden – alles in Ordnung", "wie im Büro", state.StartHidden, true},
 		{"offline_in_session", "no_internet", state.NoInternet, "Keine Internetverbindung", "Prüfen Sie Ihr WLAN", state.StartHidden, true},
-		{"session_expired", "code_needed", state.CodeNeeded, "Bitte Code aus der Authenticator-App eingeben", "6-stelligen Code", state.StartCode, false},
+		{"session_expired", situation.Expired, state.CodeNeeded, "Sitzung abgelaufen", "um 20:00 Uhr abgelaufen", state.StartCode, false},
 		{"keyring_locked", situation.KeyringLocked, state.NotConnected, "Homeoffice nicht verbunden", "Passwortspeicher ist gesperrt", state.StartDisabled, false},
 		{"not_connected", "not_connected", state.NotConnected, "Homeoffice nicht verbunden", "„Homeoffice starten“", state.StartCode, false},
 		// Until the wizard has read the keyring, "not set up" is not known.

@@ -29,6 +29,7 @@ type (
 	Settings      = wire.Settings
 	Setting       = wire.Setting
 	Office        = wire.Office
+	Authorisation = wire.Authorisation
 )
 
 // What "Start home office" does (see wire.StartAction).

@@ -21,9 +21,12 @@ type Model struct {
 	ShowStart bool
 	// StartEnabled: "Start home office" can help now; StartWizard: it
 	// opens the setup wizard, because the computer is not set up.
-	StartEnabled  bool
-	StartWizard   bool
-	ShowEnd       bool
+	StartEnabled bool
+	StartWizard  bool
+	ShowEnd      bool
+	// ShowExtend: "Extend home office" opens the code prompt; a new code
+	// moves the end of the day's authorisation, the connection stays.
+	ShowExtend    bool
 	Announcements string
 	UpdateLabel   string
 	UpdateEnabled bool
@@ -53,6 +56,7 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		StartEnabled:   v.Start.Enabled(),
 		StartWizard:    v.Start == state.StartWizard,
 		ShowEnd:        v.End,
+		ShowExtend:     v.Extend,
 		UpdateLabel:    cat.T("tray.check_updates"),
 		SafeMode:       s.SafeMode,
 		SafeModeLocked: safeModeLocked(s.Settings),

@@ -44,7 +44,7 @@ type Options struct {
 }
 
 type items struct {
-	state, start, end, announcements, status, help, setup, safeMode, update, quit *systray.MenuItem
+	state, start, extend, end, announcements, status, help, setup, safeMode, update, quit *systray.MenuItem
 }
 
 // firstSchemeWait bounds how long the tray waits for the desktop's colour
@@ -95,6 +95,8 @@ func Run(ctx context.Context, c Client, opts Options) {
 	it.state.Disable()
 	systray.AddSeparator()
 	it.start = systray.AddMenuItem(cat.T("tray.start"), "")
+	it.extend = systray.AddMenuItem(cat.T("tray.extend"), "")
+	it.extend.Hide()
 	it.end = systray.AddMenuItem(cat.T("tray.end"), "")
 	systray.AddSeparator()
 	it.announcements = systray.AddMenuItem(cat.T("tray.announcements"), "")
@@ -200,6 +202,7 @@ func (t *tray) apply(m, last Model, force bool) {
 	}
 	showIf(it.start, m.ShowStart)
 	enableIf(it.start, m.StartEnabled)
+	showIf(it.extend, m.ShowExtend)
 	showIf(it.end, m.ShowEnd)
 	for _, item := range []*systray.MenuItem{it.announcements, it.help, it.setup, it.safeMode} {
 		showIf(item, !m.NoProfile)
@@ -256,6 +259,7 @@ func (t *tray) clicks(ctx context.Context) {
 		action func(context.Context) error
 	}{
 		{it.start, "start", start},
+		{it.extend, "extend", open(localapi.WindowCode)},
 		{it.end, "end", c.EndSession},
 		{it.announcements, "announcements", open(localapi.WindowAnnouncements)},
 		{it.status, "status", open(localapi.WindowStatus)},

@@ -146,7 +146,7 @@ func TestRunTwiceInOneProcess(t *testing.T) {
 			t.Fatalf("run %d: menu never followed the state: %v", run, err)
 		}
 		// Exactly one menu: nothing left over from an earlier run.
-		if got, want := len(layout.Children), 13; got != want {
+		if got, want := len(layout.Children), 14; got != want {
 			t.Errorf("run %d: menu has %d entries, want %d: %v", run, got, want, layout.Labels())
 		}
 		if title, err := item.Title(ctx); err != nil || title != "Dienstweg" {

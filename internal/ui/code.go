@@ -28,6 +28,9 @@ type CodeWindow struct {
 	// async runs calls to the agent off the UI thread; tests run them
 	// inline, because Fyne's test driver has no separate UI thread.
 	async func(func())
+	// extending: a session runs, so a code extends it ("Verlängern" in
+	// the tray, the status window or the notification opened the prompt).
+	extending bool
 }
 
 // NewCodeWindow builds the prompt with the entry focused.
@@ -75,6 +78,9 @@ func (w *CodeWindow) Submit() {
 	}
 	w.errLabel.Hide()
 	w.submit.Disable()
+	// What the code does is decided now: once it is sent, the session
+	// is active either way.
+	extend := w.extending
 	w.busy.Show()
 	w.busy.Start()
 	w.async(func() {
@@ -91,7 +97,7 @@ func (w *CodeWindow) Submit() {
 				w.Window.Canvas().Focus(w.entry)
 				return
 			}
-			w.confirm()
+			w.confirm(extend)
 		})
 	})
 }
@@ -102,7 +108,10 @@ const confirmFor = 2 * time.Second
 
 // confirm says that home office works now, then closes the prompt, so
 // that success is seen and not only a small icon changing colour.
-func (w *CodeWindow) confirm() {
+func (w *CodeWindow) confirm(extended bool) {
+	if extended {
+		w.done.SetText(L("code.extended"))
+	}
 	w.entry.Disable()
 	w.submit.Disable()
 	w.done.Show()
@@ -119,8 +128,9 @@ func (w *CodeWindow) showError(text string) {
 	w.errLabel.Show()
 }
 
-// Apply implements liveWindow; the prompt does not follow state.
-func (w *CodeWindow) Apply(state.Snapshot) {}
+// Apply implements liveWindow; the prompt only notes whether a code
+// would start or extend the session, for its confirmation.
+func (w *CodeWindow) Apply(s state.Snapshot) { w.extending = s.Session.Active() }
 
 // AgentLost implements liveWindow.
 func (w *CodeWindow) AgentLost() {}

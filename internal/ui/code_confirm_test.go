@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+
+	"github.com/dienstweg/dienstweg/internal/state"
 )
 
 // After connecting, the prompt says so before it closes (issue 15): the
@@ -34,5 +36,21 @@ func TestCodeWindowConfirmsBeforeClosing(t *testing.T) {
 	closeLater()
 	if !closed {
 		t.Error("the prompt did not close after the confirmation")
+	}
+}
+
+// Opened while a session runs ("Verlängern"), the prompt's code extends
+// it, and the confirmation says the connection stays.
+func TestCodeWindowConfirmsExtension(t *testing.T) {
+	a := test.NewTempApp(t)
+	c := &recordingClient{}
+	w := NewCodeWindow(a, c)
+	w.async = inline
+	w.later = func(time.Duration, func()) {}
+	w.Apply(state.Snapshot{Session: state.Connected})
+	test.Type(w.entry, "123456")
+	w.Submit()
+	if w.done.Text != "Verlängert – die Verbindung bleibt bestehen." {
+		t.Errorf("confirmation = %q", w.done.Text)
 	}
 }

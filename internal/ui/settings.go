@@ -98,7 +98,7 @@ func SettingsModelFor(s state.Settings) SettingsModel {
 				}
 			}
 		}
-		if e.Key == policy.KeyLanguage {
+		if e.Key == policy.KeyLanguage || e.Key == policy.KeyExpiryWarning {
 			row.Note = L("settings.next_start")
 		}
 		m.Rows = append(m.Rows, row)
@@ -172,7 +172,7 @@ func newSettingsPanel(keys *windowKeys, c SettingsClient) *SettingsPanel {
 			label := widget.NewLabel(L("settings." + key))
 			label.Wrapping = fyne.TextWrapWord
 			control = container.NewVBox(label, sel)
-			if key == policy.KeyLanguage {
+			if key == policy.KeyLanguage || key == policy.KeyExpiryWarning {
 				hint := widget.NewLabel(L("settings.next_start"))
 				hint.Importance = widget.LowImportance
 				control = container.NewVBox(label, sel, hint)

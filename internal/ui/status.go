@@ -28,9 +28,12 @@ type StatusModel struct {
 	StartEnabled bool
 	StartWizard  bool
 	ShowEnd      bool
-	NoTray       bool
-	Demo         bool
-	Version      string
+	// ShowExtend: "Extend home office" opens the code prompt before the
+	// day's authorisation ends; the connection stays.
+	ShowExtend bool
+	NoTray     bool
+	Demo       bool
+	Version    string
 	// TunnelTitle and TunnelBody say what home office reaches in the
 	// tunnel mode it runs in, when that is not every program; empty
 	// otherwise.
@@ -50,6 +53,7 @@ func StatusModelFor(s state.Snapshot, loc *time.Location) StatusModel {
 		StartEnabled: v.Start.Enabled(),
 		StartWizard:  v.Start == state.StartWizard,
 		ShowEnd:      v.End,
+		ShowExtend:   v.Extend,
 		NoTray:       !s.TrayVisible,
 		Demo:         s.Demo,
 		Version:      s.Version,
@@ -97,7 +101,7 @@ type StatusWindow struct {
 	updateText                                   *widget.Label
 	chain                                        *HealthChain
 	settings                                     *SettingsPanel
-	start, end                                   *keyButton
+	start, extend, end                           *keyButton
 	startWizard                                  bool // the start button opens the wizard
 	errLabel                                     *widget.Label
 	async                                        func(func())
@@ -144,6 +148,9 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 	w.errLabel.Hide()
 	w.start = keys.newButton(L("action.start"), nil, w.onStart)
 	w.start.Importance = widget.HighImportance
+	w.extend = keys.newButton(L("status.extend"), nil, w.onExtend)
+	w.extend.Importance = widget.HighImportance
+	w.extend.Hide()
 	w.end = keys.newButton(L("action.end"), nil, w.onEnd)
 	closeBtn := keys.newButton(L("status.close"), nil, w.Window.Close)
 	w.chain = NewHealthChain()
@@ -175,7 +182,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		w.noTray,
 		w.demo,
 	)
-	buttons := container.NewHBox(w.start, w.end, closeBtn)
+	buttons := container.NewHBox(w.start, w.extend, w.end, closeBtn)
 	content := container.NewBorder(nil, buttons, nil, nil, container.NewVScroll(body))
 	framed, _ := frame("S1", content)
 	w.Window.SetContent(container.NewBorder(nil, nil, nil, nil, framed))
@@ -198,6 +205,7 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	w.startWizard = m.StartWizard
 	setVisible(w.start, m.ShowStart)
 	setEnabled(w.start, m.StartEnabled)
+	setVisible(w.extend, m.ShowExtend)
 	setVisible(w.end, m.ShowEnd)
 	setVisible(w.noTray, m.NoTray)
 	setVisible(w.demo, m.Demo)
@@ -243,6 +251,12 @@ func setEnabled(d fyne.Disableable, on bool) {
 
 func (w *StatusWindow) chooseUpdate(choice string) {
 	w.runAction(func(ctx context.Context) error { return w.client.ChooseUpdate(ctx, choice) })
+}
+
+// onExtend opens the code prompt: a code while the session runs extends
+// it (the agent's session decides).
+func (w *StatusWindow) onExtend() {
+	w.runAction(func(ctx context.Context) error { return w.client.OpenWindow(ctx, localapi.WindowCode) })
 }
 
 func (w *StatusWindow) onEnd() {

@@ -230,6 +230,36 @@ func TestStatusWindowRenders(t *testing.T) {
 	}
 }
 
+// Before the day's authorisation ends the status window says when and
+// offers "Homeoffice verlängern", which opens the code prompt; after it
+// ended it says "Sitzung abgelaufen" and offers a start with a new code.
+func TestStatusWindowEndOfDay(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(newTheme())
+	c := &recordingClient{}
+	w := NewStatusWindow(a, c)
+	w.async = inline
+	w.Window.Resize(fyne.NewSize(560, 600))
+	end := time.Date(2026, 11, 30, 20, 0, 0, 0, time.Local)
+
+	w.Apply(judged(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.Connected, Since: since, TrayVisible: true,
+		Authorisation: state.Authorisation{Until: end, EndsSoon: true}}))
+	test.AssertRendersToMarkup(t, "status_ends_soon.xml", w.Window.Canvas())
+	if w.stateLine.Text != "Verbunden – endet um 20:00 Uhr" || !w.extend.Visible() || !w.end.Visible() || w.start.Visible() {
+		t.Fatalf("ending soon: %q, extend %v end %v start %v", w.stateLine.Text, w.extend.Visible(), w.end.Visible(), w.start.Visible())
+	}
+	test.Tap(w.extend)
+	if _, opened, _ := c.snapshot(); len(opened) != 1 || opened[0] != localapi.WindowCode {
+		t.Errorf("Verlängern opened %v, want the code prompt", opened)
+	}
+
+	w.Apply(judged(state.Snapshot{Organisation: "Stadt Musterstadt", Version: "1.2.3", Session: state.CodeNeeded, Since: since, TrayVisible: true,
+		Authorisation: state.Authorisation{Until: end, Expired: true}}))
+	if w.stateLine.Text != "Sitzung abgelaufen" || w.extend.Visible() || w.end.Visible() || !w.start.Visible() {
+		t.Fatalf("expired: %q, extend %v end %v start %v", w.stateLine.Text, w.extend.Visible(), w.end.Visible(), w.start.Visible())
+	}
+}
+
 func TestCodeWindow(t *testing.T) {
 	a := test.NewTempApp(t)
 	c := &recordingClient{}

@@ -220,6 +220,9 @@ type Snapshot struct {
 	Settings Settings `json:"settings"`
 	// Office is what the in-office check found.
 	Office Office `json:"office"`
+	// Authorisation is the day's authorisation of home office: its end,
+	// the warning before it, and whether it ran out.
+	Authorisation Authorisation `json:"authorisation"`
 	// Verdict is what the employee is told and offered. One function
 	// derives it from the rest of the snapshot on every change, so the
 	// headline, the advice and the actions never disagree.
@@ -234,6 +237,20 @@ type Office struct {
 	// StartAllowed: IT offers home office in the office too
 	// (allow_start_in_office).
 	StartAllowed bool `json:"start_allowed,omitempty"`
+}
+
+// Authorisation is what the portal allowed for today, as the session
+// controller knows it.
+type Authorisation struct {
+	// Until is its end while a session runs, and after it expired; zero
+	// otherwise.
+	Until time.Time `json:"until,omitzero"`
+	// EndsSoon: a running session ends within the warning time; a new
+	// code extends it (Verdict.Extend).
+	EndsSoon bool `json:"ends_soon,omitempty"`
+	// Expired: the last session ended because its authorisation ran
+	// out, and no new one started since.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // Tunnel is how the tunnel reaches the office: through the privileged
@@ -294,6 +311,9 @@ type Verdict struct {
 	Start StartAction `json:"start,omitempty"`
 	// End: "End home office" is offered.
 	End bool `json:"end,omitempty"`
+	// Extend: "Extend home office" is offered; it opens the code
+	// prompt, and a new code moves the end while the tunnel stays up.
+	Extend bool `json:"extend,omitempty"`
 }
 
 // StartAction is what "Start home office" does in a situation.

@@ -70,6 +70,16 @@ var demoUsers = []struct {
 	{"clara.yilmaz", "Clara Yılmaz", []string{"it"}},
 }
 
+// DemoHours are the demo's working hours (IT-Grundschutz NET.3.3): the
+// building authority works Monday to Friday, 6:00 to 19:00, and may extend
+// until 21:00; IT is on call around the clock. Other groups (Anna Schmidt's
+// citizens' office) have no rule, so the demo works at any hour; their day
+// ends at 20:00, or two hours after a later start.
+var DemoHours = portalsrv.Hours{Rules: []portalsrv.HoursRule{
+	{Groups: []string{"bauamt"}, Weekdays: []string{"mo", "di", "mi", "do", "fr"}, From: "06:00", End: "19:00", Latest: "21:00", ExtendMinutes: 60},
+	{Groups: []string{"it"}, From: "00:00", End: "24:00", ExtendMinutes: 120},
+}}
+
 // Demo network: the gateway (and the intranet's DNS and web server behind
 // it) is 10.77.0.1; devices get 10.77.0.10 and up.
 var (
@@ -146,6 +156,7 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		Issuer:     "Stadt Musterstadt (Demo)",
 		Tunnel:     tunnel,
 		Location:   loc,
+		Hours:      &DemoHours,
 		ReleaseDir: filepath.Join(dir, "releases"),
 		// Each part names itself in the log (component=portal, =gateway);
 		// a second name here printed component= twice on every line.

@@ -268,12 +268,24 @@ func (s *Server) handleDeviceRegister(w http.ResponseWriter, r *http.Request) {
 	s.creds.clear()
 	res := api.DeviceRegisterResponse{DeviceID: d.ID, Credential: cred, Tunnel: s.tunnelFor(d.Address)}
 	if now.Sub(e.ConfirmedAt) <= s.cfg.AutoSessionWindow {
-		until := s.sessionEnd(now)
+		u, err := s.st.User(ctx, e.User)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		until, err := s.authorisationEnd(u.Groups, time.Time{}, now, false)
+		if err != nil {
+			// Outside working hours the device is registered all the
+			// same; home office starts with a code when they allow it.
+			until = time.Time{}
+		}
 		if err := s.st.SetAuthorisation(ctx, d.ID, until, now); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		res.AuthorisedUntil = &until
+		if !until.IsZero() {
+			res.AuthorisedUntil = &until
+		}
 	}
 	s.notifyPeers()
 	writeJSON(w, http.StatusCreated, res)
@@ -332,13 +344,19 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
+	// Working hours first: a code typed outside them is not spent. A
+	// second code while the authorisation holds extends it.
+	until, err := s.authorisationEnd(u.Groups, d.AuthorisedUntil, now, req.Extend)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// Only attempts made with this device's credential count towards
 	// the session lock (device above refused everything else).
 	if err := s.checkTOTP(ctx, factorSession, u.Name, u.TOTPSecret, req.Code, now); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	until := s.sessionEnd(now)
 	if err := s.st.SetAuthorisation(ctx, d.ID, until, now); err != nil {
 		s.fail(w, r, err)
 		return

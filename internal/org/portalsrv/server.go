@@ -37,6 +37,9 @@ type Config struct {
 	// MinSession is the least a session lasts when authorised late in the
 	// day (after SessionEnd or just before). Default 2h.
 	MinSession time.Duration
+	// Hours are the working-hours rules per group; nil means home office
+	// at any time, ending at SessionEnd.
+	Hours *Hours
 	// EnrollmentTTL is how long a started, unconfirmed enrollment lives.
 	// Default 24h.
 	EnrollmentTTL time.Duration
@@ -184,6 +187,7 @@ func (c *Config) setDefaults() {
 // Server is the portal. Its methods are safe for concurrent use.
 type Server struct {
 	cfg     Config
+	rules   []rule // cfg.Hours, checked
 	st      store.Store
 	handler http.Handler
 	log     *slog.Logger
@@ -221,11 +225,16 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	if err := cfg.Tunnel.validate(); err != nil {
 		return nil, err
 	}
+	rules, err := cfg.Hours.compile()
+	if err != nil {
+		return nil, fmt.Errorf("working hours: %w", err)
+	}
 	// Made now, not for the first unknown user name, whose answer would
 	// otherwise take twice as long and so tell that the name is unknown.
 	go dummyHash()
 	s := &Server{
 		cfg:       cfg,
+		rules:     rules,
 		st:        st,
 		log:       cfg.Logger.With("component", "portal"),
 		inflight:  make(chan struct{}, cfg.MaxInFlight),

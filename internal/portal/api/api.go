@@ -65,6 +65,9 @@ const (
 	CodeNotFound          = "not_found"
 	CodeOverloaded        = "overloaded"
 	CodeInternal          = "internal"
+	// CodeOutsideHours: the organisation's working hours allow no home
+	// office now, or no more time today; AllowedFrom says when again.
+	CodeOutsideHours = "outside_hours"
 )
 
 // Error codes of bodies refused before they reach an operation.
@@ -82,7 +85,7 @@ var AllCodes = []string{
 	CodeActivationExpired, CodeActivationUsed, CodeEnrollmentExpired,
 	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
 	CodeRateLimited, CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
-	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType,
+	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType, CodeOutsideHours,
 }
 
 // Error is the body of every 4xx and 5xx answer.
@@ -96,6 +99,9 @@ type Error struct {
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
 	// RetryAfterSeconds repeats the Retry-After header of 429 and 503.
 	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+	// AllowedFrom is set with outside_hours: the next moment home
+	// office may start.
+	AllowedFrom *time.Time `json:"allowed_from,omitempty"`
 }
 
 // Health is the answer of GET /health.
@@ -185,6 +191,9 @@ type Device struct {
 // SessionRequest asks to admit this device's tunnel peer.
 type SessionRequest struct {
 	Code string `json:"code"`
+	// Extend asks to lengthen an authorisation that holds, rather than
+	// to start the day's (which never shortens one that holds).
+	Extend bool `json:"extend,omitempty"`
 }
 
 // Session is the authorisation state of this device.
