@@ -85,7 +85,7 @@ func TestLockedSettingsRefusedThroughAPIAndCLI(t *testing.T) {
 		policy.KeyExpiryWarning:    {"policy", true, false},
 		policy.KeyAutoStart:        {"default", false, true},
 		policy.KeyUpdateCheckHours: {"policy", true, false},
-		policy.KeyOfficeCheck:      {"default", false, false},
+		policy.KeyOfficeCheck:      {"profile", false, false}, // the test profile names no office host
 	} {
 		e, ok := s.Get(key)
 		if !ok || e.Source != want.source || e.Locked != want.locked || e.Changeable != want.changeable {
@@ -215,5 +215,40 @@ func TestTunnelModeFollowsPolicy(t *testing.T) {
 				t.Errorf("tunnel_mode source %q", e.Source)
 			}
 		})
+	}
+}
+
+// The settings whose behaviour lives in other parts reach them: the
+// end-of-day notice, the code prompt at login, the start in the office
+// and the in-office check.
+func TestPolicyReachesConfig(t *testing.T) {
+	_, prof := testProfile(t)
+	pol := &policy.Policy{Values: policy.Values{
+		policy.KeyExpiryWarning: 30, policy.KeyAutoStart: true, policy.KeyAllowStartInOffice: true, policy.KeyOfficeCheck: false,
+	}}
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socketPath(t), UIExe: uiBinary, StateDir: t.TempDir(), CacheDir: t.TempDir(), Policy: pol},
+		Deps:         Deps{Keyring: keyring.NewMem(), Session: newSwitchSession()},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if a.opts.ExpiryWarning != 30*time.Minute || !a.opts.AutoStart || !a.opts.AllowStartInOffice || a.office != nil {
+		t.Errorf("expiry %v, auto start %v, start in office %v, office check %v; want 30m, true, true, off",
+			a.opts.ExpiryWarning, a.opts.AutoStart, a.opts.AllowStartInOffice, a.office != nil)
+	}
+	// No notice at all: 0 minutes is a negative Config value.
+	pol.Values[policy.KeyExpiryWarning] = 0
+	b, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socketPath(t), UIExe: uiBinary, StateDir: t.TempDir(), CacheDir: t.TempDir(), Policy: pol, ExpiryWarning: 15 * time.Minute},
+		Deps:         Deps{Keyring: keyring.NewMem(), Session: newSwitchSession()},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if b.opts.ExpiryWarning >= 0 {
+		t.Errorf("expiry warning %v with the policy's 0, want none (negative)", b.opts.ExpiryWarning)
 	}
 }
