@@ -7,6 +7,7 @@
 //	dienstweg support-code the code the helpdesk asks for
 //	dienstweg diag --out F write the redacted diagnostics bundle
 //	dienstweg open WINDOW  ask the agent to show a window
+//	dienstweg settings     the settings, where each comes from; set yours
 //	dienstweg help [CMD]   the commands, or one command's flags
 //
 // Windows are a program of their own, dienstweg-ui (app/ui), which the agent
@@ -39,6 +40,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/update"
 	"github.com/dienstweg/dienstweg/internal/version"
@@ -64,6 +66,7 @@ func commands() []cli.Command {
 		{Name: "support-code", Summary: "print the support code the helpdesk asks for", Run: runSupportCode},
 		{Name: "diag", Usage: "--out FILE", Summary: "save the diagnostics bundle (a zip without secrets) to FILE", Run: runDiag},
 		{Name: "open", Usage: "WINDOW", Summary: "ask the agent to show a window: " + strings.Join(localapi.Windows(), ", "), Run: runOpen},
+		{Name: "settings", Usage: "[--json] [set KEY VALUE | unset KEY]", Summary: "show the settings and where each comes from; change one of yours (docs/policy.md)", Run: runSettings},
 		{Name: "version", Summary: "print the version", Run: runVersion},
 	}
 }
@@ -174,7 +177,12 @@ func runAgent(args []string) int {
 		opts.Lang = i18n.DetectFromEnv(*langFlag, "")
 		err = agent.RunWithoutProfile(ctx, path, opts)
 	} else {
-		opts.Lang = i18n.DetectFromEnv(*langFlag, prof.DefaultLanguage)
+		// IT's policy (internal/policy): read once at start, as root
+		// or an administrator left it; the agent decides the language
+		// from it, --lang and the person's settings.
+		pol := policy.LoadSystem()
+		opts.Policy = &pol
+		opts.Lang = *langFlag
 		err = agent.Run(ctx, opts)
 	}
 	if inst, ok := agent.AsRestartForUpdate(err); ok {
@@ -220,6 +228,18 @@ func runStatus(args []string) int {
 	}
 	return cli.Status(context.Background(), localapi.NewClient(*socket), cli.Options{
 		JSON: *jsonOut, Lang: i18n.DetectFromEnv(*langFlag, ""), Out: os.Stdout, Err: os.Stderr,
+	})
+}
+
+func runSettings(args []string) int {
+	fs := flag.NewFlagSet("dienstweg settings", flag.ContinueOnError)
+	jsonOut := fs.Bool("json", false, "print JSON for scripts")
+	socket := fs.String("socket", "", "local API socket `path`")
+	if exit, ok := cli.Parse(fs, args); !ok {
+		return exit
+	}
+	return cli.Settings(context.Background(), localapi.NewClient(*socket), fs.Args(), cli.Options{
+		JSON: *jsonOut, Lang: i18n.DetectFromEnv("", ""), Out: os.Stdout, Err: os.Stderr,
 	})
 }
 

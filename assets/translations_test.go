@@ -19,6 +19,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/desktop"
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/health"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/situation"
@@ -91,6 +92,7 @@ func runtimeKeys(t *testing.T) []string {
 	keys := append(enroll.MessageKeys(), health.TranslationKeys()...)
 	keys = append(keys, situation.TranslationKeys()...)
 	keys = append(keys, desktop.TranslationKeys()...)
+	keys = append(keys, policy.TranslationKeys()...)
 	for _, s := range state.Sessions() {
 		keys = append(keys, "state."+s.String(), "next."+s.String())
 	}
@@ -151,7 +153,7 @@ var (
 	keyShape    = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
 	prefixShape = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*[._]$`)
 	// File names share the shape of keys ("agent.sock", "state.json").
-	fileName = regexp.MustCompile(`\.(json|sock|db|log|zip|toml|txt|png|svg|pid)$`)
+	fileName = regexp.MustCompile(`\.(json|sock|db|log|zip|toml|txt|png|svg|pid|md|pdf|pem|xml|admx|adml)$`)
 )
 
 type scan struct {

@@ -35,6 +35,8 @@ packages=(
 	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
 	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
 	postgresql
+	# policy tests: xmllint validates the generated ADMX/ADML templates
+	libxml2-utils
 )
 
 missing=()

@@ -26,6 +26,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/logging"
 	"github.com/dienstweg/dienstweg/internal/office"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/profile"
@@ -94,6 +95,9 @@ type Config struct {
 	// SOCKSAddr is where the tunnel's SOCKS5 proxy listens while a session
 	// is up, for other programs; "" means none.
 	SOCKSAddr string
+	// Policy is what IT set and locked on this computer
+	// (policy.LoadSystem); nil means none.
+	Policy *policy.Policy
 	// AutoStart opens the code prompt by itself once after the agent
 	// starts (at login), when this computer is set up, outside the
 	// office, not locked out and no session runs (autostart.go). main
@@ -184,6 +188,14 @@ type Agent struct {
 	restartMu    sync.Mutex
 	restart      *update.Installed
 
+	// settingsSrc are the layers the settings are resolved from; set in
+	// New. settingsWrite orders the person's changes; settingsMu guards
+	// settings, the effective values.
+	settingsSrc   settingsOwner
+	settingsWrite sync.Mutex
+	settingsMu    sync.Mutex
+	settings      policy.Settings
+
 	hostOnce sync.Once
 
 	// projMu guards in, the projection's inputs (project.go).
@@ -232,13 +244,6 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Lang == "" {
-		opts.Lang = i18n.DetectFromEnv("", opts.Profile.DefaultLanguage)
-	}
-	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, opts.Lang)
-	if err != nil {
-		return nil, fmt.Errorf("loading translations: %w", err)
-	}
 	if opts.StateDir == "" {
 		dir, err := logging.StateDir()
 		if err != nil {
@@ -246,12 +251,25 @@ func New(opts Options) (*Agent, error) {
 		}
 		opts.StateDir = dir
 	}
+	a := &Agent{opts: opts, log: opts.Logger, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
+	settings, err := a.openSettings()
+	if err != nil {
+		return nil, err
+	}
+	// opts.Lang is --lang here, "" when not given.
+	opts.Lang = a.chooseLanguage(settings, opts.Lang)
+	a.opts.Lang = opts.Lang
+	a.applyToConfig(settings)
+	cat, err := i18n.Load(assets.Translations, assets.TranslationsDir, opts.Lang)
+	if err != nil {
+		return nil, fmt.Errorf("loading translations: %w", err)
+	}
+	a.cat = cat
 	deviceID, err := support.DeviceID(opts.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("identifying this device: %w", err)
 	}
 	host, _ := os.Hostname()
-	a := &Agent{opts: opts, log: opts.Logger, cat: cat, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
 	a.in.Update = state.Update{State: "idle"}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
@@ -266,7 +284,10 @@ func New(opts Options) (*Agent, error) {
 		// Assume a tray until the bus says otherwise, so no window flashes.
 		TrayVisible: true,
 		Update:      a.in.Update,
+		SafeMode:    settings.Bool(policy.KeySafeModeAlways),
+		Settings:    wireSettings(settings),
 	}, opts.Now)
+	a.settings = settings
 	a.store.SetDerive(situation.Derive)
 	if opts.Keyring == nil {
 		opts.Keyring = &keyring.System{}
@@ -314,7 +335,7 @@ func New(opts Options) (*Agent, error) {
 		}
 	})
 	a.api = localapi.NewServer(localapi.Backend{
-		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Desktops: a, Quit: a.Quit,
+		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Desktops: a, Settings: a, Quit: a.Quit,
 	}, localapi.Config{Logger: opts.Logger})
 	a.windows = newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
 	return a, nil
@@ -528,6 +549,9 @@ func (a *Agent) Diagnostics(ctx context.Context, w io.Writer) error {
 
 // SetSafeMode implements localapi.Support.
 func (a *Agent) SetSafeMode(_ context.Context, on bool) error {
+	if err := a.refuseSafeModeOff(on); err != nil {
+		return err
+	}
 	a.store.Update(func(s *state.Snapshot) { s.SafeMode = on })
 	a.log.Info("screen-share safe mode", "on", on)
 	return nil

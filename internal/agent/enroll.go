@@ -8,6 +8,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/keyring"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -66,6 +67,9 @@ func (a *Agent) Enroll(ctx context.Context, act localapi.EnrollAction) (enroll.V
 	case localapi.EnrollRetry:
 		v, err = m.Retry(ctx)
 	case localapi.EnrollRestart:
+		if err := a.refuseReenroll(); err != nil {
+			return a.mask(m.View()), err
+		}
 		v, err = m.Restart(ctx)
 	case localapi.EnrollNewSecret:
 		v, err = m.NewSecret(ctx)
@@ -115,8 +119,12 @@ func (a *Agent) SubscribeEnroll() (<-chan enroll.View, func()) {
 	return out, func() { once.Do(func() { close(done) }) }
 }
 
-// mask hides the QR code's URI and the manual key in safe mode.
+// mask hides the QR code's URI and the manual key in safe mode, and
+// "set up again" on a set-up device where policy forbids it.
 func (a *Agent) mask(v enroll.View) enroll.View {
+	if v.Enrolled && !a.currentSettings().Bool(policy.KeyAllowReenroll) {
+		v.CanRestart = false
+	}
 	if v.Authenticator == nil || !a.store.Snapshot().SafeMode {
 		return v
 	}

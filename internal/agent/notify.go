@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/announce"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/support"
 )
@@ -52,14 +53,15 @@ const screenShareEvery = 15 * time.Second
 // followScreenSharing turns safe mode on when a screen-sharing program
 // starts, so a QR code or key is not shown to the other side by accident.
 // The employee may turn it off again; it comes back only with the next
-// program that starts sharing.
+// program that starts sharing. The setting safe_mode_on_screen_share
+// turns this off (internal/policy).
 func (a *Agent) followScreenSharing(ctx context.Context) {
 	t := time.NewTicker(screenShareEvery)
 	defer t.Stop()
 	seen := ""
 	for {
 		name, ok := support.DetectSharing("/proc")
-		if ok && name != seen {
+		if ok && name != seen && a.currentSettings().Bool(policy.KeySafeModeOnScreenShare) {
 			a.log.Info("screen sharing detected; hiding secrets", "program", name)
 			_ = a.SetSafeMode(ctx, true)
 		}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"runtime"
 	"sync"
 
@@ -18,6 +19,12 @@ import (
 // verdict (situation.Judge) decides what the tray offers.
 func (a *Agent) newOffice() (*office.Watcher, error) {
 	a.setInputs(func(in *inputs) { in.Office.StartAllowed = a.opts.AllowStartInOffice })
+	if e := a.currentSettings().Get(policy.KeyOfficeCheck); e.Value == false {
+		if e.Locked {
+			a.log.Info("the in-office check is off by policy (office_check)")
+		}
+		return nil, nil
+	}
 	probe, err := office.ProbeFromProfile(a.opts.Profile)
 	if err != nil || probe == nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/enroll"
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/keyring"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/profile"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -52,12 +53,13 @@ func (k keyringKeys) Credential() (string, error) {
 // allows, the userspace one with its SOCKS proxy) and the controller that
 // authorises it at the portal and keeps it up.
 func (a *Agent) newSession() (*session.Controller, engine, error) {
-	policy := a.opts.Profile.TunnelMode()
+	// The policy's tunnel_mode, else the profile's (internal/policy).
+	mode := a.currentSettings().String(policy.KeyTunnelMode)
 	if a.opts.SystemTunnel {
-		policy = profile.TunnelSystem
+		mode = profile.TunnelSystem
 	}
 	eng := &tunnelChooser{
-		policy:    policy,
+		policy:    mode,
 		system:    systemProber{tunnel.NewSystem(tunnel.SystemOptions{Socket: a.opts.HelperSocket, Logger: a.log})},
 		userspace: tunnel.NewUserspace(tunnel.UserspaceOptions{SOCKSAddr: a.opts.SOCKSAddr, Logger: a.log}),
 		proxy:     a.opts.SOCKSAddr,
@@ -66,7 +68,7 @@ func (a *Agent) newSession() (*session.Controller, engine, error) {
 	}
 	a.tunnels = eng
 	// Before the first look at the helper, say what the profile allows.
-	a.setInputs(func(in *inputs) { in.Tunnel = state.Tunnel{Policy: policy} })
+	a.setInputs(func(in *inputs) { in.Tunnel = state.Tunnel{Policy: mode} })
 	host := a.opts.Profile.OfficeDNSName
 	if host == "" {
 		return nil, nil, fmt.Errorf("the profile names no office_dns_name to check the tunnel with")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/support"
 	"github.com/dienstweg/dienstweg/internal/update"
@@ -51,6 +53,7 @@ func (a *Agent) newUpdater() (*update.Updater, error) {
 		Version:  version.String(),
 		DeviceID: id,
 		Dir:      a.opts.StateDir,
+		Interval: time.Duration(a.currentSettings().Int(policy.KeyUpdateCheckHours)) * time.Hour,
 		Logger:   a.log,
 		// Called from the updater's loop: record and stop, never block.
 		Restart: func(inst *update.Installed) {

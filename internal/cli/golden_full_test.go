@@ -32,6 +32,14 @@ func full() state.Snapshot {
 	s.LockedUntil = at.Add(5 * time.Minute)
 	s.Tunnel = state.Tunnel{Policy: "auto", Mode: state.TunnelModeUserspace, Helper: state.HelperMissing, Proxy: "127.0.0.1:1080"}
 	s.Office = state.Office{InOffice: true, StartAllowed: true}
+	s.Settings = state.Settings{ManagedBy: "Stadt Musterstadt", ManagedByURL: "https://it.musterstadt.example/homeoffice",
+		HelpdeskText: "IT-Service, Tel. 0123 456-789", Origin: "/etc/dienstweg/policy.json",
+		Problems: []string{`/etc/dienstweg/policy.json: unknown setting "auto_strat", ignored`},
+		List: []state.Setting{
+			{Key: "auto_start", Value: true, Source: "user", Changeable: true},
+			// Both flags, for the golden file only: a locked one is never changeable.
+			{Key: "expiry_warning_minutes", Value: 30, Source: "policy", Locked: true, Changeable: true},
+		}}
 	s.Authorisation = state.Authorisation{Until: at.Add(8 * time.Hour), EndsSoon: true, Expired: true}
 	// Every field set, though no situation sets them all at once.
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,

@@ -24,6 +24,7 @@ type (
 	SafeModeRequest     = wire.SafeModeRequest
 	OpenDesktopRequest  = wire.OpenDesktopRequest
 	DesktopOpened       = wire.DesktopOpened
+	SettingRequest      = wire.SettingRequest
 	// Error is what a failed call returns, on both sides of the socket.
 	Error = wire.Error
 )

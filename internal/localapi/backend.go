@@ -24,6 +24,7 @@ type Backend struct {
 	Enrollment    Enrollment
 	Support       Support
 	Desktops      Desktops
+	Settings      Settings
 	// Quit ends the agent; it is called after the answer is on its way.
 	Quit func()
 }
@@ -89,4 +90,13 @@ type Desktops interface {
 	// OpenDesktop starts the client for the desktop named name and
 	// returns which one; it does not wait for the client to end.
 	OpenDesktop(ctx context.Context, name string) (DesktopOpened, error)
+}
+
+// Settings are the person's settings. Reading them is part of State
+// (Snapshot.Settings); changing one refuses what IT locked.
+type Settings interface {
+	// SetSetting sets one of the person's settings; a nil value removes
+	// their choice. A locked setting gives a problem.Forbidden with code
+	// "setting_locked", one only IT sets "setting_it_only".
+	SetSetting(ctx context.Context, key string, value any) error
 }

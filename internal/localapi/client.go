@@ -147,6 +147,19 @@ func (c *Client) OpenDesktop(ctx context.Context, name string) (DesktopOpened, e
 	return out, err
 }
 
+// Settings returns the settings IT may lock, as they apply.
+func (c *Client) Settings(ctx context.Context) (state.Settings, error) {
+	var s state.Settings
+	err := c.do(ctx, http.MethodGet, "/v1/settings", nil, &s)
+	return s, err
+}
+
+// SetSetting changes one of the person's settings; nil removes their
+// choice. A locked one fails with an *Error of code "setting_locked".
+func (c *Client) SetSetting(ctx context.Context, key string, value any) error {
+	return c.do(ctx, http.MethodPut, "/v1/settings", SettingRequest{Key: key, Value: value}, nil)
+}
+
 // Quit asks the agent to exit.
 func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", struct{}{}, nil)

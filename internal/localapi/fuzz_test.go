@@ -48,6 +48,11 @@ func (b *fuzzBackend) last() any {
 	return b.calls[len(b.calls)-1]
 }
 
+func (b *fuzzBackend) SetSetting(_ context.Context, key string, value any) error {
+	b.record(SettingRequest{Key: key, Value: value})
+	return nil
+}
+
 func (b *fuzzBackend) StartSession(_ context.Context, code string) error {
 	b.record(StartRequest{Code: code})
 	return nil

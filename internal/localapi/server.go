@@ -172,6 +172,8 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/v1/enroll/watch", s.handleEnrollWatch, b.Enrollment != nil},
 		{"POST", "/v1/quit", s.handleQuit, b.Quit != nil},
 		{"GET", "/v1/diagnostics", s.handleDiagnostics, b.Support != nil},
+		{"GET", "/v1/settings", s.handleSettings, b.State != nil},
+		{"PUT", "/v1/settings", s.handleSetSetting, b.Settings != nil},
 	}
 	allowed := map[string]string{}
 	for _, r := range routes {
@@ -179,7 +181,11 @@ func (s *Server) routes() http.Handler {
 			r.h = notServed
 		}
 		mux.HandleFunc(r.method+" "+r.path, r.h)
-		allowed[r.path] = r.method
+		if m := allowed[r.path]; m != "" {
+			allowed[r.path] = m + ", " + r.method
+		} else {
+			allowed[r.path] = r.method
+		}
 	}
 	// Our own catch-all, so that every failure has the JSON error shape.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -382,6 +388,18 @@ func (s *Server) handleOpenDesktop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, opened)
+}
+
+func (s *Server) handleSettings(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.b.State.Snapshot().Settings)
+}
+
+func (s *Server) handleSetSetting(w http.ResponseWriter, r *http.Request) {
+	var req SettingRequest
+	if !readJSON(w, r, &req) {
+		return
+	}
+	s.reply(w, s.b.Settings.SetSetting(r.Context(), req.Key, req.Value))
 }
 
 func (s *Server) handleChooseUpdate(w http.ResponseWriter, r *http.Request) {

@@ -468,3 +468,43 @@ func TestEnrollEndpoints(t *testing.T) {
 		t.Errorf("unknown action = %v, want bad_action", err)
 	}
 }
+
+// SetSetting refuses the key "locked" as the agent refuses a setting IT
+// locked, and stores the others in the snapshot.
+func (b *testBackend) SetSetting(_ context.Context, key string, value any) error {
+	if key == "locked" {
+		e := problem.New(problem.Forbidden, "settings.locked", errors.New("locked by policy"), "Organisation", "Stadt Musterstadt")
+		e.Code = "setting_locked"
+		return e
+	}
+	b.Update(func(s *state.Snapshot) {
+		s.Settings.List = []state.Setting{{Key: key, Value: value, Source: "user", Changeable: true}}
+	})
+	return nil
+}
+
+func TestSettingsOverHTTP(t *testing.T) {
+	t.Parallel()
+	_, _, c := startServer(t, Config{})
+	ctx := context.Background()
+	if err := c.SetSetting(ctx, "auto_start", true); err != nil {
+		t.Fatalf("SetSetting: %v", err)
+	}
+	s, err := c.Settings(ctx)
+	if err != nil {
+		t.Fatalf("Settings: %v", err)
+	}
+	if e, ok := s.Get("auto_start"); !ok || e.Value != true || e.Source != "user" {
+		t.Errorf("Settings = %+v", s)
+	}
+	var apiErr *Error
+	if err := c.SetSetting(ctx, "locked", 1); !errors.As(err, &apiErr) || apiErr.Status != http.StatusForbidden ||
+		apiErr.Code != "setting_locked" || apiErr.Key != "settings.locked" || apiErr.Args["Organisation"] != "Stadt Musterstadt" {
+		t.Errorf("locked: %v, want 403 setting_locked with the organisation", err)
+	}
+	// Both methods of the path are named to a caller using another.
+	err = c.do(ctx, http.MethodPost, "/v1/settings", SettingRequest{Key: "x"}, nil)
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusMethodNotAllowed || !strings.Contains(apiErr.Message, "GET, PUT") {
+		t.Errorf("POST /v1/settings: %v, want 405 naming GET, PUT", err)
+	}
+}

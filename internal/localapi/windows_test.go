@@ -86,7 +86,8 @@ func everything(b interface {
 	Updates
 	Enrollment
 	Support
+	Settings
 	Quit()
 }) Backend {
-	return Backend{State: b, Session: b, Windows: b, Announcements: b, Updates: b, Enrollment: b, Support: b, Quit: b.Quit}
+	return Backend{State: b, Session: b, Windows: b, Announcements: b, Updates: b, Enrollment: b, Support: b, Settings: b, Quit: b.Quit}
 }

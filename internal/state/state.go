@@ -26,6 +26,8 @@ type (
 	Verdict       = wire.Verdict
 	StartAction   = wire.StartAction
 	Tunnel        = wire.Tunnel
+	Settings      = wire.Settings
+	Setting       = wire.Setting
 	Office        = wire.Office
 	Authorisation = wire.Authorisation
 )
@@ -101,6 +103,8 @@ func clone(s Snapshot) Snapshot {
 	if s.Verdict.Desktops != nil {
 		c.Verdict.Desktops = append([]string(nil), s.Verdict.Desktops...)
 	}
+	c.Settings.Problems = append([]string(nil), s.Settings.Problems...)
+	c.Settings.List = append([]Setting(nil), s.Settings.List...) // values are scalars
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)
 	for i := range c.RecentErrors {
 		c.RecentErrors[i].Message = *cloneMsg(&c.RecentErrors[i].Message)

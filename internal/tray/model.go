@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/dienstweg/dienstweg/internal/i18n"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -36,6 +37,9 @@ type Model struct {
 	// (the agent says "off"): the entry could only fail.
 	ShowUpdate bool
 	SafeMode   bool
+	// SafeModeLocked: IT's policy keeps safe mode on (safe_mode_always);
+	// the entry is greyed.
+	SafeModeLocked bool
 	// NoProfile leaves only what still works without an organisation
 	// profile: the state line, the status window and quit.
 	NoProfile bool
@@ -47,18 +51,19 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 	v := s.Verdict
 	line := cat.T(v.Headline.Key, v.Headline.Args)
 	m := Model{
-		Icon:         v.Icon.String(),
-		Badge:        s.Announce.UnreadUrgent,
-		StateLine:    line,
-		Tooltip:      cat.T("tray.tooltip", map[string]string{"State": line}),
-		ShowStart:    v.Start.Shown(),
-		StartEnabled: v.Start.Enabled(),
-		StartWizard:  v.Start == state.StartWizard,
-		ShowEnd:      v.End,
-		ShowExtend:   v.Extend,
-		UpdateLabel:  cat.T("tray.check_updates"),
-		SafeMode:     s.SafeMode,
-		NoProfile:    s.ProfileMissing != "",
+		Icon:           v.Icon.String(),
+		Badge:          s.Announce.UnreadUrgent,
+		StateLine:      line,
+		Tooltip:        cat.T("tray.tooltip", map[string]string{"State": line}),
+		ShowStart:      v.Start.Shown(),
+		StartEnabled:   v.Start.Enabled(),
+		StartWizard:    v.Start == state.StartWizard,
+		ShowEnd:        v.End,
+		ShowExtend:     v.Extend,
+		UpdateLabel:    cat.T("tray.check_updates"),
+		SafeMode:       s.SafeMode,
+		SafeModeLocked: safeModeLocked(s.Settings),
+		NoProfile:      s.ProfileMissing != "",
 	}
 	if m.Desktops = DesktopEntries(v.Desktops, cat); len(m.Desktops) > maxDesktops {
 		m.Desktops = m.Desktops[:maxDesktops]
@@ -79,4 +84,10 @@ func ModelFor(s state.Snapshot, cat *i18n.Catalog) Model {
 		m.Announcements = cat.T("tray.announcements")
 	}
 	return m
+}
+
+// safeModeLocked reports whether IT's policy keeps safe mode on.
+func safeModeLocked(s state.Settings) bool {
+	e, ok := s.Get(policy.KeySafeModeAlways)
+	return ok && e.Locked && e.Value == true
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/dienstweg/dienstweg/assets"
 	"github.com/dienstweg/dienstweg/internal/i18n"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -179,5 +180,26 @@ func TestStartItemFollowsTheVerdict(t *testing.T) {
 				t.Errorf("StartWindow = %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// "Bildschirm wird geteilt" is greyed while IT's policy keeps safe mode
+// on (the agent refuses to turn it off then).
+func TestSafeModeEntryLockedByPolicy(t *testing.T) {
+	t.Parallel()
+	cat := catalog(t, i18n.German)
+	for _, tt := range []struct {
+		name    string
+		setting state.Setting
+		want    bool
+	}{
+		{"policy_keeps_it_on", state.Setting{Key: policy.KeySafeModeAlways, Value: true, Source: "policy", Locked: true}, true},
+		{"policy_leaves_it_off", state.Setting{Key: policy.KeySafeModeAlways, Value: false, Source: "policy", Locked: true}, false},
+		{"default", state.Setting{Key: policy.KeySafeModeAlways, Value: false, Source: "default"}, false},
+	} {
+		s := judged(state.Snapshot{Session: state.NotConnected, SafeMode: true, Settings: state.Settings{List: []state.Setting{tt.setting}}})
+		if got := ModelFor(s, cat).SafeModeLocked; got != tt.want {
+			t.Errorf("%s: SafeModeLocked = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -220,6 +220,7 @@ func (t *tray) apply(m, last Model, force bool) {
 	} else {
 		it.safeMode.Uncheck()
 	}
+	enableIf(it.safeMode, !m.SafeModeLocked)
 	if force || m.UpdateLabel != last.UpdateLabel {
 		it.update.SetTitle(m.UpdateLabel)
 	}

@@ -294,7 +294,7 @@ func TestKeyboardTabReachesEveryControl(t *testing.T) {
 
 	a := test.NewTempApp(t)
 	status := NewStatusWindow(a, &recordingClient{})
-	status.Apply(state.Snapshot{Session: state.Connected, TrayVisible: true,
+	status.Apply(state.Snapshot{Session: state.Connected, TrayVisible: true, Settings: sampleSettings(false),
 		Verdict: state.Verdict{End: true, Desktops: []string{"Arbeitsplatz Bürgerbüro", "Fachverfahren"}},
 		Update:  state.Update{State: "ready", Available: "0.2.0"},
 		Health: state.Health{Links: []state.Link{{Code: "captive_portal",

@@ -142,3 +142,53 @@ func (b *dialogButton) TypedKey(ev *fyne.KeyEvent) {
 		b.Button.TypedKey(ev)
 	}
 }
+
+// keyCheck is a check box that Enter toggles as Space does, and whose
+// Escape cancels the window.
+type keyCheck struct {
+	widget.Check
+	keys *windowKeys
+}
+
+func (k *windowKeys) newCheck(label string, changed func(bool)) *keyCheck {
+	c := &keyCheck{keys: k}
+	c.Text, c.OnChanged = label, changed
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *keyCheck) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		c.keys.typedKey(ev)
+	case fyne.KeyReturn, fyne.KeyEnter:
+		c.Check.TypedRune(' ') // Fyne's check toggles on the rune of Space
+	default:
+		c.Check.TypedKey(ev)
+	}
+}
+
+// keySelect is a drop-down list that Enter opens as Space does, and
+// whose Escape cancels the window.
+type keySelect struct {
+	widget.Select
+	keys *windowKeys
+}
+
+func (k *windowKeys) newSelect(options []string, changed func(string)) *keySelect {
+	s := &keySelect{keys: k}
+	s.Options, s.OnChanged = options, changed
+	s.ExtendBaseWidget(s)
+	return s
+}
+
+func (s *keySelect) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		s.keys.typedKey(ev)
+	case fyne.KeyReturn, fyne.KeyEnter:
+		s.Select.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace, Physical: ev.Physical})
+	default:
+		s.Select.TypedKey(ev)
+	}
+}

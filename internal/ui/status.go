@@ -100,6 +100,7 @@ type StatusWindow struct {
 	tunnelTitle, tunnelBody                      *widget.Label
 	updateText                                   *widget.Label
 	chain                                        *HealthChain
+	settings                                     *SettingsPanel
 	start, extend, end                           *keyButton
 	startWizard                                  bool // the start button opens the wizard
 	errLabel                                     *widget.Label
@@ -164,6 +165,8 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		}
 	}
 	w.chain.Hide()
+	w.settings = newSettingsPanel(keys, c)
+	w.settings.async = func(f func()) { w.async(f) }
 
 	stateRow := container.NewBorder(nil, nil, w.icon, nil, container.NewVBox(w.stateLine, w.since))
 	nextCard := widget.NewCard("", L("status.next_step"), w.next)
@@ -180,6 +183,7 @@ func NewStatusWindow(a fyne.App, c Client) *StatusWindow {
 		w.lost,
 		w.safe,
 		w.updateAsk,
+		w.settings.Content,
 		w.noTray,
 		w.demo,
 	)
@@ -221,6 +225,7 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	ask := s.Update.State == "ready" && s.Session.Active() && s.Update.Chosen != localapi.UpdateNow
 	w.updateText.SetText(L("update.ask.body", map[string]string{"Version": s.Update.Available}))
 	setVisible(w.updateAsk, ask)
+	w.settings.Apply(s.Settings)
 }
 
 // AgentLost shows that the agent went away; the runner reconnects.

@@ -31,6 +31,7 @@ type Client interface {
 	ChooseUpdate(ctx context.Context, choice string) error
 	Quit(ctx context.Context) error
 	SupportClient
+	SettingsClient
 	WizardClient
 	AnnouncementsClient
 	DesktopClient

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -45,6 +46,9 @@ type recordingClient struct {
 	diagErr  error
 	actions  []localapi.EnrollAction
 	nextView enroll.View
+	// settingsSet records SetSetting calls as "key=value".
+	settingsSet []string
+	settingErr  error
 }
 
 func (c *recordingClient) Watch(context.Context, string) (<-chan localapi.Event, error) {
@@ -67,6 +71,13 @@ func (c *recordingClient) OpenWindow(_ context.Context, w string) error {
 	defer c.mu.Unlock()
 	c.opened = append(c.opened, w)
 	return nil
+}
+
+func (c *recordingClient) SetSetting(_ context.Context, key string, value any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.settingsSet = append(c.settingsSet, fmt.Sprintf("%s=%v", key, value))
+	return c.settingErr
 }
 
 func (c *recordingClient) Diagnostics(_ context.Context, w io.Writer) error {

@@ -215,6 +215,9 @@ type Snapshot struct {
 	LockedUntil time.Time `json:"locked_until,omitzero"`
 	// Tunnel says how home office reaches the office on this computer.
 	Tunnel Tunnel `json:"tunnel"`
+	// Settings are the settings IT may lock, as they apply, with where
+	// each value came from (internal/policy).
+	Settings Settings `json:"settings"`
 	// Office is what the in-office check found.
 	Office Office `json:"office"`
 	// Authorisation is the day's authorisation of home office: its end,
