@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dienstweg/dienstweg/internal/org/portalproc"
 	"net"
 	"os"
 	"os/exec"
@@ -160,7 +161,7 @@ func Run(opt Options) (*HAProxy, error) {
 	// -db: stay in the foreground, as our child.
 	h.cmd = exec.Command(bin, "-db", "-f", cfgPath)
 	h.cmd.Stdout, h.cmd.Stderr = h.log, h.log
-	if err := startChild(h.cmd, h.done); err != nil {
+	if err := portalproc.StartChild(h.cmd, h.done); err != nil {
 		return fail(fmt.Errorf("starting haproxy: %w", err))
 	}
 	deadline := time.Now().Add(10 * time.Second)

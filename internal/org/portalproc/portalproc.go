@@ -47,7 +47,7 @@ func Start(bin string, env []string, args ...string) (*Instance, error) {
 		}
 	}}
 	cmd.Stderr = in.logWriter()
-	if err := startChild(cmd, in.done); err != nil {
+	if err := StartChild(cmd, in.done); err != nil {
 		return nil, fmt.Errorf("starting portal: %w", err)
 	}
 	select {

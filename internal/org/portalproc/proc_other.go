@@ -4,8 +4,8 @@ package portalproc
 
 import "os/exec"
 
-// startChild starts cmd and closes done when it has exited.
-func startChild(cmd *exec.Cmd, done chan struct{}) error {
+// StartChild starts cmd and closes done when it has exited.
+func StartChild(cmd *exec.Cmd, done chan struct{}) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
