@@ -5,6 +5,7 @@
 //
 //	go run ./bench/portal -scenario polls
 //	go run ./bench/portal -scenario herd -clients 5800 -window 60s
+//	DIENSTWEG_PORTAL_DATABASE=postgres://… go run ./bench/portal -scenario herd …
 //	go run ./bench/portal -scenario slow -kind all -levels 128,512,2048
 package main
 
@@ -78,13 +79,29 @@ type portalEnv struct {
 	stop    func()
 }
 
+// openStore opens the PostgreSQL database named by
+// DIENSTWEG_PORTAL_DATABASE, as the portal does, else SQLite in dir. The
+// database must be empty: the herd seeds its users.
+func openStore(ctx context.Context, dir string) (store.Store, error) {
+	if conn := os.Getenv("DIENSTWEG_PORTAL_DATABASE"); conn != "" {
+		fmt.Println("store: postgres")
+		st, err := store.OpenPostgres(ctx, conn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	fmt.Println("store: sqlite")
+	return store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+}
+
 func startPortal(inflight int, mods ...func(*portalsrv.Config)) (*portalEnv, error) {
 	dir, err := os.MkdirTemp("", "portal-bench-")
 	if err != nil {
 		return nil, err
 	}
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "portal.db"))
+	st, err := openStore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,11 @@ type migration struct {
 
 // loadMigrations reads the migrations of one store directory in order.
 func loadMigrations(dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, path.Join("migrations", dir))
+	return readMigrations(migrationFiles, path.Join("migrations", dir))
+}
+
+func readMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading migrations: %w", err)
 	}
@@ -41,7 +45,7 @@ func loadMigrations(dir string) ([]migration, error) {
 		if v != len(out)+1 {
 			return nil, fmt.Errorf("migration %s/%s: version %d, want %d (gap or duplicate number)", dir, e.Name(), v, len(out)+1)
 		}
-		b, err := fs.ReadFile(migrationFiles, path.Join("migrations", dir, e.Name()))
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("reading migration %s: %w", e.Name(), err)
 		}

@@ -1,6 +1,9 @@
 // Package storetest is the conformance suite of store.Store: every
 // implementation runs the same tests, so the portal behaves the same on
-// SQLite and on PostgreSQL, with one portal instance or several.
+// SQLite and on PostgreSQL, with one portal instance or several. A new
+// Store method gets its tests here (a func in tests), not in one store's
+// test file; what only one store has (file modes, its migration history)
+// stays there.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(tb testing.TB) storetest.Opener { … })
@@ -66,6 +69,7 @@ var tests = []struct {
 	{"parallel_take_token", testParallelTakeToken},
 	{"parallel_add_failure", testParallelAddFailure},
 	{"parallel_register_device", testParallelRegisterDevice},
+	{"parallel_put_announcement", testParallelPutAnnouncement},
 }
 
 // t0 is a Monday morning; whole seconds, as the store keeps them.
@@ -748,5 +752,23 @@ func testParallelRegisterDevice(t *testing.T, open Opener) {
 	})
 	if ok := countResults(t, errs, store.ErrConflict); ok != 1 {
 		t.Errorf("%d of %d devices with one public key registered, want 1", ok, parallelCalls)
+	}
+}
+
+// Every change counts in the revision, whichever instance made it, so no
+// server keeps serving a stale cached list.
+func testParallelPutAnnouncement(t *testing.T, open Opener) {
+	s := open(t)
+	r0, err := s.Revision(ctx)
+	must(t, "Revision", err)
+	errs := parallel(t, open, parallelCalls, func(s store.Store, i int) error {
+		return s.PutAnnouncement(ctx, store.Announcement{ID: fmt.Sprint("a", i%4), Severity: "info", ValidFrom: t0, ValidUntil: t0.Add(time.Hour), UpdatedAt: t0})
+	})
+	countResults(t, errs, nil)
+	if r, err := s.Revision(ctx); err != nil || r != r0+parallelCalls {
+		t.Errorf("revision after %d parallel changes = %d, %v; want %d", parallelCalls, r, err, r0+parallelCalls)
+	}
+	if all, err := s.Announcements(ctx); err != nil || len(all) != 4 {
+		t.Errorf("Announcements = %d, %v; want 4", len(all), err)
 	}
 }
