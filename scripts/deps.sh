@@ -15,6 +15,8 @@ packages=(
 	xdotool
 	# tunnel tests: an independent WireGuard peer in a network namespace
 	wireguard-go wireguard-tools iproute2
+	# letter tests: read the printed activation letters back (pdftotext)
+	poppler-utils
 	# update tests: signatures and patches made by the standard tools
 	minisign bsdiff
 	# tray tests: the real settings portal (colour scheme) and its GTK backend

@@ -36,6 +36,7 @@ commands:
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
   user list                                                     list users
+  letters --out F.pdf [--not-enrolled | NAME…] [--profile P]   issue new activation codes and print the letters
   announce post|edit --id ID …                                  publish or change an announcement
   announce expire --id ID                                       end an announcement now
   announce list                                                 list announcements
@@ -81,6 +82,8 @@ func run(args []string, out io.Writer) error {
 		return userCode(rest[1:], out)
 	case cmd == "user" && sub == "list":
 		return userList(rest[1:], out)
+	case cmd == "letters":
+		return printLetters(rest, out)
 	case cmd == "announce" && (sub == "post" || sub == "edit"):
 		return announce(sub, rest[1:], out)
 	case cmd == "announce" && sub == "expire":
