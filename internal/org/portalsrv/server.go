@@ -214,6 +214,7 @@ type Server struct {
 
 	metrics  *metrics
 	auditLog auditWriter
+	mux      *http.ServeMux
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -244,6 +245,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	s.auditLog.st = st
 
 	mux := http.NewServeMux()
+	s.mux = mux
 	for route, h := range map[string]http.HandlerFunc{
 		api.RouteHealth:            s.handleHealth,
 		api.RouteEnrollmentStart:   s.handleEnrollmentStart,
