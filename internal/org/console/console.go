@@ -27,6 +27,10 @@ import (
 // Prefix is where the console is served.
 const Prefix = "/console/"
 
+// maxFormBytes bounds a request body (a letters form for a few thousand
+// users fits).
+const maxFormBytes = 256 << 10
+
 // Portal is what the console asks of the running portal server rather
 // than of the store, because the server owns these rules (caches, the
 // gateway's peer list, the lock factors). *portalsrv.Server is one.
@@ -166,6 +170,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Strict-Transport-Security", "max-age=31536000")
+	// Forms are small; the largest is an announcement.
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	c.mux.ServeHTTP(w, r)
 }
 

@@ -11,12 +11,13 @@ import (
 const AuditLockoutEnd = "lockout.end"
 
 // Mount serves h under prefix (ending in "/", e.g. "/console/") beside
-// the API, with the same in-flight bound. Call it before Serve.
+// the API, with the same in-flight bound but not the API's JSON-only
+// body checks: h bounds its own bodies. Call it before Serve.
 func (s *Server) Mount(prefix string, h http.Handler) {
 	if !strings.HasSuffix(prefix, "/") {
 		panic("portalsrv: Mount prefix must end in /")
 	}
-	s.mux.Handle(prefix, s.withLimit(s.inflight, h))
+	s.outer.Handle(prefix, s.withLimit(s.inflight, h))
 }
 
 // EndLockout forgets user's failed codes and ends their locks, of every

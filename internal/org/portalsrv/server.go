@@ -214,7 +214,9 @@ type Server struct {
 
 	metrics  *metrics
 	auditLog auditWriter
-	mux      *http.ServeMux
+	// outer routes mounted handlers (Mount) past the API's JSON body
+	// checks; everything else goes to the API.
+	outer *http.ServeMux
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -245,7 +247,6 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	s.auditLog.st = st
 
 	mux := http.NewServeMux()
-	s.mux = mux
 	for route, h := range map[string]http.HandlerFunc{
 		api.RouteHealth:            s.handleHealth,
 		api.RouteEnrollmentStart:   s.handleEnrollmentStart,
@@ -266,7 +267,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	mux.Handle("/", s.admit("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "no such API endpoint"})
 	})))
-	s.handler = s.withDate(s.withBody(mux))
+	s.outer = http.NewServeMux()
+	s.outer.Handle("/", s.withBody(mux))
+	s.handler = s.withDate(s.outer)
 	return s, nil
 }
 
