@@ -120,6 +120,11 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Store == nil || cfg.Portal == nil {
 		return nil, errors.New("console needs a store and the portal")
 	}
+	// Checked now: a letter that fails after its code was issued leaves
+	// the employee without a valid code.
+	if cfg.Sender.Organisation == "" {
+		return nil, errors.New("console needs the organisation's name for activation letters")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

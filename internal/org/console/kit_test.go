@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/dienstweg/dienstweg/internal/org/console"
+	"github.com/dienstweg/dienstweg/internal/org/letters"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 )
@@ -42,9 +44,20 @@ type env struct {
 }
 
 // fakeReports stands in for the report store another branch adds.
-type fakeReports struct{ byCode map[string]console.Report }
+type fakeReports struct {
+	mu     sync.Mutex
+	byCode map[string]console.Report
+}
+
+func (f *fakeReports) add(r console.Report) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byCode[r.SupportCode] = r
+}
 
 func (f *fakeReports) ReportBySupportCode(_ context.Context, code string) (console.Report, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if r, ok := f.byCode[code]; ok {
 		return r, nil
 	}
@@ -56,7 +69,8 @@ func (f *fakeReports) ReportBySupportCode(_ context.Context, code string) (conso
 func start(tb testing.TB) *env {
 	tb.Helper()
 	e := &env{Env: portaltest.Start(tb, portaltest.Options{}), reports: &fakeReports{byCode: map[string]console.Report{}}}
-	c, err := console.New(console.Config{Store: e.Store, Portal: e.Server, Reports: e.reports, Now: e.Clock.Now})
+	c, err := console.New(console.Config{Store: e.Store, Portal: e.Server, Reports: e.reports, Now: e.Clock.Now,
+		Sender: letters.Sender{Organisation: "Stadt Musterstadt", Phone: "0800 123 456", Hours: "Mo–Fr 8–16 Uhr"}})
 	if err != nil {
 		tb.Fatalf("console.New: %v", err)
 	}
