@@ -32,6 +32,8 @@ packages=(
 	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
 	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
 	postgresql
+	# web console tests: a real headless browser driven through chromedp
+	chromium
 )
 
 missing=()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/dienstweg/dienstweg/internal/org/console"
 	"github.com/dienstweg/dienstweg/internal/org/letters/letterstest"
@@ -57,6 +58,7 @@ func startBrowser(t *testing.T, e *env) context.Context {
 		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("lang", "de-DE"),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
@@ -220,6 +222,26 @@ func TestBrowser(t *testing.T) {
 		}
 		if got := mainText(t, it); !strings.Contains(got, "Anna Beispiel") || !strings.Contains(got, "buergerbuero") {
 			t.Fatalf("users page: %q", got)
+		}
+		// Keyboard: the first Tab reaches the skip link, Enter on it moves
+		// the focus to the page's content.
+		focused := func() string {
+			t.Helper()
+			ctx, cancel := context.WithTimeout(it, stepTimeout)
+			defer cancel()
+			s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.className || document.activeElement.id`))
+			if err != nil {
+				t.Fatalf("reading the focus: %v", err)
+			}
+			return s
+		}
+		do(t, it, "tab", chromedp.KeyEvent(kb.Tab))
+		if got := focused(); got != "skip" {
+			t.Errorf("first Tab focuses %q, want the skip link", got)
+		}
+		do(t, it, "enter", chromedp.KeyEvent(kb.Enter))
+		if got := focused(); got != "inhalt" {
+			t.Errorf("the skip link moves the focus to %q, want main#inhalt", got)
 		}
 		screenshot(t, it, "users")
 		for _, p := range []struct{ path, want string }{
