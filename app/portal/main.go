@@ -289,7 +289,7 @@ func serve(args []string, out io.Writer) error {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(out, "portal on https://%s\n\nPortal CA (for the profile's portal_ca):\n%s", ln.Addr(), mat.CAPEM)
+	fmt.Fprintf(out, "portal on https://%s (web console: https://%s/console/)\n\nPortal CA (for the profile's portal_ca):\n%s", ln.Addr(), ln.Addr(), mat.CAPEM)
 	slog.Info("portal started", "listen", ln.Addr().String())
 	return srv.Serve(ctx, ln, mat.Config())
 }
