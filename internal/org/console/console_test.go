@@ -174,3 +174,33 @@ func TestSignOutEndsSession(t *testing.T) {
 		t.Fatalf("helpdesk page after sign-out = %d, want 303 to sign-in", res.StatusCode)
 	}
 }
+
+// A form with mistakes comes back with each message tied to its field,
+// and nothing is posted.
+func TestAnnouncementErrorsTiedToFields(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	b := e.client(t)
+	if got := b.signIn(e.it, e.it.password); got != http.StatusSeeOther {
+		t.Fatalf("sign-in = %d", got)
+	}
+	tok := b.csrf("/console/announcements")
+	res, page := b.do("POST", "/console/announcements", url.Values{"csrf": {tok}, "action": {"post"}, "severity": {"info"},
+		"title_de": {""}, "body_de": {"Text"}, "from": {"2026-12-01T08:00"}, "until": {"2026-11-01T08:00"}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("post with mistakes = %d, want 400", res.StatusCode)
+	}
+	for _, want := range []string{
+		`id="title_de" name="title_de" value="" required aria-invalid="true" aria-describedby="title_de-error"`,
+		`<p class="error" id="title_de-error">`,
+		`aria-invalid="true" aria-describedby="until-error"`,
+		`<p class="alert" role="alert">`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if a, err := e.Store.Announcements(context.Background()); err != nil || len(a) != 0 {
+		t.Errorf("announcements = %v, %v; want none", a, err)
+	}
+}
