@@ -183,6 +183,10 @@ func (c *Console) handleSignin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := c.cfg.Now()
 	name := strings.TrimSpace(r.PostFormValue("name"))
+	// No account has a longer name; the cut keeps bucket keys small.
+	if len(name) > maxAccountName {
+		name = name[:maxAccountName]
+	}
 	// Wrong sign-ins are limited per account name and per source address,
 	// in the store's token buckets, so every portal instance counts them.
 	keys := []struct {
