@@ -264,7 +264,9 @@ func (c *Console) checkSignin(ctx context.Context, name, password, code string, 
 	if !ok {
 		return a, fmt.Errorf("%w (code)", errSignin)
 	}
-	if err := c.st.UseTOTPStep(ctx, "console\x00"+a.Name, step, now, ""); err != nil {
+	// Employees' steps are kept as "NAME#HASH", so this key is never
+	// theirs; no NUL, which PostgreSQL's text refuses.
+	if err := c.st.UseTOTPStep(ctx, "console:"+a.Name, step, now, ""); err != nil {
 		return a, fmt.Errorf("%w (code used before): %v", errSignin, err)
 	}
 	return a, nil
