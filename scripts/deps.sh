@@ -18,6 +18,8 @@ packages=(
 	# office desktop test (issue 20): a real RDP host behind the gateway and
 	# the RDP client the button starts on Linux
 	xrdp freerdp2-x11
+	# letter tests: read the printed activation letters back (pdftotext)
+	poppler-utils
 	# update tests: signatures and patches made by the standard tools
 	minisign bsdiff
 	# tray tests: the real settings portal (colour scheme) and its GTK backend
@@ -37,6 +39,8 @@ packages=(
 	postgresql
 	# policy tests: xmllint validates the generated ADMX/ADML templates
 	libxml2-utils
+	# web console tests: a real headless browser driven through chromedp
+	chromium
 )
 
 missing=()
