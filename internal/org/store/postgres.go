@@ -138,8 +138,8 @@ func nonNil(l []string) []string {
 
 func (s *Postgres) CreateUser(ctx context.Context, u User) error {
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO users(name, display_name, groups, created_at, totp_secret, enrolled_at) VALUES($1,$2,$3,$4,$5,$6)`,
-		u.Name, u.DisplayName, nonNil(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt))
+		`INSERT INTO users(name, display_name, groups, created_at, totp_secret, enrolled_at, source, disabled_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8)`,
+		u.Name, u.DisplayName, nonNil(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt), userSource(u.Source), unix(u.DisabledAt))
 	if pgUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, ErrConflict)
 	}
@@ -149,15 +149,15 @@ func (s *Postgres) CreateUser(ctx context.Context, u User) error {
 	return nil
 }
 
-const pgUserCols = `name, display_name, groups, created_at, totp_secret, enrolled_at`
+const pgUserCols = `name, display_name, groups, created_at, totp_secret, enrolled_at, source, disabled_at`
 
 func scanPgUser(row pgx.Row) (User, error) {
 	var u User
-	var created, enrolled int64
-	if err := row.Scan(&u.Name, &u.DisplayName, &u.Groups, &created, &u.TOTPSecret, &enrolled); err != nil {
+	var created, enrolled, disabled int64
+	if err := row.Scan(&u.Name, &u.DisplayName, &u.Groups, &created, &u.TOTPSecret, &enrolled, &u.Source, &disabled); err != nil {
 		return User{}, pgNotFound(err)
 	}
-	u.CreatedAt, u.EnrolledAt = fromUnix(created), fromUnix(enrolled)
+	u.CreatedAt, u.EnrolledAt, u.DisabledAt = fromUnix(created), fromUnix(enrolled), fromUnix(disabled)
 	return u, nil
 }
 

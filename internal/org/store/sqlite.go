@@ -194,8 +194,8 @@ func unmarshalList(s string) []string {
 
 func (s *SQLite) CreateUser(ctx context.Context, u User) error {
 	_, err := s.w.ExecContext(ctx,
-		`INSERT INTO users(name, display_name, groups_json, created_at, totp_secret, enrolled_at) VALUES(?,?,?,?,?,?)`,
-		u.Name, u.DisplayName, marshalList(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt))
+		`INSERT INTO users(name, display_name, groups_json, created_at, totp_secret, enrolled_at, source, disabled_at) VALUES(?,?,?,?,?,?,?,?)`,
+		u.Name, u.DisplayName, marshalList(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt), userSource(u.Source), unix(u.DisabledAt))
 	if isUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, ErrConflict)
 	}
@@ -205,17 +205,17 @@ func (s *SQLite) CreateUser(ctx context.Context, u User) error {
 	return nil
 }
 
-const userCols = `name, display_name, groups_json, created_at, totp_secret, enrolled_at`
+const userCols = `name, display_name, groups_json, created_at, totp_secret, enrolled_at, source, disabled_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var groups string
-	var created, enrolled int64
-	if err := row.Scan(&u.Name, &u.DisplayName, &groups, &created, &u.TOTPSecret, &enrolled); err != nil {
+	var created, enrolled, disabled int64
+	if err := row.Scan(&u.Name, &u.DisplayName, &groups, &created, &u.TOTPSecret, &enrolled, &u.Source, &disabled); err != nil {
 		return User{}, notFound(err)
 	}
 	u.Groups = unmarshalList(groups)
-	u.CreatedAt, u.EnrolledAt = fromUnix(created), fromUnix(enrolled)
+	u.CreatedAt, u.EnrolledAt, u.DisabledAt = fromUnix(created), fromUnix(enrolled), fromUnix(disabled)
 	return u, nil
 }
 

@@ -32,6 +32,18 @@ type Store interface {
 	User(ctx context.Context, name string) (User, error)
 	// Users lists all users by name.
 	Users(ctx context.Context) ([]User, error)
+	// UpdateUser sets a user's display name, groups and source; the rest
+	// (secret, devices, disabled) stays. ErrNotFound if unknown.
+	UpdateUser(ctx context.Context, u User) error
+	// DisableUser marks the user disabled at now and, in the same
+	// transaction, revokes the user's devices (ending their sessions at
+	// once) and deletes pending enrollments. It returns the IDs of the
+	// devices it revoked. Disabling a disabled user changes nothing.
+	// ErrNotFound if unknown.
+	DisableUser(ctx context.Context, name string, now time.Time) ([]string, error)
+	// EnableUser lifts the disabled mark; revoked devices stay revoked.
+	// ErrNotFound if unknown.
+	EnableUser(ctx context.Context, name string) error
 
 	// SetActivationCode replaces the user's activation code and deletes
 	// the user's pending enrollments: started with an older code, they
@@ -131,7 +143,24 @@ type User struct {
 	// Through Sealed it is clear text here and sealed in the database.
 	TOTPSecret string
 	EnrolledAt time.Time
+	// Source says who manages the user: SourceManual (`user add`, also
+	// when empty) or an import (SourceLDAP, SourceCSV), which changes
+	// and disables only its own users.
+	Source string
+	// DisabledAt is when the user was disabled, zero while enabled. A
+	// disabled user can neither enroll nor start a session.
+	DisabledAt time.Time
 }
+
+// Sources of users.
+const (
+	SourceManual = "manual"
+	SourceLDAP   = "ldap"
+	SourceCSV    = "csv"
+)
+
+// Disabled reports whether the user is disabled.
+func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // ActivationCode is the code from IT's letter, stored only as a hash.
 type ActivationCode struct {
