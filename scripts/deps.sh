@@ -32,6 +32,9 @@ packages=(
 	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
 	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
 	postgresql
+	# directory import tests: internal/org/directory/ldaptest runs slapd
+	# (OpenLDAP) from its own config in a temp dir; ldap-utils for by hand
+	slapd ldap-utils
 )
 
 missing=()

@@ -375,6 +375,15 @@ func (s *Postgres) RegisterDevice(ctx context.Context, d Device, pool AddressPoo
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, pgLockClass, pgLockRegister); err != nil {
 			return err
 		}
+		// FOR SHARE waits for a DisableUser of this user (which holds the
+		// row FOR NO KEY UPDATE), so no device slips in after it.
+		var disabled int64
+		if err := tx.QueryRow(ctx, `SELECT disabled_at FROM users WHERE name = $1 FOR SHARE`, d.User).Scan(&disabled); err != nil {
+			return pgNotFound(err)
+		}
+		if disabled != 0 {
+			return fmt.Errorf("user %q: %w", d.User, ErrDisabled)
+		}
 		var other string
 		err := tx.QueryRow(ctx, `SELECT id FROM devices WHERE public_key = $1 AND revoked_at = 0 AND enrollment_hash != $2`, d.PublicKey, d.EnrollmentHash).Scan(&other)
 		if err == nil {

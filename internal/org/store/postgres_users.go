@@ -40,7 +40,7 @@ func (s *Postgres) DisableUser(ctx context.Context, name string, now time.Time) 
 			return err
 		}
 		revoked = ids
-		_, err = tx.Exec(ctx, `DELETE FROM enrollments WHERE user_name = $1 AND confirmed_at = 0`, name)
+		_, err = tx.Exec(ctx, `DELETE FROM enrollments WHERE user_name = $1`, name)
 		return err
 	})
 	if err != nil {

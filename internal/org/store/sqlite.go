@@ -451,6 +451,13 @@ func addrAdd(a netip.Addr, n int64) (netip.Addr, bool) {
 
 func (s *SQLite) RegisterDevice(ctx context.Context, d Device, pool AddressPool) (Device, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var disabled int64
+		if err := tx.QueryRowContext(ctx, `SELECT disabled_at FROM users WHERE name = ?`, d.User).Scan(&disabled); err != nil {
+			return notFound(err)
+		}
+		if disabled != 0 {
+			return fmt.Errorf("user %q: %w", d.User, ErrDisabled)
+		}
 		var other string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM devices WHERE public_key = ? AND revoked_at = 0 AND enrollment_hash != ?`, d.PublicKey, d.EnrollmentHash).Scan(&other)
 		if err == nil {

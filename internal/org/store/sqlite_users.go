@@ -49,7 +49,7 @@ func (s *SQLite) DisableUser(ctx context.Context, name string, now time.Time) ([
 			return err
 		}
 		rows.Close()
-		_, err = tx.ExecContext(ctx, `DELETE FROM enrollments WHERE user = ? AND confirmed_at = 0`, name)
+		_, err = tx.ExecContext(ctx, `DELETE FROM enrollments WHERE user = ?`, name)
 		return err
 	})
 	if err != nil {

@@ -18,6 +18,9 @@ var (
 	// user name, a TOTP step already used or an activation code consumed
 	// by a concurrent enrollment.
 	ErrConflict = errors.New("conflict")
+	// ErrDisabled reports a change refused because the user is disabled,
+	// e.g. registering a device.
+	ErrDisabled = errors.New("user is disabled")
 )
 
 // Store is the portal's storage. Implementations are safe for concurrent
@@ -37,7 +40,8 @@ type Store interface {
 	UpdateUser(ctx context.Context, u User) error
 	// DisableUser marks the user disabled at now and, in the same
 	// transaction, revokes the user's devices (ending their sessions at
-	// once) and deletes pending enrollments. It returns the IDs of the
+	// once) and deletes the user's enrollments, also confirmed ones whose
+	// device could otherwise register again. It returns the IDs of the
 	// devices it revoked. Disabling a disabled user changes nothing.
 	// ErrNotFound if unknown.
 	DisableUser(ctx context.Context, name string, now time.Time) ([]string, error)
@@ -94,7 +98,8 @@ type Store interface {
 	// RegisterDevice stores a device for d.EnrollmentHash. A repeated
 	// registration with the same enrollment replaces key, name and
 	// credential and keeps the address; otherwise a new address is taken
-	// from pool. ErrConflict if another active device has the public key.
+	// from pool. ErrConflict if another active device has the public key;
+	// ErrDisabled if the user is disabled.
 	RegisterDevice(ctx context.Context, d Device, pool AddressPool) (Device, error)
 	// DeviceByCredential finds the device whose credential hashes to
 	// credHash; ErrNotFound if none (revoked devices are returned with

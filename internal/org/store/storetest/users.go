@@ -43,7 +43,9 @@ func testDisableUserRevokesDevices(t *testing.T, open Opener) {
 		}
 		must(t, "SetAuthorisation", s.SetAuthorisation(ctx, d.ID, t0.Add(8*time.Hour), t0))
 	}
-	startEnrollment(t, s, "anna", "pending", "code")
+	startEnrollment(t, s, "anna", "confirmed", "code")
+	must(t, "ConfirmEnrollment", s.ConfirmEnrollment(ctx, "confirmed", t0, t0.Add(time.Hour)))
+	startEnrollment(t, s, "anna", "pending", "code2")
 
 	at := t0.Add(time.Hour)
 	revoked, err := s.DisableUser(ctx, "anna", at)
@@ -62,8 +64,18 @@ func testDisableUserRevokesDevices(t *testing.T, open Opener) {
 	if d, err := s.DeviceByCredential(ctx, "c1"); err != nil || !d.RevokedAt.Equal(at) {
 		t.Errorf("anna's device = %+v, %v; want revoked at %v", d, err, at)
 	}
-	if _, err := s.Enrollment(ctx, "pending"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("pending enrollment of a disabled user: %v, want ErrNotFound", err)
+	for _, id := range []string{"pending", "confirmed"} {
+		if _, err := s.Enrollment(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("enrollment %s of a disabled user: %v, want ErrNotFound", id, err)
+		}
+	}
+	// Registering again with a device's enrollment would revive it.
+	again := store.Device{ID: "x", User: "anna", PublicKey: "k1", CredentialHash: "c9", EnrollmentHash: "e1", CreatedAt: at}
+	if _, err := s.RegisterDevice(ctx, again, pool); !errors.Is(err, store.ErrDisabled) {
+		t.Errorf("RegisterDevice for a disabled user = %v, want ErrDisabled", err)
+	}
+	if d, _ := s.DeviceByCredential(ctx, "c1"); d.RevokedAt.IsZero() {
+		t.Errorf("a refused registration revived device %+v", d)
 	}
 
 	// Again: nothing more to revoke, and the first time stays.
@@ -81,6 +93,9 @@ func testDisableUserRevokesDevices(t *testing.T, open Opener) {
 	}
 	if d, _ := s.DeviceByCredential(ctx, "c2"); d.RevokedAt.IsZero() {
 		t.Errorf("enabling brought back device %+v", d)
+	}
+	if _, err := s.RegisterDevice(ctx, store.Device{ID: "a3", User: "anna", PublicKey: "k4", CredentialHash: "c4", EnrollmentHash: "e4", CreatedAt: at}, pool); err != nil {
+		t.Errorf("RegisterDevice after enabling: %v", err)
 	}
 	if _, err := s.DisableUser(ctx, "nope", at); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DisableUser(unknown) = %v, want ErrNotFound", err)
