@@ -33,6 +33,9 @@ const (
 	KindRateLimited
 	// KindDeviceUnauthorised: the device credential is unknown or revoked.
 	KindDeviceUnauthorised
+	// KindUserDisabled: IT disabled the user's account (e.g. they left
+	// the directory); only IT can change that.
+	KindUserDisabled
 	KindPublicKeyInUse
 	KindNotFound
 	// KindBadRequest: the portal rejected the request as malformed (a bug).
@@ -66,6 +69,7 @@ var kindNames = map[Kind]string{
 	KindLocked:                 "locked",
 	KindRateLimited:            "rate_limited",
 	KindDeviceUnauthorised:     "device_unauthorised",
+	KindUserDisabled:           "user_disabled",
 	KindPublicKeyInUse:         "public_key_in_use",
 	KindNotFound:               "not_found",
 	KindBadRequest:             "bad_request",
@@ -100,6 +104,7 @@ var kindOfCode = map[string]Kind{
 	api.CodeLocked:            KindLocked,
 	api.CodeRateLimited:       KindRateLimited,
 	api.CodeUnauthorised:      KindDeviceUnauthorised,
+	api.CodeUserDisabled:      KindUserDisabled,
 	api.CodePublicKeyInUse:    KindPublicKeyInUse,
 	api.CodeNotFound:          KindNotFound,
 	api.CodeOverloaded:        KindOverloaded,

@@ -259,6 +259,13 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
+// userDisabled answers for a user IT disabled (e.g. who left the
+// directory). Only a holder of the user's activation code or device
+// credential gets it, so it tells a stranger nothing.
+func userDisabled() *apiError {
+	return newAPIError(http.StatusForbidden, api.CodeUserDisabled, "this user is disabled, ask IT")
+}
+
 func unauthorised() *apiError {
 	return newAPIError(http.StatusUnauthorized, api.CodeUnauthorised, "this device is not registered or was revoked")
 }
@@ -284,12 +291,17 @@ func (s *Server) device(r *http.Request, cached bool) (store.Device, []string, e
 	if err != nil {
 		return store.Device{}, nil, err
 	}
-	if !d.RevokedAt.IsZero() {
-		return store.Device{}, nil, unauthorised()
-	}
 	u, err := s.st.User(r.Context(), d.User)
 	if err != nil {
 		return store.Device{}, nil, fmt.Errorf("user of device %s: %w", d.ID, err)
+	}
+	// Disabling revoked the device too: say why, so the employee knows
+	// that a new laptop will not help.
+	if u.Disabled() {
+		return store.Device{}, nil, userDisabled()
+	}
+	if !d.RevokedAt.IsZero() {
+		return store.Device{}, nil, unauthorised()
 	}
 	s.creds.put(h, credEntry{dev: d, groups: u.Groups, expires: now.Add(credCacheTTL)})
 	return d, u.Groups, nil

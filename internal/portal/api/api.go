@@ -61,6 +61,9 @@ const (
 	CodeLocked            = "locked"
 	CodeRateLimited       = "rate_limited"
 	CodeUnauthorised      = "device_unauthorised"
+	// CodeUserDisabled: IT disabled the user (e.g. left the directory);
+	// no enrollment, device or session until IT enables it again (403).
+	CodeUserDisabled = "user_disabled"
 	CodePublicKeyInUse    = "public_key_in_use"
 	CodeNotFound          = "not_found"
 	CodeOverloaded        = "overloaded"
@@ -82,7 +85,7 @@ var AllCodes = []string{
 	CodeActivationExpired, CodeActivationUsed, CodeEnrollmentExpired,
 	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
 	CodeRateLimited, CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
-	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType,
+	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType, CodeUserDisabled,
 }
 
 // Error is the body of every 4xx and 5xx answer.
