@@ -177,6 +177,7 @@ var (
 	ErrLocked                 = &Error{Kind: KindLocked}
 	ErrRateLimited            = &Error{Kind: KindRateLimited}
 	ErrDeviceUnauthorised     = &Error{Kind: KindDeviceUnauthorised}
+	ErrUserDisabled           = &Error{Kind: KindUserDisabled}
 	ErrPublicKeyInUse         = &Error{Kind: KindPublicKeyInUse}
 	ErrNotFound               = &Error{Kind: KindNotFound}
 	ErrOverloaded             = &Error{Kind: KindOverloaded}

@@ -22,11 +22,15 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// Suffix is the directory's base; AdminDN binds with AdminPassword.
+// Suffix is the directory's base; AdminDN binds with AdminPassword and
+// is above every limit, ServiceDN with ServicePassword is an ordinary
+// account as an importer would use.
 const (
-	Suffix        = "dc=stadt,dc=example"
-	AdminDN       = "cn=admin," + Suffix
-	AdminPassword = "geheim-für-tests"
+	Suffix          = "dc=stadt,dc=example"
+	AdminDN         = "cn=admin," + Suffix
+	AdminPassword   = "geheim-für-tests"
+	ServiceDN       = "cn=dienstweg-sync," + Suffix
+	ServicePassword = "auch-geheim"
 )
 
 // Options shape a server.
@@ -112,7 +116,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	ldif := filepath.Join(dir, "data.ldif")
 	base := "dn: " + Suffix + "\nobjectClass: dcObject\nobjectClass: organization\ndc: stadt\no: Stadt Beispiel\n\n" +
 		"dn: ou=people," + Suffix + "\nobjectClass: organizationalUnit\nou: people\n\n" +
-		"dn: ou=groups," + Suffix + "\nobjectClass: organizationalUnit\nou: groups\n\n"
+		"dn: ou=groups," + Suffix + "\nobjectClass: organizationalUnit\nou: groups\n\n" +
+		"dn: " + ServiceDN + "\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: dienstweg-sync\nuserPassword: " + ServicePassword + "\n\n"
 	if err := os.WriteFile(ldif, []byte(base+opts.LDIF), 0o600); err != nil {
 		tb.Fatalf("ldaptest: %v", err)
 	}
@@ -254,13 +259,19 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 // while the test runs, as its administrators would.
 func (s *Server) Admin(tb testing.TB) *ldap.Conn {
 	tb.Helper()
+	return s.Conn(tb, AdminDN, AdminPassword)
+}
+
+// Conn returns a connection bound as dn.
+func (s *Server) Conn(tb testing.TB, dn, password string) *ldap.Conn {
+	tb.Helper()
 	c, err := ldap.DialURL(s.URL)
 	if err != nil {
 		tb.Fatalf("ldaptest: connecting: %v", err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	if err := c.Bind(AdminDN, AdminPassword); err != nil {
-		tb.Fatalf("ldaptest: bind: %v", err)
+	if err := c.Bind(dn, password); err != nil {
+		tb.Fatalf("ldaptest: bind as %s: %v", dn, err)
 	}
 	return c
 }
