@@ -312,3 +312,51 @@ func TestLDAPPagesLargeDirectories(t *testing.T) {
 		}
 	}
 }
+
+// Active Directory lists a user's groups in memberOf; slapd's memberof
+// overlay does the same. Groups are renamed by group_map and, with
+// only_mapped_groups, others are dropped.
+func TestLDAPGroupsFromMemberOf(t *testing.T) { // not parallel: Setenv
+	srv := ldaptest.Start(t, ldaptest.Options{LDIF: smallDirectory[:strings.Index(smallDirectory, "dn: cn=Bauamt")], MemberOf: true})
+	admin := srv.Admin(t)
+	for cn, members := range map[string][]string{"Bauamt": {"anna.schmidt", "joerg.mueller"}, "GG-Kaemmerei": {"joerg.mueller"}} {
+		a := ldap.NewAddRequest(ldaptest.GroupDN(cn), nil)
+		a.Attribute("objectClass", []string{"groupOfNames"})
+		a.Attribute("cn", []string{cn})
+		var dns []string
+		for _, m := range members {
+			dns = append(dns, ldaptest.PersonDN(m))
+		}
+		a.Attribute("member", dns)
+		if err := admin.Add(a); err != nil {
+			t.Fatalf("Add(%s): %v", cn, err)
+		}
+	}
+	cfgPath := filepath.Join(t.TempDir(), "ad.json")
+	t.Setenv("TEST_LDAP_PASSWORD", ldaptest.ServicePassword)
+	cfg := fmt.Sprintf(`{"url": %q, "schema": "ad", "bind_dn": %q, "password_env": "TEST_LDAP_PASSWORD",
+		"base_dn": "ou=people,%s", "filter": "(objectClass=inetOrgPerson)", "user_attribute": "uid", "display_name_attribute": "cn",
+		"group_map": {"GG-Kaemmerei": "kaemmerei"}, "only_mapped_groups": true}`,
+		srv.URL, ldaptest.ServiceDN, ldaptest.Suffix)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatalf("WriteFile: %v", err)
+	}
+	c, err := directory.LoadLDAPConfig(cfgPath)
+	if err != nil {
+		t.Fatalf("LoadLDAPConfig: %v", err)
+	}
+	entries, err := directory.ReadLDAP(context.Background(), c)
+	if err != nil {
+		t.Fatalf("ReadLDAP: %v", err)
+	}
+	got := map[string][]string{}
+	for _, e := range entries {
+		got[e.Name] = e.Groups
+	}
+	want := map[string][]string{"anna.schmidt": nil, "joerg.mueller": {"kaemmerei"}, "doerte.krause": nil}
+	for n, g := range want {
+		if gg, ok := got[n]; !ok || !slices.Equal(gg, g) {
+			t.Errorf("%s groups = %v (present %v), want %v", n, gg, ok, g)
+		}
+	}
+}

@@ -42,6 +42,10 @@ type Options struct {
 	// return (0: slapd's default, 500). Paged searches are not limited,
 	// so a test can show that an importer pages.
 	SizeLimit int
+	// MemberOf loads slapd's memberof overlay, which keeps memberOf on
+	// people as Active Directory does, for groups added or changed while
+	// the server runs (slapadd bypasses it).
+	MemberOf bool
 }
 
 // Server is a running slapd.
@@ -104,11 +108,17 @@ func Start(tb testing.TB, opts Options) *Server {
 	}
 	fmt.Fprintf(&c, "pidfile %s/slapd.pid\nargsfile %s/slapd.args\n", dir, dir)
 	fmt.Fprintf(&c, "modulepath %s\nmoduleload back_mdb\n", moduleDir)
+	if opts.MemberOf {
+		fmt.Fprintf(&c, "moduleload memberof\n")
+	}
 	if opts.SizeLimit > 0 {
 		// size.pr: paged searches may return everything, page by page.
 		fmt.Fprintf(&c, "sizelimit size.soft=%d size.hard=%d size.pr=unlimited size.prtotal=unlimited\n", opts.SizeLimit, opts.SizeLimit)
 	}
 	fmt.Fprintf(&c, "database mdb\nmaxsize 67108864\nsuffix %q\nrootdn %q\nrootpw %s\ndirectory %s\n", Suffix, AdminDN, AdminPassword, db)
+	if opts.MemberOf {
+		c.WriteString("overlay memberof\nmemberof-refint true\n")
+	}
 	if err := os.WriteFile(conf, []byte(c.String()), 0o600); err != nil {
 		tb.Fatalf("ldaptest: %v", err)
 	}
