@@ -63,11 +63,11 @@ const (
 	CodeUnauthorised      = "device_unauthorised"
 	// CodeUserDisabled: IT disabled the user (e.g. left the directory);
 	// no enrollment, device or session until IT enables it again (403).
-	CodeUserDisabled = "user_disabled"
-	CodePublicKeyInUse    = "public_key_in_use"
-	CodeNotFound          = "not_found"
-	CodeOverloaded        = "overloaded"
-	CodeInternal          = "internal"
+	CodeUserDisabled   = "user_disabled"
+	CodePublicKeyInUse = "public_key_in_use"
+	CodeNotFound       = "not_found"
+	CodeOverloaded     = "overloaded"
+	CodeInternal       = "internal"
 )
 
 // Error codes of bodies refused before they reach an operation.
