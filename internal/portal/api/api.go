@@ -61,14 +61,15 @@ const (
 	CodeLocked            = "locked"
 	CodeRateLimited       = "rate_limited"
 	CodeUnauthorised      = "device_unauthorised"
-	// CodeUserDisabled: IT disabled the user (e.g. left the directory);
-	// no enrollment, device or session until IT enables it again (403).
-	CodeUserDisabled   = "user_disabled"
-	CodePublicKeyInUse = "public_key_in_use"
-	CodeNotFound       = "not_found"
-	CodeOverloaded     = "overloaded"
-	CodeInternal       = "internal"
+	CodePublicKeyInUse    = "public_key_in_use"
+	CodeNotFound          = "not_found"
+	CodeOverloaded        = "overloaded"
+	CodeInternal          = "internal"
 )
+
+// CodeUserDisabled: IT disabled the user (e.g. gone from the directory);
+// no enrollment, device or session until IT enables it again (403).
+const CodeUserDisabled = "user_disabled"
 
 // Error codes of bodies refused before they reach an operation.
 const (
