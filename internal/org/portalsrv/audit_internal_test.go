@@ -58,7 +58,10 @@ func TestAuditGroupCommit(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n - 1 {
 			wg.Add(1)
-			go func() { defer wg.Done(); errs <- a.append(context.Background(), store.AuditEvent{Subject: fmt.Sprint(i)}) }()
+			go func() {
+				defer wg.Done()
+				errs <- a.append(context.Background(), store.AuditEvent{Subject: fmt.Sprint(i)})
+			}()
 		}
 		// Wait until all of them queue behind the held write.
 		for {

@@ -1,10 +1,10 @@
 package portalsrv_test
 
 import (
-	"path/filepath"
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
