@@ -360,3 +360,35 @@ func TestLDAPGroupsFromMemberOf(t *testing.T) { // not parallel: Setenv
 		}
 	}
 }
+
+// ldaps:// and StartTLS with the directory's own CA work; without that
+// CA the certificate is refused and nothing is read.
+func TestLDAPOverTLS(t *testing.T) {
+	t.Parallel()
+	srv := ldaptest.Start(t, ldaptest.Options{LDIF: smallDirectory, TLS: true})
+	base := openldapConfig(t, srv)
+	for _, tc := range []struct {
+		name     string
+		url      string
+		startTLS bool
+		ca       string
+		wantErr  string
+	}{
+		{"ldaps_with_ca", srv.LDAPSURL, false, srv.CAFile, ""},
+		{"starttls_with_ca", srv.URL, true, srv.CAFile, ""},
+		{"ldaps_without_ca", srv.LDAPSURL, false, "", "certificate"},
+		{"starttls_without_ca", srv.URL, true, "", "certificate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			cfg.URL, cfg.StartTLS, cfg.CAFile = tc.url, tc.startTLS, tc.ca
+			entries, err := directory.ReadLDAP(context.Background(), cfg)
+			switch {
+			case tc.wantErr == "" && (err != nil || len(entries) != 4):
+				t.Errorf("ReadLDAP = %d entries, %v; want 4", len(entries), err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("ReadLDAP = %v, want an error about the %s", err, tc.wantErr)
+			}
+		})
+	}
+}

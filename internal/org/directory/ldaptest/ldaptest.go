@@ -46,12 +46,19 @@ type Options struct {
 	// people as Active Directory does, for groups added or changed while
 	// the server runs (slapadd bypasses it).
 	MemberOf bool
+	// TLS gives the server a certificate from a CA of its own
+	// (Server.CAFile) for StartTLS and an ldaps:// listener
+	// (Server.LDAPSURL).
+	TLS bool
 }
 
 // Server is a running slapd.
 type Server struct {
 	// URL is ldap://127.0.0.1:PORT.
 	URL string
+	// LDAPSURL is ldaps://127.0.0.1:PORT with Options.TLS, signed by the
+	// CA in CAFile (PEM).
+	LDAPSURL, CAFile string
 	dir string
 	cmd *exec.Cmd
 	log *syncBuffer
@@ -111,6 +118,12 @@ func Start(tb testing.TB, opts Options) *Server {
 	if opts.MemberOf {
 		fmt.Fprintf(&c, "moduleload memberof\n")
 	}
+	var caFile string
+	if opts.TLS {
+		var tlsConf string
+		caFile, tlsConf = writeTLS(tb, dir)
+		c.WriteString(tlsConf)
+	}
 	if opts.SizeLimit > 0 {
 		// size.pr: paged searches may return everything, page by page.
 		fmt.Fprintf(&c, "sizelimit size.soft=%d size.hard=%d size.pr=unlimited size.prtotal=unlimited\n", opts.SizeLimit, opts.SizeLimit)
@@ -160,8 +173,13 @@ func Start(tb testing.TB, opts Options) *Server {
 	// may take it meanwhile, then start tries again.
 	for attempt := 0; ; attempt++ {
 		port := freePort(tb)
-		s := &Server{URL: "ldap://127.0.0.1:" + strconv.Itoa(port), dir: dir, log: &syncBuffer{}}
-		s.cmd = exec.Command(slapd, append([]string{"-h", s.URL + "/"}, args...)...)
+		s := &Server{URL: "ldap://127.0.0.1:" + strconv.Itoa(port), dir: dir, log: &syncBuffer{}, CAFile: caFile}
+		listen := s.URL + "/"
+		if opts.TLS {
+			s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(freePort(tb))
+			listen += " " + s.LDAPSURL + "/"
+		}
+		s.cmd = exec.Command(slapd, append([]string{"-h", listen}, args...)...)
 		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 		if err := s.cmd.Start(); err != nil {
 			tb.Fatalf("ldaptest: starting slapd: %v", err)
