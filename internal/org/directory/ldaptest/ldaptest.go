@@ -59,9 +59,9 @@ type Server struct {
 	// LDAPSURL is ldaps://127.0.0.1:PORT with Options.TLS, signed by the
 	// CA in CAFile (PEM).
 	LDAPSURL, CAFile string
-	dir string
-	cmd *exec.Cmd
-	log *syncBuffer
+	dir              string
+	cmd              *exec.Cmd
+	log              *syncBuffer
 }
 
 func need(tb testing.TB, name string) string {
