@@ -62,6 +62,9 @@ type Server struct {
 	dir              string
 	cmd              *exec.Cmd
 	log              *syncBuffer
+	// exited receives the result of Wait; stopOnce guards it.
+	exited   chan error
+	stopOnce sync.Once
 }
 
 func need(tb testing.TB, name string) string {
@@ -185,6 +188,7 @@ func Start(tb testing.TB, opts Options) *Server {
 			tb.Fatalf("ldaptest: starting slapd: %v", err)
 		}
 		exited := make(chan error, 1)
+		s.exited = exited
 		go func() { exited <- s.cmd.Wait() }()
 		if err := waitListening(port, exited); err != nil {
 			s.cmd.Process.Kill()
@@ -193,10 +197,7 @@ func Start(tb testing.TB, opts Options) *Server {
 			}
 			tb.Fatalf("ldaptest: slapd did not start: %v\n%s", err, s.log.String())
 		}
-		tb.Cleanup(func() {
-			s.cmd.Process.Kill()
-			<-exited
-		})
+		tb.Cleanup(s.Stop)
 		return s
 	}
 }
@@ -229,10 +230,14 @@ func waitListening(port int, exited <-chan error) error {
 	return fmt.Errorf("not listening on port %d after 20 s", port)
 }
 
-// Stop ends the server now, e.g. to show what a client does when the
-// directory is unreachable.
+// Stop ends the server and waits until it has exited (so its port
+// refuses connections), e.g. to show what a client does when the
+// directory is unreachable. It is idempotent.
 func (s *Server) Stop() {
-	s.cmd.Process.Kill()
+	s.stopOnce.Do(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+	})
 }
 
 // Log is what slapd printed.
