@@ -41,6 +41,9 @@ packages=(
 	libxml2-utils
 	# web console tests: a real headless browser driven through chromedp
 	chromium
+	# directory import tests: internal/org/directory/ldaptest runs slapd
+	# (OpenLDAP) from its own config in a temp dir; ldap-utils for by hand
+	slapd ldap-utils
 )
 
 missing=()

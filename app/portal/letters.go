@@ -72,6 +72,14 @@ func printLetters(args []string, out io.Writer) error {
 			break
 		}
 		ls = append(ls, letters.Letter{FullName: u.DisplayName, User: u.Name, Code: code, ValidUntil: now.Add(*valid)})
+		// One entry per code: who issued a code to whom, and when, is
+		// what the audit log is asked about when a letter goes astray.
+		err = st.AppendAudit(ctx, store.AuditEvent{At: now, Actor: adminActor(), Action: AuditLetterIssue, Subject: u.Name,
+			Details: map[string]string{"valid_until": now.Add(*valid).UTC().Format(time.RFC3339)}})
+		if err != nil {
+			issueErr = fmt.Errorf("the code for %s (letter %d of %d) was issued, but writing the audit log failed: %w", u.Name, i+1, len(users), err)
+			break
+		}
 		if (i+1)%100 == 0 {
 			fmt.Fprintf(out, "letters: %d of %d codes issued\n", i+1, len(users))
 		}
@@ -87,8 +95,12 @@ func printLetters(args []string, out io.Writer) error {
 	return issueErr
 }
 
-// chooseUsers returns the named users (all must exist) or those who have
-// not set up a computer.
+// AuditLetterIssue is the audit action of one activation code issued
+// with its letter.
+const AuditLetterIssue = "admin.letter.issue"
+
+// chooseUsers returns the named users (all must exist and be enabled) or
+// the enabled users who have not set up a computer.
 func chooseUsers(ctx context.Context, st store.Store, names []string, notEnrolled bool) ([]store.User, error) {
 	if notEnrolled {
 		all, err := st.Users(ctx)
@@ -97,7 +109,7 @@ func chooseUsers(ctx context.Context, st store.Store, names []string, notEnrolle
 		}
 		var users []store.User
 		for _, u := range all {
-			if u.EnrolledAt.IsZero() {
+			if u.EnrolledAt.IsZero() && !u.Disabled() {
 				users = append(users, u)
 			}
 		}
@@ -108,6 +120,9 @@ func chooseUsers(ctx context.Context, st store.Store, names []string, notEnrolle
 		u, err := st.User(ctx, portalsrv.NormaliseUser(n))
 		if err != nil {
 			return nil, fmt.Errorf("user %s: %w", n, err)
+		}
+		if u.Disabled() {
+			return nil, fmt.Errorf("user %s is disabled (left the directory on %s); the portal would refuse the code", n, u.DisabledAt.Local().Format("2006-01-02"))
 		}
 		users = append(users, u)
 	}

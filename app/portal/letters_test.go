@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dienstweg/dienstweg/internal/org/letters/letterstest"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
@@ -23,6 +25,11 @@ func TestLettersCarryCodesThatSignIn(t *testing.T) {
 	env := portaltest.Start(t, portaltest.Options{})
 	oldCode := env.AddUser(t, "anna.schmidt", "Anna Schmidt")
 	env.AddUser(t, "juergen.mueller", "Jürgen Müller")
+	// Gone from the directory: no letter, the portal would refuse it.
+	env.AddUser(t, "ehemalig", "Ehemalig")
+	if _, err := env.Store.DisableUser(context.Background(), "ehemalig", env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 
 	dir := t.TempDir()
 	profPath := writeProfile(t, dir, env)
@@ -30,6 +37,23 @@ func TestLettersCarryCodesThatSignIn(t *testing.T) {
 	out := runOK(t, "letters", "--data", env.Dir, "--profile", profPath, "--out", pdfPath, "--not-enrolled")
 	if !strings.Contains(out, "2 letters in "+pdfPath) {
 		t.Errorf("letters printed %q", out)
+	}
+	// One audit entry per code issued, by the admin command.
+	evs, err := env.Store.AuditEvents(context.Background(), 0, time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issued []string
+	for _, e := range evs {
+		if e.Action == AuditLetterIssue && strings.HasPrefix(e.Actor, "admin:") && e.Details["valid_until"] != "" {
+			issued = append(issued, e.Subject)
+		}
+	}
+	if want := []string{"anna.schmidt", "juergen.mueller"}; !slices.Equal(issued, want) {
+		t.Errorf("audit entries of issued letters: %v, want %v (all events %+v)", issued, want, evs)
+	}
+	if err := run([]string{"letters", "--data", env.Dir, "--profile", profPath, "--out", pdfPath, "ehemalig"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "disabled") {
+		t.Errorf("a letter for a disabled user: %v, want refused", err)
 	}
 	fi, err := os.Stat(pdfPath)
 	if err != nil {

@@ -37,6 +37,8 @@ commands:
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
   user list                                                     list users
+  directory sync --config F [--dry-run]                         import and sync users and groups from LDAP/AD
+  directory import-csv FILE [--dry-run]                         import users from CSV: user,display name,groups (a;b)
   letters --out F.pdf [--not-enrolled | NAME…] [--profile P]   issue new activation codes and print the letters
   announce post|edit --id ID …                                  publish or change an announcement
   announce expire --id ID                                       end an announcement now
@@ -85,6 +87,10 @@ func run(args []string, out io.Writer) error {
 		return userCode(rest[1:], out)
 	case cmd == "user" && sub == "list":
 		return userList(rest[1:], out)
+	case cmd == "directory" && sub == "sync":
+		return directorySync(rest[1:], out)
+	case cmd == "directory" && sub == "import-csv":
+		return directoryImportCSV(rest[1:], out)
 	case cmd == "letters":
 		return printLetters(rest, out)
 	case cmd == "announce" && (sub == "post" || sub == "edit"):
@@ -438,8 +444,12 @@ func userCode(args []string, out io.Writer) error {
 	defer st.Close()
 	ctx := context.Background()
 	name := portalsrv.NormaliseUser(pos[0])
-	if _, err := st.User(ctx, name); err != nil {
+	u, err := st.User(ctx, name)
+	if err != nil {
 		return err
+	}
+	if u.Disabled() {
+		return fmt.Errorf("user %s is disabled (left the directory); the portal would refuse the code", name)
 	}
 	if err := printCode(ctx, st, name, time.Now(), *valid, out); err != nil {
 		return err
@@ -472,13 +482,16 @@ func userList(args []string, out io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tGROUPS\tENROLLED")
+	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tGROUPS\tENROLLED\tSOURCE")
 	for _, u := range users {
 		enrolled := "-"
 		if !u.EnrolledAt.IsZero() {
 			enrolled = u.EnrolledAt.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.DisplayName, strings.Join(u.Groups, ","), enrolled)
+		if u.Disabled() {
+			enrolled = "disabled " + u.DisabledAt.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.DisplayName, strings.Join(u.Groups, ","), enrolled, u.Source)
 	}
 	return tw.Flush()
 }

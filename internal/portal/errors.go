@@ -33,6 +33,9 @@ const (
 	KindRateLimited
 	// KindDeviceUnauthorised: the device credential is unknown or revoked.
 	KindDeviceUnauthorised
+	// KindUserDisabled: IT disabled the user's account (e.g. they left
+	// the directory); only IT can change that.
+	KindUserDisabled
 	KindPublicKeyInUse
 	KindNotFound
 	// KindBadRequest: the portal rejected the request as malformed (a bug).
@@ -69,6 +72,7 @@ var kindNames = map[Kind]string{
 	KindLocked:                 "locked",
 	KindRateLimited:            "rate_limited",
 	KindDeviceUnauthorised:     "device_unauthorised",
+	KindUserDisabled:           "user_disabled",
 	KindPublicKeyInUse:         "public_key_in_use",
 	KindNotFound:               "not_found",
 	KindBadRequest:             "bad_request",
@@ -104,6 +108,7 @@ var kindOfCode = map[string]Kind{
 	api.CodeLocked:            KindLocked,
 	api.CodeRateLimited:       KindRateLimited,
 	api.CodeUnauthorised:      KindDeviceUnauthorised,
+	api.CodeUserDisabled:      KindUserDisabled,
 	api.CodePublicKeyInUse:    KindPublicKeyInUse,
 	api.CodeNotFound:          KindNotFound,
 	api.CodeOverloaded:        KindOverloaded,
@@ -180,6 +185,7 @@ var (
 	ErrLocked                 = &Error{Kind: KindLocked}
 	ErrRateLimited            = &Error{Kind: KindRateLimited}
 	ErrDeviceUnauthorised     = &Error{Kind: KindDeviceUnauthorised}
+	ErrUserDisabled           = &Error{Kind: KindUserDisabled}
 	ErrPublicKeyInUse         = &Error{Kind: KindPublicKeyInUse}
 	ErrNotFound               = &Error{Kind: KindNotFound}
 	ErrOverloaded             = &Error{Kind: KindOverloaded}

@@ -25,6 +25,7 @@ const (
 	KeyLockedUntil            = "portal.error.locked_until"       // {{.Time}}
 	KeyRateLimitedUntil       = "portal.error.rate_limited_until" // {{.Time}}
 	KeyDeviceUnauthorised     = "portal.error.device_unauthorised"
+	KeyUserDisabled           = "portal.error.user_disabled"
 	KeyBusy                   = "portal.error.busy"
 	KeyUnreachable            = "portal.error.unreachable"
 	KeyCertificate            = "portal.error.certificate"
@@ -74,6 +75,8 @@ func Explain(err error, now time.Time, loc *time.Location) *state.Message {
 		return &state.Message{Key: KeyRateLimitedUntil, Args: map[string]string{"Time": MinuteAfter(now.Add(max(e.RetryAfter, time.Second)), loc)}}
 	case KindDeviceUnauthorised:
 		return &state.Message{Key: KeyDeviceUnauthorised}
+	case KindUserDisabled:
+		return &state.Message{Key: KeyUserDisabled}
 	case KindOverloaded:
 		return &state.Message{Key: KeyBusy}
 	case KindUnreachable:

@@ -347,7 +347,7 @@ func (c *Controller) portalFailure(err error) error {
 		return c.fail(state.CodeNeeded, problem.Wrap(problem.Conflict, m, err))
 	case portal.KindLocked:
 		return c.failLocked(m, err)
-	case portal.KindDeviceUnauthorised:
+	case portal.KindDeviceUnauthorised, portal.KindUserDisabled:
 		return c.fail(state.Problem, problem.Wrap(problem.Forbidden, m, err))
 	case portal.KindOutsideHours:
 		// Nothing runs, and nothing is wrong: the text says from when.

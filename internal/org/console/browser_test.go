@@ -390,4 +390,3 @@ func containsPrefix(list []string, p string) bool {
 	}
 	return false
 }
-

@@ -266,6 +266,13 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(tok), true
 }
 
+// userDisabled answers for a user IT disabled (e.g. who left the
+// directory). Only a holder of the user's activation code or device
+// credential gets it, so it tells a stranger nothing.
+func userDisabled() *apiError {
+	return newAPIError(http.StatusForbidden, api.CodeUserDisabled, "this user is disabled, ask IT")
+}
+
 func unauthorised() *apiError {
 	return newAPIError(http.StatusUnauthorized, api.CodeUnauthorised, "this device is not registered or was revoked")
 }
@@ -290,6 +297,11 @@ func (s *Server) device(r *http.Request, cached bool) (store.Device, store.User,
 	}
 	if err != nil {
 		return store.Device{}, store.User{}, err
+	}
+	// Disabling revoked the device too: say why, so the employee knows
+	// that a new laptop will not help.
+	if u.Disabled() {
+		return store.Device{}, store.User{}, userDisabled()
 	}
 	if !d.RevokedAt.IsZero() {
 		return store.Device{}, store.User{}, unauthorised()

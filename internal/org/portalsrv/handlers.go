@@ -88,6 +88,9 @@ func (s *Server) startEnrollment(r *http.Request, req api.EnrollmentStartRequest
 	if err := s.st.ResetFailures(ctx, subj); err != nil {
 		return nil, err
 	}
+	if user.Disabled() {
+		return nil, userDisabled()
+	}
 	// The sender already knows the code: saying it is used or expired
 	// reveals nothing.
 	if !code.UsedAt.IsZero() {
@@ -290,6 +293,10 @@ func (s *Server) handleDeviceRegister(w http.ResponseWriter, r *http.Request) {
 	}, store.AddressPool{Prefix: t.Pool, First: t.First})
 	if errors.Is(err, store.ErrConflict) {
 		s.fail(w, r, newAPIError(http.StatusConflict, api.CodePublicKeyInUse, "this public key belongs to another device, make a new key pair"))
+		return
+	}
+	if errors.Is(err, store.ErrDisabled) {
+		s.fail(w, r, userDisabled())
 		return
 	}
 	if err != nil {

@@ -138,8 +138,8 @@ func nonNil(l []string) []string {
 
 func (s *Postgres) CreateUser(ctx context.Context, u User) error {
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO users(name, display_name, groups, created_at, totp_secret, enrolled_at) VALUES($1,$2,$3,$4,$5,$6)`,
-		u.Name, u.DisplayName, nonNil(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt))
+		`INSERT INTO users(name, display_name, groups, created_at, totp_secret, enrolled_at, source, disabled_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8)`,
+		u.Name, u.DisplayName, nonNil(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt), userSource(u.Source), unix(u.DisabledAt))
 	if pgUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, ErrConflict)
 	}
@@ -149,15 +149,15 @@ func (s *Postgres) CreateUser(ctx context.Context, u User) error {
 	return nil
 }
 
-const pgUserCols = `name, display_name, groups, created_at, totp_secret, enrolled_at`
+const pgUserCols = `name, display_name, groups, created_at, totp_secret, enrolled_at, source, disabled_at`
 
 func scanPgUser(row pgx.Row) (User, error) {
 	var u User
-	var created, enrolled int64
-	if err := row.Scan(&u.Name, &u.DisplayName, &u.Groups, &created, &u.TOTPSecret, &enrolled); err != nil {
+	var created, enrolled, disabled int64
+	if err := row.Scan(&u.Name, &u.DisplayName, &u.Groups, &created, &u.TOTPSecret, &enrolled, &u.Source, &disabled); err != nil {
 		return User{}, pgNotFound(err)
 	}
-	u.CreatedAt, u.EnrolledAt = fromUnix(created), fromUnix(enrolled)
+	u.CreatedAt, u.EnrolledAt, u.DisabledAt = fromUnix(created), fromUnix(enrolled), fromUnix(disabled)
 	return u, nil
 }
 
@@ -407,6 +407,15 @@ func (s *Postgres) RegisterDevice(ctx context.Context, d Device, pool AddressPoo
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, pgLockClass, pgLockRegister); err != nil {
 			return err
 		}
+		// FOR SHARE waits for a DisableUser of this user (which holds the
+		// row FOR NO KEY UPDATE), so no device slips in after it.
+		var disabled int64
+		if err := tx.QueryRow(ctx, `SELECT disabled_at FROM users WHERE name = $1 FOR SHARE`, d.User).Scan(&disabled); err != nil {
+			return pgNotFound(err)
+		}
+		if disabled != 0 {
+			return fmt.Errorf("user %q: %w", d.User, ErrDisabled)
+		}
 		var other string
 		err := tx.QueryRow(ctx, `SELECT id FROM devices WHERE public_key = $1 AND revoked_at = 0 AND enrollment_hash != $2`, d.PublicKey, d.EnrollmentHash).Scan(&other)
 		if err == nil {
@@ -476,13 +485,13 @@ func (s *Postgres) DeviceByCredential(ctx context.Context, credHash string) (Dev
 	var d Device
 	var u User
 	var addr string
-	var created, until, seen, revoked, uCreated, enrolled int64
+	var created, until, seen, revoked, uCreated, enrolled, disabled int64
 	err := s.pool.QueryRow(ctx, `SELECT d.id, d.user_name, d.name, d.public_key, d.credential_hash, d.enrollment_hash, d.address,
 		d.created_at, d.authorised_until, d.last_seen, d.revoked_at,
-		u.name, u.display_name, u.groups, u.created_at, u.totp_secret, u.enrolled_at
+		u.name, u.display_name, u.groups, u.created_at, u.totp_secret, u.enrolled_at, u.source, u.disabled_at
 		FROM devices d JOIN users u ON u.name = d.user_name WHERE d.credential_hash = $1`, credHash).Scan(
 		&d.ID, &d.User, &d.Name, &d.PublicKey, &d.CredentialHash, &d.EnrollmentHash, &addr, &created, &until, &seen, &revoked,
-		&u.Name, &u.DisplayName, &u.Groups, &uCreated, &u.TOTPSecret, &enrolled)
+		&u.Name, &u.DisplayName, &u.Groups, &uCreated, &u.TOTPSecret, &enrolled, &u.Source, &disabled)
 	if err != nil {
 		return Device{}, User{}, fmt.Errorf("device by credential: %w", pgNotFound(err))
 	}
@@ -490,7 +499,7 @@ func (s *Postgres) DeviceByCredential(ctx context.Context, credHash string) (Dev
 		return Device{}, User{}, fmt.Errorf("stored address %q: %w", addr, err)
 	}
 	d.CreatedAt, d.AuthorisedUntil, d.LastSeen, d.RevokedAt = fromUnix(created), fromUnix(until), fromUnix(seen), fromUnix(revoked)
-	u.CreatedAt, u.EnrolledAt = fromUnix(uCreated), fromUnix(enrolled)
+	u.CreatedAt, u.EnrolledAt, u.DisabledAt = fromUnix(uCreated), fromUnix(enrolled), fromUnix(disabled)
 	return d, u, nil
 }
 

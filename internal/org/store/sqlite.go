@@ -207,8 +207,8 @@ func unmarshalList(s string) []string {
 
 func (s *SQLite) CreateUser(ctx context.Context, u User) error {
 	_, err := s.w.ExecContext(ctx,
-		`INSERT INTO users(name, display_name, groups_json, created_at, totp_secret, enrolled_at) VALUES(?,?,?,?,?,?)`,
-		u.Name, u.DisplayName, marshalList(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt))
+		`INSERT INTO users(name, display_name, groups_json, created_at, totp_secret, enrolled_at, source, disabled_at) VALUES(?,?,?,?,?,?,?,?)`,
+		u.Name, u.DisplayName, marshalList(u.Groups), unix(u.CreatedAt), u.TOTPSecret, unix(u.EnrolledAt), userSource(u.Source), unix(u.DisabledAt))
 	if isUnique(err) {
 		return fmt.Errorf("user %q: %w", u.Name, ErrConflict)
 	}
@@ -218,17 +218,17 @@ func (s *SQLite) CreateUser(ctx context.Context, u User) error {
 	return nil
 }
 
-const userCols = `name, display_name, groups_json, created_at, totp_secret, enrolled_at`
+const userCols = `name, display_name, groups_json, created_at, totp_secret, enrolled_at, source, disabled_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var groups string
-	var created, enrolled int64
-	if err := row.Scan(&u.Name, &u.DisplayName, &groups, &created, &u.TOTPSecret, &enrolled); err != nil {
+	var created, enrolled, disabled int64
+	if err := row.Scan(&u.Name, &u.DisplayName, &groups, &created, &u.TOTPSecret, &enrolled, &u.Source, &disabled); err != nil {
 		return User{}, notFound(err)
 	}
 	u.Groups = unmarshalList(groups)
-	u.CreatedAt, u.EnrolledAt = fromUnix(created), fromUnix(enrolled)
+	u.CreatedAt, u.EnrolledAt, u.DisabledAt = fromUnix(created), fromUnix(enrolled), fromUnix(disabled)
 	return u, nil
 }
 
@@ -502,6 +502,13 @@ func addrAdd(a netip.Addr, n int64) (netip.Addr, bool) {
 
 func (s *SQLite) RegisterDevice(ctx context.Context, d Device, pool AddressPool) (Device, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var disabled int64
+		if err := tx.QueryRowContext(ctx, `SELECT disabled_at FROM users WHERE name = ?`, d.User).Scan(&disabled); err != nil {
+			return notFound(err)
+		}
+		if disabled != 0 {
+			return fmt.Errorf("user %q: %w", d.User, ErrDisabled)
+		}
 		var other string
 		err := tx.QueryRowContext(ctx, `SELECT id FROM devices WHERE public_key = ? AND revoked_at = 0 AND enrollment_hash != ?`, d.PublicKey, d.EnrollmentHash).Scan(&other)
 		if err == nil {
@@ -566,17 +573,17 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 
 const byCredentialSQL = `SELECT d.id, d.user, d.name, d.public_key, d.credential_hash, d.enrollment_hash, d.address,
 	d.created_at, d.authorised_until, d.last_seen, d.revoked_at,
-	u.name, u.display_name, u.groups_json, u.created_at, u.totp_secret, u.enrolled_at
+	u.name, u.display_name, u.groups_json, u.created_at, u.totp_secret, u.enrolled_at, u.source, u.disabled_at
 	FROM devices d JOIN users u ON u.name = d.user WHERE d.credential_hash = ?`
 
 func (s *SQLite) DeviceByCredential(ctx context.Context, credHash string) (Device, User, error) {
 	var d Device
 	var u User
 	var addr, groups string
-	var created, until, seen, revoked, uCreated, enrolled int64
+	var created, until, seen, revoked, uCreated, enrolled, disabled int64
 	err := s.byCredential.QueryRowContext(ctx, credHash).Scan(
 		&d.ID, &d.User, &d.Name, &d.PublicKey, &d.CredentialHash, &d.EnrollmentHash, &addr, &created, &until, &seen, &revoked,
-		&u.Name, &u.DisplayName, &groups, &uCreated, &u.TOTPSecret, &enrolled)
+		&u.Name, &u.DisplayName, &groups, &uCreated, &u.TOTPSecret, &enrolled, &u.Source, &disabled)
 	if err != nil {
 		return Device{}, User{}, fmt.Errorf("device by credential: %w", notFound(err))
 	}
@@ -585,7 +592,7 @@ func (s *SQLite) DeviceByCredential(ctx context.Context, credHash string) (Devic
 	}
 	d.CreatedAt, d.AuthorisedUntil, d.LastSeen, d.RevokedAt = fromUnix(created), fromUnix(until), fromUnix(seen), fromUnix(revoked)
 	u.Groups = unmarshalList(groups)
-	u.CreatedAt, u.EnrolledAt = fromUnix(uCreated), fromUnix(enrolled)
+	u.CreatedAt, u.EnrolledAt, u.DisabledAt = fromUnix(uCreated), fromUnix(enrolled), fromUnix(disabled)
 	return d, u, nil
 }
 

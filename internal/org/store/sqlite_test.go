@@ -91,7 +91,11 @@ func TestMigrationFromSchema1(t *testing.T) {
 	if err := s.SetLock(ctx, "user:anna", t0.Add(time.Hour)); err != nil {
 		t.Fatalf("SetLock: %v", err)
 	}
-	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE console_accounts; PRAGMA user_version = 1`); err != nil {
+	if err := s.CreateUser(ctx, store.User{Name: "anna", DisplayName: "Anna", CreatedAt: t0, Source: store.SourceCSV}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE console_accounts;
+		ALTER TABLE users DROP COLUMN source; ALTER TABLE users DROP COLUMN disabled_at; PRAGMA user_version = 1`); err != nil {
 		t.Fatalf("downgrading: %v", err)
 	}
 	s.Close()
@@ -101,5 +105,9 @@ func TestMigrationFromSchema1(t *testing.T) {
 	}
 	if err := s2.TakeToken(ctx, "k", t0, time.Second); err != nil {
 		t.Errorf("TakeToken after migration: %v", err)
+	}
+	// Users from before sources were recorded were all added by hand.
+	if u, err := s2.User(ctx, "anna"); err != nil || u.Source != store.SourceManual || u.Disabled() {
+		t.Errorf("user after migration = %+v, %v; want source manual, enabled", u, err)
 	}
 }

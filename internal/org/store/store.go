@@ -18,6 +18,9 @@ var (
 	// user name, a TOTP step already used or an activation code consumed
 	// by a concurrent enrollment.
 	ErrConflict = errors.New("conflict")
+	// ErrDisabled reports a change refused because the user is disabled,
+	// e.g. registering a device.
+	ErrDisabled = errors.New("user is disabled")
 )
 
 // Store is the portal's storage. Implementations are safe for concurrent
@@ -33,6 +36,19 @@ type Store interface {
 	User(ctx context.Context, name string) (User, error)
 	// Users lists all users by name.
 	Users(ctx context.Context) ([]User, error)
+	// UpdateUser sets a user's display name, groups and source; the rest
+	// (secret, devices, disabled) stays. ErrNotFound if unknown.
+	UpdateUser(ctx context.Context, u User) error
+	// DisableUser marks the user disabled at now and, in the same
+	// transaction, revokes the user's devices (ending their sessions at
+	// once) and deletes the user's enrollments, also confirmed ones whose
+	// device could otherwise register again. It returns the IDs of the
+	// devices it revoked. Disabling a disabled user changes nothing.
+	// ErrNotFound if unknown.
+	DisableUser(ctx context.Context, name string, now time.Time) ([]string, error)
+	// EnableUser lifts the disabled mark; revoked devices stay revoked.
+	// ErrNotFound if unknown.
+	EnableUser(ctx context.Context, name string) error
 
 	// SetActivationCode replaces the user's activation code and deletes
 	// the user's pending enrollments: started with an older code, they
@@ -91,7 +107,8 @@ type Store interface {
 	// RegisterDevice stores a device for d.EnrollmentHash. A repeated
 	// registration with the same enrollment replaces key, name and
 	// credential and keeps the address; otherwise a new address is taken
-	// from pool. ErrConflict if another active device has the public key.
+	// from pool. ErrConflict if another active device has the public key;
+	// ErrDisabled if the user is disabled.
 	RegisterDevice(ctx context.Context, d Device, pool AddressPool) (Device, error)
 	// DeviceByCredential finds the device whose credential hashes to
 	// credHash, and its user, in one read: every authenticated call and
@@ -142,7 +159,24 @@ type User struct {
 	// Through Sealed it is clear text here and sealed in the database.
 	TOTPSecret string
 	EnrolledAt time.Time
+	// Source says who manages the user: SourceManual (`user add`, also
+	// when empty) or an import (SourceLDAP, SourceCSV), which changes
+	// and disables only its own users.
+	Source string
+	// DisabledAt is when the user was disabled, zero while enabled. A
+	// disabled user can neither enroll nor start a session.
+	DisabledAt time.Time
 }
+
+// Sources of users.
+const (
+	SourceManual = "manual"
+	SourceLDAP   = "ldap"
+	SourceCSV    = "csv"
+)
+
+// Disabled reports whether the user is disabled.
+func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // ActivationCode is the code from IT's letter, stored only as a hash.
 type ActivationCode struct {

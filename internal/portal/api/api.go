@@ -70,6 +70,10 @@ const (
 	CodeOutsideHours = "outside_hours"
 )
 
+// CodeUserDisabled: IT disabled the user (e.g. gone from the directory);
+// no enrollment, device or session until IT enables it again (403).
+const CodeUserDisabled = "user_disabled"
+
 // Error codes of bodies refused before they reach an operation.
 const (
 	// CodeBodyTimeout: the request body did not arrive in time (408).
@@ -85,7 +89,7 @@ var AllCodes = []string{
 	CodeActivationExpired, CodeActivationUsed, CodeEnrollmentExpired,
 	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
 	CodeRateLimited, CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
-	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType, CodeOutsideHours,
+	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType, CodeOutsideHours, CodeUserDisabled,
 }
 
 // Error is the body of every 4xx and 5xx answer.

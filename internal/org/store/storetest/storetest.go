@@ -49,6 +49,8 @@ var tests = []struct {
 	{"reopen_keeps_data", testReopenKeepsData},
 	{"parallel_first_open", testParallelFirstOpen},
 	{"users", testUsers},
+	{"user_source_and_update", testUserSourceAndUpdate},
+	{"disable_user_revokes_devices", testDisableUserRevokesDevices},
 	{"enrollment_confirmed_once", testEnrollmentConfirmedOnce},
 	{"new_code_ends_pending_enrollment", testNewCodeEndsPendingEnrollment},
 	{"put_enrollment_replaces_pending", testPutEnrollmentReplacesPending},
