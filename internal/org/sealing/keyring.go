@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,8 +102,13 @@ func writeKeys(path string, existing []string, next uint32) error {
 	return nil
 }
 
-// checkMode refuses a key file that group or others may access.
+// checkMode refuses a key file that group or others may access. Windows
+// has no mode bits (Go reports 0666 for every file); there the folder's
+// ACL protects it, and the portal is meant for Linux servers.
 func checkMode(path string, fi os.FileInfo) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return fmt.Errorf("key file %s has mode %04o: only its owner may read it (chmod 600 %s)", path, perm, path)
 	}

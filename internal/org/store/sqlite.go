@@ -56,7 +56,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	s := &SQLite{w: w}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetryingBusy(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("migrating %s: %w", path, err)
 	}
@@ -116,6 +116,29 @@ func (s *SQLite) Close() error {
 // user_version is the number applied. The write connection is the only
 // one, and each migration runs in an IMMEDIATE transaction, so a CLI
 // starting beside the server waits instead of migrating twice.
+// migrateRetryingBusy migrates, trying again on SQLITE_BUSY: two
+// processes opening a new file at once can get it without SQLite's busy
+// handler waiting (2 in 300 parallel first opens here), while the file
+// switches to WAL. Each migration is one transaction, so a retry is safe.
+func (s *SQLite) migrateRetryingBusy(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || attempt == 20 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func (s *SQLite) migrate(ctx context.Context) error {
 	migrations, err := loadMigrations("sqlite")
 	if err != nil {
