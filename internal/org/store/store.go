@@ -25,6 +25,7 @@ var (
 type Store interface {
 	AuditLog
 	SecretRows
+	Reports
 
 	// CreateUser adds a user; ErrConflict if the name exists.
 	CreateUser(ctx context.Context, u User) error
@@ -113,8 +114,8 @@ type Store interface {
 	// Release returns a channel's current manifest; ErrNotFound if none.
 	Release(ctx context.Context, channel string) (Release, error)
 
-	// Prune deletes expired enrollments, old TOTP steps, old failures and
-	// full token buckets.
+	// Prune deletes expired enrollments, old TOTP steps, old failures,
+	// full token buckets and reports older than KeepReports.
 	Prune(ctx context.Context, now time.Time) error
 	// Close releases the store.
 	Close() error
