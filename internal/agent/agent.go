@@ -186,6 +186,10 @@ type Agent struct {
 	enrollMu       sync.Mutex
 	enrollMirrored bool
 	enrollSeq      uint64
+	// wizardCode is the wizard's current screen code, for reports.
+	wizardCode string
+	// reportCatalog renders reports in German, for the IT service.
+	reportCatalog *i18n.Catalog
 	// wizardReady is closed once enroll is set (setWizard), after the
 	// start read the keyring.
 	wizardReady chan struct{}
@@ -242,8 +246,12 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identifying this device: %w", err)
 	}
+	reportCat, err := i18n.Load(assets.Translations, assets.TranslationsDir, "de")
+	if err != nil {
+		return nil, fmt.Errorf("loading translations: %w", err)
+	}
 	host, _ := os.Hostname()
-	a := &Agent{opts: opts, log: opts.Logger, cat: cat, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
+	a := &Agent{opts: opts, log: opts.Logger, cat: cat, reportCatalog: reportCat, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
 	a.in.Update = state.Update{State: "idle"}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
@@ -308,7 +316,7 @@ func New(opts Options) (*Agent, error) {
 	a.api = localapi.NewServer(localapi.Backend{
 		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Quit: a.Quit,
 	}, localapi.Config{Logger: opts.Logger})
-	a.windows = newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
+	a.windows = newWindowClaims(a.now, newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
 	return a, nil
 }
 

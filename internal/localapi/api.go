@@ -22,6 +22,7 @@ type (
 	EnrollAction        = wire.EnrollAction
 	UpdateChoiceRequest = wire.UpdateChoiceRequest
 	SafeModeRequest     = wire.SafeModeRequest
+	ReportResult        = wire.ReportResult
 	// Error is what a failed call returns, on both sides of the socket.
 	Error = wire.Error
 )

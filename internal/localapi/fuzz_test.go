@@ -84,6 +84,7 @@ func (b *fuzzBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	_, err := io.WriteString(w, "zip")
 	return err
 }
+func (b *fuzzBackend) SendReport(context.Context) (time.Time, error) { return time.Time{}, nil }
 func (b *fuzzBackend) Quit() {}
 
 // fuzzRoutes are the requests that carry untrusted input: the JSON bodies

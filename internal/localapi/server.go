@@ -171,6 +171,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/v1/enroll/watch", s.handleEnrollWatch, b.Enrollment != nil},
 		{"POST", "/v1/quit", s.handleQuit, b.Quit != nil},
 		{"GET", "/v1/diagnostics", s.handleDiagnostics, b.Support != nil},
+		{"POST", "/v1/support/report", s.handleSendReport, b.Support != nil},
 	}
 	allowed := map[string]string{}
 	for _, r := range routes {
@@ -398,6 +399,15 @@ func (s *Server) handleDiagnostics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = buf.WriteTo(w)
+}
+
+func (s *Server) handleSendReport(w http.ResponseWriter, r *http.Request) {
+	at, err := s.b.Support.SendReport(r.Context())
+	if err != nil {
+		s.reply(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ReportResult{SentAt: at})
 }
 
 func (s *Server) handleQuit(w http.ResponseWriter, _ *http.Request) {

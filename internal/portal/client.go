@@ -253,8 +253,8 @@ func (c *Client) retryable(req request, e *Error) bool {
 	switch {
 	case e.Kind == KindOverloaded:
 		return true
-	case req.method != http.MethodGet:
-		return false
+	case req.method != http.MethodGet && req.method != http.MethodPut:
+		return false // not safe to repeat
 	case e.Kind == KindUnreachable:
 		return true
 	case e.Status == http.StatusBadGateway || e.Status == http.StatusGatewayTimeout:

@@ -43,6 +43,9 @@ type recordingClient struct {
 	ended    int
 	startErr error
 	diagErr  error
+	// reportErr fails SendReport; reports counts the calls.
+	reportErr error
+	reports   int
 	actions  []localapi.EnrollAction
 	nextView enroll.View
 }
@@ -75,6 +78,16 @@ func (c *recordingClient) Diagnostics(_ context.Context, w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "PK\x03\x04 zip")
 	return err
+}
+
+func (c *recordingClient) SendReport(context.Context) (time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reports++
+	if c.reportErr != nil {
+		return time.Time{}, c.reportErr
+	}
+	return time.Date(2026, 11, 23, 9, 41, 0, 0, time.Local), nil
 }
 
 func (c *recordingClient) Enroll(_ context.Context, act localapi.EnrollAction) (enroll.View, error) {

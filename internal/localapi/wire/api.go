@@ -1,5 +1,7 @@
 package wire
 
+import "time"
+
 import "fmt"
 
 // Window names the ui role knows.
@@ -105,6 +107,12 @@ type UpdateChoiceRequest struct {
 // SafeModeRequest is the body of POST /v1/safemode.
 type SafeModeRequest struct {
 	On bool `json:"on"`
+}
+
+// ReportResult answers POST /v1/support/report: when the portal received
+// the report for the IT service.
+type ReportResult struct {
+	SentAt time.Time `json:"sent_at"`
 }
 
 // Error is the error body of every failed call; a client returns it as

@@ -18,8 +18,8 @@ func sampleReport(code string) api.DeviceReport {
 	return api.DeviceReport{
 		SupportCode: code, Version: "1.4.0", OS: "linux/amd64", TunnelMode: "userspace", Session: "limited",
 		Headline: "Verbunden, aber eingeschränkt", Screen: "S1",
-		Health:   []api.ReportLink{{Code: "internet", Name: "Internet", OK: true}, {Code: "services", Name: "Dienste im Büro", OK: false, Detail: "Intranet antwortet nicht"}},
-		Errors:   []api.ReportError{{Time: time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC), Text: "Der Code war falsch."}},
+		Health: []api.ReportLink{{Code: "internet", Name: "Internet", OK: true}, {Code: "services", Name: "Dienste im Büro", OK: false, Detail: "Intranet antwortet nicht"}},
+		Errors: []api.ReportError{{Time: time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC), Text: "Der Code war falsch."}},
 	}
 }
 
