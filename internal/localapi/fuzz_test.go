@@ -85,7 +85,7 @@ func (b *fuzzBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	return err
 }
 func (b *fuzzBackend) SendReport(context.Context) (time.Time, error) { return time.Time{}, nil }
-func (b *fuzzBackend) Quit() {}
+func (b *fuzzBackend) Quit()                                         {}
 
 // fuzzRoutes are the requests that carry untrusted input: the JSON bodies
 // of the POST routes and the query of the watch streams.

@@ -46,8 +46,8 @@ type recordingClient struct {
 	// reportErr fails SendReport; reports counts the calls.
 	reportErr error
 	reports   int
-	actions  []localapi.EnrollAction
-	nextView enroll.View
+	actions   []localapi.EnrollAction
+	nextView  enroll.View
 }
 
 func (c *recordingClient) Watch(context.Context, string) (<-chan localapi.Event, error) {
