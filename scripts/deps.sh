@@ -15,6 +15,8 @@ packages=(
 	xdotool
 	# tunnel tests: an independent WireGuard peer in a network namespace
 	wireguard-go wireguard-tools iproute2
+	# letter tests: read the printed activation letters back (pdftotext)
+	poppler-utils
 	# update tests: signatures and patches made by the standard tools
 	minisign bsdiff
 	# tray tests: the real settings portal (colour scheme) and its GTK backend
@@ -30,6 +32,8 @@ packages=(
 	# PostgreSQL store tests: internal/org/store/pgtest runs initdb and
 	# postgres from /usr/lib/postgresql/*/bin in a temp dir (no service)
 	postgresql
+	# web console tests: a real headless browser driven through chromedp
+	chromium
 )
 
 missing=()

@@ -26,6 +26,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/sealing"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/profile"
 )
 
 const usage = `usage: dienstweg-portal COMMAND [flags]
@@ -36,6 +37,7 @@ commands:
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
   user list                                                     list users
+  letters --out F.pdf [--not-enrolled | NAME…] [--profile P]   issue new activation codes and print the letters
   announce post|edit --id ID …                                  publish or change an announcement
   announce expire --id ID                                       end an announcement now
   announce list                                                 list announcements
@@ -43,6 +45,7 @@ commands:
   device list | device revoke ID                                list devices, disable a lost laptop
   audit export [--since T] [--after-id N]                       write the audit log as JSON lines
   keys rotate                                                   new key for the TOTP secrets, re-seal them all
+  console-user add NAME --role it|helpdesk                      add a web console account (password on stdin), print its authenticator setup
 
 Every command but demo takes --data DIR (default /var/lib/dienstweg-portal)
 and --key-file F (default DIR-keys/secrets.key). The database is
@@ -81,6 +84,8 @@ func run(args []string, out io.Writer) error {
 		return userCode(rest[1:], out)
 	case cmd == "user" && sub == "list":
 		return userList(rest[1:], out)
+	case cmd == "letters":
+		return printLetters(rest, out)
 	case cmd == "announce" && (sub == "post" || sub == "edit"):
 		return announce(sub, rest[1:], out)
 	case cmd == "announce" && sub == "expire":
@@ -95,6 +100,8 @@ func run(args []string, out io.Writer) error {
 		return deviceRevoke(rest[1:], out)
 	case cmd == "audit" && sub == "export":
 		return auditExport(rest[1:], out)
+	case cmd == "console-user" && sub == "add":
+		return consoleUserAdd(rest[1:], out)
 	case cmd == "keys" && sub == "rotate":
 		return keysRotate(rest[1:], out)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
@@ -201,24 +208,25 @@ func openRawStore(data string) (store.Store, error) {
 func serve(args []string, out io.Writer) error {
 	fs, data := flags("serve")
 	var (
-		listen    = fs.String("listen", ":8443", "listen address")
-		devHTTP   = fs.Bool("dev-http", false, "plain HTTP, only on a loopback address, for development")
-		hostnames = fs.String("hostname", "", "comma-separated names/IPs the generated certificate covers (besides localhost)")
-		certFile  = fs.String("cert", "", "use this certificate (PEM) instead of generating one")
-		keyFile   = fs.String("key", "", "key for --cert")
-		caFile    = fs.String("ca", "", "CA that clients pin, with --cert")
-		issuer    = fs.String("issuer", "Dienstweg", "name shown in authenticator apps, e.g. \"Stadt Musterstadt\"")
-		gwEnd     = fs.String("gateway-endpoint", "", "gateway UDP host:port handed to devices")
-		gwKey     = fs.String("gateway-key", "", "gateway WireGuard public key (base64)")
-		pool      = fs.String("pool", "10.77.0.0/16", "device address pool (CIDR)")
-		dns       = fs.String("dns", "", "comma-separated DNS servers reached through the tunnel")
-		search    = fs.String("search", "", "comma-separated DNS search domains")
-		routes    = fs.String("routes", "", "comma-separated office networks routed through the tunnel (default: the pool)")
-		sessEnd   = fs.String("session-end", "20:00", "local time at which a day's session authorisation ends")
-		tz        = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
-		inflight  = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
-		perSource = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
-		metrics   = fs.String("metrics", "", "serve /metrics, /healthz and /readyz in plain HTTP on this address, e.g. 127.0.0.1:9187; keep it off the public network (empty: off)")
+		listen         = fs.String("listen", ":8443", "listen address")
+		devHTTP        = fs.Bool("dev-http", false, "plain HTTP, only on a loopback address, for development")
+		hostnames      = fs.String("hostname", "", "comma-separated names/IPs the generated certificate covers (besides localhost)")
+		certFile       = fs.String("cert", "", "use this certificate (PEM) instead of generating one")
+		keyFile        = fs.String("key", "", "key for --cert")
+		caFile         = fs.String("ca", "", "CA that clients pin, with --cert")
+		issuer         = fs.String("issuer", "Dienstweg", "name shown in authenticator apps, e.g. \"Stadt Musterstadt\"")
+		gwEnd          = fs.String("gateway-endpoint", "", "gateway UDP host:port handed to devices")
+		gwKey          = fs.String("gateway-key", "", "gateway WireGuard public key (base64)")
+		pool           = fs.String("pool", "10.77.0.0/16", "device address pool (CIDR)")
+		dns            = fs.String("dns", "", "comma-separated DNS servers reached through the tunnel")
+		search         = fs.String("search", "", "comma-separated DNS search domains")
+		routes         = fs.String("routes", "", "comma-separated office networks routed through the tunnel (default: the pool)")
+		sessEnd        = fs.String("session-end", "20:00", "local time at which a day's session authorisation ends")
+		tz             = fs.String("timezone", "Europe/Berlin", "the organisation's time zone")
+		inflight       = fs.Int("max-inflight", 128, "requests handled at once before answering 503")
+		perSource      = fs.Int("max-conns-per-source", 1024, "open connections one client address (IPv6: /64) may hold; raise it for a large NAT, -1 for no cap")
+		consoleProfile = fs.String("profile", profile.DefaultPath(), "organisation profile whose name and IT service contact the console prints on activation letters (optional)")
+		metrics        = fs.String("metrics", "", "serve /metrics, /healthz and /readyz in plain HTTP on this address, e.g. 127.0.0.1:9187; keep it off the public network (empty: off)")
 	)
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -239,6 +247,9 @@ func serve(args []string, out io.Writer) error {
 	defer st.Close()
 	srv, err := portalsrv.New(cfg, st)
 	if err != nil {
+		return err
+	}
+	if err := mountConsole(srv, st, *consoleProfile, *issuer); err != nil {
 		return err
 	}
 	if *metrics != "" {
@@ -278,7 +289,7 @@ func serve(args []string, out io.Writer) error {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(out, "portal on https://%s\n\nPortal CA (for the profile's portal_ca):\n%s", ln.Addr(), mat.CAPEM)
+	fmt.Fprintf(out, "portal on https://%s (web console: https://%s/console/)\n\nPortal CA (for the profile's portal_ca):\n%s", ln.Addr(), ln.Addr(), mat.CAPEM)
 	slog.Info("portal started", "listen", ln.Addr().String())
 	return srv.Serve(ctx, ln, mat.Config())
 }

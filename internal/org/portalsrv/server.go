@@ -214,6 +214,9 @@ type Server struct {
 
 	metrics  *metrics
 	auditLog auditWriter
+	// outer routes mounted handlers (Mount) past the API's JSON body
+	// checks; everything else goes to the API.
+	outer *http.ServeMux
 }
 
 // New returns a server over st. It does not own st: the caller closes it.
@@ -265,7 +268,9 @@ func New(cfg Config, st store.Store) (*Server, error) {
 	mux.Handle("/", s.admit("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "no such API endpoint"})
 	})))
-	s.handler = s.withDate(s.withBody(mux))
+	s.outer = http.NewServeMux()
+	s.outer.Handle("/", s.withBody(mux))
+	s.handler = s.withDate(s.outer)
 	return s, nil
 }
 

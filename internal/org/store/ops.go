@@ -56,13 +56,24 @@ type SecretKind string
 const (
 	SecretOfUser       SecretKind = "user"       // users.totp_secret, Key is the user name
 	SecretOfEnrollment SecretKind = "enrollment" // enrollments.secret, Key is the id hash
+	SecretOfConsole    SecretKind = "console"    // console_accounts.totp_secret, Key is the account name
 )
 
 // StoredSecret is one TOTP secret as stored.
 type StoredSecret struct {
 	Kind SecretKind
 	Key  string
-	// User owns the secret; sealing binds the value to it.
+	// User owns the secret; sealing binds the value to it (for
+	// SecretOfConsole the account name, see Owner).
 	User  string
 	Value string
+}
+
+// Owner is what sealing binds the secret to: the user, or for a console
+// account a name no employee can have.
+func (s StoredSecret) Owner() string {
+	if s.Kind == SecretOfConsole {
+		return consoleSecretOwner(s.User)
+	}
+	return s.User
 }

@@ -51,7 +51,9 @@ func (s *Postgres) StoredSecrets(ctx context.Context) ([]StoredSecret, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT 'user', name, name, totp_secret FROM users WHERE totp_secret != ''
 UNION ALL
-SELECT 'enrollment', id_hash, user_name, secret FROM enrollments WHERE secret != ''`)
+SELECT 'enrollment', id_hash, user_name, secret FROM enrollments WHERE secret != ''
+UNION ALL
+SELECT 'console', name, name, totp_secret FROM console_accounts WHERE totp_secret != ''`)
 	if err != nil {
 		return nil, fmt.Errorf("listing secrets: %w", err)
 	}
@@ -74,6 +76,8 @@ func (s *Postgres) ReplaceSecret(ctx context.Context, x StoredSecret, value stri
 		q = `UPDATE users SET totp_secret = $1 WHERE name = $2 AND totp_secret = $3`
 	case SecretOfEnrollment:
 		q = `UPDATE enrollments SET secret = $1 WHERE id_hash = $2 AND secret = $3`
+	case SecretOfConsole:
+		q = `UPDATE console_accounts SET totp_secret = $1 WHERE name = $2 AND totp_secret = $3`
 	default:
 		return false, fmt.Errorf("replacing a secret: unknown kind %q", x.Kind)
 	}
@@ -89,7 +93,7 @@ func (s *Postgres) ReplaceSecret(ctx context.Context, x StoredSecret, value stri
 // text leave the data files. The WAL segments keep them until PostgreSQL
 // recycles them; docs/operations.md says so.
 func (s *Postgres) Scrub(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, `VACUUM FULL users, enrollments`); err != nil {
+	if _, err := s.pool.Exec(ctx, `VACUUM FULL users, enrollments, console_accounts`); err != nil {
 		return fmt.Errorf("scrubbing the database: %w", err)
 	}
 	return nil

@@ -118,6 +118,25 @@ func (ss *sealedStore) Enrollment(ctx context.Context, idHash string) (Enrollmen
 	return e, nil
 }
 
+func (ss *sealedStore) CreateConsoleAccount(ctx context.Context, a ConsoleAccount) error {
+	var err error
+	if a.TOTPSecret, err = ss.seal(consoleSecretOwner(a.Name), a.TOTPSecret); err != nil {
+		return err
+	}
+	return ss.Store.CreateConsoleAccount(ctx, a)
+}
+
+func (ss *sealedStore) ConsoleAccount(ctx context.Context, name string) (ConsoleAccount, error) {
+	a, err := ss.Store.ConsoleAccount(ctx, name)
+	if err != nil {
+		return ConsoleAccount{}, err
+	}
+	if a.TOTPSecret, err = ss.open(consoleSecretOwner(a.Name), a.TOTPSecret); err != nil {
+		return ConsoleAccount{}, err
+	}
+	return a, nil
+}
+
 // Reseal seals every secret stored in clear text (written by a version
 // before sealing) and re-seals those sealed with another key than the
 // current one, then scrubs the database files if any clear text was found.
@@ -136,13 +155,13 @@ func Reseal(ctx context.Context, st Store, s Sealer) (int, error) {
 			if id == cur {
 				continue
 			}
-			if plain, err = s.Open(r.Value, secretAAD(r.User)); err != nil {
+			if plain, err = s.Open(r.Value, secretAAD(r.Owner())); err != nil {
 				return n, fmt.Errorf("re-sealing the %s secret of %q: %w", r.Kind, r.User, err)
 			}
 		} else {
 			clear = true
 		}
-		v, err := s.Seal(plain, secretAAD(r.User))
+		v, err := s.Seal(plain, secretAAD(r.Owner()))
 		if err != nil {
 			return n, err
 		}

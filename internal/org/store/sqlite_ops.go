@@ -70,7 +70,9 @@ func (s *SQLite) StoredSecrets(ctx context.Context) ([]StoredSecret, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT 'user', name, name, totp_secret FROM users WHERE totp_secret != ''
 UNION ALL
-SELECT 'enrollment', id_hash, user, secret FROM enrollments WHERE secret != ''`)
+SELECT 'enrollment', id_hash, user, secret FROM enrollments WHERE secret != ''
+UNION ALL
+SELECT 'console', name, name, totp_secret FROM console_accounts WHERE totp_secret != ''`)
 	if err != nil {
 		return nil, fmt.Errorf("listing secrets: %w", err)
 	}
@@ -93,6 +95,8 @@ func (s *SQLite) ReplaceSecret(ctx context.Context, x StoredSecret, value string
 		q = `UPDATE users SET totp_secret = ? WHERE name = ? AND totp_secret = ?`
 	case SecretOfEnrollment:
 		q = `UPDATE enrollments SET secret = ? WHERE id_hash = ? AND secret = ?`
+	case SecretOfConsole:
+		q = `UPDATE console_accounts SET totp_secret = ? WHERE name = ? AND totp_secret = ?`
 	default:
 		return false, fmt.Errorf("replacing a secret: unknown kind %q", x.Kind)
 	}

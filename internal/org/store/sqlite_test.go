@@ -91,7 +91,7 @@ func TestMigrationFromSchema1(t *testing.T) {
 	if err := s.SetLock(ctx, "user:anna", t0.Add(time.Hour)); err != nil {
 		t.Fatalf("SetLock: %v", err)
 	}
-	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; DROP TABLE audit_log; DROP TABLE device_reports; PRAGMA user_version = 1`); err != nil {
+	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE console_accounts; DROP TABLE device_reports; PRAGMA user_version = 1`); err != nil {
 		t.Fatalf("downgrading: %v", err)
 	}
 	s.Close()

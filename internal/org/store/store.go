@@ -25,6 +25,7 @@ var (
 type Store interface {
 	AuditLog
 	SecretRows
+	ConsoleStore
 	Reports
 
 	// CreateUser adds a user; ErrConflict if the name exists.
@@ -115,7 +116,8 @@ type Store interface {
 	Release(ctx context.Context, channel string) (Release, error)
 
 	// Prune deletes expired enrollments, old TOTP steps, old failures,
-	// full token buckets and reports older than KeepReports.
+	// full token buckets, expired console sessions and reports older
+	// than KeepReports.
 	Prune(ctx context.Context, now time.Time) error
 	// Close releases the store.
 	Close() error
