@@ -70,9 +70,9 @@ type Report struct {
 	Session    string
 	OS         string
 	TunnelMode string
-	Health []HealthCheck
-	Errors []string
-	SentAt time.Time
+	Health     []HealthCheck
+	Errors     []string
+	SentAt     time.Time
 }
 
 // HealthCheck is one link of the health chain.

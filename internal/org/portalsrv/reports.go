@@ -1,6 +1,7 @@
 package portalsrv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,12 +72,16 @@ func (s *Server) handleDeviceReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Stored as re-encoded, so only the fields the portal knows are kept.
-	body, err := json.Marshal(req)
-	if err != nil {
+	// Stored as re-encoded, so only the fields the portal knows are kept;
+	// without HTML escaping, which could make it six times the body limit.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req); err != nil {
 		s.fail(w, r, fmt.Errorf("encoding report: %w", err))
 		return
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if err := s.st.PutReport(ctx, store.Report{DeviceID: d.ID, User: d.User, SupportCode: code, ReceivedAt: now, Body: body}); err != nil {
 		s.fail(w, r, err)
 		return
