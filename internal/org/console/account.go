@@ -19,6 +19,9 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
+// maxAccountName is the longest console account name in bytes.
+const maxAccountName = 64
+
 // MinPasswordLength is the shortest console password accepted (NIST
 // SP 800-63B asks at least 8; the console reaches everyone's devices).
 const MinPasswordLength = 12
@@ -33,8 +36,8 @@ func NewAccount(name, role, password, issuer string, now time.Time) (store.Conso
 	if role != store.RoleIT && role != store.RoleHelpdesk {
 		return store.ConsoleAccount{}, "", fmt.Errorf("role %q: want %s or %s", role, store.RoleIT, store.RoleHelpdesk)
 	}
-	if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == ':' }) {
-		return store.ConsoleAccount{}, "", fmt.Errorf("console account name %q: empty or with control characters or ':'", name)
+	if name == "" || len(name) > maxAccountName || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == ':' }) {
+		return store.ConsoleAccount{}, "", fmt.Errorf("console account name %q: empty, longer than %d bytes, or with control characters or ':'", name, maxAccountName)
 	}
 	if len([]rune(password)) < MinPasswordLength {
 		return store.ConsoleAccount{}, "", fmt.Errorf("the password needs at least %d characters", MinPasswordLength)

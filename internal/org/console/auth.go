@@ -183,6 +183,10 @@ func (c *Console) handleSignin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := c.cfg.Now()
 	name := strings.TrimSpace(r.PostFormValue("name"))
+	// No account has a longer name; the cut keeps bucket keys small.
+	if len(name) > maxAccountName {
+		name = name[:maxAccountName]
+	}
 	// Wrong sign-ins are limited per account name and per source address,
 	// in the store's token buckets, so every portal instance counts them.
 	keys := []struct {
@@ -260,7 +264,9 @@ func (c *Console) checkSignin(ctx context.Context, name, password, code string, 
 	if !ok {
 		return a, fmt.Errorf("%w (code)", errSignin)
 	}
-	if err := c.st.UseTOTPStep(ctx, "console\x00"+a.Name, step, now, ""); err != nil {
+	// Employees' steps are kept as "NAME#HASH", so this key is never
+	// theirs; no NUL, which PostgreSQL's text refuses.
+	if err := c.st.UseTOTPStep(ctx, "console:"+a.Name, step, now, ""); err != nil {
 		return a, fmt.Errorf("%w (code used before): %v", errSignin, err)
 	}
 	return a, nil

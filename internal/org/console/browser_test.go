@@ -223,6 +223,7 @@ func TestBrowser(t *testing.T) {
 		if got := mainText(t, it); !strings.Contains(got, "Anna Beispiel") || !strings.Contains(got, "buergerbuero") {
 			t.Fatalf("users page: %q", got)
 		}
+		screenshot(t, it, "users")
 		// Keyboard: the first Tab reaches the skip link, Enter on it moves
 		// the focus to the page's content.
 		focused := func() string {
@@ -243,7 +244,6 @@ func TestBrowser(t *testing.T) {
 		if got := focused(); got != "inhalt" {
 			t.Errorf("the skip link moves the focus to %q, want main#inhalt", got)
 		}
-		screenshot(t, it, "users")
 		for _, p := range []struct{ path, want string }{
 			{"devices", "Laptop Bernd"}, {"sessions", "Laptop Anna"}, {"releases", "25 %"}, {"audit", "console.signin"},
 		} {

@@ -70,10 +70,20 @@ func (f *fakeReports) ReportBySupportCode(ctx context.Context, code string) (con
 }
 
 // start runs a portal with the console mounted, one IT and one helpdesk
-// account, and the employees anna (enrolled, one device) and bernd.
+// account, and the employees anna and bernd.
 func start(tb testing.TB) *env {
 	tb.Helper()
-	e := &env{Env: portaltest.Start(tb, portaltest.Options{}), reports: &fakeReports{byCode: map[string]console.Report{}}}
+	e := mount(tb, portaltest.Start(tb, portaltest.Options{}))
+	e.addAccounts(tb)
+	e.AddUser(tb, "anna", "Anna Beispiel", "buergerbuero")
+	e.AddUser(tb, "bernd", "Bernd Muster", "bauamt")
+	return e
+}
+
+// mount puts a console on a running portal.
+func mount(tb testing.TB, pe *portaltest.Env) *env {
+	tb.Helper()
+	e := &env{Env: pe, reports: &fakeReports{byCode: map[string]console.Report{}}}
 	c, err := console.New(console.Config{Store: e.Store, Portal: e.Server, Reports: e.reports, Now: e.Clock.Now,
 		Sender: letters.Sender{Organisation: "Stadt Musterstadt", Phone: "0800 123 456", Hours: "Mo–Fr 8–16 Uhr"}})
 	if err != nil {
@@ -81,6 +91,11 @@ func start(tb testing.TB) *env {
 	}
 	e.console = c
 	e.Server.Mount(console.Prefix, c)
+	return e
+}
+
+func (e *env) addAccounts(tb testing.TB) {
+	tb.Helper()
 	ctx := context.Background()
 	for _, x := range []struct {
 		c    *cred
@@ -100,9 +115,6 @@ func start(tb testing.TB) *env {
 		}
 		*x.c = cred{name, pw, a.TOTPSecret}
 	}
-	e.AddUser(tb, "anna", "Anna Beispiel", "buergerbuero")
-	e.AddUser(tb, "bernd", "Bernd Muster", "bauamt")
-	return e
 }
 
 // addDevice registers a device of user straight in the store.
