@@ -68,7 +68,7 @@ func mountConsole(srv *portalsrv.Server, st store.Store, profilePath, issuer str
 	if p, err := profile.Load(profilePath); err == nil {
 		from = letters.Sender{Organisation: p.Organisation, Phone: p.Helpdesk.Phone, Hours: p.Helpdesk.Hours, Email: p.Helpdesk.Email}
 	}
-	c, err := console.New(console.Config{Store: st, Portal: srv, Sender: from, ActivationTTL: portalsrv.DefaultActivationTTL})
+	c, err := console.New(console.Config{Store: st, Portal: srv, Reports: console.PortalReports(srv, st), Sender: from, ActivationTTL: portalsrv.DefaultActivationTTL})
 	if err != nil {
 		return err
 	}

@@ -206,6 +206,10 @@ type Agent struct {
 	enrollMu       sync.Mutex
 	enrollMirrored bool
 	enrollSeq      uint64
+	// wizardCode is the wizard's current screen code, for reports.
+	wizardCode string
+	// reportCatalog renders reports in German, for the IT service.
+	reportCatalog *i18n.Catalog
 	// wizardReady is closed once enroll is set (setWizard), after the
 	// start read the keyring.
 	wizardReady chan struct{}
@@ -269,7 +273,12 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identifying this device: %w", err)
 	}
+	reportCat, err := i18n.Load(assets.Translations, assets.TranslationsDir, "de")
+	if err != nil {
+		return nil, fmt.Errorf("loading translations: %w", err)
+	}
 	host, _ := os.Hostname()
+	a.reportCatalog = reportCat
 	a.in.Update = state.Update{State: "idle"}
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
@@ -337,7 +346,7 @@ func New(opts Options) (*Agent, error) {
 	a.api = localapi.NewServer(localapi.Backend{
 		State: a, Session: a, Windows: a, Announcements: a, Updates: a, Enrollment: a, Support: a, Desktops: a, Settings: a, Quit: a.Quit,
 	}, localapi.Config{Logger: opts.Logger})
-	a.windows = newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
+	a.windows = newWindowClaims(a.now, newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger))
 	return a, nil
 }
 

@@ -161,6 +161,7 @@ func (a *Agent) mirrorEnrollment(v enroll.View) {
 		return
 	}
 	a.enrollMirrored, a.enrollSeq = true, v.Seq
+	a.wizardCode = v.Code
 	a.setInputs(func(in *inputs) {
 		in.Enrollment = state.Enrollment{Enrolled: v.Enrolled, Step: string(v.Step), User: v.User}
 	})

@@ -60,7 +60,7 @@ func RunWithoutProfile(ctx context.Context, path string, opts Options) error {
 		}, opts.Now),
 		refusal: &localapi.Error{Status: http.StatusConflict, Code: "no_profile", Key: "profile.missing.detail",
 			Args: map[string]string{"Path": path}, Message: "no organisation profile installed at " + path},
-		windows: newWindowClaims(newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)),
+		windows: newWindowClaims(time.Now, newLauncher(opts.UIExe, opts.SocketPath, opts.Lang, opts.UIOutput, opts.Logger)),
 		quit:    cancel,
 	}
 	n.store.SetDerive(situation.Derive)
@@ -108,14 +108,15 @@ type noProfile struct {
 	quit    context.CancelFunc
 }
 
-func (n *noProfile) Snapshot() state.Snapshot                     { return n.store.Snapshot() }
-func (n *noProfile) Subscribe() (<-chan state.Snapshot, func())   { return n.store.Subscribe() }
-func (n *noProfile) StartSession(context.Context, string) error   { return n.refusal }
-func (n *noProfile) EndSession(context.Context) error             { return n.refusal }
-func (n *noProfile) CheckUpdate(context.Context) error            { return n.refusal }
-func (n *noProfile) ChooseUpdate(context.Context, string) error   { return n.refusal }
-func (n *noProfile) SetSafeMode(context.Context, bool) error      { return n.refusal }
-func (n *noProfile) Diagnostics(context.Context, io.Writer) error { return n.refusal }
+func (n *noProfile) Snapshot() state.Snapshot                      { return n.store.Snapshot() }
+func (n *noProfile) Subscribe() (<-chan state.Snapshot, func())    { return n.store.Subscribe() }
+func (n *noProfile) StartSession(context.Context, string) error    { return n.refusal }
+func (n *noProfile) EndSession(context.Context) error              { return n.refusal }
+func (n *noProfile) CheckUpdate(context.Context) error             { return n.refusal }
+func (n *noProfile) ChooseUpdate(context.Context, string) error    { return n.refusal }
+func (n *noProfile) SetSafeMode(context.Context, bool) error       { return n.refusal }
+func (n *noProfile) Diagnostics(context.Context, io.Writer) error  { return n.refusal }
+func (n *noProfile) SendReport(context.Context) (time.Time, error) { return time.Time{}, n.refusal }
 
 func (n *noProfile) MarkRead(context.Context, localapi.MarkReadRequest) error { return n.refusal }
 

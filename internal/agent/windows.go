@@ -15,15 +15,30 @@ import (
 // shows one window: the second claim is refused and the holder raised.
 type windowClaims struct {
 	launcher *launcher
+	now      func() time.Time
 
 	mu sync.Mutex
 	// held maps a window to the control events (raise, close) of its
 	// holder's stream; one slot, a pending event is never doubled.
 	held map[string]chan string
+	// last is the window claimed most recently other than the help
+	// window (which counts only while it is the first), and when: the
+	// screen the employee saw before asking for help, which a report
+	// names.
+	last   string
+	lastAt time.Time
 }
 
-func newWindowClaims(l *launcher) *windowClaims {
-	return &windowClaims{launcher: l, held: map[string]chan string{}}
+func newWindowClaims(now func() time.Time, l *launcher) *windowClaims {
+	return &windowClaims{launcher: l, now: now, held: map[string]chan string{}}
+}
+
+// lastScreen is the window shown last before the help window ("" for
+// none yet), and when it opened.
+func (w *windowClaims) lastScreen() (string, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last, w.lastAt
 }
 
 // open shows a window: it raises the one a ui process holds, or starts a
@@ -48,6 +63,9 @@ func (w *windowClaims) claim(name string) (control <-chan string, release func()
 	}
 	ch := make(chan string, 1)
 	w.held[name] = ch
+	if name != localapi.WindowSupport || w.last == "" {
+		w.last, w.lastAt = name, w.now()
+	}
 	return ch, func() { w.release(name, ch) }, nil
 }
 

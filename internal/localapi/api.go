@@ -25,6 +25,7 @@ type (
 	OpenDesktopRequest  = wire.OpenDesktopRequest
 	DesktopOpened       = wire.DesktopOpened
 	SettingRequest      = wire.SettingRequest
+	ReportResult        = wire.ReportResult
 	// Error is what a failed call returns, on both sides of the socket.
 	Error = wire.Error
 )

@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/dienstweg/dienstweg/internal/announce"
 	"github.com/dienstweg/dienstweg/internal/enroll"
@@ -76,11 +77,14 @@ type Enrollment interface {
 	SubscribeEnroll() (<-chan enroll.View, func())
 }
 
-// Support is what helps the helpdesk: the diagnostics bundle and the
-// safe mode for sharing the screen with them.
+// Support is what helps the helpdesk: the diagnostics bundle, the report
+// to the IT service and the safe mode for sharing the screen with them.
 type Support interface {
 	// Diagnostics writes the redacted diagnostics zip to w.
 	Diagnostics(ctx context.Context, w io.Writer) error
+	// SendReport sends this device's state to the portal for the IT
+	// service and returns when the portal received it.
+	SendReport(ctx context.Context) (time.Time, error)
 	SetSafeMode(ctx context.Context, on bool) error
 }
 

@@ -135,6 +135,14 @@ func (c *Client) WatchEnroll(ctx context.Context) (<-chan enroll.View, error) {
 	return watchNDJSON[enroll.View](ctx, c, "/v1/enroll/watch")
 }
 
+// SendReport asks the agent to send this device's state to the portal for
+// the IT service, and returns when the portal received it.
+func (c *Client) SendReport(ctx context.Context) (time.Time, error) {
+	var res ReportResult
+	err := c.do(ctx, http.MethodPost, "/v1/support/report", struct{}{}, &res)
+	return res.SentAt, err
+}
+
 // SetSafeMode turns the screen-share safe mode on or off.
 func (c *Client) SetSafeMode(ctx context.Context, on bool) error {
 	return c.do(ctx, http.MethodPost, "/v1/safemode", SafeModeRequest{On: on}, nil)

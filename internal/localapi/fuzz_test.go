@@ -93,7 +93,8 @@ func (b *fuzzBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	_, err := io.WriteString(w, "zip")
 	return err
 }
-func (b *fuzzBackend) Quit() {}
+func (b *fuzzBackend) SendReport(context.Context) (time.Time, error) { return time.Time{}, nil }
+func (b *fuzzBackend) Quit()                                         {}
 
 // fuzzRoutes are the requests that carry untrusted input: the JSON bodies
 // of the POST routes and the query of the watch streams.

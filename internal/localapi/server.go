@@ -174,6 +174,7 @@ func (s *Server) routes() http.Handler {
 		{"GET", "/v1/diagnostics", s.handleDiagnostics, b.Support != nil},
 		{"GET", "/v1/settings", s.handleSettings, b.State != nil},
 		{"PUT", "/v1/settings", s.handleSetSetting, b.Settings != nil},
+		{"POST", "/v1/support/report", s.handleSendReport, b.Support != nil},
 	}
 	allowed := map[string]string{}
 	for _, r := range routes {
@@ -430,6 +431,15 @@ func (s *Server) handleDiagnostics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = buf.WriteTo(w)
+}
+
+func (s *Server) handleSendReport(w http.ResponseWriter, r *http.Request) {
+	at, err := s.b.Support.SendReport(r.Context())
+	if err != nil {
+		s.reply(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ReportResult{SentAt: at})
 }
 
 func (s *Server) handleQuit(w http.ResponseWriter, _ *http.Request) {

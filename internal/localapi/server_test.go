@@ -75,6 +75,12 @@ func (b *testBackend) Diagnostics(_ context.Context, w io.Writer) error {
 	_, err := io.WriteString(w, "PK-zip-bytes")
 	return err
 }
+func (b *testBackend) SendReport(context.Context) (time.Time, error) {
+	if b.Snapshot().Organisation == "broken" {
+		return time.Time{}, &Error{Status: 503, Code: "report_portal_down", Key: "support.report.portal_down", Message: "portal down"}
+	}
+	return time.Date(2026, 1, 5, 9, 30, 0, 0, time.UTC), nil
+}
 func (b *testBackend) ChooseUpdate(_ context.Context, choice string) error {
 	b.Update(func(s *state.Snapshot) { s.Update.Chosen = choice })
 	return nil
@@ -506,5 +512,22 @@ func TestSettingsOverHTTP(t *testing.T) {
 	err = c.do(ctx, http.MethodPost, "/v1/settings", SettingRequest{Key: "x"}, nil)
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusMethodNotAllowed || !strings.Contains(apiErr.Message, "GET, PUT") {
 		t.Errorf("POST /v1/settings: %v, want 405 naming GET, PUT", err)
+	}
+}
+
+// The report's time comes back to the window; a failure keeps its
+// message key, so the window says why in the employee's words.
+func TestSendReport(t *testing.T) {
+	t.Parallel()
+	_, b, c := startServer(t, Config{})
+	at, err := c.SendReport(context.Background())
+	if err != nil || !at.Equal(time.Date(2026, 1, 5, 9, 30, 0, 0, time.UTC)) {
+		t.Fatalf("SendReport = %v, %v", at, err)
+	}
+	b.Update(func(s *state.Snapshot) { s.Organisation = "broken" })
+	_, err = c.SendReport(context.Background())
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Key != "support.report.portal_down" || apiErr.Status != 503 {
+		t.Errorf("SendReport on failure = %#v", err)
 	}
 }

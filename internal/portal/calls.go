@@ -309,3 +309,24 @@ func (c *Client) OpenReleaseFile(ctx context.Context, channel, name string) (bod
 		}
 	}
 }
+
+// SendReport stores this device's report for the IT service at the
+// portal, replacing the one before, and returns when the portal received
+// it. Repeating it is safe (PUT), so it is retried like a read.
+func (c *Client) SendReport(ctx context.Context, r api.DeviceReport) (time.Time, error) {
+	const op = "sending report"
+	res, err := c.do(ctx, request{op: op, method: http.MethodPut, path: "/api/v1/device/report", auth: true, body: r})
+	if err != nil {
+		return time.Time{}, err
+	}
+	rc, err := decode(op, res, func(v *api.ReportReceipt) error {
+		if v.ReceivedAt.IsZero() {
+			return errors.New("received_at missing")
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return rc.ReceivedAt, nil
+}

@@ -258,8 +258,8 @@ func (c *Client) retryable(req request, e *Error) bool {
 	switch {
 	case e.Kind == KindOverloaded:
 		return true
-	case req.method != http.MethodGet && !req.repeatable:
-		return false
+	case req.method != http.MethodGet && req.method != http.MethodPut && !req.repeatable:
+		return false // not safe to repeat
 	case e.Kind == KindUnreachable:
 		return true
 	case e.Status == http.StatusBadGateway || e.Status == http.StatusGatewayTimeout:

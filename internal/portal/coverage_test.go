@@ -56,6 +56,8 @@ func TestClientCoversEveryRoute(t *testing.T) {
 	must("EndSession", err)
 	_, err = c.Announcements(ctx, "")
 	must("Announcements", err)
+	_, err = c.SendReport(ctx, api.DeviceReport{SupportCode: "DW-2345-67", Version: "1", OS: "linux/amd64", Session: "connected"})
+	must("SendReport", err)
 	_, err = c.ReleaseManifest(ctx, "stable")
 	must("ReleaseManifest", err)
 	body, _, err := c.OpenReleaseFile(ctx, "stable", "f")

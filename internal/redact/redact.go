@@ -35,6 +35,9 @@ var patterns = []struct {
 	{regexp.MustCompile(`(?i)((?:private_?key|secret|password|passwd|token|credential|activation_?code|psk|preshared_?key|cookie)"?\s*[:=]\s*"?)([^\s",}&]+)`), "${1}" + Mask},
 	// WireGuard keys: 32 bytes in base64 (44 chars ending in '=').
 	{regexp.MustCompile(`\b[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=`), Mask},
+	// Activation codes as IT's letter prints them (XXXX-XXXX-XXXX, the
+	// portal's alphabet without look-alikes), wherever they are quoted.
+	{regexp.MustCompile(`\b[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}\b`), Mask},
 	// Base32 TOTP secrets of 16 to 64 characters (as in otpauth secret=).
 	{regexp.MustCompile(`\b[A-Z2-7]{16,64}\b`), Mask},
 	// Long hex strings: hashes of secrets, raw keys.

@@ -55,6 +55,12 @@ func TestString(t *testing.T) {
 			keep:    []string{"hash", "done"},
 		},
 		{
+			name:    "activation_code_by_shape",
+			in:      `Anmeldung mit AWKQ-MYYU-GTEY abgelehnt`,
+			mustNot: []string{"AWKQ-MYYU-GTEY", "AWKQ", "GTEY"},
+			keep:    []string{"Anmeldung mit", "abgelehnt"},
+		},
+		{
 			name: "support_code_stays",
 			in:   `{"support_code": "DW-7K3F-Q9"} support code: DW-7K3F-Q9`,
 			keep: []string{`{"support_code": "DW-7K3F-Q9"}`, "support code: DW-7K3F-Q9"},

@@ -74,3 +74,20 @@ func DeviceID(stateDir string) ([]byte, error) {
 	}
 	return []byte(id), nil
 }
+
+// NormaliseCode turns a support code as typed or dictated ("dw 7k3f q9",
+// "7K3FQ9") into its written form, "DW-7K3F-Q9"; ok is false if it is
+// not one.
+func NormaliseCode(s string) (code string, ok bool) {
+	s = strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s))
+	s = strings.TrimPrefix(s, "DW")
+	if len(s) != codeLen || strings.Trim(s, alphabet) != "" {
+		return "", false
+	}
+	return "DW-" + s[:4] + "-" + s[4:], true
+}

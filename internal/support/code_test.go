@@ -85,3 +85,29 @@ func TestReportPathPrefersTheDesktop(t *testing.T) {
 		t.Errorf("with user-dirs: %s, want in %s", got, desk)
 	}
 }
+
+func TestNormaliseCode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, in, want string
+		ok             bool
+	}{
+		{"written", "DW-7K3F-Q9", "DW-7K3F-Q9", true},
+		{"dictated", " dw 7k3f q9 ", "DW-7K3F-Q9", true},
+		{"without_prefix", "7K3FQ9", "DW-7K3F-Q9", true},
+		{"confusable_symbol", "DW-7K3F-Q0", "", false},
+		{"too_short", "DW-7K3F-Q", "", false},
+		{"empty", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := NormaliseCode(tc.in)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("NormaliseCode(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+	if got, ok := NormaliseCode(Code([]byte("x"))); !ok || got != Code([]byte("x")) {
+		t.Errorf("a derived code does not round-trip: %q, %v", got, ok)
+	}
+}

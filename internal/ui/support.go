@@ -18,6 +18,9 @@ import (
 // SupportClient is what the support window needs from the agent.
 type SupportClient interface {
 	Diagnostics(ctx context.Context, w io.Writer) error
+	// SendReport sends this device's state to the IT service through the
+	// portal and returns when the portal received it.
+	SendReport(ctx context.Context) (time.Time, error)
 }
 
 // SupportWindow shows everything the helpdesk asks for (screen H1).
@@ -32,6 +35,7 @@ type SupportWindow struct {
 	status   *widget.Label
 	copyBtn  *keyButton
 	save     *keyButton
+	send     *keyButton
 	// later runs f after d on the UI thread; tests run it at once.
 	later   func(d time.Duration, f func())
 	current state.Snapshot
@@ -59,6 +63,7 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 	w.copyBtn = keys.newButton(L("support.copy"), theme.ContentCopyIcon(), w.Copy)
 	w.save = keys.newButton(L("support.save"), theme.DocumentSaveIcon(), w.SaveReport)
 	w.save.Importance = widget.HighImportance
+	w.send = keys.newButton(L("support.send"), theme.MailSendIcon(), w.SendReport)
 	// What the helpdesk asks first (the code), how to reach it, and what
 	// the last button did stay in view; only the details scroll (issue
 	// 15, #7: the phone number and "Gespeichert: …" were below the fold).
@@ -67,6 +72,8 @@ func NewSupportWindow(a fyne.App, c SupportClient) *SupportWindow {
 		wrapped(L("support.intro")),
 		container.NewHBox(widget.NewLabel(L("support.code")+":"), w.code),
 		w.helpdesk,
+		// Beside the phone number: what the IT service will ask for.
+		container.NewHBox(w.send),
 		widget.NewSeparator(),
 	)
 	buttons := container.NewHBox(w.copyBtn, w.save, keys.newButton(L("status.close"), nil, w.Window.Close))
@@ -142,6 +149,26 @@ func (w *SupportWindow) SaveReport() {
 				return
 			}
 			w.showStatus(L("support.saved", map[string]string{"Path": path}))
+		})
+	})
+}
+
+// SendReport sends this device's state to the IT service, only now that
+// the employee asked, and says when it arrived or why not.
+func (w *SupportWindow) SendReport() {
+	w.send.Disable()
+	w.showStatus(L("support.sending"))
+	w.async(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		at, err := w.client.SendReport(ctx)
+		fyne.Do(func() {
+			w.send.Enable()
+			if err != nil {
+				w.showStatus(errorText(err))
+				return
+			}
+			w.showStatus(L("support.sent", map[string]string{"Time": at.In(time.Local).Format("15:04")}))
 		})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/dienstweg/dienstweg/internal/localapi"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
 
@@ -99,5 +100,37 @@ func TestSupportWindowSavesReport(t *testing.T) {
 	}
 	if len(names) != 1 {
 		t.Errorf("files in home after a failed save: %v", names)
+	}
+}
+
+// "An den IT-Service senden" sends only when pressed, with Enter as with
+// a click, and says when the report arrived or, in the agent's words,
+// why not and what to do instead.
+func TestSupportWindowSendsReport(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(newTheme())
+	c := &recordingClient{}
+	w := NewSupportWindow(a, c)
+	w.async = inline
+	w.Apply(supportSnapshot())
+	if c.reports != 0 {
+		t.Fatalf("the window sent %d reports before the button was pressed", c.reports)
+	}
+	w.Window.Canvas().Focus(w.send)
+	w.send.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if c.reports != 1 {
+		t.Fatalf("Enter on the button sent %d reports, want 1", c.reports)
+	}
+	if want := "Um 09:41 Uhr an den IT-Service gesendet."; !strings.HasPrefix(w.status.Text, want) || w.send.Disabled() {
+		t.Errorf("after sending: status %q (want it to start %q), button disabled %v", w.status.Text, want, w.send.Disabled())
+	}
+
+	c.reportErr = &localapi.Error{Status: 503, Code: "report_portal_down", Key: "support.report.portal_down", Message: "portal down"}
+	test.Tap(w.send)
+	if !strings.Contains(w.status.Text, "Das Portal antwortet gerade nicht") || !strings.Contains(w.status.Text, "Support-Code vor") {
+		t.Errorf("portal down: status %q", w.status.Text)
+	}
+	if w.send.Disabled() {
+		t.Errorf("the button stays disabled after a failure; the employee could not try again")
 	}
 }

@@ -49,6 +49,9 @@ type recordingClient struct {
 	// settingsSet records SetSetting calls as "key=value".
 	settingsSet []string
 	settingErr  error
+	// reportErr fails SendReport; reports counts the calls.
+	reportErr error
+	reports   int
 }
 
 func (c *recordingClient) Watch(context.Context, string) (<-chan localapi.Event, error) {
@@ -86,6 +89,16 @@ func (c *recordingClient) Diagnostics(_ context.Context, w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "PK\x03\x04 zip")
 	return err
+}
+
+func (c *recordingClient) SendReport(context.Context) (time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reports++
+	if c.reportErr != nil {
+		return time.Time{}, c.reportErr
+	}
+	return time.Date(2026, 11, 23, 9, 41, 0, 0, time.Local), nil
 }
 
 func (c *recordingClient) Enroll(_ context.Context, act localapi.EnrollAction) (enroll.View, error) {

@@ -1,5 +1,7 @@
 package wire
 
+import "time"
+
 import "fmt"
 
 // Window names the ui role knows.
@@ -119,6 +121,12 @@ type DesktopOpened struct {
 	// Client is "mstsc", "remmina", "xfreerdp", "wlfreerdp" or "browser".
 	Client  string  `json:"client"`
 	Message Message `json:"message"`
+}
+
+// ReportResult answers POST /v1/support/report: when the portal received
+// the report for the IT service.
+type ReportResult struct {
+	SentAt time.Time `json:"sent_at"`
 }
 
 // Error is the error body of every failed call; a client returns it as

@@ -64,9 +64,15 @@ type Report struct {
 	Version    string
 	// Screen is the step code the client showed last (E1–E6, C1, S1, …).
 	Screen string
-	Health []HealthCheck
-	Errors []string
-	SentAt time.Time
+	// Session is the connection state as the employee saw it; OS and
+	// TunnelMode ("system": every program, "userspace": proxy only)
+	// say what runs.
+	Session    string
+	OS         string
+	TunnelMode string
+	Health     []HealthCheck
+	Errors     []string
+	SentAt     time.Time
 }
 
 // HealthCheck is one link of the health chain.

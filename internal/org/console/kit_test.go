@@ -43,10 +43,12 @@ type env struct {
 	reports *fakeReports
 }
 
-// fakeReports stands in for the report store another branch adds.
+// fakeReports holds reports a test adds; codes it does not hold are
+// looked up in next, if set (the portal's real reports).
 type fakeReports struct {
 	mu     sync.Mutex
 	byCode map[string]console.Report
+	next   console.Reports
 }
 
 func (f *fakeReports) add(r console.Report) {
@@ -55,11 +57,14 @@ func (f *fakeReports) add(r console.Report) {
 	f.byCode[r.SupportCode] = r
 }
 
-func (f *fakeReports) ReportBySupportCode(_ context.Context, code string) (console.Report, error) {
+func (f *fakeReports) ReportBySupportCode(ctx context.Context, code string) (console.Report, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.byCode[code]; ok {
 		return r, nil
+	}
+	if f.next != nil {
+		return f.next.ReportBySupportCode(ctx, code)
 	}
 	return console.Report{}, console.ErrNoReport
 }

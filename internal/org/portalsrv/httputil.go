@@ -48,7 +48,7 @@ func writeError(w http.ResponseWriter, status int, e any) {
 func (s *Server) withBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Every body the API takes is JSON; refuse others before reading.
-		if r.Method == http.MethodPost && (r.ContentLength != 0 || r.Header.Get("Content-Type") != "") {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && (r.ContentLength != 0 || r.Header.Get("Content-Type") != "") {
 			if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
 				refuseBody(w, http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType,
 					fmt.Sprintf("Content-Type must be application/json, not %q", ct))

@@ -297,6 +297,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		api.RouteSessionAuthorise:  s.handleSessionAuthorise,
 		api.RouteSessionStatus:     s.handleSessionStatus,
 		api.RouteSessionEnd:        s.handleSessionEnd,
+		api.RouteDeviceReport:      s.handleDeviceReport,
 		api.RouteAnnouncements:     s.handleAnnouncements,
 		api.RouteReleaseManifest:   s.handleReleaseManifest,
 		api.RouteReleaseSignature:  s.handleReleaseSignature,

@@ -624,6 +624,7 @@ func (s *Postgres) Prune(ctx context.Context, now time.Time) error {
 	b.Queue(`DELETE FROM auth_locks WHERE until < $1`, unix(now))
 	b.Queue(`DELETE FROM rate_buckets WHERE tat < $1`, now.UnixMilli())
 	b.Queue(`DELETE FROM console_sessions WHERE expires_at <= $1`, unix(now))
+	b.Queue(`DELETE FROM device_reports WHERE received_at < $1`, unix(now.Add(-KeepReports)))
 	if err := s.batch(ctx, b); err != nil {
 		return fmt.Errorf("pruning: %w", err)
 	}

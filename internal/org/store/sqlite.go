@@ -775,6 +775,7 @@ func (s *SQLite) Prune(ctx context.Context, now time.Time) error {
 			// A bucket whose tat has passed is full: the row adds nothing.
 			{`DELETE FROM rate_buckets WHERE tat < ?`, now.UnixMilli()},
 			{`DELETE FROM console_sessions WHERE expires_at <= ?`, unix(now)},
+			{`DELETE FROM device_reports WHERE received_at < ?`, unix(now.Add(-KeepReports))},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 				return err

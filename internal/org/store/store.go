@@ -29,6 +29,7 @@ type Store interface {
 	AuditLog
 	SecretRows
 	ConsoleStore
+	Reports
 
 	// CreateUser adds a user; ErrConflict if the name exists.
 	CreateUser(ctx context.Context, u User) error
@@ -142,7 +143,8 @@ type Store interface {
 	Release(ctx context.Context, channel string) (Release, error)
 
 	// Prune deletes expired enrollments, old TOTP steps, old failures,
-	// full token buckets and expired console sessions.
+	// full token buckets, expired console sessions and reports older
+	// than KeepReports.
 	Prune(ctx context.Context, now time.Time) error
 	// Close releases the store.
 	Close() error

@@ -23,6 +23,7 @@ const (
 	RouteSessionAuthorise  = "POST /api/v1/session"
 	RouteSessionStatus     = "GET /api/v1/session"
 	RouteSessionEnd        = "DELETE /api/v1/session"
+	RouteDeviceReport      = "PUT /api/v1/device/report"
 	RouteAnnouncements     = "GET /api/v1/announcements"
 	RouteReleaseManifest   = "GET /api/v1/releases/{channel}/manifest"
 	RouteReleaseSignature  = "GET /api/v1/releases/{channel}/manifest.minisig"
@@ -39,6 +40,7 @@ var AllRoutes = []string{
 	RouteSessionAuthorise,
 	RouteSessionStatus,
 	RouteSessionEnd,
+	RouteDeviceReport,
 	RouteAnnouncements,
 	RouteReleaseManifest,
 	RouteReleaseSignature,
@@ -251,4 +253,53 @@ type Announcement struct {
 // Announcements is the answer of GET /announcements.
 type Announcements struct {
 	Announcements []Announcement `json:"announcements"`
+}
+
+// DeviceReport is this device's state for the IT service, sent only when
+// the employee presses "An den IT-Service senden". It holds no secret:
+// the client renders its texts and redacts them before sending.
+type DeviceReport struct {
+	// SupportCode is what the employee reads out (DW-XXXX-XX). The portal
+	// cannot derive it: it is a keyed hash of the machine id, which never
+	// leaves the device.
+	SupportCode string `json:"support_code"`
+	Version     string `json:"version"`
+	// OS is the operating system and architecture, e.g. "linux/amd64".
+	OS string `json:"os"`
+	// TunnelMode is how home office reaches the office: "system" (every
+	// program), "userspace" (proxy only), or "" if not known yet.
+	TunnelMode string `json:"tunnel_mode,omitempty"`
+	// Session is the state the tray shows, e.g. "connected".
+	Session string `json:"session"`
+	// Headline is that state in words, as the employee saw it.
+	Headline string `json:"headline,omitempty"`
+	// Screen is the screen code (E1–E7, C1, S1, A1, H1) shown last before
+	// the help window, and ScreenAt when it opened.
+	Screen   string     `json:"screen,omitempty"`
+	ScreenAt *time.Time `json:"screen_at,omitempty"`
+	// Health is the chain of checks, in order.
+	Health []ReportLink `json:"health"`
+	// Errors are the recent errors, newest first.
+	Errors []ReportError `json:"errors"`
+	// CreatedAt is the device's clock when it made the report.
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ReportLink is one link of the health chain in a report.
+type ReportLink struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ReportError is one recent error in a report.
+type ReportError struct {
+	Time time.Time `json:"time"`
+	Text string    `json:"text"`
+}
+
+// ReportReceipt answers a report.
+type ReportReceipt struct {
+	ReceivedAt time.Time `json:"received_at"`
 }

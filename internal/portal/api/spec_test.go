@@ -181,6 +181,10 @@ var goTypes = map[string]reflect.Type{
 	"Text":                      reflect.TypeFor[Text](),
 	"Announcement":              reflect.TypeFor[Announcement](),
 	"Announcements":             reflect.TypeFor[Announcements](),
+	"DeviceReport":              reflect.TypeFor[DeviceReport](),
+	"ReportLink":                reflect.TypeFor[ReportLink](),
+	"ReportError":               reflect.TypeFor[ReportError](),
+	"ReportReceipt":             reflect.TypeFor[ReportReceipt](),
 }
 
 func TestSpecSchemasMatchTypes(t *testing.T) {
