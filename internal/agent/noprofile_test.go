@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +31,12 @@ func TestRunWithoutProfile(t *testing.T) {
 	}
 	socket := socketPath(t)
 	const missing = "/nonexistent/dienstweg/profile.json"
+	// The log tells when the first window's process has ended: until
+	// then a second open is taken as that window still starting.
+	var log lockedBuffer
 	opts := Options{
 		Config: Config{Lang: "en", SocketPath: socket, UIExe: ui},
+		Deps:   Deps{Logger: slog.New(slog.NewTextHandler(&log, nil))},
 	}
 	done := make(chan error, 1)
 	go func() { done <- RunWithoutProfile(ctx, missing, opts) }()
@@ -51,6 +58,13 @@ func TestRunWithoutProfile(t *testing.T) {
 		}
 	}
 
+	for !strings.Contains(log.String(), "window closed") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the first status window's process never ended:\n%s", log.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	second := RunWithoutProfile(ctx, missing, opts)
 	if !errors.Is(second, ErrHandedOver) {
 		t.Errorf("second agent = %v, want ErrHandedOver", second)
@@ -88,4 +102,23 @@ func launchedWindows(lines string) map[string]int {
 		}
 	}
 	return n
+}
+
+// lockedBuffer is a bytes.Buffer that the agent's log and the test may
+// use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
