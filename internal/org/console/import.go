@@ -25,6 +25,8 @@ type importData struct {
 	// PlanID fingerprints the plan shown; apply compares it.
 	PlanID string
 	Plan   *directory.Plan
+	// Skipped says in German why the plan leaves these users alone.
+	Skipped []skipRow
 	// FileError is tied to the file field; Problems are the file's bad
 	// lines.
 	FileError string
@@ -58,7 +60,7 @@ func (c *Console) handleImportPlan(w http.ResponseWriter, r *http.Request) {
 // because the plan was no longer the one shown.
 func (c *Console) planPage(w http.ResponseWriter, r *http.Request, text string, changed bool) {
 	d := importData{CSV: text, Changed: changed}
-	plan, err := c.plan(r, text)
+	plan, users, err := c.plan(r, text)
 	var in *directory.InputError
 	switch {
 	case errors.As(err, &in):
@@ -75,6 +77,9 @@ func (c *Console) planPage(w http.ResponseWriter, r *http.Request, text string, 
 		return
 	}
 	d.Plan, d.PlanID = &plan, planID(plan)
+	for _, sk := range plan.Skipped {
+		d.Skipped = append(d.Skipped, skipRow{sk.User, skipReason(users[sk.User])})
+	}
 	c.importPage(w, r, http.StatusOK, d)
 }
 
@@ -82,17 +87,44 @@ func (c *Console) importPage(w http.ResponseWriter, r *http.Request, status int,
 	c.render(w, r, current(r), status, "import", "Benutzer importieren", d)
 }
 
-// plan parses text as the CLI does and plans it against the store now.
-func (c *Console) plan(r *http.Request, text string) (directory.Plan, error) {
+// plan parses text as the CLI does and plans it against the store now;
+// it returns the stored users the plan was made against, by name.
+func (c *Console) plan(r *http.Request, text string) (directory.Plan, map[string]store.User, error) {
 	entries, err := directory.ReadCSV(strings.NewReader(text))
 	if err != nil {
-		return directory.Plan{}, err
+		return directory.Plan{}, nil, err
 	}
 	users, err := c.st.Users(r.Context())
 	if err != nil {
-		return directory.Plan{}, err
+		return directory.Plan{}, nil, err
 	}
-	return directory.MakePlan(users, entries, store.SourceCSV, directory.Options{})
+	byName := make(map[string]store.User, len(users))
+	for _, u := range users {
+		byName[u.Name] = u
+	}
+	p, err := directory.MakePlan(users, entries, store.SourceCSV, directory.Options{})
+	return p, byName, err
+}
+
+type skipRow struct{ User, Reason string }
+
+// skipReason says why MakePlan skips an existing user: it skips only
+// users added by hand and users of another import.
+func skipReason(u store.User) string {
+	if u.Source == store.SourceManual || u.Source == "" {
+		return "Von Hand angelegt; der Import ändert diesen Benutzer nicht."
+	}
+	return "Wird vom Import aus " + sourceName(u.Source) + " verwaltet."
+}
+
+func sourceName(src string) string {
+	switch src {
+	case store.SourceLDAP:
+		return "dem Verzeichnis (LDAP)"
+	case store.SourceCSV:
+		return "einer CSV-Datei"
+	}
+	return src
 }
 
 // planID is a digest of everything the plan would do, as the person read
@@ -109,7 +141,7 @@ func planID(p directory.Plan) string {
 func (c *Console) handleImportApply(w http.ResponseWriter, r *http.Request) {
 	a := current(r)
 	text := r.PostFormValue("csv")
-	plan, err := c.plan(r, text)
+	plan, _, err := c.plan(r, text)
 	if err != nil || planID(plan) != r.PostFormValue("plan") {
 		// Someone changed users meanwhile (or the form was altered): show
 		// the new plan rather than apply something nobody saw.
