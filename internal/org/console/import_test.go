@@ -165,3 +165,23 @@ func TestImportAppliesThePlanShown(t *testing.T) {
 		t.Errorf("audit of the console account = %v, want directory.user.create dieter", got)
 	}
 }
+
+// A file beyond the console's body limit is refused as too large (not as
+// an expired form), and nothing is read from it.
+func TestImportFileTooLarge(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	b := e.client(t)
+	if got := b.signIn(e.it, e.it.password); got != http.StatusSeeOther {
+		t.Fatalf("sign-in = %d", got)
+	}
+	tok := b.csrf("/console/import")
+	big := []byte("user,display name,groups\n" + strings.Repeat("zoe,Zoe Groß,kita\n", 20000))
+	res, page := b.postMultipart("/console/import", map[string]string{"csrf": tok}, big)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(page, "zu groß") {
+		t.Fatalf("%d-byte upload = %d, want 413 saying zu groß:\n%s", len(big), res.StatusCode, page)
+	}
+	if got := userNames(t, e.Store); slices.Contains(got, "zoe") {
+		t.Errorf("users = %v, want no zoe", got)
+	}
+}
