@@ -117,12 +117,30 @@ func (c *Console) allow(roles []string, h http.HandlerFunc) http.Handler {
 			c.status(w, r, a, http.StatusForbidden, "Diese Seite ist für Ihre Rolle nicht freigegeben.")
 			return
 		}
+		if r.Method == http.MethodPost && formTooBig(r) {
+			c.status(w, r, a, http.StatusRequestEntityTooLarge, fmt.Sprintf("Das Formular ist zu groß (höchstens %d KiB). Eine CSV-Datei für den Import teilen Sie bitte in kleinere Dateien auf.", maxFormBytes>>10))
+			return
+		}
 		if r.Method == http.MethodPost && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(a.csrf)) != 1 {
 			c.status(w, r, a, http.StatusForbidden, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.")
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, a)))
 	})
+}
+
+// formTooBig parses the form and says whether it exceeded maxFormBytes
+// (ServeHTTP's limit), so a large upload is not mistaken for a missing
+// CSRF token. Other parse errors are left to the token check.
+func formTooBig(r *http.Request) bool {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(maxFormBytes)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig)
 }
 
 // audit records a change made through the console; a failed write fails

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,6 +283,38 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("import_users_from_csv", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "benutzer.csv")
+		csv := "user,display name,groups\nanna,Anna Beispiel,buergerbuero\nclara,Clara Schäfer,kita;buergerbuero\ndieter,\"Dieter Müller, Dr.\",bauamt\n"
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		do(t, it, "import form", chromedp.Navigate(e.URL+"/console/import"), chromedp.WaitVisible(chromedp.ID("file")),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+			chromedp.Click(chromedp.CSS(`form[action="/console/import"] button`)),
+			chromedp.WaitVisible(chromedp.ID("plan")))
+		got := mainText(t, it)
+		for _, want := range []string{"Clara Schäfer", "Dieter Müller, Dr.", "2 neu", "1 übersprungen", "Von Hand angelegt"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("plan page lacks %q:\n%s", want, got)
+			}
+		}
+		if u, err := e.Store.User(ctx, "clara"); err == nil {
+			t.Fatalf("the plan alone created %+v", u)
+		}
+		screenshot(t, it, "import")
+		do(t, it, "apply", chromedp.Click(chromedp.CSS(`form[action="/console/import/apply"] button`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		if got := location(t, it); !strings.Contains(got, "/console/users") {
+			t.Fatalf("after Übernehmen at %s, want the users page", got)
+		}
+		if got := mainText(t, it); !strings.Contains(got, "Clara Schäfer") || !strings.Contains(got, "Dieter Müller, Dr.") || !strings.Contains(got, "2 angelegt") {
+			t.Fatalf("users page after the import: %q", got)
+		}
+		if got := auditActions(t, e.Store, "console:"+e.it.name); !slices.Contains(got, "directory.user.create clara") {
+			t.Errorf("audit = %v, want directory.user.create clara by the console account", got)
+		}
+	})
+
 	t.Run("print_letters", func(t *testing.T) {
 		do(t, it, "letters form", chromedp.Navigate(e.URL+"/console/letters"), chromedp.WaitVisible(chromedp.ID("u-bernd")),
 			chromedp.Click(chromedp.ID("u-bernd")))
@@ -319,7 +352,7 @@ func TestBrowser(t *testing.T) {
 		if got := location(t, hd); !strings.HasSuffix(got, "/console/helpdesk") {
 			t.Fatalf("helpdesk lands on %s", got)
 		}
-		for _, p := range []string{"users", "devices", "announcements", "letters", "audit"} {
+		for _, p := range []string{"users", "import", "devices", "announcements", "letters", "audit"} {
 			do(t, hd, p, chromedp.Navigate(e.URL+"/console/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 			if got := mainText(t, hd); !strings.Contains(got, "nicht freigegeben") {
 				t.Errorf("helpdesk opened %s: %q", p, got)

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	_ "time/tzdata" // times are shown in Europe/Berlin on any server
 
@@ -192,6 +193,12 @@ var funcs = template.FuncMap{
 			return "–"
 		}
 		return t.In(berlin).Format("02.01.2006 15:04")
+	},
+	"join": func(gs []string) string {
+		if len(gs) == 0 {
+			return "–"
+		}
+		return strings.Join(gs, ", ")
 	},
 	"role": func(r string) string {
 		if r == store.RoleIT {

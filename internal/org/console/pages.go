@@ -61,6 +61,9 @@ func (c *Console) Routes() []Route {
 		{"GET " + Prefix + "audit", itOnly},
 		{"GET " + Prefix + "letters", itOnly},
 		{"POST " + Prefix + "letters", itOnly},
+		{"GET " + Prefix + "import", itOnly},
+		{"POST " + Prefix + "import", itOnly},
+		{"POST " + Prefix + "import/apply", itOnly},
 		{"GET " + Prefix + "helpdesk", anyRole},
 		{"POST " + Prefix + "helpdesk/unlock", anyRole},
 		{"POST " + Prefix + "helpdesk/letter", anyRole},
@@ -83,6 +86,9 @@ func (c *Console) handlers() map[string]http.HandlerFunc {
 		"GET " + Prefix + "audit":            c.handleAudit,
 		"GET " + Prefix + "letters":          c.handleLettersForm,
 		"POST " + Prefix + "letters":         c.handleLetters,
+		"GET " + Prefix + "import":           c.handleImportForm,
+		"POST " + Prefix + "import":          c.handleImportPlan,
+		"POST " + Prefix + "import/apply":    c.handleImportApply,
 		"GET " + Prefix + "helpdesk":         c.handleHelpdesk,
 		"POST " + Prefix + "helpdesk/unlock": c.handleUnlock,
 		"POST " + Prefix + "helpdesk/letter": c.handleHelpdeskLetter,
@@ -111,6 +117,7 @@ func nav(a *account, path string) []navItem {
 	if a.Role == store.RoleIT {
 		items = []navItem{
 			{Prefix + "users", "Benutzer und Gruppen", false},
+			{Prefix + "import", "Import", false},
 			{Prefix + "devices", "Geräte", false},
 			{Prefix + "sessions", "Aktive Sitzungen", false},
 			{Prefix + "announcements", "Mitteilungen", false},
