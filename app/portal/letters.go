@@ -63,27 +63,11 @@ func printLetters(args []string, out io.Writer) error {
 	}
 
 	now := time.Now()
-	var ls []letters.Letter
-	var issueErr error
-	for i, u := range users {
-		code, err := portalsrv.IssueActivationCode(ctx, st, u.Name, now, *valid)
-		if err != nil {
-			issueErr = fmt.Errorf("issuing the code for %s (letter %d of %d): %w", u.Name, i+1, len(users), err)
-			break
+	ls, issueErr := letters.Issue(ctx, st, users, now, *valid, adminActor(), AuditLetterIssue, func(done int) {
+		if done%100 == 0 {
+			fmt.Fprintf(out, "letters: %d of %d codes issued\n", done, len(users))
 		}
-		ls = append(ls, letters.Letter{FullName: u.DisplayName, User: u.Name, Code: code, ValidUntil: now.Add(*valid)})
-		// One entry per code: who issued a code to whom, and when, is
-		// what the audit log is asked about when a letter goes astray.
-		err = st.AppendAudit(ctx, store.AuditEvent{At: now, Actor: adminActor(), Action: AuditLetterIssue, Subject: u.Name,
-			Details: map[string]string{"valid_until": now.Add(*valid).UTC().Format(time.RFC3339)}})
-		if err != nil {
-			issueErr = fmt.Errorf("the code for %s (letter %d of %d) was issued, but writing the audit log failed: %w", u.Name, i+1, len(users), err)
-			break
-		}
-		if (i+1)%100 == 0 {
-			fmt.Fprintf(out, "letters: %d of %d codes issued\n", i+1, len(users))
-		}
-	}
+	})
 	if len(ls) > 0 {
 		err := atomicfile.Write(*outPath, 0o600, func(w io.Writer) error { return letters.Write(w, *lang, from, now, ls) })
 		if err != nil {

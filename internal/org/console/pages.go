@@ -486,7 +486,7 @@ func (c *Console) writeLetters(w http.ResponseWriter, r *http.Request, names []s
 	ctx := r.Context()
 	a := current(r)
 	now := c.cfg.Now()
-	var ls []letters.Letter
+	users := make([]store.User, 0, len(names))
 	for _, n := range names {
 		u, err := c.st.User(ctx, portalsrv.NormaliseUser(n))
 		if errors.Is(err, store.ErrNotFound) {
@@ -497,16 +497,12 @@ func (c *Console) writeLetters(w http.ResponseWriter, r *http.Request, names []s
 			c.fail(w, r, err)
 			return
 		}
-		code, err := portalsrv.IssueActivationCode(ctx, c.st, u.Name, now, c.cfg.ActivationTTL)
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		if err := c.audit(ctx, a, "console.letter", u.Name, map[string]string{"valid_until": now.Add(c.cfg.ActivationTTL).UTC().Format(time.RFC3339)}); err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		ls = append(ls, letters.Letter{FullName: u.DisplayName, User: u.Name, Code: code, ValidUntil: now.Add(c.cfg.ActivationTTL)})
+		users = append(users, u)
+	}
+	ls, err := letters.Issue(ctx, c.st, users, now, c.cfg.ActivationTTL, a.actor(), "console.letter", nil)
+	if err != nil {
+		c.fail(w, r, err)
+		return
 	}
 	var buf bytes.Buffer
 	if err := letters.Write(&buf, "de", c.cfg.Sender, now, ls); err != nil {
