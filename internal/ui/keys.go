@@ -81,14 +81,7 @@ func (k *windowKeys) newButton(label string, icon fyne.Resource, tapped func()) 
 }
 
 func (b *keyButton) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		b.keys.typedKey(ev)
-	case fyne.KeyReturn, fyne.KeyEnter:
-		b.Button.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace, Physical: ev.Physical})
-	default:
-		b.Button.TypedKey(ev)
-	}
+	routeKey(ev, b.keys.typedKey, func() { b.Button.TypedKey(asSpace(ev)) }, b.Button.TypedKey)
 }
 
 // keyList is a list where Enter picks the highlighted row as Space does,
@@ -106,14 +99,7 @@ func (k *windowKeys) newList(length func() int, create func() fyne.CanvasObject,
 }
 
 func (l *keyList) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		l.keys.typedKey(ev)
-	case fyne.KeyReturn, fyne.KeyEnter:
-		l.List.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace, Physical: ev.Physical})
-	default:
-		l.List.TypedKey(ev)
-	}
+	routeKey(ev, l.keys.typedKey, func() { l.List.TypedKey(asSpace(ev)) }, l.List.TypedKey)
 }
 
 // dialogButton is a button in a dialog over a window: Enter presses it
@@ -133,14 +119,7 @@ func newDialogButton(label string, icon fyne.Resource, tapped, escape func()) *d
 
 // TypedKey implements fyne.Focusable.
 func (b *dialogButton) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		b.onEscape()
-	case fyne.KeyReturn, fyne.KeyEnter:
-		b.Tapped(nil)
-	default:
-		b.Button.TypedKey(ev)
-	}
+	routeKey(ev, func(*fyne.KeyEvent) { b.onEscape() }, func() { b.Tapped(nil) }, b.Button.TypedKey)
 }
 
 // keyCheck is a check box that Enter toggles as Space does, and whose
@@ -158,14 +137,8 @@ func (k *windowKeys) newCheck(label string, changed func(bool)) *keyCheck {
 }
 
 func (c *keyCheck) TypedKey(ev *fyne.KeyEvent) {
-	switch ev.Name {
-	case fyne.KeyEscape:
-		c.keys.typedKey(ev)
-	case fyne.KeyReturn, fyne.KeyEnter:
-		c.Check.TypedRune(' ') // Fyne's check toggles on the rune of Space
-	default:
-		c.Check.TypedKey(ev)
-	}
+	// Fyne's check toggles on the rune of Space, not its key.
+	routeKey(ev, c.keys.typedKey, func() { c.Check.TypedRune(' ') }, c.Check.TypedKey)
 }
 
 // keySelect is a drop-down list that Enter opens as Space does, and
@@ -183,12 +156,24 @@ func (k *windowKeys) newSelect(options []string, changed func(string)) *keySelec
 }
 
 func (s *keySelect) TypedKey(ev *fyne.KeyEvent) {
+	routeKey(ev, s.keys.typedKey, func() { s.Select.TypedKey(asSpace(ev)) }, s.Select.TypedKey)
+}
+
+// routeKey is the one rule of the keyboard-aware widgets above: Escape
+// goes to escape (the window or dialog), Enter and Return press as Space
+// would, every other key goes to the widget's own handler.
+func routeKey(ev *fyne.KeyEvent, escape func(*fyne.KeyEvent), press func(), own func(*fyne.KeyEvent)) {
 	switch ev.Name {
 	case fyne.KeyEscape:
-		s.keys.typedKey(ev)
+		escape(ev)
 	case fyne.KeyReturn, fyne.KeyEnter:
-		s.Select.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace, Physical: ev.Physical})
+		press()
 	default:
-		s.Select.TypedKey(ev)
+		own(ev)
 	}
+}
+
+// asSpace is ev as the Space key, which Fyne's widgets act on.
+func asSpace(ev *fyne.KeyEvent) *fyne.KeyEvent {
+	return &fyne.KeyEvent{Name: fyne.KeySpace, Physical: ev.Physical}
 }
