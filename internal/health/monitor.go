@@ -391,10 +391,12 @@ func (m *Monitor) jitter(d time.Duration) time.Duration {
 }
 
 // nextWait is how long until the earliest due probe.
+// It reads the session as the loop last saw it (loopActive), not as
+// SessionStarted just set it: the tunnel probes of a session the loop has
+// not begun yet are not due, and counting them as never probed made Run
+// sleep 0 s once.
 func (m *Monitor) nextWait(now time.Time) time.Duration {
-	m.mu.Lock()
-	active := m.active
-	m.mu.Unlock()
+	active := m.loopActive
 	var earliest time.Time
 	consider := func(t time.Time) {
 		if !t.IsZero() && (earliest.IsZero() || t.Before(earliest)) {

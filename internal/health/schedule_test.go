@@ -59,6 +59,23 @@ func TestSchedulerQuickAfterChangeSlowWhenWell(t *testing.T) {
 	}
 }
 
+// A session that starts between the loop's launch and its next sleep is
+// the loop's to begin: until then its tunnel probes are not due (CI once
+// saw Run sleep 0 s here).
+func TestSessionStartedBetweenRoundsIsNotDueYet(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mon.round(context.Background()) // the host links, no session yet
+	e.mon.SessionStarted(e.tunnel, e.gwAddr)
+	if got, want := e.mon.nextWait(e.clock.Now()), DefaultTiming().Every[LocalNetwork]; got != want {
+		t.Errorf("wait before the loop saw the session = %v, want %v", got, want)
+	}
+	e.step()
+	if got, want := e.mon.nextWait(e.clock.Now()), DefaultTiming().Every[Gateway]; got != want {
+		t.Errorf("wait once the loop began the session = %v, want %v", got, want)
+	}
+}
+
 func TestSchedulerMergesNearbyChecks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
