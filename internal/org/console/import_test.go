@@ -97,9 +97,16 @@ func TestImportBadCSVAppliesNothing(t *testing.T) {
 	if res.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad file = %d, want 422:\n%s", res.StatusCode, page)
 	}
-	for _, want := range []string{`aria-invalid="true" aria-describedby="file-error"`, `id="file-error"`, "line 3:", "line 4:"} {
+	for _, want := range []string{`aria-invalid="true" aria-describedby="file-error"`, `id="file-error"`,
+		"<li>Zeile 3: 1 Feld statt 2 oder 3.", "<li>Zeile 4: Der Benutzername fehlt.</li>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s:\n%s", want, page)
+		}
+	}
+	// The directory package's English stays out of the German page.
+	for _, english := range []string{"line 3", "fields, want", "user name is empty"} {
+		if strings.Contains(page, english) {
+			t.Errorf("page shows the English %q:\n%s", english, page)
 		}
 	}
 	if strings.Contains(page, "/console/import/apply") {
