@@ -40,7 +40,7 @@ func ReadCSV(r io.Reader) ([]Entry, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				problems = append(problems, Problem{Code: ProblemSyntax, Where: Where{Line: pe.Line}, Column: pe.Column, Err: pe.Err})
+				problems = append(problems, Problem{Code: ProblemSyntax, Where: Where{Line: pe.Line}, Column: runeColumn(data, pe.Line, pe.Column), Err: pe.Err})
 				continue
 			}
 			return nil, fmt.Errorf("reading the CSV file: %w", err)
@@ -72,4 +72,15 @@ func ReadCSV(r io.Reader) ([]Entry, error) {
 		return nil, &InputError{Problems: problems}
 	}
 	return out, nil
+}
+
+// runeColumn turns encoding/csv's byte column into the character a
+// person counts to: "Zeichen 13" on a line with umlauts.
+func runeColumn(data []byte, line, byteColumn int) int {
+	lines := bytes.SplitN(data, []byte("\n"), line+1)
+	if line < 1 || line > len(lines) {
+		return byteColumn
+	}
+	l := lines[line-1]
+	return utf8.RuneCount(l[:min(max(byteColumn-1, 0), len(l))]) + 1
 }

@@ -49,7 +49,8 @@ const (
 type Problem struct {
 	Code  ProblemCode
 	Where Where
-	// Column (1-based) of a ProblemSyntax.
+	// Column of a ProblemSyntax: the character (not byte) on the line,
+	// from 1.
 	Column int
 	// Field is the CSV field ("user") or the LDAP attribute concerned.
 	Field string
