@@ -251,20 +251,15 @@ func refusalText(e *directory.TooManyDisablesError) string {
 		germanInt(e.Disable), germanInt(e.Active), germanInt(e.Allowed), limit)
 }
 
-// germanInt writes n with German thousands separators: 4.812.
+// germanInt writes a count with German thousands separators: 4.812.
 func germanInt(n int) string {
 	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
 	var b strings.Builder
 	for i, r := range s {
 		if i > 0 && (len(s)-i)%3 == 0 {
 			b.WriteByte('.')
 		}
 		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
 	}
 	return b.String()
 }
