@@ -37,8 +37,8 @@ commands:
   user add NAME [--display-name N] [--groups a,b] [--valid D]  add a user, print the activation code once
   user code NAME [--valid D]                                    issue a new activation code (lost letter, new laptop)
   user list                                                     list users
-  directory sync --config F [--dry-run]                         import and sync users and groups from LDAP/AD
-  directory import-csv FILE [--dry-run]                         import users from CSV: user,display name,groups (a;b)
+  directory sync --config F [--dry-run] [--max-disable N|P%]    import and sync users and groups from LDAP/AD
+  directory import-csv FILE [--dry-run] [--max-disable N|P%]    import users from CSV: user,display name,groups (a;b)
   letters --out F.pdf [--not-enrolled | NAME…] [--profile P]   issue new activation codes and print the letters
   announce post|edit --id ID …                                  publish or change an announcement
   announce expire --id ID                                       end an announcement now

@@ -315,6 +315,46 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("import_beyond_the_disable_limit_refused_in_german", func(t *testing.T) {
+		names := addCSVUsers(t, e, 40)
+		file := filepath.Join(t.TempDir(), "benutzer-gekuerzt.csv")
+		// Cut short: clara, dieter and 3 of the 40.
+		csv := "user,display name,groups\nclara,Clara Schäfer,kita;buergerbuero\ndieter,\"Dieter Müller, Dr.\",bauamt\n"
+		for _, n := range names[:3] {
+			csv += n + ",Mitarbeiterin,kita\n"
+		}
+		if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		do(t, it, "import form", chromedp.Navigate(e.URL+"/console/import"), chromedp.WaitVisible(chromedp.ID("file")),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+			chromedp.Click(chromedp.CSS(`form[action="/console/import"] button`)),
+			chromedp.WaitVisible(chromedp.ID("refusal")))
+		got := mainText(t, it)
+		for _, want := range []string{"Der Import würde 37 von 42 aktiven Benutzerkonten sperren", "höchstens 10 Konten", "Es wurde nichts geändert.", "37 Konten sollen gesperrt werden"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("plan page lacks %q:\n%s", want, got)
+			}
+		}
+		screenshot(t, it, "import-refused")
+		// Übernehmen without the checkbox: refused, nothing disabled.
+		do(t, it, "apply unconfirmed", chromedp.Click(chromedp.CSS(`form[action="/console/import/apply"] button`)), chromedp.WaitVisible(chromedp.ID("confirm-error")))
+		if got := disabledUsers(t, e.Store); len(got) != 0 {
+			t.Fatalf("an unconfirmed import disabled %v", got)
+		}
+		// With the keyboard: focus the checkbox, Space ticks it, Enter
+		// on the button sends.
+		do(t, it, "apply confirmed", chromedp.Focus(chromedp.ID("confirm_disable")), chromedp.KeyEvent(" "),
+			chromedp.Focus(chromedp.CSS(`form[action="/console/import/apply"] button`)), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.CSS(".notice")))
+		if got := mainText(t, it); !strings.Contains(got, "37 gesperrt") {
+			t.Errorf("users page after the confirmed import: %q", got)
+		}
+		if got := disabledUsers(t, e.Store); !slices.Equal(got, names[3:]) {
+			t.Errorf("disabled = %v, want %v", got, names[3:])
+		}
+	})
+
 	t.Run("print_letters", func(t *testing.T) {
 		do(t, it, "letters form", chromedp.Navigate(e.URL+"/console/letters"), chromedp.WaitVisible(chromedp.ID("u-bernd")),
 			chromedp.Click(chromedp.ID("u-bernd")))

@@ -23,13 +23,13 @@ func ReadCSV(r io.Reader) ([]Entry, error) {
 	// Spreadsheets save UTF-8 with a byte order mark.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		return nil, &InputError{Problems: []string{"the file is not UTF-8 text (save it as \"CSV UTF-8\")"}}
+		return nil, &InputError{Problems: []Problem{{Code: ProblemNotUTF8}}}
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1 // checked below, with a clearer message
 	cr.TrimLeadingSpace = true
 	var out []Entry
-	var problems []string
+	var problems []Problem
 	first := true
 	for {
 		rec, err := cr.Read()
@@ -40,7 +40,7 @@ func ReadCSV(r io.Reader) ([]Entry, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				problems = append(problems, fmt.Sprintf("line %d: %v", pe.Line, pe.Err))
+				problems = append(problems, Problem{Code: ProblemSyntax, Where: Where{Line: pe.Line}, Column: runeColumn(data, pe.Line, pe.Column), Err: pe.Err})
 				continue
 			}
 			return nil, fmt.Errorf("reading the CSV file: %w", err)
@@ -53,14 +53,14 @@ func ReadCSV(r io.Reader) ([]Entry, error) {
 		if isFirst && strings.EqualFold(strings.TrimSpace(rec[0]), "user") {
 			continue
 		}
-		where := fmt.Sprintf("line %d", line)
+		where := Where{Line: line}
 		if len(rec) < 2 || len(rec) > 3 {
-			problems = append(problems, fmt.Sprintf("%s: %d fields, want user,display name,groups (groups separated by ;)", where, len(rec)))
+			problems = append(problems, Problem{Code: ProblemFieldCount, Where: where, Fields: len(rec)})
 			continue
 		}
 		e := Entry{Name: strings.TrimSpace(rec[0]), DisplayName: strings.TrimSpace(rec[1]), Where: where}
 		if e.Name == "" {
-			problems = append(problems, where+": the user name is empty")
+			problems = append(problems, Problem{Code: ProblemNoUserName, Where: where, Field: "user"})
 			continue
 		}
 		if len(rec) == 3 {
@@ -72,4 +72,15 @@ func ReadCSV(r io.Reader) ([]Entry, error) {
 		return nil, &InputError{Problems: problems}
 	}
 	return out, nil
+}
+
+// runeColumn turns encoding/csv's byte column into the character a
+// person counts to: "Zeichen 13" on a line with umlauts.
+func runeColumn(data []byte, line, byteColumn int) int {
+	lines := bytes.SplitN(data, []byte("\n"), line+1)
+	if line < 1 || line > len(lines) {
+		return byteColumn
+	}
+	l := lines[line-1]
+	return utf8.RuneCount(l[:min(max(byteColumn-1, 0), len(l))]) + 1
 }

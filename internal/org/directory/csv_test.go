@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/org/directory"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/store"
 )
 
@@ -24,9 +26,9 @@ func TestReadCSV(t *testing.T) {
 		t.Fatalf("ReadCSV: %v", err)
 	}
 	want := []directory.Entry{
-		{Name: "Anna.Schmidt", DisplayName: "Anna Schmidt", Groups: []string{"Bauamt", "IT"}, Where: "line 2"},
-		{Name: "joerg", DisplayName: "Müller, Jörg", Groups: []string{""}, Where: "line 4"},
-		{Name: "kai", DisplayName: "Kai Böhm", Where: "line 5"},
+		{Name: "Anna.Schmidt", DisplayName: "Anna Schmidt", Groups: []string{"Bauamt", "IT"}, Where: directory.Where{Line: 2}},
+		{Name: "joerg", DisplayName: "Müller, Jörg", Groups: []string{""}, Where: directory.Where{Line: 4}},
+		{Name: "kai", DisplayName: "Kai Böhm", Where: directory.Where{Line: 5}},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("ReadCSV = %+v, want %+v", got, want)
@@ -58,10 +60,22 @@ func TestReadCSVReportsEveryBadLine(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	if len(ie.Problems) != 4 {
-		t.Errorf("problems = %q, want 4", ie.Problems)
+	want := []directory.Problem{
+		{Code: directory.ProblemFieldCount, Where: directory.Where{Line: 2}, Fields: 1},
+		{Code: directory.ProblemNoUserName, Where: directory.Where{Line: 3}, Field: "user"},
+		{Code: directory.ProblemFieldCount, Where: directory.Where{Line: 4}, Fields: 4},
+		{Code: directory.ProblemSyntax, Where: directory.Where{Line: 5}, Column: 11, Err: csv.ErrQuote},
 	}
-	if _, err := directory.ReadCSV(strings.NewReader("anna,\xff\xfe,x\n")); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+	if len(ie.Problems) != len(want) {
+		t.Fatalf("problems = %+v, want %d", ie.Problems, len(want))
+	}
+	for i, w := range want {
+		if g := ie.Problems[i]; g != w {
+			t.Errorf("problem %d = %#v, want %#v", i, g, w)
+		}
+	}
+	_, err = directory.ReadCSV(strings.NewReader("anna,\xff\xfe,x\n"))
+	if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Code != directory.ProblemNotUTF8 || !strings.Contains(err.Error(), "UTF-8") {
 		t.Errorf("non-UTF-8 file: %v", err)
 	}
 }
@@ -71,11 +85,19 @@ func TestReadCSVReportsEveryBadLine(t *testing.T) {
 func TestPlanRefusesBadEntries(t *testing.T) {
 	t.Parallel()
 	_, err := directory.MakePlan(nil, []directory.Entry{
-		{Name: "Anna", Where: "line 1"}, {Name: "anna ", Where: "line 7"}, {Name: "x\x00y", Where: "line 9"},
+		{Name: "Anna", Where: directory.Where{Line: 1}}, {Name: "anna ", Where: directory.Where{Line: 7}}, {Name: "x\x00y", Where: directory.Where{Line: 9}},
 	}, store.SourceCSV, directory.Options{})
 	var ie *directory.InputError
-	if !errors.As(err, &ie) || len(ie.Problems) != 2 || !strings.Contains(ie.Problems[0], "line 7") || !strings.Contains(ie.Problems[0], "line 1") {
-		t.Errorf("MakePlan = %v, want the duplicate at line 7 (first at line 1) and the bad name", err)
+	if !errors.As(err, &ie) || len(ie.Problems) != 2 || !strings.Contains(err.Error(), `line 7: user "anna" is also at line 1`) {
+		t.Fatalf("MakePlan = %v, want the duplicate at line 7 (first at line 1) and the bad name", err)
+	}
+	// The console words them itself: every fact is in fields.
+	dup, bad := ie.Problems[0], ie.Problems[1]
+	if dup.Code != directory.ProblemDuplicate || dup.Where.Line != 7 || dup.Other.Line != 1 || dup.Value != "anna" || dup.Field != "user" {
+		t.Errorf("duplicate = %+v", dup)
+	}
+	if bad.Code != directory.ProblemBadUserName || bad.Where.Line != 9 || !errors.Is(bad, portalsrv.ErrUserNameUntypable) {
+		t.Errorf("bad name = %+v, want ErrUserNameUntypable at line 9", bad)
 	}
 }
 

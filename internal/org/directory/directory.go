@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,8 +31,8 @@ type Entry struct {
 	DisplayName string
 	// Groups are announcement audiences and working-hours groups.
 	Groups []string
-	// Where says where the entry came from ("line 4", a DN), for errors.
-	Where string
+	// Where says where the entry came from, for errors.
+	Where Where
 }
 
 // Audit actions of the import (see docs/operations.md).
@@ -40,6 +41,9 @@ const (
 	AuditUserUpdate  = "directory.user.update"
 	AuditUserDisable = "directory.user.disable"
 	AuditUserEnable  = "directory.user.enable"
+	// AuditImportRefused: Apply refused a plan that would disable more
+	// users than its limit allows; nothing was changed.
+	AuditImportRefused = "directory.import.refused"
 )
 
 // Options tune a plan.
@@ -48,6 +52,14 @@ type Options struct {
 	// same name: they are updated (and then belong to the import), and
 	// disabled when missing from the source.
 	TakeOverManual bool
+	// MaxDisable bounds how many users the plan may disable; nil means
+	// DefaultDisableLimit.
+	MaxDisable *DisableLimit
+	// ConfirmDisable lets a plan beyond MaxDisable be applied when it
+	// disables exactly this many users. The operator confirms the number
+	// the refusal named, so a confirmation left in a timer's command line
+	// does not wave through the next, different mass disable.
+	ConfirmDisable int
 }
 
 // Change is one planned change of a user.
@@ -68,21 +80,28 @@ type Plan struct {
 	Create, Update, Disable, Enable []Change
 	Skipped                         []Skip
 	Unchanged                       int
+	// Active is how many active users the import manages now (the ones
+	// it could disable); MaxDisable how many of them it may disable
+	// without confirmation, by Limit.
+	Active, MaxDisable int
+	Limit              DisableLimit
+	// DisableConfirmed: Options.ConfirmDisable named len(Disable).
+	DisableConfirmed bool
+}
+
+// CheckDisableLimit returns a *TooManyDisablesError if the plan disables
+// more users than its limit allows and that was not confirmed. Apply
+// checks it; callers check it first to show the refusal with the plan.
+func (p Plan) CheckDisableLimit() error {
+	if len(p.Disable) <= p.MaxDisable || p.DisableConfirmed {
+		return nil
+	}
+	return &TooManyDisablesError{Source: p.Source, Disable: len(p.Disable), Active: p.Active, Allowed: p.MaxDisable, Limit: p.Limit}
 }
 
 // Empty reports whether the plan changes nothing.
 func (p Plan) Empty() bool {
 	return len(p.Create)+len(p.Update)+len(p.Disable)+len(p.Enable) == 0
-}
-
-// InputError lists what is wrong with a source's entries, each with
-// where it is; nothing is applied while there is one.
-type InputError struct {
-	Problems []string
-}
-
-func (e *InputError) Error() string {
-	return fmt.Sprintf("%d problems, nothing was changed:\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
 }
 
 // ErrEmptySource is returned when the source has no users but the store
@@ -94,15 +113,15 @@ var ErrEmptySource = errors.New("the source lists no users; refusing to disable 
 func MakePlan(existing []store.User, desired []Entry, source string, opts Options) (Plan, error) {
 	p := Plan{Source: source}
 	want := make(map[string]Entry, len(desired))
-	var problems []string
+	var problems []Problem
 	for _, e := range desired {
 		name := portalsrv.NormaliseUser(e.Name)
 		if err := portalsrv.ValidateUserName(name); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: user %q: %v", e.Where, e.Name, err))
+			problems = append(problems, Problem{Code: ProblemBadUserName, Where: e.Where, Field: "user", Value: e.Name, Err: err})
 			continue
 		}
 		if prev, ok := want[name]; ok {
-			problems = append(problems, fmt.Sprintf("%s: user %q is also at %s", e.Where, name, prev.Where))
+			problems = append(problems, Problem{Code: ProblemDuplicate, Where: e.Where, Field: "user", Value: name, Other: prev.Where})
 			continue
 		}
 		e.Name = name
@@ -124,7 +143,15 @@ func MakePlan(existing []store.User, desired []Entry, source string, opts Option
 		if u.Source == source {
 			managed++
 		}
+		if !u.Disabled() && (u.Source == source || (u.Source == store.SourceManual && opts.TakeOverManual)) {
+			p.Active++
+		}
 	}
+	p.Limit = DefaultDisableLimit
+	if opts.MaxDisable != nil {
+		p.Limit = *opts.MaxDisable
+	}
+	p.MaxDisable = p.Limit.Allowed(p.Active)
 	if len(want) == 0 && managed > 0 {
 		return Plan{}, ErrEmptySource
 	}
@@ -166,6 +193,7 @@ func MakePlan(existing []store.User, desired []Entry, source string, opts Option
 			p.Disable = append(p.Disable, Change{User: u.Name, Before: u})
 		}
 	}
+	p.DisableConfirmed = opts.ConfirmDisable > 0 && opts.ConfirmDisable == len(p.Disable)
 	return p, nil
 }
 
@@ -188,10 +216,21 @@ type Result struct {
 }
 
 // Apply carries out p on st and records every change in the audit log as
-// actor. It stops at the first error; what was applied until then is in
-// the Result and the audit log, and a new run plans the rest.
+// actor. A plan beyond its disable limit (CheckDisableLimit) changes
+// nothing: the refusal is recorded in the audit log and returned.
+// Otherwise Apply stops at the first error; what was applied until then
+// is in the Result and the audit log, and a new run plans the rest.
 func Apply(ctx context.Context, st store.Store, p Plan, actor string, now time.Time) (Result, error) {
 	var r Result
+	if refused := p.CheckDisableLimit(); refused != nil {
+		err := st.AppendAudit(ctx, store.AuditEvent{At: now, Actor: actor, Action: AuditImportRefused, Subject: p.Source, Details: map[string]string{
+			"source": p.Source, "would_disable": strconv.Itoa(len(p.Disable)), "active": strconv.Itoa(p.Active),
+			"allowed": strconv.Itoa(p.MaxDisable), "limit": p.Limit.String()}})
+		if err != nil {
+			return r, errors.Join(refused, fmt.Errorf("writing the refusal to the audit log: %w", err))
+		}
+		return r, refused
+	}
 	audit := func(action, subject string, details map[string]string) error {
 		if details == nil {
 			details = map[string]string{}

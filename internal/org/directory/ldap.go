@@ -256,11 +256,11 @@ func ReadLDAP(ctx context.Context, c LDAPConfig) ([]Entry, error) {
 	}
 
 	out := make([]Entry, 0, len(users.Entries))
-	var problems []string
+	var problems []Problem
 	for _, e := range users.Entries {
 		name := e.GetEqualFoldAttributeValue(c.UserAttribute)
 		if name == "" {
-			problems = append(problems, fmt.Sprintf("%s: no %s", e.DN, c.UserAttribute))
+			problems = append(problems, Problem{Code: ProblemNoUserName, Where: Where{DN: e.DN}, Field: c.UserAttribute})
 			continue
 		}
 		var groupDNs []string
@@ -274,7 +274,7 @@ func ReadLDAP(ctx context.Context, c LDAPConfig) ([]Entry, error) {
 			Name:        name,
 			DisplayName: e.GetEqualFoldAttributeValue(c.DisplayNameAttribute),
 			Groups:      c.mapGroups(groupDNs),
-			Where:       e.DN,
+			Where:       Where{DN: e.DN},
 		})
 	}
 	if len(problems) > 0 {

@@ -392,3 +392,87 @@ func TestLDAPOverTLS(t *testing.T) {
 		})
 	}
 }
+
+// A wrong filter that still finds a few people must not disable the
+// rest of the city: the sync is refused, nobody is disabled, no device
+// revoked, and the refusal is in the audit log. Confirmed with the
+// number the refusal named, the same sync goes through.
+func TestLDAPWrongFilterIsRefused(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	var ps []ldaptest.Person
+	for i := range n {
+		ps = append(ps, ldaptest.Person{UID: fmt.Sprintf("user%03d", i), CN: fmt.Sprintf("Mitarbeiter Nr. %d", i)})
+	}
+	srv := ldaptest.Start(t, ldaptest.Options{LDIF: ldaptest.People(ps...)})
+	cfg := openldapConfig(t, srv)
+	env := portaltest.Start(t, portaltest.Options{})
+	st := env.Store
+	ctx := context.Background()
+	if _, res := sync(t, st, cfg, env.Clock.Now()); res.Created != n {
+		t.Fatalf("first sync created %d, want %d", res.Created, n)
+	}
+	for i := range n {
+		uid := fmt.Sprintf("user%03d", i)
+		_, err := st.RegisterDevice(ctx, store.Device{ID: "dev-" + uid, User: uid, Name: "Laptop", PublicKey: portaltest.NewWGKey(),
+			CredentialHash: "cred-" + uid, EnrollmentHash: "enr-" + uid, CreatedAt: env.Clock.Now()},
+			store.AddressPool{Prefix: env.Server.Tunnel().Pool, First: env.Server.Tunnel().First})
+		if err != nil {
+			t.Fatalf("RegisterDevice: %v", err)
+		}
+	}
+
+	// Someone narrows the filter by mistake: 10 of 60 people match.
+	wrong := cfg
+	wrong.Filter = "(&(objectClass=inetOrgPerson)(uid=user00*))"
+	entries, err := directory.ReadLDAP(ctx, wrong)
+	if err != nil || len(entries) != 10 {
+		t.Fatalf("ReadLDAP with the narrow filter = %d entries, %v; want 10", len(entries), err)
+	}
+	users, _ := st.Users(ctx)
+	plan, err := directory.MakePlan(users, entries, store.SourceLDAP, directory.Options{})
+	if err != nil {
+		t.Fatalf("MakePlan: %v", err)
+	}
+	env.Clock.Advance(time.Minute)
+	res, err := directory.Apply(ctx, st, plan, "admin:test", env.Clock.Now())
+	var tooMany *directory.TooManyDisablesError
+	if !errors.As(err, &tooMany) || tooMany.Disable != 50 || tooMany.Active != 60 || tooMany.Allowed != 10 {
+		t.Fatalf("Apply with the narrow filter = %+v, %v; want 50 of 60 refused, 10 allowed", res, err)
+	}
+	after, _ := st.Users(ctx)
+	for _, u := range after {
+		if u.Disabled() {
+			t.Errorf("user %s disabled by a refused sync", u.Name)
+		}
+	}
+	devs, _ := st.Devices(ctx)
+	for _, d := range devs {
+		if !d.RevokedAt.IsZero() {
+			t.Errorf("device %s revoked by a refused sync", d.ID)
+		}
+	}
+	assertAudit(t, st, directory.AuditImportRefused, store.SourceLDAP)
+	evs, _ := st.AuditEvents(ctx, 0, time.Time{}, 1000)
+	for _, e := range evs {
+		if e.Action == directory.AuditUserDisable || e.Action == portalsrv.AuditDeviceRevoke {
+			t.Errorf("refused sync left audit entry %+v", e)
+		}
+	}
+
+	// IT really means it: confirmed with the number, 50 go.
+	plan, err = directory.MakePlan(users, entries, store.SourceLDAP, directory.Options{ConfirmDisable: tooMany.Disable})
+	if err != nil {
+		t.Fatalf("MakePlan: %v", err)
+	}
+	res, err = directory.Apply(ctx, st, plan, "admin:test", env.Clock.Now())
+	if err != nil || res.Disabled != 50 || res.DevicesRevoked != 50 {
+		t.Fatalf("confirmed sync = %+v, %v; want 50 disabled, 50 devices revoked", res, err)
+	}
+	if u := user(t, st, "user005"); u.Disabled() {
+		t.Errorf("user matching the filter disabled: %+v", u)
+	}
+	if u := user(t, st, "user042"); !u.Disabled() {
+		t.Errorf("user outside the filter not disabled after confirmation: %+v", u)
+	}
+}

@@ -46,7 +46,7 @@ func (s *Server) startEnrollment(r *http.Request, req api.EnrollmentStartRequest
 	if name == "" || strings.TrimSpace(req.ActivationCode) == "" {
 		return nil, newAPIError(http.StatusBadRequest, api.CodeBadRequest, "user and activation_code are required")
 	}
-	if len(name) > maxUserName || len(req.ActivationCode) > 64 {
+	if len(name) > MaxUserName || len(req.ActivationCode) > 64 {
 		return nil, newAPIError(http.StatusBadRequest, api.CodeBadRequest, "user or activation_code is too long")
 	}
 	// Anyone can send this: failures also count per source, so one

@@ -71,19 +71,28 @@ func NormaliseUser(s string) string {
 	return strings.ToLower(strings.TrimSpace(s))
 }
 
-// maxUserName is the longest user name the enrollment API accepts.
-const maxUserName = 128
+// MaxUserName is the longest user name (in bytes) the enrollment API
+// accepts.
+const MaxUserName = 128
+
+// The reasons ValidateUserName gives, for callers that explain them in
+// their own words (errors.Is).
+var (
+	ErrUserNameEmpty     = errors.New("the user name is empty")
+	ErrUserNameTooLong   = errors.New("the user name is too long to be typed at enrollment")
+	ErrUserNameUntypable = errors.New("the user name contains characters nobody can type")
+)
 
 // ValidateUserName says why a normalised name could never enroll, so IT
 // is told when adding the user, not the employee on the first day.
 func ValidateUserName(name string) error {
 	switch {
 	case name == "":
-		return errors.New("the user name is empty")
-	case len(name) > maxUserName:
-		return fmt.Errorf("the user name has %d bytes, at most %d can be typed at enrollment", len(name), maxUserName)
+		return ErrUserNameEmpty
+	case len(name) > MaxUserName:
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrUserNameTooLong, len(name), MaxUserName)
 	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("the user name %q contains characters nobody can type", name)
+		return fmt.Errorf("%w: %q", ErrUserNameUntypable, name)
 	}
 	return nil
 }
