@@ -427,6 +427,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	sup.start(ctx, component{"health", a.health.Run})
 	a.watchOffice(ctx, sup, &wg)
 	sup.start(ctx, component{"announcements", a.announce.Run})
+	sup.start(ctx, component{"hours", a.followHours})
 	if a.updater != nil {
 		// This version serves its API: an update that led here is good.
 		if err := update.Confirm(a.opts.StateDir, version.String()); err != nil {
