@@ -104,9 +104,23 @@ func (a *Agent) followHours(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-a.hoursKick:
+			if failures > 0 {
+				next = time.Time{} // a new network may reach the portal
+			}
 		case s := <-snaps:
 			enrolled = s.Enrollment.Enrolled
 		}
+	}
+}
+
+// kickHours makes followHours look at the clock at once, and ask the
+// portal again if the last question failed: after a network change,
+// which is also how waking from sleep usually shows.
+func (a *Agent) kickHours() {
+	select {
+	case a.hoursKick <- struct{}{}:
+	default:
 	}
 }
 
