@@ -86,13 +86,15 @@ func (a *Agent) followHours(ctx context.Context) error {
 			case err == nil:
 				hours, answered, failures = s.Hours, now, 0
 				next = now.Add(backoff.Spread(hoursRefresh, 0.1, nil))
-			case errors.Is(err, portal.ErrDeviceUnauthorised):
-				// Not this device's to know any more; the wizard or the
-				// session says what to do.
-				hours, failures = nil, 0
-				next = now.Add(hoursRefresh)
 			default:
-				// Keep what the portal said last: the rules seldom change.
+				if errors.Is(err, portal.ErrDeviceUnauthorised) {
+					// Revoked (the wizard or the session says what to do), or
+					// the credential not read from the keyring yet: ask again
+					// as after any failure, but know nothing meanwhile.
+					hours = nil
+				}
+				// Otherwise keep what the portal said last: the rules
+				// seldom change.
 				failures++
 				next = now.Add(hoursRetry.Wait(failures, 0))
 				a.log.Info("cannot ask the portal for the working hours; asking again later", "err", err, "retry_in", next.Sub(now).Round(time.Second))
