@@ -219,6 +219,8 @@ type Agent struct {
 	keyringRaw keyring.Store
 	// keyringKick makes the keyring follower look again at once.
 	keyringKick chan struct{}
+	// hoursKick makes the working-hours follower look again (kickHours).
+	hoursKick chan struct{}
 	// ctx is Run's context, set before the API serves; nil before Run.
 	ctx context.Context
 	// bg tracks the unlock prompt (requestUnlock), which a request may
@@ -255,7 +257,7 @@ func New(opts Options) (*Agent, error) {
 		}
 		opts.StateDir = dir
 	}
-	a := &Agent{opts: opts, log: opts.Logger, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
+	a := &Agent{opts: opts, log: opts.Logger, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1), hoursKick: make(chan struct{}, 1)}
 	settings, err := a.openSettings()
 	if err != nil {
 		return nil, err
@@ -427,6 +429,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	sup.start(ctx, component{"health", a.health.Run})
 	a.watchOffice(ctx, sup, &wg)
 	sup.start(ctx, component{"announcements", a.announce.Run})
+	sup.start(ctx, component{"hours", a.followHours})
 	if a.updater != nil {
 		// This version serves its API: an update that led here is good.
 		if err := update.Confirm(a.opts.StateDir, version.String()); err != nil {

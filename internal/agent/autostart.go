@@ -34,7 +34,8 @@ const (
 // prompt where "Homeoffice starten" would open the code prompt and
 // nothing stands in the way; never where a session runs, in the office,
 // after too many wrong codes, or on a computer that is not set up (the
-// wizard opens by itself there); wait while the keyring, the network,
+// wizard opens by itself there) or outside the working hours (when
+// policy says so); wait while the keyring, the network,
 // the portal or the helper are not ready, or health has not looked yet.
 func autoStartFor(s state.Snapshot) autoStart {
 	switch {
@@ -42,10 +43,14 @@ func autoStartFor(s state.Snapshot) autoStart {
 		return autoStartNever
 	}
 	switch s.Verdict.Situation {
-	case situation.InOffice, situation.LockedOut, situation.NotSetUp, situation.NoProfile:
+	case situation.InOffice, situation.LockedOut, situation.NotSetUp, situation.NoProfile, situation.OutsideHours:
 		return autoStartNever
 	case state.NotConnected.String(), state.CodeNeeded.String():
 		if s.Verdict.Start != state.StartCode || s.Health.CheckedAt.IsZero() || !s.Enrollment.Enrolled {
+			return autoStartWaitMore
+		}
+		if !s.Hours.Asked && !situation.StartOutsideHoursAllowed(s) {
+			// The working hours may forbid the start: ask the portal first.
 			return autoStartWaitMore
 		}
 		return autoStartPrompt

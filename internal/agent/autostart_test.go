@@ -9,6 +9,7 @@ import (
 
 	"github.com/dienstweg/dienstweg/internal/health"
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/policy"
 	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
@@ -19,6 +20,10 @@ func judged(s state.Snapshot) state.Snapshot {
 	situation.Derive(&s)
 	return s
 }
+
+// hoursPolicyOff is policy start_outside_office_hours off, as the
+// snapshot carries it.
+var hoursPolicyOff = state.Settings{List: []state.Setting{{Key: policy.KeyStartOutsideHours, Value: false, Source: "policy", Locked: true}}}
 
 func TestAutoStartDecision(t *testing.T) {
 	t.Parallel()
@@ -47,6 +52,15 @@ func TestAutoStartDecision(t *testing.T) {
 			Tunnel: state.Tunnel{Policy: "system", Helper: state.HelperMissing}}, autoStartWaitMore},
 		{"keyring_locked", state.Snapshot{Session: state.NotConnected, Enrollment: enrolled, Health: looked,
 			Keyring: state.Keyring{State: state.KeyringLocked, Message: &state.Message{Key: "keyring.locked"}}}, autoStartWaitMore},
+		// Working hours with policy start_outside_office_hours off: never
+		// outside them; wait until the portal was asked.
+		{"outside_hours_policy_off", state.Snapshot{Session: state.NotConnected, Enrollment: enrolled, Health: looked, Settings: hoursPolicyOff,
+			Hours: state.Hours{Asked: true, Outside: true}}, autoStartNever},
+		{"hours_not_asked_policy_off", state.Snapshot{Session: state.NotConnected, Enrollment: enrolled, Health: looked, Settings: hoursPolicyOff}, autoStartWaitMore},
+		{"inside_hours_policy_off", state.Snapshot{Session: state.NotConnected, Enrollment: enrolled, Health: looked, Settings: hoursPolicyOff,
+			Hours: state.Hours{Asked: true}}, autoStartPrompt},
+		{"outside_hours_policy_on", state.Snapshot{Session: state.NotConnected, Enrollment: enrolled, Health: looked,
+			Hours: state.Hours{Outside: true}}, autoStartPrompt},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -132,6 +132,7 @@ func (a *Agent) watchNetwork(ctx context.Context, sup *supervisor) {
 func (a *Agent) networkChanged() {
 	a.log.Info("network changed")
 	a.health.Trigger("network change")
+	a.kickHours()
 	if a.office != nil {
 		a.office.Trigger()
 	}

@@ -17,6 +17,7 @@ type inputs struct {
 	Enrollment state.Enrollment
 	Tunnel     state.Tunnel
 	Office     state.Office
+	Hours      state.Hours
 }
 
 // project puts the components' states into the snapshot that the local
@@ -27,6 +28,7 @@ func project(s *state.Snapshot, in inputs) {
 	s.Enrollment = in.Enrollment
 	s.Tunnel = in.Tunnel
 	s.Office = in.Office
+	s.Hours = in.Hours
 }
 
 // setInputs changes the projection's inputs and projects them. The store

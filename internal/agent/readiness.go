@@ -21,5 +21,8 @@ func (a *Agent) refuseStart(ctx context.Context) error {
 		a.log.Info("session start refused: this computer is not set up yet", "wizard", m.String())
 		return fail(problem.NotSetUp, situation.NotSetUp, situation.KeyStartNotSetUp, "this computer is not set up yet; the setup wizard comes first")
 	}
-	return a.refuseInOffice()
+	if err := a.refuseInOffice(); err != nil {
+		return err
+	}
+	return a.refuseOutsideHours()
 }

@@ -234,6 +234,10 @@ func readyForCode(ctx context.Context, c SessionClient, cat *i18n.Catalog, o Opt
 	case s.Verdict.Situation == situation.NotSetUp:
 		fmt.Fprintln(o.Err, cat.T(situation.KeyStartNotSetUp))
 		return ExitError, false
+	case s.Verdict.Situation == situation.OutsideHours:
+		// A code typed now would be refused: say when instead.
+		fmt.Fprintln(o.Err, cat.T(s.Verdict.Headline.Key, s.Verdict.Headline.Args)+". "+cat.T(s.Verdict.Advice.Key, s.Verdict.Advice.Args))
+		return ExitError, false
 	}
 	return 0, true
 }

@@ -215,3 +215,22 @@ func TestUpBeforeSetupSendsToSetup(t *testing.T) {
 		t.Errorf("stderr = %q, want the setup hint and no code prompt", got)
 	}
 }
+
+// Outside the working hours, with policy start_outside_office_hours off,
+// `up` says when home office is possible again and asks for no code the
+// agent would refuse.
+func TestUpOutsideWorkingHours(t *testing.T) {
+	snap := judged(state.Snapshot{Session: state.NotConnected, Enrollment: state.Enrollment{Enrolled: true, Step: "done"},
+		Settings: state.Settings{List: []state.Setting{{Key: "start_outside_office_hours", Value: false, Source: "policy", Locked: true}}},
+		Hours: state.Hours{Asked: true, Outside: true, NextStart: time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC), NextToday: true,
+			Weekdays: []string{"mo", "di", "mi", "do", "fr"}, From: "06:00", Until: "21:00"}})
+	c := &sessionClient{fixedClient: fixedClient{snap: snap}}
+	var out, errOut bytes.Buffer
+	code := Up(context.Background(), c, "", strings.NewReader("123456\n"), Options{Lang: "de", Out: &out, Err: &errOut})
+	if code != ExitError || c.starts != 0 {
+		t.Errorf("exit %d after %d starts, want %d and none", code, c.starts, ExitError)
+	}
+	if got := errOut.String(); !strings.Contains(got, "Außerhalb Ihrer Arbeitszeit. Ihre Arbeitszeit für Homeoffice: Mo–Fr 06:00–21:00 Uhr.") || strings.Contains(got, "Code") {
+		t.Errorf("stderr = %q, want the working hours and no code prompt", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,6 +116,9 @@ var fuzzRoutes = []struct {
 	{"POST", "/v1/safemode", func() any { return &SafeModeRequest{} }, nil},
 	{"POST", "/v1/desktop/open", func() any { return &OpenDesktopRequest{} }, nil},
 	{"POST", "/v1/enroll", func() any { return &EnrollAction{} }, func(v any) bool { return wire.ValidEnrollAction(v.(*EnrollAction).Action) }},
+	// The person's settings: any JSON value reaches the backend, which
+	// checks it against the policy schema (agent.SetSetting).
+	{"PUT", "/v1/settings", func() any { return &SettingRequest{} }, nil},
 	{"GET", "/v1/watch", nil, nil},
 	{"GET", "/v1/enroll/watch", nil, nil},
 	{"GET", "/v1/status", nil, nil},
@@ -144,47 +148,61 @@ func strictDecode(body []byte, v any) bool {
 // the backend.
 func FuzzRequestDecoders(f *testing.F) {
 	seeds := []struct {
-		route uint8
+		path  string
 		query string
 		body  string
 	}{
-		{0, "", `{"code":"123456"}`},
-		{0, "", `{"code":"123456"} {"code":"1"}`},
-		{0, "", `{"code":"123456"}garbage`},
-		{0, "", `{"code":123456}`},
-		{0, "", `{"code":"123456","extra":1}`},
-		{0, "", `{"Code":"123456"}`},
-		{0, "", `{"code":"\ud800"}`},
-		{0, "", "{\"code\":\"\xff\xfe\"}"},
-		{0, "", `null`},
-		{0, "", `[]`},
-		{0, "", ``},
-		{0, "", `{"code":"1","code":"2"}`},
-		{1, "", `{"window":"status"}`},
-		{1, "", `{"window":"../../etc/passwd"}`},
-		{1, "", `{"window":"status\u0000"}`},
-		{2, "", `{"ids":["a","b"],"all":false}`},
-		{2, "", `{"ids":null,"all":true}`},
-		{2, "", `{"ids":[1,2]}`},
-		{3, "", `{"choice":"now"}`},
-		{3, "", `{"choice":"NOW"}`},
-		{4, "", `{"on":true}`},
-		{4, "", `{"on":"true"}`},
-		{5, "", `{"action":"sign_in","user":"anna","activation_code":"x"}`},
-		{5, "", `{"action":"rm -rf"}`},
-		{5, "", `{"action":""}`},
-		{6, "window=status", ``},
-		{6, "window=evil", ``},
-		{6, "window=status&window=wizard", ``},
-		{6, "window=%zz", ``},
-		{6, "window=stat%00us", ``},
-		{7, "", ``},
-		{8, "x=1", `{"ignored":true}`},
-		{0, "", `{"code":"` + string(bytes.Repeat([]byte("9"), maxBody)) + `"}`},
-		{0, "", `{"code":` + string(bytes.Repeat([]byte("["), 20000)) + `}`},
+		{"/v1/session/start", "", `{"code":"123456"}`},
+		{"/v1/session/start", "", `{"code":"123456"} {"code":"1"}`},
+		{"/v1/session/start", "", `{"code":"123456"}garbage`},
+		{"/v1/session/start", "", `{"code":123456}`},
+		{"/v1/session/start", "", `{"code":"123456","extra":1}`},
+		{"/v1/session/start", "", `{"Code":"123456"}`},
+		{"/v1/session/start", "", `{"code":"\ud800"}`},
+		{"/v1/session/start", "", "{\"code\":\"\xff\xfe\"}"},
+		{"/v1/session/start", "", `null`},
+		{"/v1/session/start", "", `[]`},
+		{"/v1/session/start", "", ``},
+		{"/v1/session/start", "", `{"code":"1","code":"2"}`},
+		{"/v1/windows/open", "", `{"window":"status"}`},
+		{"/v1/windows/open", "", `{"window":"../../etc/passwd"}`},
+		{"/v1/windows/open", "", `{"window":"status\u0000"}`},
+		{"/v1/announcements/read", "", `{"ids":["a","b"],"all":false}`},
+		{"/v1/announcements/read", "", `{"ids":null,"all":true}`},
+		{"/v1/announcements/read", "", `{"ids":[1,2]}`},
+		{"/v1/update/choose", "", `{"choice":"now"}`},
+		{"/v1/update/choose", "", `{"choice":"NOW"}`},
+		{"/v1/safemode", "", `{"on":true}`},
+		{"/v1/safemode", "", `{"on":"true"}`},
+		{"/v1/enroll", "", `{"action":"sign_in","user":"anna","activation_code":"x"}`},
+		{"/v1/enroll", "", `{"action":"rm -rf"}`},
+		{"/v1/enroll", "", `{"action":""}`},
+		{"/v1/desktop/open", "", `{"name":"Arbeitsplatz"}`},
+		{"/v1/desktop/open", "", `{"name":"-o ProxyCommand=evil"}`},
+		{"/v1/settings", "", `{"key":"language","value":"de"}`},
+		{"/v1/settings", "", `{"key":"expiry_warning_minutes","value":30}`},
+		{"/v1/settings", "", `{"key":"expiry_warning_minutes","value":1e400}`},
+		{"/v1/settings", "", `{"key":"expiry_warning_minutes","value":-0.5e-400}`},
+		{"/v1/settings", "", `{"key":"auto_start","value":null}`},
+		{"/v1/settings", "", `{"key":"auto_start","value":{"a":[1,{"b":null}]}}`},
+		{"/v1/settings", "", `{"key":"helpdesk_text","value":"\u0000\ud800"}`},
+		{"/v1/settings", "", `{"key":"","value":[]}`},
+		{"/v1/settings", "", `{"key":["language"],"value":"de"}`},
+		{"/v1/settings", "", `{"key":"language"}`},
+		{"/v1/settings", "", `{"key":"language","value":"de","extra":1}`},
+		{"/v1/settings", "", `{"key":"language","value":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`},
+		{"/v1/watch", "window=status", ``},
+		{"/v1/watch", "window=evil", ``},
+		{"/v1/watch", "window=status&window=wizard", ``},
+		{"/v1/watch", "window=%zz", ``},
+		{"/v1/watch", "window=stat%00us", ``},
+		{"/v1/enroll/watch", "", ``},
+		{"/v1/status", "x=1", `{"ignored":true}`},
+		{"/v1/session/start", "", `{"code":"` + string(bytes.Repeat([]byte("9"), maxBody)) + `"}`},
+		{"/v1/session/start", "", `{"code":` + string(bytes.Repeat([]byte("["), 20000)) + `}`},
 	}
 	for _, s := range seeds {
-		f.Add(s.route, s.query, []byte(s.body))
+		f.Add(routeIndex(f, s.path), s.query, []byte(s.body))
 	}
 	// The fuzz engine logs a line per request otherwise.
 	discard := slogDiscard()
@@ -271,6 +289,19 @@ func FuzzRequestDecoders(f *testing.F) {
 			}
 		}
 	})
+}
+
+// routeIndex is the fuzz input that picks the route of path, so seeds
+// name their route and stay right when a route is added.
+func routeIndex(tb testing.TB, path string) uint8 {
+	tb.Helper()
+	for i, r := range fuzzRoutes {
+		if r.path == path {
+			return uint8(i)
+		}
+	}
+	tb.Fatalf("no fuzz route %s", path)
+	return 0
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

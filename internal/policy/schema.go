@@ -117,11 +117,11 @@ var Schema = []Setting{
 		},
 	},
 	{
-		Key: KeyStartOutsideHours, Kind: Bool, Default: true, UsedBy: "not wired yet: the portal decides working hours per group (issue 17, part 3)",
+		Key: KeyStartOutsideHours, Kind: Bool, Default: true, UsedBy: "situation.Judge (verdict outside_hours), agent followHours and autoStartFor; the hours come from the portal's session answer (docs/working-hours.md)",
 		Title: Words{"Start außerhalb der Arbeitszeit erlauben", "Allow starting outside working hours"},
 		Help: Words{
-			"Wenn ausgeschaltet, bietet Dienstweg „Homeoffice starten“ außerhalb der Arbeitszeit nicht an. Das Portal prüft die Arbeitszeit je Gruppe ohnehin.",
-			"When off, Dienstweg does not offer \"Start home office\" outside working hours. The portal checks the working hours per group in any case.",
+			"Wenn ausgeschaltet, bietet Dienstweg „Homeoffice starten“ außerhalb der Arbeitszeit nicht an, sagt, wann Homeoffice wieder möglich ist, und fragt auch beim Anmelden nicht nach dem Code. Die Arbeitszeit je Gruppe legt das Portal fest (--hours); es prüft sie bei jedem Start ohnehin. Solange Dienstweg die Arbeitszeit nicht kennt (Portal nicht erreichbar, Portal ohne Regel), bietet es den Start an.",
+			"When off, Dienstweg does not offer \"Start home office\" outside working hours, says when home office is possible again, and does not ask for the code at sign-in either. The portal sets the working hours per group (--hours) and checks them at every start in any case. While Dienstweg does not know the working hours (portal unreachable, no rule for the person), it offers the start.",
 		},
 	},
 	{

@@ -41,6 +41,8 @@ type (
 	Tunnel = api.Tunnel
 	// Session is this device's authorisation state.
 	Session = api.Session
+	// Hours are when this device's user may start home office.
+	Hours = api.Hours
 	// Announcement is a message from IT.
 	Announcement = api.Announcement
 	// Text is a German and English text.

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
 // TestWorkingHours: the portal's rules decide when a group may start home
@@ -93,6 +95,18 @@ func TestWorkingHours(t *testing.T) {
 	env.Clock.Set(time.Date(2026, 12, 5, 9, 59, 30, 0, time.UTC))
 	_, err = c.AuthoriseSession(ctx, code())
 	refused(err, time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC), portal.KeyOutsideHoursLater)
+
+	// The session answer tells the device the same, before any code.
+	st, err := c.SessionStatus(ctx)
+	if err != nil || st.Hours == nil {
+		t.Fatalf("SessionStatus = %+v, %v; want the working hours", st, err)
+	}
+	if at := portal.HoursAt(st.Hours, env.Clock.Now()); !at.Known || at.Inside || !at.NextStart.Equal(time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)) {
+		t.Errorf("HoursAt(Saturday) = %+v, want outside until Monday 06:00", at)
+	}
+	if h := st.Hours; h.From != "06:00" || h.Until != "21:00" || len(h.Weekdays) != 5 {
+		t.Errorf("rule = %v %s–%s, want mo–fr 06:00–21:00", h.Weekdays, h.From, h.Until)
+	}
 }
 
 // TestExtendWithoutRules: without working-hours rules a code with extend
@@ -109,5 +123,45 @@ func TestExtendWithoutRules(t *testing.T) {
 	s, err := c.ExtendSession(ctx, authcodetest.Code(t, secret, env.Clock.Now()))
 	if err != nil || !s.Until.Equal(until.Add(2*time.Hour)) {
 		t.Fatalf("ExtendSession = %+v, %v; want until %v", s, err, until.Add(2*time.Hour))
+	}
+	if s.Hours != nil {
+		t.Errorf("Hours = %+v without rules, want none", s.Hours)
+	}
+}
+
+// HoursAt reads the portal's periods: inside one, between them (the next
+// start), past what the portal told, and without hours (no rule, or a
+// portal before issue 17, whose answer has no "hours").
+func TestHoursAt(t *testing.T) {
+	t.Parallel()
+	at := func(d, h int) time.Time { return time.Date(2026, 12, d, h, 0, 0, 0, time.UTC) }
+	h := &portal.Hours{
+		Starts:  []api.Period{{From: at(4, 5), Until: at(4, 20)}, {From: at(7, 5), Until: at(7, 20)}},
+		Through: at(12, 0),
+	}
+	var old portal.Session
+	if err := json.Unmarshal([]byte(`{"authorised":false,"server_time":"2026-12-05T10:00:00Z"}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		hours *portal.Hours
+		now   time.Time
+		want  portal.HoursNow
+	}{
+		{"inside", h, at(4, 10), portal.HoursNow{Known: true, Inside: true}},
+		{"at_the_start", h, at(4, 5), portal.HoursNow{Known: true, Inside: true}},
+		{"at_the_end", h, at(4, 20), portal.HoursNow{Known: true, NextStart: at(7, 5)}},
+		{"weekend", h, at(5, 10), portal.HoursNow{Known: true, NextStart: at(7, 5)}},
+		{"after_the_last", h, at(8, 10), portal.HoursNow{Known: true}},
+		{"past_through", h, at(12, 0), portal.HoursNow{}},
+		{"older_portal", old.Hours, at(5, 10), portal.HoursNow{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := portal.HoursAt(tc.hours, tc.now); got != tc.want {
+				t.Errorf("HoursAt = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -54,7 +54,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, append(officeKeys(), endingKeys()...)...)
+	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, append(append(officeKeys(), endingKeys()...), hoursKeys()...)...)
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -127,6 +127,10 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 			// Starting needs the portal: a code typed now is lost.
 			return notConnected(PortalDown, state.Message{Key: KeyPortalDownAdvice, Args: phone}, state.StartDisabled)
 		}
+	}
+	if hoursHideStart(s) {
+		// A code would be refused; the portal's hours say when again.
+		return outsideHoursVerdict(s, loc)
 	}
 	if s.Tunnel.Mode == "" && (s.Tunnel.Helper == state.HelperMissing || s.Tunnel.Helper == state.HelperRefused) {
 		// A code would be spent for nothing; a start looks at the helper

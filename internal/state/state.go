@@ -30,6 +30,7 @@ type (
 	Setting       = wire.Setting
 	Office        = wire.Office
 	Authorisation = wire.Authorisation
+	Hours         = wire.Hours
 )
 
 // What "Start home office" does (see wire.StartAction).
@@ -103,6 +104,7 @@ func clone(s Snapshot) Snapshot {
 	if s.Verdict.Desktops != nil {
 		c.Verdict.Desktops = append([]string(nil), s.Verdict.Desktops...)
 	}
+	c.Hours.Weekdays = append([]string(nil), s.Hours.Weekdays...)
 	c.Settings.Problems = append([]string(nil), s.Settings.Problems...)
 	c.Settings.List = append([]Setting(nil), s.Settings.List...) // values are scalars
 	c.RecentErrors = append([]ErrorEntry(nil), s.RecentErrors...)

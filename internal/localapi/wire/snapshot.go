@@ -223,6 +223,8 @@ type Snapshot struct {
 	// Authorisation is the day's authorisation of home office: its end,
 	// the warning before it, and whether it ran out.
 	Authorisation Authorisation `json:"authorisation"`
+	// Hours are the person's working hours, as the portal last said.
+	Hours Hours `json:"hours,omitzero"`
 	// Verdict is what the employee is told and offered. One function
 	// derives it from the rest of the snapshot on every change, so the
 	// headline, the advice and the actions never disagree.
@@ -251,6 +253,27 @@ type Authorisation struct {
 	// Expired: the last session ended because its authorisation ran
 	// out, and no new one started since.
 	Expired bool `json:"expired,omitempty"`
+}
+
+// Hours are the person's working hours as the portal said them
+// (portal.HoursAt, at the agent's clock). Nothing known means: home
+// office may start, and the portal's answer to the start decides.
+type Hours struct {
+	// Asked: the agent has asked the portal since it started, answered
+	// or not; the automatic code prompt waits for it.
+	Asked bool `json:"asked,omitempty"`
+	// Outside: now is outside the working hours; false when not known.
+	Outside bool `json:"outside,omitempty"`
+	// NextStart is when home office is possible again, while Outside;
+	// zero when the portal's answer does not reach that far. NextToday:
+	// it is on today's date (local time).
+	NextStart time.Time `json:"next_start,omitzero"`
+	NextToday bool      `json:"next_today,omitempty"`
+	// Weekdays ("mo" … "so"), From and Until ("HH:MM") are the rule as
+	// the portal states it, for people to read.
+	Weekdays []string `json:"weekdays,omitempty"`
+	From     string   `json:"from,omitempty"`
+	Until    string   `json:"until,omitempty"`
 }
 
 // Tunnel is how the tunnel reaches the office: through the privileged

@@ -350,8 +350,10 @@ func (s *Server) handleDeviceGet(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) sessionOf(until, now time.Time) api.Session {
-	out := api.Session{ServerTime: now.UTC().Truncate(time.Second)}
+// sessionOf is every session answer: the authorisation, and when the
+// user may start home office (hoursFor).
+func (s *Server) sessionOf(groups []string, until, now time.Time) api.Session {
+	out := api.Session{ServerTime: now.UTC().Truncate(time.Second), Hours: s.hoursFor(groups, now)}
 	if now.Before(until) {
 		u := until.UTC()
 		out.Authorised, out.Until = true, &u
@@ -398,11 +400,11 @@ func (s *Server) handleSessionAuthorise(w http.ResponseWriter, r *http.Request) 
 	s.metrics.sessionsAuthorised.Inc()
 	s.audit(ctx, r, "user:"+d.User, AuditSessionAuthorise, d.ID, map[string]string{"until": until.UTC().Format(time.RFC3339)})
 	s.notifyPeers()
-	writeJSON(w, http.StatusOK, s.sessionOf(until, now))
+	writeJSON(w, http.StatusOK, s.sessionOf(u.Groups, until, now))
 }
 
 func (s *Server) handleSessionStatus(w http.ResponseWriter, r *http.Request) {
-	d, _, err := s.device(r, false)
+	d, u, err := s.device(r, false)
 	if errors.Is(err, errNoCredential) {
 		err = unauthorised()
 	}
@@ -410,11 +412,11 @@ func (s *Server) handleSessionStatus(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.sessionOf(d.AuthorisedUntil, s.cfg.Now()))
+	writeJSON(w, http.StatusOK, s.sessionOf(u.Groups, d.AuthorisedUntil, s.cfg.Now()))
 }
 
 func (s *Server) handleSessionEnd(w http.ResponseWriter, r *http.Request) {
-	d, _, err := s.device(r, false)
+	d, u, err := s.device(r, false)
 	if errors.Is(err, errNoCredential) {
 		err = unauthorised()
 	}
@@ -429,5 +431,5 @@ func (s *Server) handleSessionEnd(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r.Context(), r, "user:"+d.User, AuditSessionEnd, d.ID, nil)
 	s.notifyPeers()
-	writeJSON(w, http.StatusOK, s.sessionOf(time.Time{}, now))
+	writeJSON(w, http.StatusOK, s.sessionOf(u.Groups, time.Time{}, now))
 }

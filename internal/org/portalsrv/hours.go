@@ -243,3 +243,62 @@ func (s *Server) ruleEnd(r *rule, current, now time.Time, extend bool) (time.Tim
 	}
 	return end.UTC().Truncate(time.Second), nil
 }
+
+// hoursAhead is how far ahead a session answer lists the times a start
+// is possible: a week and a day, so a device that asks daily always knows
+// the next working day.
+const hoursAhead = 8 * 24 * time.Hour
+
+// weekdayOrder spells the weekdays of a rule for clients, Monday first.
+var weekdayOrder = []struct {
+	day  time.Weekday
+	name string
+}{{time.Monday, "mo"}, {time.Tuesday, "di"}, {time.Wednesday, "mi"}, {time.Thursday, "do"}, {time.Friday, "fr"}, {time.Saturday, "sa"}, {time.Sunday, "so"}}
+
+// hoursFor tells a device of a user in groups when a start is possible
+// (the same rule ruleEnd applies, from now to hoursAhead); nil when no
+// rule limits the user.
+func (s *Server) hoursFor(groups []string, now time.Time) *api.Hours {
+	r := ruleFor(s.rules, groups)
+	if r == nil {
+		return nil
+	}
+	l := now.In(s.cfg.Location)
+	through := l.Add(hoursAhead)
+	out := &api.Hours{Starts: []api.Period{}, Through: through.UTC(), From: hhmm(r.from), Until: hhmm(24 * time.Hour)}
+	if r.latest != 0 {
+		out.Until = hhmm(r.latest)
+	}
+	for _, w := range weekdayOrder {
+		if r.days[w.day] {
+			out.Weekdays = append(out.Weekdays, w.name)
+		}
+	}
+	// AddDate keeps the wall clock, so each day's times are right on the
+	// days the clocks change.
+	for day := at(l, 0); day.Before(through); day = day.AddDate(0, 0, 1) {
+		if !r.days[day.Weekday()] {
+			continue
+		}
+		p := api.Period{From: at(day, r.from).UTC(), Until: at(day, 24*time.Hour).UTC()}
+		if r.latest != 0 {
+			p.Until = at(day, r.latest).UTC()
+		}
+		if through.Before(p.Until) {
+			p.Until = through.UTC()
+		}
+		if !p.Until.After(now) || !p.Until.After(p.From) {
+			continue
+		}
+		if n := len(out.Starts); n > 0 && !out.Starts[n-1].Until.Before(p.From) {
+			out.Starts[n-1].Until = p.Until // 24:00 runs into 00:00
+			continue
+		}
+		out.Starts = append(out.Starts, p)
+	}
+	return out
+}
+
+func hhmm(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}

@@ -222,6 +222,34 @@ type Session struct {
 	Authorised bool       `json:"authorised"`
 	Until      *time.Time `json:"until,omitempty"`
 	ServerTime time.Time  `json:"server_time"`
+	// Hours are when this device's user may start home office, by the
+	// portal's working-hours rules; absent when no rule limits the user,
+	// and from portals before issue 17. Absent means: offer the start,
+	// the portal's answer to it decides.
+	Hours *Hours `json:"hours,omitempty"`
+}
+
+// Hours are the times one user may start home office. The portal works
+// them out in its own time zone, so a client needs no time-zone rules.
+type Hours struct {
+	// Starts are the periods in which a start is possible, in order,
+	// from the one under way (if any) up to Through.
+	Starts []Period `json:"starts"`
+	// Through: Starts lists every period before this moment. After it
+	// the client knows nothing until it asks again.
+	Through time.Time `json:"through"`
+	// Weekdays ("mo" … "so"), From and Until ("HH:MM" in the
+	// organisation's time zone, "24:00" for midnight) are the rule, for
+	// people to read: „Mo–Fr 06:00–21:00 Uhr“.
+	Weekdays []string `json:"weekdays"`
+	From     string   `json:"from"`
+	Until    string   `json:"until"`
+}
+
+// Period is a span of time [From, Until).
+type Period struct {
+	From  time.Time `json:"from"`
+	Until time.Time `json:"until"`
 }
 
 // Severity of an announcement.

@@ -178,6 +178,8 @@ var goTypes = map[string]reflect.Type{
 	"Device":                    reflect.TypeFor[Device](),
 	"SessionRequest":            reflect.TypeFor[SessionRequest](),
 	"Session":                   reflect.TypeFor[Session](),
+	"Hours":                     reflect.TypeFor[Hours](),
+	"Period":                    reflect.TypeFor[Period](),
 	"Text":                      reflect.TypeFor[Text](),
 	"Announcement":              reflect.TypeFor[Announcement](),
 	"Announcements":             reflect.TypeFor[Announcements](),
