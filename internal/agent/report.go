@@ -75,7 +75,7 @@ func (a *Agent) reportProblem(s state.Snapshot, err error) error {
 }
 
 // renewSupportCode gives this device a new support code after the portal
-// refused refused as another device's, and shows it. A press that was
+// said that refused belongs to another device, and shows it. A press
 // refused with an older code finds the new one already there.
 func (a *Agent) renewSupportCode(refused string) (string, error) {
 	a.supportCodeMu.Lock()
