@@ -185,8 +185,11 @@ type Agent struct {
 	office       *office.Watcher     // nil without the profile's office_check
 	supervisor   *session.Controller // nil with a test session
 	updater      *update.Updater
-	restartMu    sync.Mutex
-	restart      *update.Installed
+	// supportCodeMu: one renewal of the support code at a time
+	// (renewSupportCode).
+	supportCodeMu sync.Mutex
+	restartMu     sync.Mutex
+	restart       *update.Installed
 
 	// settingsSrc are the layers the settings are resolved from; set in
 	// New. settingsWrite orders the person's changes; settingsMu guards
@@ -271,7 +274,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("loading translations: %w", err)
 	}
 	a.cat = cat
-	deviceID, err := support.DeviceID(opts.StateDir)
+	supportCode, err := support.DeviceCode(opts.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("identifying this device: %w", err)
 	}
@@ -285,7 +288,7 @@ func New(opts Options) (*Agent, error) {
 	a.store = state.NewStore(state.Snapshot{
 		Version:      version.String(),
 		Organisation: opts.Profile.Organisation,
-		SupportCode:  support.Code(deviceID),
+		SupportCode:  supportCode,
 		DeviceName:   host,
 		Demo:         opts.Profile.Demo != nil,
 		DemoLogin:    demoLogin(opts.Profile),

@@ -13,6 +13,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/problem"
 	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/support"
 )
 
 // screenCodes are the codes in the windows' footers (internal/ui's frame);
@@ -58,12 +59,37 @@ func (a *Agent) reportProblem(s state.Snapshot, err error) error {
 	case portal.KindRateLimited:
 		at := a.now().Add(pe.RetryAfter).In(time.Local).Format("15:04")
 		return problem.New(problem.Limited, "support.report.wait", err, "Time", at)
+	case portal.KindSupportCodeTaken:
+		code, rerr := a.renewSupportCode(s.SupportCode)
+		if rerr != nil {
+			a.log.Warn("renewing the support code", "err", rerr)
+			return problem.New(problem.Internal, "support.report.failed", errors.Join(err, rerr))
+		}
+		return problem.New(problem.Conflict, "support.report.code_renewed", err, "Code", code)
 	case portal.KindUnreachable:
 		if s.Session == state.NoInternet || linkFails(s, "internet") || linkFails(s, "local_network") {
 			return problem.New(problem.Unavailable, "support.report.offline", err)
 		}
 	}
 	return problem.New(problem.Unavailable, "support.report.portal_down", err)
+}
+
+// renewSupportCode gives this device a new support code after the portal
+// said that refused belongs to another device, and shows it. A press
+// refused with an older code finds the new one already there.
+func (a *Agent) renewSupportCode(refused string) (string, error) {
+	a.supportCodeMu.Lock()
+	defer a.supportCodeMu.Unlock()
+	if current := a.store.Snapshot().SupportCode; current != refused {
+		return current, nil
+	}
+	code, err := support.RenewCode(a.opts.StateDir)
+	if err != nil {
+		return "", err
+	}
+	a.store.Update(func(s *state.Snapshot) { s.SupportCode = code })
+	a.log.Info("new support code: the portal knows the old one from another device", "old", refused, "new", code)
+	return code, nil
 }
 
 func linkFails(s state.Snapshot, code string) bool {

@@ -20,7 +20,9 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/redact"
+	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/state"
+	"github.com/dienstweg/dienstweg/internal/support"
 )
 
 // The employee presses "An den IT-Service senden" (through the local API,
@@ -189,6 +191,62 @@ func TestReportNotSetUp(t *testing.T) {
 	}
 	if _, err := org.Server.ReportBySupportCode(ctx, a.Snapshot().SupportCode); !errors.Is(err, portalsrv.ErrNoReport) {
 		t.Errorf("a report arrived from a computer not set up: %v", err)
+	}
+}
+
+// Another device reported this laptop's support code first (a copied
+// machine id, or a device that sent it on purpose): the portal refuses
+// the report, the laptop makes itself a new code, shows it, keeps it
+// across restarts, and tells the employee in plain words to press again;
+// the second press arrives under the new code, and the other device keeps
+// the old one.
+func TestReportCodeTakenGetsNewCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	org, prof := startDemoOrg(t, ctx)
+	ks := keyring.NewMem()
+	stateDir := t.TempDir()
+	enrollDirectly(t, ctx, prof.PortalURL, prof.PortalCA, ks, stateDir, org.Users[0].Name, org.Users[0].ActivationCode)
+	socket := socketPath(t)
+	a, err := New(Options{
+		Config:       Config{Profile: prof, Lang: "de", SocketPath: socket, StateDir: stateDir, CacheDir: t.TempDir(), UIExe: uiBinary},
+		Deps:         Deps{Keyring: ks},
+		TestSwitches: TestSwitches{NoWizardAtStart: true},
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	old := a.Snapshot().SupportCode
+	if err := org.Store.PutReport(ctx, store.Report{DeviceID: "other-laptop", User: "someone", SupportCode: old, ReceivedAt: time.Now(), Body: []byte(`{"version":"0.9"}`)}); err != nil {
+		t.Fatalf("PutReport of the other device: %v", err)
+	}
+	runAgent(t, ctx, a)
+	c := localapi.NewClient(socket)
+	waitAPI(t, ctx, c)
+
+	_, err = c.SendReport(ctx)
+	var apiErr *localapi.Error
+	if !errors.As(err, &apiErr) || apiErr.Key != "support.report.code_renewed" {
+		t.Fatalf("SendReport with a taken code = %v, want support.report.code_renewed", err)
+	}
+	renewed := a.Snapshot().SupportCode
+	if renewed == old || apiErr.Args["Code"] != renewed {
+		t.Fatalf("support code %s → %s, message names %q; want a new code, named", old, renewed, apiErr.Args["Code"])
+	}
+	if text := a.cat.T(apiErr.Key, apiErr.Args); !strings.Contains(text, renewed) || !strings.Contains(text, "noch einmal") {
+		t.Errorf("message %q does not name the new code and ask to press again", text)
+	}
+	if kept, err := support.DeviceCode(stateDir); err != nil || kept != renewed {
+		t.Errorf("code after a restart = %q, %v; want %q", kept, err, renewed)
+	}
+	if _, err := c.SendReport(ctx); err != nil {
+		t.Fatalf("second press: %v", err)
+	}
+	if rep, err := org.Server.ReportBySupportCode(ctx, renewed); err != nil || rep.User != org.Users[0].Name {
+		t.Errorf("report under the new code = %+v, %v; want %s's", rep, err, org.Users[0].Name)
+	}
+	if rep, err := org.Server.ReportBySupportCode(ctx, old); err != nil || rep.DeviceID != "other-laptop" {
+		t.Errorf("the old code now shows %+v, %v; want the other device's report", rep, err)
 	}
 }
 

@@ -58,6 +58,9 @@ const (
 	// KindOutsideHours: the organisation's working hours allow no home
 	// office now, or no more time today. AllowedFrom is set.
 	KindOutsideHours
+	// KindSupportCodeTaken: another device sent reports with this
+	// device's support code first; make a new code and send again.
+	KindSupportCodeTaken
 )
 
 var kindNames = map[Kind]string{
@@ -83,6 +86,7 @@ var kindNames = map[Kind]string{
 	KindClock:                  "clock_wrong",
 	KindProtocol:               "protocol_error",
 	KindOutsideHours:           "outside_hours",
+	KindSupportCodeTaken:       "support_code_taken",
 }
 
 // String is a stable identifier, usable as a translation key.
@@ -114,6 +118,7 @@ var kindOfCode = map[string]Kind{
 	api.CodeOverloaded:        KindOverloaded,
 	api.CodeInternal:          KindServer,
 	api.CodeOutsideHours:      KindOutsideHours,
+	api.CodeSupportCodeTaken:  KindSupportCodeTaken,
 
 	// A body too slow to arrive says more about the line than the request.
 	api.CodeBodyTimeout:          KindUnreachable,

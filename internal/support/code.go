@@ -91,3 +91,47 @@ func NormaliseCode(s string) (code string, ok bool) {
 	}
 	return "DW-" + s[:4] + "-" + s[4:], true
 }
+
+// renewedCodeFile keeps the code RenewCode gave this device, in its
+// state directory.
+const renewedCodeFile = "support-code"
+
+// DeviceCode returns this device's support code: the one RenewCode gave
+// it, if any, otherwise Code of its DeviceID.
+func DeviceCode(stateDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(stateDir, renewedCodeFile))
+	switch {
+	case err == nil:
+		if code, ok := NormaliseCode(strings.TrimSpace(string(b))); ok {
+			return code, nil
+		}
+		// A damaged file: the device's own code is still a good one.
+	case !errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("reading support code: %w", err)
+	}
+	id, err := DeviceID(stateDir)
+	if err != nil {
+		return "", err
+	}
+	return Code(id), nil
+}
+
+// RenewCode gives this device a new, random support code and keeps it in
+// stateDir, for DeviceCode. The portal asks for it when another device
+// already sent reports with this device's code: a copied machine id, a
+// rare collision of two hashes, or a device that sent someone else's
+// code on purpose. The code for update rollouts (DeviceID) stays.
+func RenewCode(stateDir string) (string, error) {
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("making a support code: %w", err)
+	}
+	code := Code(raw)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", fmt.Errorf("storing support code: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(stateDir, renewedCodeFile), []byte(code+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("storing support code: %w", err)
+	}
+	return code, nil
+}

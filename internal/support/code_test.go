@@ -111,3 +111,41 @@ func TestNormaliseCode(t *testing.T) {
 		t.Errorf("a derived code does not round-trip: %q, %v", got, ok)
 	}
 }
+
+// A device's code is its derived one until RenewCode gives it another;
+// that one is kept across restarts, and the rollout id stays as it was.
+func TestRenewCodeIsKept(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id, err := DeviceID(dir)
+	if err != nil {
+		t.Fatalf("DeviceID: %v", err)
+	}
+	first, err := DeviceCode(dir)
+	if err != nil || first != Code(id) {
+		t.Fatalf("DeviceCode = %q, %v; want the derived %q", first, err, Code(id))
+	}
+	renewed, err := RenewCode(dir)
+	if err != nil {
+		t.Fatalf("RenewCode: %v", err)
+	}
+	if renewed == first || !codeShape.MatchString(renewed) {
+		t.Errorf("renewed code %q (was %q): want a new one in the read-aloud alphabet", renewed, first)
+	}
+	if again, err := DeviceCode(dir); err != nil || again != renewed {
+		t.Errorf("DeviceCode after renewing = %q, %v; want %q", again, err, renewed)
+	}
+	if idAgain, err := DeviceID(dir); err != nil || string(idAgain) != string(id) {
+		t.Errorf("DeviceID changed with the support code: %q, %v", idAgain, err)
+	}
+	if other, _ := RenewCode(dir); other == renewed {
+		t.Errorf("renewing twice gave %q both times", other)
+	}
+	// A damaged file falls back to the derived code rather than failing.
+	if err := os.WriteFile(filepath.Join(dir, renewedCodeFile), []byte("kaputt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DeviceCode(dir); err != nil || got != first {
+		t.Errorf("DeviceCode with a damaged file = %q, %v; want %q", got, err, first)
+	}
+}

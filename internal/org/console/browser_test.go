@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,6 +24,8 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/letters/letterstest"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal"
+	"github.com/dienstweg/dienstweg/internal/portal/api"
 	"github.com/dienstweg/dienstweg/internal/update"
 )
 
@@ -183,13 +186,13 @@ func download(t *testing.T, ctx context.Context, sel string) []byte {
 func TestBrowser(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
-	e.addDevice(t, "anna", "dev-anna", "Laptop Anna")
-	e.addDevice(t, "bernd", "dev-bernd", "Laptop Bernd")
+	annaLaptop := e.addDevice(t, "anna", "Laptop Anna")
+	berndLaptop := e.addDevice(t, "bernd", "Laptop Bernd")
 	now := e.Clock.Now()
-	if err := e.Store.SetAuthorisation(ctx, "dev-anna", now.Add(10*time.Hour), now); err != nil {
+	if err := e.Store.SetAuthorisation(ctx, annaLaptop.ID, now.Add(10*time.Hour), now); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Store.AppendAudit(ctx, store.AuditEvent{At: now.Add(-time.Hour), Actor: "user:anna", Action: portalsrv.AuditSessionAuthorise, Subject: "dev-anna"}); err != nil {
+	if err := e.Store.AppendAudit(ctx, store.AuditEvent{At: now.Add(-time.Hour), Actor: "user:anna", Action: portalsrv.AuditSessionAuthorise, Subject: annaLaptop.ID}); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := json.Marshal(update.Manifest{Schema: 1, Product: "dienstweg", Version: "1.4.0", Channel: "stable", RolloutPercent: 25, Published: now, Expires: now.Add(30 * 24 * time.Hour)})
@@ -379,8 +382,8 @@ func TestBrowser(t *testing.T) {
 		if got := mainText(t, it); !strings.Contains(got, "Formular ist abgelaufen") {
 			t.Fatalf("page after a post without token: %q", got)
 		}
-		for _, id := range []string{"dev-anna", "dev-bernd"} {
-			if d, _, err := e.Store.DeviceByCredential(ctx, "cred-"+id); err != nil || !d.RevokedAt.IsZero() {
+		for _, id := range []string{annaLaptop.ID, berndLaptop.ID} {
+			if d, err := e.Store.DeviceByID(ctx, id); err != nil || !d.RevokedAt.IsZero() {
 				t.Fatalf("device %s = %+v, %v; want still active", id, d, err)
 			}
 		}
@@ -406,14 +409,41 @@ func TestBrowser(t *testing.T) {
 		if got := mainText(t, hd); !strings.Contains(got, "Noch kein Bericht") {
 			t.Fatalf("unknown code: %q", got)
 		}
-		e.reports.add(console.Report{SupportCode: "DW-7K3Q-9XPA", User: "anna", DeviceID: "dev-anna", DeviceName: "Laptop Anna", Version: "1.3.2", Screen: "C1",
-			Health: []console.HealthCheck{{Name: "Lokales Netz", OK: true}, {Name: "Internet", OK: true}, {Name: "Portal", OK: true}, {Name: "Gateway", OK: false, Detail: "Keine Antwort seit 3 Minuten"}},
-			Errors: []string{"Gateway antwortet nicht (10:02)"}, SentAt: e.Clock.Now().Add(-5 * time.Minute)})
-		do(t, hd, "code", chromedp.Navigate(e.URL+"/console/helpdesk?code="+url.QueryEscape("dw-7k3q-9xpa")), chromedp.WaitVisible(chromedp.CSS("main h2")))
+		// Anna's laptop sends its state as the agent does when she presses
+		// "An den IT-Service senden"; Bernd's laptop then sends her code
+		// and is refused, so the helpdesk still sees Anna's laptop.
+		e.reports.next = console.PortalReports(e.Server, e.Store)
+		sent, err := annaLaptop.portal.SendReport(ctx, api.DeviceReport{
+			SupportCode: "DW-7K3Q-9X", Version: "1.3.2", OS: "windows/amd64", TunnelMode: "system", Session: "problem",
+			Headline: "Störung – siehe Details", Screen: "C1",
+			Health: []api.ReportLink{
+				{Code: "local_network", Name: "Heimnetz", OK: true}, {Code: "internet", Name: "Internet", OK: true, Detail: "18 ms"},
+				{Code: "portal", Name: "Portal", OK: true}, {Code: "gateway", Name: "Zugang", OK: false, Detail: "Keine Antwort seit 3 Minuten"},
+			},
+			Errors:    []api.ReportError{{Time: e.Clock.Now().Add(-2 * time.Minute), Text: "Der Zugang antwortet nicht."}},
+			CreatedAt: e.Clock.Now(),
+		})
+		if err != nil {
+			t.Fatalf("SendReport: %v", err)
+		}
+		e.Clock.Advance(4 * time.Minute)
+		_, err = berndLaptop.portal.SendReport(ctx, api.DeviceReport{SupportCode: "DW-7K3Q-9X", Version: "1.4.0", OS: "linux/amd64", Session: "connected"})
+		var pe *portal.Error
+		if !errors.As(err, &pe) || pe.Kind != portal.KindSupportCodeTaken {
+			t.Fatalf("Bernd's laptop sending Anna's code: %v, want it refused as taken", err)
+		}
+		do(t, hd, "code", chromedp.Navigate(e.URL+"/console/helpdesk?code="+url.QueryEscape("dw 7k3q 9x")), chromedp.WaitVisible(chromedp.CSS("main h2")))
 		got := mainText(t, hd)
-		for _, want := range []string{"1.3.2", "C1", "Keine Antwort seit 3 Minuten", "Anna Beispiel", "Laptop Anna"} {
+		for _, want := range []string{"1.3.2", "C1", "Keine Antwort seit 3 Minuten", "Anna Beispiel", "Laptop Anna", "für alle Programme",
+			"Zuletzt gesendet: heute " + strings.TrimPrefix(sent.In(berlinTZ(t)).Format("15:04"), "0") + " Uhr",
+			"Einrichtung abgeschlossen am", "(hat den Bericht oben gesendet)"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("report page lacks %q:\n%s", want, got)
+			}
+		}
+		for _, wrong := range []string{"Laptop Bernd", "1.4.0", "Noch nicht eingerichtet", "Noch kein Gerät"} {
+			if strings.Contains(got, wrong) {
+				t.Errorf("report page shows %q:\n%s", wrong, got)
 			}
 		}
 	})
@@ -422,7 +452,7 @@ func TestBrowser(t *testing.T) {
 		if err := e.Store.SetLock(ctx, "session:anna", e.Clock.Now().Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		do(t, hd, "lookup", chromedp.Navigate(e.URL+"/console/helpdesk?code=DW-7K3Q-9XPA"), chromedp.WaitVisible(chromedp.CSS("main h2")))
+		do(t, hd, "lookup", chromedp.Navigate(e.URL+"/console/helpdesk?code=DW-7K3Q-9X"), chromedp.WaitVisible(chromedp.CSS("main h2")))
 		if got := mainText(t, hd); !strings.Contains(got, "Gesperrt nach zu vielen falschen Codes") {
 			t.Fatalf("locked user shown as %q", got)
 		}
@@ -446,7 +476,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("revoke_a_lost_device", func(t *testing.T) {
 		do(t, hd, "lookup", chromedp.Navigate(e.URL+"/console/helpdesk?user=anna"), chromedp.WaitVisible(chromedp.CSS("main h2")),
 			chromedp.Click(chromedp.CSS(`form[action="/console/devices/revoke"] button`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
-		if d, _, err := e.Store.DeviceByCredential(ctx, "cred-dev-anna"); err != nil || d.RevokedAt.IsZero() {
+		if d, err := e.Store.DeviceByID(ctx, annaLaptop.ID); err != nil || d.RevokedAt.IsZero() {
 			t.Fatalf("device after revoke = %+v, %v; want revoked", d, err)
 		}
 		if got := mainText(t, hd); !strings.Contains(got, "gesperrt seit") {

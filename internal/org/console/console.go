@@ -188,12 +188,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "–"
-		}
-		return t.In(berlin).Format("02.01.2006 15:04")
-	},
+	"when": when,
 	"join": func(gs []string) string {
 		if len(gs) == 0 {
 			return "–"
@@ -206,6 +201,14 @@ var funcs = template.FuncMap{
 		}
 		return "Helpdesk"
 	},
+}
+
+// when is how the console shows a moment: "05.01.2026 09:14", "–" for none.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.In(berlin).Format("02.01.2006 15:04")
 }
 
 // berlin is how times are shown; German cities' clerks read local time.

@@ -99,7 +99,7 @@ func TestSignInRateLimited(t *testing.T) {
 func TestRolesOnEveryRoute(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.addDevice(t, "anna", "dev-1", "Laptop Anna")
+	e.addDevice(t, "anna", "Laptop Anna")
 	hd := e.client(t)
 	if got := hd.signIn(e.hd, e.hd.password); got != http.StatusSeeOther {
 		t.Fatalf("helpdesk sign-in = %d", got)
@@ -133,18 +133,18 @@ func TestRolesOnEveryRoute(t *testing.T) {
 func TestCSRFRequired(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	e.addDevice(t, "anna", "dev-1", "Laptop Anna")
+	dev := e.addDevice(t, "anna", "Laptop Anna")
 	b := e.client(t)
 	if got := b.signIn(e.it, e.it.password); got != http.StatusSeeOther {
 		t.Fatalf("sign-in = %d", got)
 	}
 	for _, tok := range []string{"", "forged"} {
-		res, _ := b.do("POST", "/console/devices/revoke", url.Values{"csrf": {tok}, "device": {"dev-1"}})
+		res, _ := b.do("POST", "/console/devices/revoke", url.Values{"csrf": {tok}, "device": {dev.ID}})
 		if res.StatusCode != http.StatusForbidden {
 			t.Errorf("revoke with csrf %q = %d, want 403", tok, res.StatusCode)
 		}
 	}
-	if d, _, err := e.Store.DeviceByCredential(context.Background(), "cred-dev-1"); err != nil || !d.RevokedAt.IsZero() {
+	if d, err := e.Store.DeviceByID(context.Background(), dev.ID); err != nil || !d.RevokedAt.IsZero() {
 		t.Fatalf("device after forged posts = %+v, %v; want active", d, err)
 	}
 	// The sign-in form needs its cookie's token as well.
@@ -152,11 +152,11 @@ func TestCSRFRequired(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("sign-in without the form's cookie = %d, want 403", res.StatusCode)
 	}
-	res, _ = b.do("POST", "/console/devices/revoke", url.Values{"csrf": {b.csrf("/console/devices")}, "device": {"dev-1"}})
+	res, _ = b.do("POST", "/console/devices/revoke", url.Values{"csrf": {b.csrf("/console/devices")}, "device": {dev.ID}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke with token = %d, want 303", res.StatusCode)
 	}
-	if got := auditActions(t, e.Store, "console:"+e.it.name); !slices.Contains(got, "device.revoke dev-1") {
+	if got := auditActions(t, e.Store, "console:"+e.it.name); !slices.Contains(got, "device.revoke "+dev.ID) {
 		t.Errorf("audit = %v, want device.revoke by the console account", got)
 	}
 }

@@ -17,10 +17,13 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/org/console"
 	"github.com/dienstweg/dienstweg/internal/org/letters"
+	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/portal"
 )
 
 // cred is a console account as its owner knows it.
@@ -117,15 +120,41 @@ func (e *env) addAccounts(tb testing.TB) {
 	}
 }
 
-// addDevice registers a device of user straight in the store.
-func (e *env) addDevice(tb testing.TB, user, id, name string) {
+// device is a laptop set up through the portal.
+type device struct {
+	ID string
+	// portal holds the device's credential, for calls such as SendReport.
+	portal *portal.Client
+}
+
+// addDevice sets up a laptop of user through the portal API as the
+// wizard does (activation code, authenticator code, registration), so
+// the user's setup is finished as it would be in real life. The session
+// the registration opens for the day is ended again: tests start the
+// sessions they want.
+func (e *env) addDevice(tb testing.TB, user, name string) device {
 	tb.Helper()
-	_, err := e.Store.RegisterDevice(context.Background(), store.Device{ID: id, User: user, Name: name, PublicKey: portaltest.NewWGKey(),
-		CredentialHash: "cred-" + id, EnrollmentHash: "enr-" + id, CreatedAt: e.Clock.Now()},
-		store.AddressPool{Prefix: e.Server.Tunnel().Pool, First: e.Server.Tunnel().First})
+	ctx := context.Background()
+	activation, err := portalsrv.IssueActivationCode(ctx, e.Store, user, e.Clock.Now(), 0)
+	if err != nil {
+		tb.Fatalf("IssueActivationCode: %v", err)
+	}
+	pc := e.Client(tb, nil)
+	en, err := pc.StartEnrollment(ctx, user, activation)
+	if err != nil {
+		tb.Fatalf("StartEnrollment: %v", err)
+	}
+	if _, err := pc.ConfirmEnrollment(ctx, en.EnrollmentID, authcodetest.Code(tb, en.Secret, e.Clock.Now())); err != nil {
+		tb.Fatalf("ConfirmEnrollment: %v", err)
+	}
+	reg, err := pc.RegisterDevice(ctx, en.EnrollmentID, portaltest.NewWGKey(), name)
 	if err != nil {
 		tb.Fatalf("RegisterDevice: %v", err)
 	}
+	if err := e.Store.SetAuthorisation(ctx, reg.DeviceID, time.Time{}, e.Clock.Now()); err != nil {
+		tb.Fatalf("SetAuthorisation: %v", err)
+	}
+	return device{ID: reg.DeviceID, portal: pc}
 }
 
 func (e *env) tlsConfig(tb testing.TB) *tls.Config {

@@ -522,15 +522,22 @@ type helpdeskData struct {
 	User     string
 	Report   *Report
 	NoReport bool
+	// Sent is when the report arrived, as the helpdesk says it on the
+	// phone ("heute 9:14 Uhr").
+	Sent     string
 	Person   *store.User
 	Locked   bool
 	Devices  []store.Device
 	NotFound bool
+	// Setup says how far the person's setup came, from the user and the
+	// devices together, so the page cannot contradict its device list.
+	Setup string
 }
 
 func (c *Console) handleHelpdesk(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a := current(r)
+	now := c.cfg.Now()
 	q := r.URL.Query()
 	d := helpdeskData{CSRF: a.csrf, Code: strings.ToUpper(strings.TrimSpace(q.Get("code"))), User: portalsrv.NormaliseUser(q.Get("user"))}
 	if d.Code != "" {
@@ -547,6 +554,7 @@ func (c *Console) handleHelpdesk(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			d.Report = &rep
+			d.Sent = dayAndTime(rep.SentAt, now)
 			if d.User == "" {
 				d.User = rep.User
 			}
@@ -567,19 +575,72 @@ func (c *Console) handleHelpdesk(w http.ResponseWriter, r *http.Request) {
 				c.fail(w, r, err)
 				return
 			}
-			all, err := c.st.Devices(ctx)
-			if err != nil {
+			if d.Devices, err = c.st.DevicesOfUser(ctx, u.Name); err != nil {
 				c.fail(w, r, err)
 				return
 			}
-			for _, dev := range all {
-				if dev.User == u.Name {
-					d.Devices = append(d.Devices, dev)
-				}
-			}
+			d.Setup = setupStatus(u, d.Devices)
 		}
 	}
 	c.render(w, r, a, http.StatusOK, "helpdesk", "Helpdesk", d)
+}
+
+// setupStatus says in one sentence how far u's setup came. A device is
+// registered at the end of setup, so an active device means setup is
+// done, whatever else the records say; the newest one is named.
+func setupStatus(u store.User, devices []store.Device) string {
+	var newest *store.Device
+	revoked := 0
+	for i, dev := range devices {
+		if !dev.RevokedAt.IsZero() {
+			revoked++
+			continue
+		}
+		if newest == nil || dev.CreatedAt.After(newest.CreatedAt) {
+			newest = &devices[i]
+		}
+	}
+	var s string
+	switch {
+	case newest != nil:
+		s = "Einrichtung abgeschlossen am " + when(newest.CreatedAt) + " Uhr"
+		if newest.Name != "" {
+			s += " (Gerät „" + newest.Name + "“)"
+		}
+		s += "."
+	case revoked > 0:
+		s = "Kein aktives Gerät: "
+		if revoked == 1 {
+			s += "Das Gerät ist gesperrt."
+		} else {
+			s += "Alle Geräte sind gesperrt."
+		}
+		s += " Für ein neues Gerät braucht die Person einen neuen Aktivierungscode."
+	case !u.EnrolledAt.IsZero():
+		s = "Einrichtung nicht abgeschlossen: Die Authenticator-App ist seit " + when(u.EnrolledAt) + " Uhr bestätigt, aber noch kein Gerät registriert."
+	default:
+		s = "Noch nicht eingerichtet: Die Person hat noch kein Gerät registriert."
+	}
+	if u.Disabled() {
+		s += " Das Konto ist seit " + when(u.DisabledAt) + " Uhr abgeschaltet; nur die IT kann es wieder freigeben."
+	}
+	return s
+}
+
+// dayAndTime says when t was, as one says it on the phone: "heute 9:14
+// Uhr", "gestern 17:02 Uhr", otherwise with the date.
+func dayAndTime(t, now time.Time) string {
+	t, now = t.In(berlin), now.In(berlin)
+	clock := fmt.Sprintf("%d:%02d Uhr", t.Hour(), t.Minute())
+	// By the calendar, not by 24 hours: a day of a clock change has 23 or 25.
+	day := func(x time.Time) string { return x.Format("2006-01-02") }
+	switch day(t) {
+	case day(now):
+		return "heute " + clock
+	case day(now.AddDate(0, 0, -1)):
+		return "gestern " + clock
+	}
+	return "am " + t.Format("02.01.2006") + " um " + clock
 }
 
 func (c *Console) postedUser(w http.ResponseWriter, r *http.Request) (store.User, bool) {

@@ -41,14 +41,12 @@ func (p portalReports) ReportBySupportCode(ctx context.Context, code string) (Re
 		out.Errors = append(out.Errors, e.Time.In(berlin).Format("02.01. 15:04")+" – "+e.Text)
 	}
 	// The name the device was registered with, from the portal's records.
-	devs, err := p.st.Devices(ctx)
-	if err != nil {
+	dev, err := p.st.DeviceByID(ctx, r.DeviceID)
+	switch {
+	case err == nil:
+		out.DeviceName = dev.Name
+	case !errors.Is(err, store.ErrNotFound):
 		return Report{}, fmt.Errorf("looking up report %s: %w", code, err)
-	}
-	for _, d := range devs {
-		if d.ID == r.DeviceID {
-			out.DeviceName = d.Name
-		}
 	}
 	return out, nil
 }

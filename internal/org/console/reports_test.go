@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/dienstweg/dienstweg/internal/authcode/authcodetest"
 	"github.com/dienstweg/dienstweg/internal/org/console"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
+	"github.com/dienstweg/dienstweg/internal/portal"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
 
@@ -52,6 +54,15 @@ func TestHelpdeskShowsReportSentByDevice(t *testing.T) {
 		t.Fatalf("SendReport: %v", err)
 	}
 
+	// Another set-up laptop sends Carla's code an hour later: refused.
+	e.Clock.Advance(time.Hour)
+	other := e.addDevice(t, "bernd", "nb-bernd")
+	_, err = other.portal.SendReport(ctx, api.DeviceReport{SupportCode: "DW-7K3F-Q9", Version: "9.9.9", OS: "linux/amd64", Session: "connected", Screen: "E1"})
+	var pe *portal.Error
+	if !errors.As(err, &pe) || pe.Kind != portal.KindSupportCodeTaken {
+		t.Fatalf("another laptop sending Carla's code: %v, want it refused as taken", err)
+	}
+
 	b := e.client(t)
 	if got := b.signIn(e.hd, e.hd.password); got != http.StatusSeeOther {
 		t.Fatalf("helpdesk sign-in = %d", got)
@@ -62,7 +73,10 @@ func TestHelpdeskShowsReportSentByDevice(t *testing.T) {
 	}
 	page = html.UnescapeString(page)
 	for _, want := range []string{
-		sent.In(berlinTZ(t)).Format("02.01.2006 15:04"), "1.4.0", "C1", "carla", "nb-carla",
+		"Zuletzt gesendet: <time datetime=\"" + sent.UTC().Format(time.RFC3339) + "\" title=\"" + sent.In(berlinTZ(t)).Format("02.01.2006 15:04") + "\">heute " +
+			strings.TrimPrefix(sent.In(berlinTZ(t)).Format("15:04"), "0") + " Uhr</time>",
+		"Einrichtung abgeschlossen am", "(hat den Bericht oben gesendet)",
+		"1.4.0", "C1", "carla", "nb-carla",
 		"Verbunden, aber eingeschränkt", "linux/amd64, nur über den Proxy",
 		"Dienste im Büro: Fachverfahren", "antwortet nicht", "Internet", "12 ms",
 		"05.01. 08:58 – Der Bestätigungscode stimmt nicht.",
@@ -72,8 +86,10 @@ func TestHelpdeskShowsReportSentByDevice(t *testing.T) {
 			t.Errorf("helpdesk page lacks %q", want)
 		}
 	}
-	if strings.Contains(page, "Noch kein Bericht") {
-		t.Errorf("helpdesk page says there is no report")
+	for _, wrong := range []string{"Noch kein Bericht", "9.9.9", "nb-bernd", "Bernd Muster"} {
+		if strings.Contains(page, wrong) {
+			t.Errorf("helpdesk page for Carla's code shows %q", wrong)
+		}
 	}
 	_, page = b.do("GET", "/console/helpdesk?code=DW-2345-67", nil)
 	if !strings.Contains(page, "Noch kein Bericht") {

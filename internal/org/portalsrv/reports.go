@@ -18,6 +18,10 @@ import (
 // AuditDeviceReport: a device sent its report for the IT service.
 const AuditDeviceReport = "device.report"
 
+// AuditDeviceReportRefused: a device sent a report with a support code
+// that belongs to another device; nothing was stored.
+const AuditDeviceReportRefused = "device.report_refused"
+
 // A device may send reportBurst reports in a row, then one every
 // reportEvery: a stuck or impatient button cannot flood the store.
 const (
@@ -82,7 +86,16 @@ func (s *Server) handleDeviceReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if err := s.st.PutReport(ctx, store.Report{DeviceID: d.ID, User: d.User, SupportCode: code, ReceivedAt: now, Body: body}); err != nil {
+	err = s.st.PutReport(ctx, store.Report{DeviceID: d.ID, User: d.User, SupportCode: code, ReceivedAt: now, Body: body})
+	if errors.Is(err, store.ErrConflict) {
+		// The device said whose code it is; the credential said which
+		// device it is. They disagree, so the helpdesk keeps seeing the
+		// code's own device, and this one is told to make a new code.
+		s.audit(ctx, r, "user:"+d.User, AuditDeviceReportRefused, d.ID, map[string]string{"support_code": code})
+		s.fail(w, r, newAPIError(http.StatusConflict, api.CodeSupportCodeTaken, "this support code belongs to another device; make a new one and send again"))
+		return
+	}
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -104,7 +117,7 @@ type Report struct {
 // last store.KeepReports), or the code is not one.
 var ErrNoReport = errors.New("no report with this support code")
 
-// ReportBySupportCode returns the newest report sent with code, as typed
+// ReportBySupportCode returns the report sent with code, as typed
 // or dictated ("dw 7k3f q9"). Safe for concurrent use.
 func (s *Server) ReportBySupportCode(ctx context.Context, code string) (Report, error) {
 	code, ok := support.NormaliseCode(code)

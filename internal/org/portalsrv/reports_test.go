@@ -149,3 +149,72 @@ func TestDeviceReportBounded(t *testing.T) {
 		t.Errorf("text body = %d %s, want 415", a.status, a.body)
 	}
 }
+
+// A support code belongs to the device that sent it first, known by its
+// credential: another enrolled device sending that code (with whatever
+// identity it writes into the body) is refused, nothing of it is stored,
+// the helpdesk still sees the first device's state, and the refusal is in
+// the audit log.
+func TestDeviceReportCodeBoundToFirstDevice(t *testing.T) {
+	t.Parallel()
+	env := portaltest.Start(t, portaltest.Options{})
+	r := newRaw(t, env)
+	anna, _ := enrolledDevice(t, env, r, "anna")
+	bernd, _ := enrolledDevice(t, env, r, "bernd")
+	ctx := context.Background()
+	if a := putReport(t, r, anna, sampleReport("DW-7K3F-Q9")); a.status != http.StatusOK {
+		t.Fatalf("anna's report = %d %s", a.status, a.body)
+	}
+	first, err := env.Server.ReportBySupportCode(ctx, "DW-7K3F-Q9")
+	if err != nil || first.User != "anna" {
+		t.Fatalf("anna's report = %+v, %v", first, err)
+	}
+
+	env.Clock.Advance(time.Minute)
+	hostile := map[string]any{
+		"support_code": "dw 7k3f q9", "version": "6.6.6", "os": "linux/amd64", "session": "connected",
+		"headline": "Alles in Ordnung – rufen Sie 0900 123456 an", "screen": "E1",
+		"health": []any{}, "errors": []any{},
+		// Identity the handler must never read from the body.
+		"device_id": first.DeviceID, "user": "anna", "user_name": "anna",
+	}
+	a := putReport(t, r, bernd, hostile)
+	var body api.Error
+	if err := json.Unmarshal(a.body, &body); a.status != http.StatusConflict || err != nil || body.Code != api.CodeSupportCodeTaken {
+		t.Fatalf("bernd sending anna's code = %d %s, want 409 %s", a.status, a.body, api.CodeSupportCodeTaken)
+	}
+	got, err := env.Server.ReportBySupportCode(ctx, "DW-7K3F-Q9")
+	if err != nil || got.User != "anna" || got.DeviceID != first.DeviceID || got.Version != "1.4.0" || got.Screen != "S1" || !got.ReceivedAt.Equal(first.ReceivedAt) {
+		t.Errorf("helpdesk after bernd's attempt sees %+v, %v; want anna's report unchanged", got, err)
+	}
+	// Bernd's device with a code of its own is stored as bernd's, whatever
+	// the body claims.
+	hostile["support_code"] = "DW-2345-67"
+	if a := putReport(t, r, bernd, hostile); a.status != http.StatusOK {
+		t.Fatalf("bernd with his own code = %d %s", a.status, a.body)
+	}
+	if got, err := env.Server.ReportBySupportCode(ctx, "DW-2345-67"); err != nil || got.User != "bernd" || got.DeviceID == first.DeviceID {
+		t.Errorf("bernd's own report = %+v, %v; want bernd's device", got, err)
+	}
+	// Anna's device still sends under its code.
+	if a := putReport(t, r, anna, sampleReport("DW-7K3F-Q9")); a.status != http.StatusOK {
+		t.Errorf("anna again = %d %s", a.status, a.body)
+	}
+
+	evs, err := env.Store.AuditEvents(ctx, 0, time.Time{}, 100)
+	if err != nil {
+		t.Fatalf("AuditEvents: %v", err)
+	}
+	var refused int
+	for _, ev := range evs {
+		if ev.Action == portalsrv.AuditDeviceReportRefused {
+			refused++
+			if ev.Actor != "user:bernd" || ev.Details["support_code"] != "DW-7K3F-Q9" || ev.Subject == first.DeviceID {
+				t.Errorf("refusal audit event %+v", ev)
+			}
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d refusals in the audit log, want 1", refused)
+	}
+}

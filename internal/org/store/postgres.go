@@ -22,8 +22,9 @@ import (
 //   - a counter is changed in place (tat = GREATEST(tat, now) + every);
 //   - what reads then writes takes a lock first: the user's row for
 //     enrollments (always before other rows, so two of them cannot
-//     deadlock), an advisory lock per failure subject, one advisory lock
-//     for device registration (address allocation);
+//     deadlock), an advisory lock per failure subject and per support
+//     code, one advisory lock for device registration (address
+//     allocation);
 //   - several statements that belong together go in one batch, which
 //     PostgreSQL runs as one implicit transaction in one round trip.
 type Postgres struct {
@@ -39,6 +40,8 @@ const (
 	pgLockMigrate  = 1
 	pgLockRegister = 2
 	pgLockFailures = pgLockClass + 1 // class for failures; key: hashtext(subject)
+	// class for reports; key: hashtext(support code)
+	pgLockSupportCodes = pgLockClass + 2
 )
 
 // OpenPostgres connects to the database at connString (a postgres:// URL
@@ -529,6 +532,18 @@ func (s *Postgres) AuthorisedDevices(ctx context.Context, now time.Time) ([]Devi
 
 func (s *Postgres) Devices(ctx context.Context) ([]Device, error) {
 	return s.queryDevices(ctx, `SELECT `+pgDeviceCols+` FROM devices ORDER BY user_name, id`)
+}
+
+func (s *Postgres) DeviceByID(ctx context.Context, id string) (Device, error) {
+	d, err := scanPgDevice(s.pool.QueryRow(ctx, `SELECT `+pgDeviceCols+` FROM devices WHERE id = $1`, id))
+	if err != nil {
+		return Device{}, fmt.Errorf("device %s: %w", id, pgNotFound(err))
+	}
+	return d, nil
+}
+
+func (s *Postgres) DevicesOfUser(ctx context.Context, user string) ([]Device, error) {
+	return s.queryDevices(ctx, `SELECT `+pgDeviceCols+` FROM devices WHERE user_name = $1 ORDER BY created_at, id`, user)
 }
 
 func (s *Postgres) RevokeDevice(ctx context.Context, deviceID string, now time.Time) error {

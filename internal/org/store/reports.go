@@ -10,9 +10,14 @@ import (
 // are safe for concurrent use.
 type Reports interface {
 	// PutReport stores r as its device's report, replacing the one before.
+	// A support code belongs to the device whose report holds it: while
+	// another device's report has r.SupportCode, PutReport stores nothing
+	// and returns ErrConflict, so no device can put its state under
+	// another's code. The code is free again once that device sends
+	// another code or its report is pruned.
 	PutReport(ctx context.Context, r Report) error
-	// ReportBySupportCode returns the newest report sent with this support
-	// code; ErrNotFound if none.
+	// ReportBySupportCode returns the report sent with this support code;
+	// ErrNotFound if none.
 	ReportBySupportCode(ctx context.Context, code string) (Report, error)
 }
 

@@ -655,6 +655,18 @@ func (s *SQLite) Devices(ctx context.Context) ([]Device, error) {
 	return s.queryDevices(ctx, `SELECT `+deviceCols+` FROM devices ORDER BY user, id`)
 }
 
+func (s *SQLite) DeviceByID(ctx context.Context, id string) (Device, error) {
+	d, err := scanDevice(s.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+	if err != nil {
+		return Device{}, fmt.Errorf("device %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func (s *SQLite) DevicesOfUser(ctx context.Context, user string) ([]Device, error) {
+	return s.queryDevices(ctx, `SELECT `+deviceCols+` FROM devices WHERE user = ? ORDER BY created_at, id`, user)
+}
+
 func (s *SQLite) RevokeDevice(ctx context.Context, deviceID string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE devices SET revoked_at = ?, authorised_until = 0 WHERE id = ?`, unix(now), deviceID)
 	if err != nil {

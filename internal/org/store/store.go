@@ -124,6 +124,12 @@ type Store interface {
 	AuthorisedDevices(ctx context.Context, now time.Time) ([]Device, error)
 	// Devices lists all devices.
 	Devices(ctx context.Context) ([]Device, error)
+	// DeviceByID returns one device (revoked ones too); ErrNotFound if
+	// unknown.
+	DeviceByID(ctx context.Context, id string) (Device, error)
+	// DevicesOfUser lists the devices of one user, revoked ones too,
+	// oldest first.
+	DevicesOfUser(ctx context.Context, user string) ([]Device, error)
 	// RevokeDevice disables a device for good.
 	RevokeDevice(ctx context.Context, deviceID string, now time.Time) error
 

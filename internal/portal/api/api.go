@@ -76,6 +76,12 @@ const (
 // no enrollment, device or session until IT enables it again (403).
 const CodeUserDisabled = "user_disabled"
 
+// CodeSupportCodeTaken: another device already sent reports with this
+// support code, and a code belongs to the first device that sent it
+// (409). The client makes itself a new code and asks the employee to
+// send again.
+const CodeSupportCodeTaken = "support_code_taken"
+
 // Error codes of bodies refused before they reach an operation.
 const (
 	// CodeBodyTimeout: the request body did not arrive in time (408).
@@ -92,6 +98,7 @@ var AllCodes = []string{
 	CodeEnrollmentPending, CodeWrongCode, CodeCodeReused, CodeLocked,
 	CodeRateLimited, CodeUnauthorised, CodePublicKeyInUse, CodeNotFound, CodeOverloaded,
 	CodeInternal, CodeBodyTimeout, CodeUnsupportedMediaType, CodeOutsideHours, CodeUserDisabled,
+	CodeSupportCodeTaken,
 }
 
 // Error is the body of every 4xx and 5xx answer.

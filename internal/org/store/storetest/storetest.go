@@ -487,11 +487,35 @@ func testDevicesListedAndRevoked(t *testing.T, open Opener) {
 	if want := []string{"anna/m", "anna/z", "bernd/a"}; !slices.Equal(ids, want) {
 		t.Errorf("Devices = %v, want %v (by user, then id)", ids, want)
 	}
+	if d, err := s.DeviceByID(ctx, "z"); err != nil || d.User != "anna" || d.PublicKey != "k1" || d.CredentialHash != "c1" || !d.CreatedAt.Equal(t0) || !d.Address.IsValid() {
+		t.Errorf("DeviceByID(z) = %+v, %v", d, err)
+	}
+	if _, err := s.DeviceByID(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeviceByID of an unknown device: %v, want ErrNotFound", err)
+	}
+	ids = nil
+	mine, err := s.DevicesOfUser(ctx, "anna")
+	must(t, "DevicesOfUser", err)
+	for _, d := range mine {
+		ids = append(ids, d.User+"/"+d.ID)
+	}
+	if want := []string{"anna/m", "anna/z"}; !slices.Equal(ids, want) {
+		t.Errorf("DevicesOfUser(anna) = %v, want %v", ids, want)
+	}
+	if none, err := s.DevicesOfUser(ctx, "carla"); err != nil || len(none) != 0 {
+		t.Errorf("DevicesOfUser of a user without devices = %+v, %v", none, err)
+	}
 	must(t, "SetAuthorisation", s.SetAuthorisation(ctx, "m", t0.Add(time.Hour), t0))
 	must(t, "RevokeDevice", s.RevokeDevice(ctx, "m", t0.Add(time.Minute)))
 	d, _, err := s.DeviceByCredential(ctx, "c3")
 	if err != nil || !d.RevokedAt.Equal(t0.Add(time.Minute)) || !d.AuthorisedUntil.IsZero() {
 		t.Errorf("revoked device = %+v, %v; want RevokedAt set and no authorisation", d, err)
+	}
+	if d, err := s.DeviceByID(ctx, "m"); err != nil || !d.RevokedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("DeviceByID of a revoked device = %+v, %v; want it with RevokedAt", d, err)
+	}
+	if mine, _ := s.DevicesOfUser(ctx, "anna"); len(mine) != 2 {
+		t.Errorf("DevicesOfUser after revoking = %d devices, want 2 (revoked ones listed)", len(mine))
 	}
 	if ds, _ := s.AuthorisedDevices(ctx, t0); len(ds) != 0 {
 		t.Errorf("AuthorisedDevices after revoking = %+v", ds)
