@@ -28,7 +28,10 @@ type HandshakeSink interface {
 // wait and go together, at most every handshakeBatch.
 const (
 	handshakeCheck = 2 * time.Second
-	handshakeBatch = 30 * time.Second
+	// A connected device's handshake is then at most 2 min (rekey) +
+	// 25 s (its keepalive) + 20 s + 2 s old at the portal: under the
+	// 3 minutes after which the console says the connection is gone.
+	handshakeBatch = 20 * time.Second
 	// A handshake this long after the one reported ends a pause: the
 	// device was away or on another gateway, so it counts as first.
 	handshakeGap = 3 * time.Minute

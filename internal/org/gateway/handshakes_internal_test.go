@@ -58,7 +58,7 @@ func TestHandshakeReporterSendsNewsCheaply(t *testing.T) {
 		t.Errorf("the same handshake again: %+v", got)
 	}
 	// A rekey soon after the last report waits for the batch …
-	rekey := t0.Add(20 * time.Second)
+	rekey := t0.Add(handshakeBatch / 2)
 	if got := step(rekey, peer(1, rekey)); got != nil {
 		t.Errorf("a rekey went at once: %+v", got)
 	}
