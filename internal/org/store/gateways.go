@@ -13,7 +13,8 @@ type Gateways interface {
 	// connection, through the gateway gatewayKey that devices reach at
 	// endpoint, if the device is authorised at now under that public key
 	// and no newer handshake of it is recorded, from any gateway (the
-	// newest wins: a device that failed over moves to the other one).
+	// newest wins: a device that failed over moves to the other one;
+	// of two in the same second, the later call).
 	// Other handshakes change nothing, so a gateway cannot record a
 	// device the portal does not admit. It returns how many it stored.
 	RecordHandshakes(ctx context.Context, gatewayKey, endpoint string, hs []Handshake, now time.Time) (int, error)

@@ -8,11 +8,12 @@ import (
 )
 
 // recordHandshakeSQL inserts only for a device admitted now under the key
-// and replaces only an older handshake; "?" and "$n" differ per store.
+// and replaces no newer handshake; within one second the later report
+// wins. "?" and "$n" differ per store.
 const recordHandshakeSQL = `INSERT INTO device_gateways(device_id, gateway_key, gateway_endpoint, handshake_at)
 SELECT id, %[1]s, %[2]s, %[3]s FROM devices WHERE id = %[4]s AND public_key = %[5]s AND revoked_at = 0 AND authorised_until > %[6]s
 ON CONFLICT(device_id) DO UPDATE SET gateway_key = excluded.gateway_key, gateway_endpoint = excluded.gateway_endpoint, handshake_at = excluded.handshake_at
-WHERE excluded.handshake_at > device_gateways.handshake_at`
+WHERE excluded.handshake_at >= device_gateways.handshake_at`
 
 var sqliteRecordHandshake = fmt.Sprintf(recordHandshakeSQL, "?", "?", "?", "?", "?", "?")
 

@@ -83,6 +83,15 @@ func testHandshakesNewestWins(t *testing.T, open Opener) {
 	if got := gatewayOf(t, open(t), "d1"); got != want {
 		t.Errorf("d1 after failover = %+v, want %+v", got, want)
 	}
+	// Of two in the same second, the later report wins: the device
+	// moved back.
+	if n := record(t, s, "gwA", "a.example:51820", now, store.Handshake{DeviceID: "d1", PublicKey: "k1", At: now.Add(-5 * time.Second)}); n != 1 {
+		t.Errorf("A's report of the same second recorded %d, want 1", n)
+	}
+	want.GatewayKey, want.GatewayEndpoint = "gwA", "a.example:51820"
+	if got := gatewayOf(t, s, "d1"); got != want {
+		t.Errorf("d1 after moving back = %+v, want %+v", got, want)
+	}
 	// One row per device however often it is reported.
 	for i := range 5 {
 		record(t, s, "gwA", "a.example:51820", now, store.Handshake{DeviceID: "d2", PublicKey: "k2", At: now.Add(time.Duration(i) * time.Second)})
