@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dienstweg/dienstweg/internal/org/gateway/gatewaytest"
+	"github.com/dienstweg/dienstweg/internal/org/opsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
 	"github.com/dienstweg/dienstweg/internal/org/store"
@@ -173,6 +177,18 @@ func TestPortalRefusesHostileHandshakeReports(t *testing.T) {
 	g := waitDeviceGateway(t, o.Portal.Store, anna.Reg.DeviceID, keyB)
 	if g.GatewayEndpoint != "gw-b.example:51820" || !g.LastHandshake.Equal(o.Portal.Clock.Now().Add(-5*time.Second).Truncate(time.Second)) {
 		t.Errorf("recorded %+v, want gateway B's endpoint and the portal's now minus 5 s", g)
+	}
+	// The portal counts what it recorded and ignored.
+	h, err := opsrv.Handler(opsrv.Config{Collectors: []prometheus.Collector{o.Portal.Server.Collector()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`dienstweg_portal_gateway_handshakes_total{result="ignored"} 3`, `dienstweg_portal_gateway_handshakes_total{result="recorded"} 1`} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 
