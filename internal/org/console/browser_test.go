@@ -198,7 +198,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil || len(devs) != 1 {
 		t.Fatalf("AuthorisedDevices = %+v, %v", devs, err)
 	}
-	if _, err := e.Server.RecordHandshakes(ctx, e.Server.Tunnel().GatewayPublicKey, []portalsrv.PeerHandshake{{DeviceID: "dev-anna", PublicKey: devs[0].PublicKey, AgeSeconds: 12}}); err != nil {
+	if _, err := e.Server.RecordHandshakes(ctx, e.Server.Tunnel().GatewayPublicKey, []portalsrv.PeerHandshake{{DeviceID: devs[0].ID, PublicKey: devs[0].PublicKey, AgeSeconds: 12}}); err != nil {
 		t.Fatalf("RecordHandshakes: %v", err)
 	}
 	m, _ := json.Marshal(update.Manifest{Schema: 1, Product: "dienstweg", Version: "1.4.0", Channel: "stable", RolloutPercent: 25, Published: now, Expires: now.Add(30 * 24 * time.Hour)})
