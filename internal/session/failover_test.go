@@ -234,11 +234,17 @@ func TestFailoverToAnotherGateway(t *testing.T) {
 	if err := get(); err != nil {
 		t.Fatalf("GET before the loss: %v", err)
 	}
+	// The portal learns from gateway A that the device is there …
+	waitDeviceGateway(t, o, d.Reg.DeviceID, gwA)
 	// Let the health chain see the gateway answer first.
 	time.Sleep(3 * time.Second)
 
 	procA.Kill()
 	killed := time.Now()
+	// The portal's test clock stands still unless moved; on a real one
+	// the handshake with B comes after the one with A, which the portal
+	// records as its now minus the age the gateway reports.
+	o.Portal.Clock.Advance(time.Minute)
 	// The move is read off the tunnel every 10 ms, apart from the
 	// requests, which block up to their timeout while the way is lost.
 	movedc := make(chan time.Time, 1)
@@ -279,6 +285,30 @@ func TestFailoverToAnotherGateway(t *testing.T) {
 	}
 	if !reconnecting {
 		t.Errorf("the status never said it was reconnecting while the gateway was lost")
+	}
+	// … and from gateway B that it moved: the console names B now.
+	waitDeviceGateway(t, o, d.Reg.DeviceID, gwB)
+}
+
+// waitDeviceGateway waits until the portal records the device's last
+// connection through gw, with the endpoint it lists for gw. It is a wait
+// with a generous bound, not a timing assertion.
+func waitDeviceGateway(tb testing.TB, o *gatewaytest.Office, deviceID string, gw gatewaytest.ServeConfig) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		gs, err := o.Portal.Store.DeviceGateways(context.Background())
+		if err != nil {
+			tb.Fatalf("DeviceGateways: %v", err)
+		}
+		g, ok := gs[deviceID]
+		if ok && g.GatewayKey == gw.PublicKey() && g.GatewayEndpoint == gw.Endpoint() {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the portal never recorded the device on gateway %s; it has %+v", gw.Endpoint(), g)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

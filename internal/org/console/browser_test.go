@@ -195,6 +195,15 @@ func TestBrowser(t *testing.T) {
 	if err := e.Store.AppendAudit(ctx, store.AuditEvent{At: now.Add(-time.Hour), Actor: "user:anna", Action: portalsrv.AuditSessionAuthorise, Subject: annaLaptop.ID}); err != nil {
 		t.Fatal(err)
 	}
+	// Anna's laptop is connected through the portal's gateway, as the
+	// gateway reports it.
+	devs, err := e.Store.AuthorisedDevices(ctx, now)
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("AuthorisedDevices = %+v, %v", devs, err)
+	}
+	if _, err := e.Server.RecordHandshakes(ctx, e.Server.Tunnel().GatewayPublicKey, []portalsrv.PeerHandshake{{DeviceID: devs[0].ID, PublicKey: devs[0].PublicKey, AgeSeconds: 12}}); err != nil {
+		t.Fatalf("RecordHandshakes: %v", err)
+	}
 	m, _ := json.Marshal(update.Manifest{Schema: 1, Product: "dienstweg", Version: "1.4.0", Channel: "stable", RolloutPercent: 25, Published: now, Expires: now.Add(30 * 24 * time.Hour)})
 	if err := e.Store.PutRelease(ctx, store.Release{Channel: "stable", Manifest: m, Signature: []byte("sig"), PublishedAt: now}); err != nil {
 		t.Fatal(err)
@@ -249,7 +258,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the skip link moves the focus to %q, want main#inhalt", got)
 		}
 		for _, p := range []struct{ path, want string }{
-			{"devices", "Laptop Bernd"}, {"sessions", "Laptop Anna"}, {"releases", "25 %"}, {"audit", "console.signin"},
+			{"devices", "Laptop Bernd"}, {"sessions", e.Server.Tunnel().GatewayEndpoint + "\nletzter Kontakt vor 1 min"}, {"releases", "25 %"}, {"audit", "console.signin"},
 		} {
 			do(t, it, p.path, chromedp.Navigate(e.URL+"/console/"+p.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
 			if got := mainText(t, it); !strings.Contains(got, p.want) {

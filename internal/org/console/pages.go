@@ -281,15 +281,69 @@ func (c *Console) handleSessions(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	gws, err := c.st.DeviceGateways(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	type row struct {
 		store.Device
-		Since time.Time
+		Since   time.Time
+		Gateway gatewayCell
 	}
 	var rows []row
 	for _, d := range devs {
-		rows = append(rows, row{d, since[d.ID]})
+		g, ok := gws[d.ID]
+		rows = append(rows, row{d, since[d.ID], gatewayContact(g, ok, now)})
 	}
 	c.render(w, r, current(r), http.StatusOK, "sessions", "Aktive Sitzungen", map[string]any{"Sessions": rows})
+}
+
+// contactLost: WireGuard renews the handshake every 2 minutes while a
+// device is connected (it sends a keepalive every 25 s) and the gateway
+// reports it within 22 s, so a longer silence means the connection is
+// gone.
+const contactLost = 3 * time.Minute
+
+// gatewayCell is what the sessions page says about a device's gateway.
+type gatewayCell struct {
+	// Endpoint is the gateway as the portal lists it (host:port); empty
+	// if the device has not connected through any gateway yet.
+	Endpoint string
+	// Contact says how long ago, in words.
+	Contact string
+	// Lost: no contact for longer than contactLost.
+	Lost bool
+}
+
+// gatewayContact describes the recorded gateway g of a device at now; ok
+// false means none is recorded.
+func gatewayContact(g store.DeviceGateway, ok bool, now time.Time) gatewayCell {
+	if !ok {
+		return gatewayCell{Contact: "noch keine Verbindung"}
+	}
+	age := max(0, now.Sub(g.LastHandshake))
+	cell := gatewayCell{Endpoint: g.GatewayEndpoint}
+	switch {
+	case age > contactLost:
+		cell.Lost = true
+		cell.Contact = "keine Verbindung seit " + sinceWords(g.LastHandshake, now)
+	case age < time.Minute:
+		cell.Contact = fmt.Sprintf("letzter Kontakt vor %d s", int(age/time.Second))
+	default:
+		cell.Contact = fmt.Sprintf("letzter Kontakt vor %d min", int(age/time.Minute))
+	}
+	return cell
+}
+
+// sinceWords is a past moment as the clock shows it: the time of day if
+// it was today (in Berlin), else the date too.
+func sinceWords(t, now time.Time) string {
+	t, now = t.In(berlin), now.In(berlin)
+	if t.YearDay() == now.YearDay() && t.Year() == now.Year() {
+		return t.Format("15:04") + " Uhr"
+	}
+	return t.Format("02.01.2006 15:04") + " Uhr"
 }
 
 type annForm struct {

@@ -209,6 +209,8 @@ func start(ctx context.Context, dir string, ln net.Listener) (*Org, error) {
 		ListenPort: state.GatewayPort,
 		Address:    netip.PrefixFrom(demoGateway, demoPool.Bits()),
 		Peers:      srv,
+		// Its handshakes show in the console like a gateway of its own's.
+		Handshakes: gateway.LocalHandshakes(srv, tunnel.GatewayPublicKey),
 		DNS:        gateway.DemoDNS(demoGateway),
 		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
 		// The portal signals every change at once (Subscribe); the poll

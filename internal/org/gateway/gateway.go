@@ -69,6 +69,10 @@ type Config struct {
 	MTU int
 	// Kernel selects kernel TUN mode; nil means userspace netstack.
 	Kernel *KernelOptions
+	// Handshakes, if not nil, is told the peers' latest handshakes (the
+	// portal), so its console shows through which gateway each device
+	// is connected.
+	Handshakes HandshakeSink
 	// Now is the clock, shared with the portal in tests. nil means time.Now.
 	Now func() time.Time
 	// Logger nil means slog.Default().
@@ -213,6 +217,10 @@ func Start(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g.tasks.Add(1)
 	go g.loop(ctx)
+	if cfg.Handshakes != nil {
+		g.tasks.Add(1)
+		go g.reportLoop(ctx)
+	}
 	g.log.Info("gateway up", "port", g.port, "address", cfg.Address, "mode", mode)
 	return g, nil
 }

@@ -28,10 +28,11 @@ import (
 // itself on every call (the gateway's poll). Its methods are safe for
 // concurrent use.
 type PortalSource struct {
-	peersURL string
-	hc       *http.Client
-	wait     time.Duration
-	log      *slog.Logger
+	peersURL      string
+	handshakesURL string
+	hc            *http.Client
+	wait          time.Duration
+	log           *slog.Logger
 
 	mu       sync.Mutex
 	list     portalsrv.PeerList
@@ -78,12 +79,14 @@ func NewPortalSource(cfg PortalSourceConfig) (*PortalSource, error) {
 		ResponseHeaderTimeout: cfg.Wait + 10*time.Second,
 		IdleConnTimeout:       90 * time.Second,
 	}
+	base := strings.TrimSuffix(u.String(), "/")
 	return &PortalSource{
-		peersURL: strings.TrimSuffix(u.String(), "/") + route,
-		hc:       &http.Client{Transport: tr, Timeout: cfg.Wait + 15*time.Second},
-		wait:     cfg.Wait,
-		log:      cfg.Logger.With("component", "gateway-source", "portal", u.Host),
-		subs:     map[chan struct{}]struct{}{},
+		peersURL:      base + route,
+		handshakesURL: base + strings.TrimPrefix(portalsrv.GatewayHandshakesRoute, "POST "),
+		hc:            &http.Client{Transport: tr, Timeout: cfg.Wait + 15*time.Second},
+		wait:          cfg.Wait,
+		log:           cfg.Logger.With("component", "gateway-source", "portal", u.Host),
+		subs:          map[chan struct{}]struct{}{},
 	}, nil
 }
 
@@ -262,7 +265,9 @@ func (p *PortalSource) notify() {
 }
 
 // RunWithPortal runs a gateway of its own until ctx ends: cfg.Peers is
-// a PortalSource made from src, whose long poll runs beside it. ready,
+// a PortalSource made from src, whose long poll runs beside it, and
+// which also takes the handshake reports unless cfg.Handshakes is set.
+// ready,
 // if not nil, is called once the gateway serves.
 func RunWithPortal(ctx context.Context, src PortalSourceConfig, cfg Config, ready func(*Gateway)) error {
 	ps, err := NewPortalSource(src)
@@ -275,6 +280,9 @@ func RunWithPortal(ctx context.Context, src PortalSourceConfig, cfg Config, read
 		cfg.PollInterval = 2 * time.Second
 	}
 	cfg.Peers = ps
+	if cfg.Handshakes == nil {
+		cfg.Handshakes = ps
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})

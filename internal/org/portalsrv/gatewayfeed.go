@@ -1,6 +1,7 @@
 package portalsrv
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -121,11 +122,11 @@ func (s *Server) withGateway(next http.Handler) http.Handler {
 		key, err := s.gatewayIdentity(r)
 		if err != nil {
 			s.gwRefusals.log(s, r.RemoteAddr, err)
-			writeError(w, http.StatusForbidden, errBody(api.CodeUnauthorised, "only the organisation's gateways may read this: "+err.Error()))
+			writeError(w, http.StatusForbidden, errBody(api.CodeUnauthorised, "only the organisation's gateways may use this: "+err.Error()))
 			return
 		}
-		s.log.Debug("gateway polls peers", "gateway", key, "remote", r.RemoteAddr)
-		next.ServeHTTP(w, r)
+		s.log.Debug("gateway asks", "route", r.Pattern, "gateway", key, "remote", r.RemoteAddr)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), gatewayKeyCtx{}, key)))
 	})
 }
 

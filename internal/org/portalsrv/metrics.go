@@ -20,6 +20,7 @@ type metrics struct {
 	enrollments        *prometheus.CounterVec // by stage
 	announcementPolls  prometheus.Counter
 	requests           *prometheus.HistogramVec
+	handshakes         *prometheus.CounterVec // by result
 	auditFailures      atomic.Int64
 }
 
@@ -45,6 +46,10 @@ func newMetrics() *metrics {
 			Name: "dienstweg_portal_announcement_polls_total",
 			Help: "Announcement polls answered (200 or 304).",
 		}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dienstweg_portal_gateway_handshakes_total",
+			Help: "Peer handshakes the gateways reported: recorded as a device's last connection, or ignored (older than the recorded one, or a device not admitted under that key).",
+		}, []string{"result"}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "dienstweg_portal_request_duration_seconds",
 			Help:    "Time to answer admitted requests, by route and status code.",
@@ -69,7 +74,7 @@ func (s *Server) Collector() prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
 	}
 	return collectors{
-		m.sessionsAuthorised, m.codesRejected, m.lockouts, m.enrollments, m.announcementPolls, m.requests,
+		m.sessionsAuthorised, m.codesRejected, m.lockouts, m.enrollments, m.announcementPolls, m.requests, m.handshakes,
 		counterFunc("dienstweg_portal_shed_total", "Requests answered 503 because the portal was at its in-flight bound.", &s.shed),
 		counterFunc("dienstweg_portal_served_total", "Requests admitted past the in-flight bound.", &s.served),
 		counterFunc("dienstweg_portal_refused_connections_total", "Connections closed at accept: their source had too many open.", &s.refusedConns),

@@ -226,8 +226,9 @@ type Server struct {
 	ann       announcementCache
 	creds     credentialCache
 
-	gatewayPolls chan struct{}
-	gwRefusals   refusalLog
+	gatewayPolls    chan struct{}
+	gwRefusals      refusalLog
+	handshakeLimits handshakeLimiter
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
@@ -306,6 +307,7 @@ func New(cfg Config, st store.Store) (*Server, error) {
 		mux.Handle(route, s.admit(route, h))
 	}
 	mux.Handle(GatewayPeersRoute, s.observed(s.withGateway(s.withLimit(s.gatewayPolls, http.HandlerFunc(s.handleGatewayPeers)))))
+	mux.Handle(GatewayHandshakesRoute, s.observed(s.withGateway(s.withLimit(s.inflight, http.HandlerFunc(s.handleGatewayHandshakes)))))
 	// Anything else gets a JSON 404/405 instead of the mux's text page.
 	mux.Handle("/", s.admit("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "no such API endpoint"})

@@ -94,7 +94,7 @@ func TestMigrationFromSchema1(t *testing.T) {
 	if err := s.CreateUser(ctx, store.User{Name: "anna", DisplayName: "Anna", CreatedAt: t0, Source: store.SourceCSV}); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
-	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE console_accounts; DROP TABLE device_reports;
+	if err := s.ExecForTest(ctx, `DROP TABLE rate_buckets; DROP TABLE audit_log; DROP TABLE console_sessions; DROP TABLE console_accounts; DROP TABLE device_reports; DROP TABLE device_gateways;
 		ALTER TABLE users DROP COLUMN source; ALTER TABLE users DROP COLUMN disabled_at; PRAGMA user_version = 1`); err != nil {
 		t.Fatalf("downgrading: %v", err)
 	}

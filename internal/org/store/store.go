@@ -30,6 +30,7 @@ type Store interface {
 	SecretRows
 	ConsoleStore
 	Reports
+	Gateways
 
 	// CreateUser adds a user; ErrConflict if the name exists.
 	CreateUser(ctx context.Context, u User) error

@@ -78,15 +78,17 @@ func Start(tb testing.TB, opt Options) *Office {
 	}
 	env := portaltest.Start(tb, opt.Portal)
 	var peers gateway.PeerSource = env.Server
+	handshakes := gateway.LocalHandshakes(env.Server, pub)
 	var stopSource func()
 	if opt.Remote {
 		ps, stop := startPortalSource(tb, env, pub)
-		peers, stopSource = ps, stop
+		peers, handshakes, stopSource = ps, ps, stop
 	}
 	gcfg := gateway.Config{
 		PrivateKey: key,
 		Address:    netip.PrefixFrom(GatewayAddr, 16),
 		Peers:      peers,
+		Handshakes: handshakes,
 		DNS:        gateway.DemoDNS(GatewayAddr),
 		HTTP:       gateway.IntranetHandler("Stadt Musterstadt"),
 		Now:        env.Clock.Now,
