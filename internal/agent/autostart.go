@@ -38,7 +38,7 @@ const (
 // the portal or the helper are not ready, or health has not looked yet.
 func autoStartFor(s state.Snapshot) autoStart {
 	switch {
-	case s.Session.Active():
+	case s.Session.Active(s.Running):
 		return autoStartNever
 	}
 	switch s.Verdict.Situation {
