@@ -41,6 +41,7 @@ func full() state.Snapshot {
 			{Key: "expiry_warning_minutes", Value: 30, Source: "policy", Locked: true, Changeable: true},
 		}}
 	s.Authorisation = state.Authorisation{Until: at.Add(8 * time.Hour), EndsSoon: true, Expired: true}
+	s.Running = true
 	// Every field set, though no situation sets them all at once.
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
 		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},
