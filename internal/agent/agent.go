@@ -98,8 +98,8 @@ type Config struct {
 	// Policy is what IT set and locked on this computer
 	// (policy.LoadSystem); nil means none.
 	Policy *policy.Policy
-	// AutoStart opens the code prompt by itself once after the agent
-	// starts (at login), when this computer is set up, outside the
+	// AutoStart opens the code prompt by itself once per login and day
+	// (a restart for an update does not ask again), when this computer is set up, outside the
 	// office, not locked out and no session runs (autostart.go). main
 	// takes it from the profile's auto_start; central policy may set it.
 	AutoStart bool
@@ -187,6 +187,9 @@ type Agent struct {
 	updater      *update.Updater
 	restartMu    sync.Mutex
 	restart      *update.Installed
+	// loginMem is what this login did today, for the agent after a
+	// restart (loginmemory.go).
+	loginMem *loginMemory
 
 	// settingsSrc are the layers the settings are resolved from; set in
 	// New. settingsWrite orders the person's changes; settingsMu guards
@@ -256,6 +259,7 @@ func New(opts Options) (*Agent, error) {
 		opts.StateDir = dir
 	}
 	a := &Agent{opts: opts, log: opts.Logger, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1)}
+	a.loginMem = newLoginMemory(opts.StateDir, a.now)
 	settings, err := a.openSettings()
 	if err != nil {
 		return nil, err
@@ -451,6 +455,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	a.log.Info("agent stopping")
+	a.rememberSessionForUpdate()
 	if a.closeSession != nil {
 		if err := a.closeSession(); err != nil {
 			a.log.Warn("closing the session", "err", err)
