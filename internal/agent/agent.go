@@ -99,9 +99,10 @@ type Config struct {
 	// (policy.LoadSystem); nil means none.
 	Policy *policy.Policy
 	// AutoStart opens the code prompt by itself once per login and day
-	// (a restart for an update does not ask again), when this computer is set up, outside the
-	// office, not locked out and no session runs (autostart.go). main
-	// takes it from the profile's auto_start; central policy may set it.
+	// (a restart for an update does not ask again), when this computer
+	// is set up, outside the office, not locked out and no session runs
+	// (autostart.go). main takes it from the profile's auto_start;
+	// central policy may set it.
 	AutoStart bool
 	// AllowStartInOffice offers home office in the office too; by
 	// default the in-office check hides it (profile allow_start_in_office,
