@@ -98,10 +98,11 @@ type Config struct {
 	// Policy is what IT set and locked on this computer
 	// (policy.LoadSystem); nil means none.
 	Policy *policy.Policy
-	// AutoStart opens the code prompt by itself once after the agent
-	// starts (at login), when this computer is set up, outside the
-	// office, not locked out and no session runs (autostart.go). main
-	// takes it from the profile's auto_start; central policy may set it.
+	// AutoStart opens the code prompt by itself once per login and day
+	// (a restart for an update does not ask again), when this computer
+	// is set up, outside the office, not locked out and no session runs
+	// (autostart.go). main takes it from the profile's auto_start;
+	// central policy may set it.
 	AutoStart bool
 	// AllowStartInOffice offers home office in the office too; by
 	// default the in-office check hides it (profile allow_start_in_office,
@@ -190,6 +191,9 @@ type Agent struct {
 	supportCodeMu sync.Mutex
 	restartMu     sync.Mutex
 	restart       *update.Installed
+	// loginMem is what this login did today, for the agent after a
+	// restart (loginmemory.go).
+	loginMem *loginMemory
 
 	// settingsSrc are the layers the settings are resolved from; set in
 	// New. settingsWrite orders the person's changes; settingsMu guards
@@ -261,6 +265,7 @@ func New(opts Options) (*Agent, error) {
 		opts.StateDir = dir
 	}
 	a := &Agent{opts: opts, log: opts.Logger, wizardReady: make(chan struct{}), keyringKick: make(chan struct{}, 1), hoursKick: make(chan struct{}, 1)}
+	a.loginMem = newLoginMemory(opts.StateDir, a.now)
 	settings, err := a.openSettings()
 	if err != nil {
 		return nil, err
@@ -457,6 +462,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	a.log.Info("agent stopping")
+	a.rememberSessionForUpdate()
 	if a.closeSession != nil {
 		if err := a.closeSession(); err != nil {
 			a.log.Warn("closing the session", "err", err)

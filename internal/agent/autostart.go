@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/dienstweg/dienstweg/internal/localapi"
+	"github.com/dienstweg/dienstweg/internal/session"
 	"github.com/dienstweg/dienstweg/internal/situation"
 	"github.com/dienstweg/dienstweg/internal/state"
 )
@@ -39,7 +41,7 @@ const (
 // the portal or the helper are not ready, or health has not looked yet.
 func autoStartFor(s state.Snapshot) autoStart {
 	switch {
-	case s.Session.Active():
+	case s.Session.Active(s.Running):
 		return autoStartNever
 	}
 	switch s.Verdict.Situation {
@@ -58,37 +60,115 @@ func autoStartFor(s state.Snapshot) autoStart {
 	return autoStartWaitMore
 }
 
+// resumer is a session that can come back without a code while the
+// day's authorisation holds; *session.Controller is one.
+type resumer interface {
+	Resume(ctx context.Context) error
+}
+
+// resumeOrPrompt is the session's start of this agent process. After a
+// restart for an update in which a session ran, it resumes that session
+// without a code; otherwise, with Config.AutoStart, it prompts for the
+// code once per login and day, so that a restart (the self-update's)
+// asks no second time.
+func (a *Agent) resumeOrPrompt(ctx context.Context, known <-chan struct{}) {
+	mark, err := a.loginMem.load()
+	if err != nil {
+		a.log.Warn("reading what this login did today; deciding afresh", "err", err)
+	}
+	if mark.Resume {
+		a.resumeAfterUpdate(ctx)
+		return
+	}
+	if !a.opts.AutoStart {
+		return
+	}
+	if mark.Asked {
+		a.log.Info("automatic code prompt: already decided in this login today")
+		return
+	}
+	snaps, stop := a.store.Subscribe()
+	defer stop()
+	if !promptOnceAfterLogin(ctx, snaps, known, a.OpenWindow, a.log) {
+		return
+	}
+	if err := a.loginMem.update(func(m *loginMark) { m.Asked = true }); err != nil {
+		a.log.Warn("remembering the automatic code prompt", "err", err)
+	}
+}
+
+// resumeAfterUpdate brings back the session that ran when the agent
+// restarted for an update. The mark is spent either way: if the
+// authorisation has ended, starting is the person's again, and the
+// automatic prompt of this login was decided before the session ran.
+func (a *Agent) resumeAfterUpdate(ctx context.Context) {
+	if err := a.loginMem.update(func(m *loginMark) { m.Resume, m.Asked = false, true }); err != nil {
+		a.log.Warn("remembering the resumed session", "err", err)
+	}
+	r, ok := a.opts.Session.(resumer)
+	if !ok {
+		return
+	}
+	err := r.Resume(ctx)
+	switch {
+	case errors.Is(err, session.ErrNotAuthorised):
+		a.log.Info("the session before the update is no longer authorised; a code starts the next")
+	case err != nil:
+		a.log.Warn("resuming the session after the update", "err", err)
+	}
+}
+
+// rememberSessionForUpdate marks a session that runs while the agent
+// quits for an update, so that the new version resumes it without a
+// code (the quit keeps the authorisation: Close).
+func (a *Agent) rememberSessionForUpdate() {
+	if a.restartErr() == nil || a.opts.Session == nil || !a.opts.Session.Status().Running {
+		return
+	}
+	if err := a.loginMem.update(func(m *loginMark) { m.Resume = true }); err != nil {
+		a.log.Warn("remembering the session for after the update", "err", err)
+	}
+}
+
 // promptOnceAfterLogin opens the code prompt at most once: when the
 // first snapshot after the office check's first answer (known; nil when
-// there is no check) decides for it. The agent runs once per login, so
-// this is once per login.
-func promptOnceAfterLogin(ctx context.Context, snaps <-chan state.Snapshot, known <-chan struct{}, open func(string) error, log *slog.Logger) {
+// there is no check) decides for it. It reports whether it decided
+// (opened the prompt, found it not needed, or gave up after
+// autoStartWait); false means ctx ended first, as when the agent quits.
+func promptOnceAfterLogin(ctx context.Context, snaps <-chan state.Snapshot, known <-chan struct{}, open func(string) error, log *slog.Logger) bool {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, autoStartWait)
 	defer cancel()
 	if known != nil {
 		select {
 		case <-known:
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return false
+			}
 			log.Info("automatic code prompt: the office check did not answer in time; not prompting")
-			return
+			return true
 		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return false
+			}
 			log.Info("automatic code prompt: not ready in time; not prompting")
-			return
+			return true
 		case s := <-snaps:
 			switch autoStartFor(s) {
 			case autoStartNever:
 				log.Info("automatic code prompt: not needed", "situation", s.Verdict.Situation, "session", s.Session.String())
-				return
+				return true
 			case autoStartPrompt:
 				log.Info("automatic code prompt: asking for the code")
 				if err := open(localapi.WindowCode); err != nil {
 					log.Error("automatic code prompt", "err", err)
 				}
-				return
+				return true
 			}
 		}
 	}

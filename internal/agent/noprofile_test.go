@@ -44,7 +44,7 @@ func TestRunWithoutProfile(t *testing.T) {
 	waitAPI(t, ctx, c)
 
 	st, err := c.Status(ctx)
-	if err != nil || st.ProfileMissing != missing || st.Session.Active() {
+	if err != nil || st.ProfileMissing != missing || st.Session.Active(st.Running) {
 		t.Fatalf("Status = %+v, %v; want the missing profile's path", st, err)
 	}
 	for name, call := range map[string]func() error{

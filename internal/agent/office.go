@@ -34,8 +34,9 @@ func (a *Agent) newOffice() (*office.Watcher, error) {
 	}, a.log.With("component", "office")), nil
 }
 
-// watchOffice runs the check under the agent's supervisor, and, if the
-// profile asks, the code prompt once after login (autostart.go).
+// watchOffice runs the check under the agent's supervisor, and the
+// session's start of the login: resumed after an update, or, if the
+// profile asks, the code prompt once per login and day (autostart.go).
 func (a *Agent) watchOffice(ctx context.Context, sup *supervisor, wg *sync.WaitGroup) {
 	var known <-chan struct{}
 	if a.office != nil {
@@ -51,13 +52,11 @@ func (a *Agent) watchOffice(ctx context.Context, sup *supervisor, wg *sync.WaitG
 			}()
 		}
 	}
-	if a.opts.AutoStart && a.opts.Session != nil {
+	if a.opts.Session != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			snaps, stop := a.store.Subscribe()
-			defer stop()
-			promptOnceAfterLogin(ctx, snaps, known, a.OpenWindow, a.log)
+			a.resumeOrPrompt(ctx, known)
 		}()
 	}
 }

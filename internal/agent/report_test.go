@@ -19,8 +19,8 @@ import (
 	"github.com/dienstweg/dienstweg/internal/org/demo"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv"
 	"github.com/dienstweg/dienstweg/internal/org/portalsrv/portaltest"
-	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/org/store"
+	"github.com/dienstweg/dienstweg/internal/redact"
 	"github.com/dienstweg/dienstweg/internal/state"
 	"github.com/dienstweg/dienstweg/internal/support"
 )

@@ -153,7 +153,7 @@ func (a *Agent) mirrorSession(ctx context.Context, states <-chan session.Status,
 		phase, detail := projectSession(st, v)
 		auth := authorisationOf(st)
 		a.store.Update(func(sn *state.Snapshot) {
-			sn.Session, sn.Detail, sn.LockedUntil, sn.Authorisation = phase, detail, st.LockedUntil, auth
+			sn.Session, sn.Running, sn.Detail, sn.LockedUntil, sn.Authorisation = phase, st.Running, detail, st.LockedUntil, auth
 		})
 	}
 }

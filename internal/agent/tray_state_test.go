@@ -187,6 +187,20 @@ func hasVisible(labels ...string) func(dbustest.MenuNode) bool {
 	}
 }
 
+// hasHidden: none of labels is a visible entry. The tray changes its
+// entries one by one over D-Bus, so a test waits for the whole change
+// (hasVisible and hasHidden together), not for its first part.
+func hasHidden(labels ...string) func(dbustest.MenuNode) bool {
+	return func(n dbustest.MenuNode) bool {
+		for _, l := range labels {
+			if m, ok := n.FindByLabel(l); ok && m.Visible {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 func isAPIError(err error, code string) bool {
 	var e *localapi.Error
 	return errors.As(err, &e) && e.Code == code

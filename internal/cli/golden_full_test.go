@@ -43,6 +43,7 @@ func full() state.Snapshot {
 	s.Authorisation = state.Authorisation{Until: at.Add(8 * time.Hour), EndsSoon: true, Expired: true}
 	s.Hours = state.Hours{Asked: true, Outside: true, NextStart: at.Add(10 * time.Hour), NextToday: true,
 		Weekdays: []string{"mo", "di", "mi", "do", "fr"}, From: "06:00", Until: "21:00"}
+	s.Running = true
 	// Every field set, though no situation sets them all at once.
 	s.Verdict = state.Verdict{Situation: "locked_out", Icon: state.Problem,
 		Headline: state.Message{Key: "state.not_connected", Args: map[string]string{"Any": "x"}},

@@ -252,6 +252,12 @@ func (c *Controller) start(ctx context.Context, code string) error {
 	if err != nil {
 		return c.portalFailure(err)
 	}
+	return c.bringUp(ctx, sess)
+}
+
+// bringUp brings the tunnel of the authorised session sess up, checks
+// it, and keeps it up; c.op is held and the credential set.
+func (c *Controller) bringUp(ctx context.Context, sess *portal.Session) error {
 	var until time.Time
 	if sess.Until != nil {
 		until = *sess.Until

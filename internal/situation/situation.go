@@ -54,7 +54,7 @@ const (
 // TranslationKeys lists the keys Judge can put into a Verdict beyond the
 // per-state ones (state.<s>, next.<s>).
 func TranslationKeys() []string {
-	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused}, append(append(officeKeys(), endingKeys()...), hoursKeys()...)...)
+	return append([]string{KeyNotSetUpHeadline, KeyNotSetUpAdvice, KeyLockedOutAdvice, KeyOfflineAdvice, KeyPortalDownAdvice, KeyStartNotSetUp, KeyProxyOnlyAdvice, KeyProxyOnlyHeadline, KeyHelperMissing, KeyHelperRefused, KeyStartAgainAdvice}, append(append(officeKeys(), endingKeys()...), hoursKeys()...)...)
 }
 
 // Judge returns the verdict for s; loc (nil: time.Local) is the time
@@ -78,7 +78,7 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 		return state.Verdict{Situation: NoProfile, Icon: state.Problem,
 			Headline: state.Message{Key: "profile.missing.state"},
 			Advice:   state.Message{Key: "profile.missing.next"}}
-	case s.Session.Active():
+	case s.Session.Active(s.Running):
 		v := of(s.Session)
 		v.End = true
 		v.Desktops = openableDesktops(s)
@@ -145,6 +145,9 @@ func Judge(s state.Snapshot, loc *time.Location) state.Verdict {
 		return expired(s, loc)
 	}
 	v := of(s.Session) // not connected, or a new code is needed
+	if s.Session == state.Problem {
+		return startAgain(v, phone)
+	}
 	v.Start = state.StartCode
 	return v
 }

@@ -34,14 +34,21 @@ func TestSessionNamesRoundTrip(t *testing.T) {
 // No internet is set only by the health checks during a session whose
 // tunnel and authorisation still hold: the session is active, so the
 // agent keeps checking it, the menus offer "End", and an update waits
-// for the real end (issue 13, #10).
+// for the real end (issue 13, #10). Problem is active only while a
+// session runs: after a failed start nothing can be ended.
 func TestActiveStates(t *testing.T) {
 	t.Parallel()
 	want := map[Session]bool{NotConnected: false, Connecting: true, Connected: true, Limited: true,
 		NoInternet: true, CodeNeeded: false, Problem: true}
 	for _, s := range Sessions() {
-		if s.Active() != want[s] {
-			t.Errorf("%v.Active() = %v, want %v", s, s.Active(), want[s])
+		if s.Active(true) != want[s] {
+			t.Errorf("%v.Active(running) = %v, want %v", s, s.Active(true), want[s])
+		}
+	}
+	want[Problem] = false
+	for _, s := range Sessions() {
+		if s.Active(false) != want[s] {
+			t.Errorf("%v.Active(not running) = %v, want %v", s, s.Active(false), want[s])
 		}
 	}
 }

@@ -165,7 +165,7 @@ func (t *tray) follow(ctx context.Context) {
 			if ev.Type == localapi.EventState && ev.State != nil {
 				// What the clicks read is stored before the menu shows
 				// the state, so a click on what is shown sees it.
-				t.sessionActive.Store(ev.State.Session.Active())
+				t.sessionActive.Store(ev.State.Session.Active(ev.State.Running))
 				if n, ok := t.updates.see(*ev.State, t.opts.Catalog); ok {
 					go t.notify(ctx, n)
 				}

@@ -130,7 +130,7 @@ func (w *CodeWindow) showError(text string) {
 
 // Apply implements liveWindow; the prompt only notes whether a code
 // would start or extend the session, for its confirmation.
-func (w *CodeWindow) Apply(s state.Snapshot) { w.extending = s.Session.Active() }
+func (w *CodeWindow) Apply(s state.Snapshot) { w.extending = s.Session.Active(s.Running) }
 
 // AgentLost implements liveWindow.
 func (w *CodeWindow) AgentLost() {}

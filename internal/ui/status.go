@@ -222,7 +222,7 @@ func (w *StatusWindow) Apply(s state.Snapshot) {
 	w.chain.Apply(s.Health)
 	setVisible(w.chain, len(s.Health.Links) > 0)
 	// While a session is up a ready update waits for the employee's word.
-	ask := s.Update.State == "ready" && s.Session.Active() && s.Update.Chosen != localapi.UpdateNow
+	ask := s.Update.State == "ready" && s.Session.Active(s.Running) && s.Update.Chosen != localapi.UpdateNow
 	w.updateText.SetText(L("update.ask.body", map[string]string{"Version": s.Update.Available}))
 	setVisible(w.updateAsk, ask)
 	w.settings.Apply(s.Settings)

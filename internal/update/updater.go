@@ -546,7 +546,8 @@ func (u *Updater) Plan() (Plan, bool) {
 	if st == nil {
 		return Plan{}, false
 	}
-	ask := u.cfg.Sessions.Status().Phase.Active()
+	sess := u.cfg.Sessions.Status()
+	ask := sess.Phase.Active(sess.Running)
 	return Plan{Version: st.Version, Ask: ask, Default: ChoiceAtSessionEnd, Choices: []Choice{ChoiceNow, ChoiceAtSessionEnd}, Chosen: chosen}, true
 }
 

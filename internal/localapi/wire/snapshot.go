@@ -59,15 +59,24 @@ func ParseSession(name string) (Session, error) {
 	return 0, fmt.Errorf("unknown session state %q", name)
 }
 
-// Active reports whether a tunnel is (being) held up in this state, so
-// "End home office" applies rather than "Start". No internet is one of
-// them: only the health checks set it, during a session whose tunnel and
-// authorisation still hold, and the session goes on when the laptop is
-// back online.
-func (s Session) Active() bool {
+// Active reports whether a home-office session is under way in state s,
+// so that "End home office" applies rather than "Start"; running is
+// whether the session controller holds one (its tunnel is up, or its
+// supervisor renews it). It is the one rule for "is something running
+// that can be ended". Problem is the one state that names both: a
+// running session whose tunnel carries nothing (End stays), and a start
+// that failed or a device the portal dropped, where nothing runs and a
+// new start is the way on. The others name one side alone: Connecting a
+// start or renewal under way; Connected, Limited and No internet (set
+// by the health checks only while the tunnel and authorisation hold, so
+// the session goes on back online) a running session; Not connected and
+// Code needed none.
+func (s Session) Active(running bool) bool {
 	switch s {
-	case Connecting, Connected, Limited, NoInternet, Problem:
+	case Connecting, Connected, Limited, NoInternet:
 		return true
+	case Problem:
+		return running
 	}
 	return false
 }
@@ -225,6 +234,10 @@ type Snapshot struct {
 	Authorisation Authorisation `json:"authorisation"`
 	// Hours are the person's working hours, as the portal last said.
 	Hours Hours `json:"hours,omitzero"`
+	// Running: the session controller holds a session (its tunnel is up,
+	// or being renewed). Session.Active(Running) says whether it can be
+	// ended; after a failed start Session may be Problem with none.
+	Running bool `json:"running,omitempty"`
 	// Verdict is what the employee is told and offered. One function
 	// derives it from the rest of the snapshot on every change, so the
 	// headline, the advice and the actions never disagree.
