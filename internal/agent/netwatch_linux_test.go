@@ -4,7 +4,9 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -38,6 +40,19 @@ func testNetns(t *testing.T) (netns.NsHandle, *netlink.Handle) {
 	if err != nil {
 		runtime.UnlockOSThread()
 		t.Fatalf("netns.New: %v", err)
+	}
+	// Without IPv6 the only route changes are the test's own. With it, a
+	// link that comes up gets its link-local address 1 to 2 s later (after
+	// duplicate address detection), and that route change is a second
+	// burst, which "counts once" saw as the first burst reported twice.
+	// /proc/sys/net is the namespace of the thread that opens it: this one.
+	for _, conf := range []string{"all", "default"} {
+		err := os.WriteFile("/proc/sys/net/ipv6/conf/"+conf+"/disable_ipv6", []byte("1"), 0)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // a kernel without IPv6 is quiet already
+			netns.Set(orig)
+			runtime.UnlockOSThread()
+			t.Fatalf("disabling IPv6 in the test's namespace: %v", err)
+		}
 	}
 	if err := netns.Set(orig); err != nil {
 		t.Fatalf("back to the original namespace: %v", err)

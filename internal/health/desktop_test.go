@@ -117,6 +117,26 @@ func hostDial(ctx context.Context, network, address string) (net.Conn, error) {
 	return d.DialContext(ctx, network, address)
 }
 
+// refusedAddr is a loopback address that refuses connections until the
+// test ends: the local port of a connection the test holds open, which no
+// listener can take. The port of a closed listener was free for the next
+// listener of a parallel test, which then answered (once in 40 runs the
+// "refused" desktop was accepted and closed: health.detail.failed).
+func refusedAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("Listen: %v", err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String()) // the backlog accepts it
+	if err != nil {
+		tb.Fatalf("Dial: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c.LocalAddr().String()
+}
+
 func TestProbeDesktop(t *testing.T) {
 	t.Parallel()
 	rdp := startFakeRDP(t)
@@ -125,12 +145,7 @@ func TestProbeDesktop(t *testing.T) {
 	t.Cleanup(web.Close)
 	webTLS := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(webTLS.Close)
-	refused := func() string {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		a := ln.Addr().String()
-		ln.Close()
-		return a
-	}()
+	refused := refusedAddr(t)
 	rdpAt := func(addr string) profile.OfficeDesktop {
 		return profile.OfficeDesktop{Name: "Arbeitsplatz", Kind: profile.DesktopRDP, Address: addr}
 	}

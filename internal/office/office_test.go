@@ -77,14 +77,21 @@ func TestProbeTrustsOnlyThePinnedCA(t *testing.T) {
 	org := orgCA(t, officeName)
 	stranger := orgCA(t, officeName)
 	otherName := orgCA(t, "drucker.musterstadt.example")
+	// Nothing listens at the local port of a connection held open, and no
+	// listener can take it; the port of a closed listener was free for the
+	// next one, such as serveTLS's below.
 	closed := func() string {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := ln.Addr().String()
-		ln.Close()
-		return addr
+		t.Cleanup(func() { ln.Close() })
+		c, err := net.Dial("tcp", ln.Addr().String()) // the backlog accepts it
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.LocalAddr().String()
 	}()
 	for _, tc := range []struct {
 		name     string

@@ -170,9 +170,9 @@ func (t *tray) follow(ctx context.Context) {
 					go t.notify(ctx, n)
 				}
 				m := ModelFor(*ev.State, t.opts.Catalog)
+				t.shown.Store(&m)
 				t.apply(m, last, first)
 				last, first = m, false
-				t.shown.Store(&m)
 			}
 			return true
 		},

@@ -35,9 +35,10 @@ type Options struct {
 	// HealthPath is requested by the health checks. Default
 	// /api/v1/health.
 	HealthPath string
-	// CheckInterval between health checks; a backend is down after two
-	// failed checks in a row and up again after one good one. Default
-	// 500ms.
+	// CheckInterval between health checks after a failed one, of a backend
+	// that is down and of a new one; a backend that is up is checked
+	// every 2 s. It is down after two failed checks in a row and up again
+	// after one good one. Default 500ms.
 	CheckInterval time.Duration
 }
 
@@ -88,7 +89,13 @@ backend portals
 	# (dienstweg-portal serve --trusted-proxies); the checks send one too.
 	# on-marked-down shutdown-sessions: connections still open to an
 	# instance that stopped answering are cut, so clients retry at once.
-	default-server send-proxy-v2 check check-ssl verify required ca-file {{.CAFile}} check-sni {{.ServerName}} verifyhost {{.ServerName}} inter {{.Inter}} fall 2 rise 1 on-marked-down shutdown-sessions
+	# inter also bounds a check's connect and TLS handshake (HAProxy takes
+	# min(timeout connect, inter)): at 300 ms a portal slowed by load was
+	# marked DOWN and its requests cut (D- in the log). So the checks of a
+	# server that is up come every 2 s with the whole timeout connect, and
+	# only those after a failure, of a down server or of a new one come
+	# every CheckInterval.
+	default-server send-proxy-v2 check check-ssl verify required ca-file {{.CAFile}} check-sni {{.ServerName}} verifyhost {{.ServerName}} inter 2s fastinter {{.Inter}} downinter {{.Inter}} fall 2 rise 1 on-marked-down shutdown-sessions
 {{- range $i, $b := .Backends}}
 	server portal{{$i}} {{$b}}
 {{- end}}
