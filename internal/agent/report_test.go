@@ -223,6 +223,9 @@ func TestReportCodeTakenGetsNewCode(t *testing.T) {
 	runAgent(t, ctx, a)
 	c := localapi.NewClient(socket)
 	waitAPI(t, ctx, c)
+	// The agent reads its setup from the keyring after the API is up;
+	// before that a report is refused as "not set up" (CI saw it once).
+	waitStatus(t, ctx, c, "set up", func(s state.Snapshot) bool { return s.Enrollment.Enrolled })
 
 	_, err = c.SendReport(ctx)
 	var apiErr *localapi.Error
