@@ -25,6 +25,9 @@ const realWindowEnv = "DIENSTWEG_UI_REAL_WINDOW"
 // stdout what the agent would have received; it returns when the window
 // closes.
 func runRealWindow(name string) int {
+	if strings.HasPrefix(name, "run ") {
+		return runWindowFromEnv(name)
+	}
 	if name != "code" {
 		fmt.Fprintf(os.Stderr, "unknown window %q\n", name)
 		return 2
@@ -81,8 +84,15 @@ func skipOrFail(tb testing.TB, format string, args ...any) {
 // window.
 func showRealWindow(tb testing.TB, title, scale string) *realWindow {
 	tb.Helper()
+	return startRealWindow(tb, title, []string{realWindowEnv + "=code", "FYNE_SCALE=" + scale})
+}
+
+// startRealWindow starts the child with env added and waits for its
+// window called title.
+func startRealWindow(tb testing.TB, title string, env []string) *realWindow {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), realWindowEnv+"=code", "FYNE_SCALE="+scale)
+	cmd.Env = append(os.Environ(), env...)
 	r := &realWindow{tb: tb, cmd: cmd, done: make(chan error, 1)}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
