@@ -33,7 +33,7 @@ func TestProblemOffersEndOnlyWhileASessionRuns(t *testing.T) {
 		end       bool
 		advice    string // a part of the advice
 	}{
-		{name: "start_refused_by_portal", situation: "problem", start: state.StartCode, advice: "noch einmal versuchen",
+		{name: "start_refused_by_portal", situation: "problem", start: state.StartCode, advice: "noch einmal zu versuchen",
 			snap: state.Snapshot{Session: state.Problem, Enrollment: enrolled, Health: state.Health{Links: green},
 				Detail: &state.Message{Key: "portal.error.user_disabled"}}},
 		{name: "tunnel_did_not_start", situation: "problem", start: state.StartCode, advice: "„Homeoffice starten“",

@@ -228,7 +228,7 @@ func TestStatusWindowFailedStartServed(t *testing.T) {
 	if w.end.Visible() {
 		t.Errorf("„%s“ offered after a failed start, with nothing running", w.end.Text)
 	}
-	if !strings.Contains(w.detail.Text, "sichere Verbindung konnte") || !strings.Contains(w.next.Text, "noch einmal versuchen") {
+	if !strings.Contains(w.detail.Text, "sichere Verbindung konnte") || !strings.Contains(w.next.Text, "noch einmal zu versuchen") {
 		t.Errorf("detail %q, next %q: want why and what now", w.detail.Text, w.next.Text)
 	}
 	realWindowShots(t, sock, localapi.WindowStatus, "status-failed-start", nil)

@@ -170,7 +170,7 @@ func TestStatusModelFor(t *testing.T) {
 			wantLine: "Störung – siehe Details", wantNext: "Rufen Sie den IT-Service an: 05221 123-4567", wantTray: true},
 		// A failed start: nothing runs, so a new start, not an end.
 		{name: "failed_start_offers_start", snap: state.Snapshot{Session: state.Problem, TrayVisible: true, Helpdesk: state.Helpdesk{Phone: "05221 123-4567"}},
-			wantLine: "Störung – siehe Details", wantNext: "Homeoffice läuft nicht. In den Details steht, woran es lag. Danach können Sie auf „Homeoffice starten“ klicken und es noch einmal versuchen. Klappt es wieder nicht, rufen Sie den IT-Service an: 05221 123-4567", wantStart: true, wantTray: true},
+			wantLine: "Störung – siehe Details", wantNext: "Homeoffice läuft nicht. Oben steht, woran es lag und was Sie tun können. Danach klicken Sie auf „Homeoffice starten“, um es noch einmal zu versuchen. Klappt es wieder nicht, rufen Sie den IT-Service an: 05221 123-4567", wantStart: true, wantTray: true},
 		{name: "no_tray_explains", snap: state.Snapshot{Session: state.NotConnected},
 			wantLine: "Homeoffice nicht verbunden", wantNext: "Klicken Sie auf „Homeoffice starten“, wenn Sie mit der Arbeit beginnen möchten.", wantStart: true},
 	}
