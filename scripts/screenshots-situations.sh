@@ -6,6 +6,10 @@
 # test display, once per language:
 #   make build && SHOT_LANG=en bash scripts/testenv.sh bash scripts/screenshots-situations.sh
 # BIN is the directory with the built binaries (default bin).
+# Outside the working hours, after a failed start and support after a
+# renewed support code come from the ui tests, which serve those states
+# over a real local API (internal/ui/situations_shots_test.go):
+#   DIENSTWEG_SCREENSHOTS=$PWD/docs/screenshots bash scripts/testenv.sh go test ./internal/ui -run 'Served$'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=${SHOT_LANG:-de}
