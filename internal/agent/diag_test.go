@@ -55,16 +55,14 @@ func TestDiagnosticsOverLocalAPI(t *testing.T) {
 	_ = a.StartSession(sctx, "123456")
 	scancel()
 
+	// Wait for the API itself: under load it came up after the 2.5 s the
+	// test used to retry Diagnostics for.
 	c := localapi.NewClient(socket)
+	wctx, wcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer wcancel()
+	waitAPI(t, wctx, c)
 	var buf bytes.Buffer
-	for i := 0; ; i++ {
-		buf.Reset()
-		if err = c.Diagnostics(ctx, &buf); err == nil || i > 50 {
-			break
-		}
-		waitBriefly()
-	}
-	if err != nil {
+	if err := c.Diagnostics(wctx, &buf); err != nil {
 		t.Fatalf("Diagnostics: %v", err)
 	}
 	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))

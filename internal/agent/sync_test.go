@@ -5,7 +5,6 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dienstweg/dienstweg/internal/org/demo"
 	"github.com/dienstweg/dienstweg/internal/profile"
@@ -22,8 +21,6 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
-
-func waitBriefly() { time.Sleep(50 * time.Millisecond) }
 
 // runAgent runs a until the test ends and fails the test if Run does.
 func runAgent(tb testing.TB, ctx context.Context, a *Agent) {

