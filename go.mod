@@ -95,3 +95,5 @@ require (
 )
 
 replace fyne.io/systray => ./third_party/fyne-systray
+
+replace golang.zx2c4.com/wireguard => ./third_party/wireguard-go
