@@ -16,7 +16,8 @@ const OutsideHours = "outside_hours"
 
 // Message keys of the working-hours verdict. The advice names the rule
 // ({{.DaysDE}} or {{.DaysEN}}, {{.From}}, {{.Until}}) and when home
-// office is possible again ({{.Time}}, and {{.Date}} on another day).
+// office is possible again ({{.Time}}, and {{.WeekdayDE}}/{{.WeekdayEN}},
+// {{.Date}} on another day).
 const (
 	KeyOutsideHoursHeadline    = "verdict.outside_hours.headline"
 	KeyOutsideHoursAdviceToday = "verdict.outside_hours.advice_today"
@@ -58,7 +59,10 @@ func outsideHoursVerdict(s state.Snapshot, loc *time.Location) state.Verdict {
 		args["Time"] = next.Format("15:04")
 		advice.Key = KeyOutsideHoursAdviceToday
 		if !h.NextToday {
+			// The weekday too: "am 24.11.2026" alone makes people count.
 			args["Date"] = next.Format("02.01.2006")
+			args["WeekdayDE"] = weekdayLong["de"][next.Weekday()]
+			args["WeekdayEN"] = weekdayLong["en"][next.Weekday()]
 			advice.Key = KeyOutsideHoursAdviceLater
 		}
 	}
@@ -66,6 +70,12 @@ func outsideHoursVerdict(s state.Snapshot, loc *time.Location) state.Verdict {
 		Headline: state.Message{Key: KeyOutsideHoursHeadline},
 		Advice:   advice,
 		Start:    state.StartDisabled}
+}
+
+// weekdayLong are the weekdays' full names, Sunday first (time.Weekday).
+var weekdayLong = map[string][7]string{
+	"de": {"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"},
+	"en": {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
 }
 
 // weekdayNames are the short names of the days in the portal's order.

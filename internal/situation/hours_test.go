@@ -55,7 +55,7 @@ func TestJudgeOutsideHours(t *testing.T) {
 			"Ihre Arbeitszeit für Homeoffice: Mo–Fr 06:00–21:00 Uhr. Homeoffice ist heute ab 06:00 Uhr wieder möglich.",
 			"Your working hours for home office: Mon–Fri 06:00–21:00. Home office is possible again today from 06:00."},
 		{"outside_policy_off_later", state.Snapshot{Enrollment: enrolled, Settings: policyOff, Hours: outsideLater}, situation.OutsideHours, state.StartDisabled,
-			"Homeoffice ist am 07.12.2026 ab 06:00 Uhr wieder möglich.", "possible again on 07.12.2026 from 06:00."},
+			"Homeoffice ist am Montag, 07.12.2026 ab 06:00 Uhr wieder möglich.", "possible again on Monday, 07.12.2026 from 06:00."},
 		{"outside_policy_off_next_unknown", state.Snapshot{Enrollment: enrolled, Settings: policyOff, Hours: outsideNoNext}, situation.OutsideHours, state.StartDisabled,
 			"Mo–Fr 06:00–21:00 Uhr. Jetzt ist Homeoffice nicht möglich.", "Home office is not possible now."},
 		{"outside_expired", state.Snapshot{Enrollment: enrolled, Settings: policyOff, Hours: outsideLater, Session: state.CodeNeeded, Authorisation: state.Authorisation{Expired: true}},

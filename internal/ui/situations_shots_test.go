@@ -203,7 +203,7 @@ func TestStatusWindowOutsideHoursServed(t *testing.T) {
 	if w.stateLine.Text != "Außerhalb Ihrer Arbeitszeit" {
 		t.Errorf("headline %q", w.stateLine.Text)
 	}
-	for _, part := range []string{"Mo–Fr 07:00–18:00 Uhr", "am 24.11.2026 ab 07:00 Uhr wieder möglich"} {
+	for _, part := range []string{"Mo–Fr 07:00–18:00 Uhr", "am Dienstag, 24.11.2026 ab 07:00 Uhr wieder möglich"} {
 		if !strings.Contains(w.next.Text, part) {
 			t.Errorf("advice %q lacks %q", w.next.Text, part)
 		}
