@@ -51,10 +51,10 @@ func TestHoursDecision(t *testing.T) {
 		advice    string
 	}{
 		{"inside_winter_time", h, b(3, 27, 20, 59), off, "not_connected", ""},
-		{"friday_evening", h, b(3, 27, 21, 0), off, situation.OutsideHours, "am 30.03.2026 ab 06:00 Uhr"},
+		{"friday_evening", h, b(3, 27, 21, 0), off, situation.OutsideHours, "am Montag, 30.03.2026 ab 06:00 Uhr"},
 		// 01:59 is followed by 03:00; Monday 06:00 is still 06:00.
-		{"night_of_the_change", h, b(3, 29, 1, 59), off, situation.OutsideHours, "am 30.03.2026 ab 06:00 Uhr"},
-		{"after_the_change", h, b(3, 29, 3, 0), off, situation.OutsideHours, "am 30.03.2026 ab 06:00 Uhr"},
+		{"night_of_the_change", h, b(3, 29, 1, 59), off, situation.OutsideHours, "am Montag, 30.03.2026 ab 06:00 Uhr"},
+		{"after_the_change", h, b(3, 29, 3, 0), off, situation.OutsideHours, "am Montag, 30.03.2026 ab 06:00 Uhr"},
 		{"monday_early", h, b(3, 30, 5, 59), off, situation.OutsideHours, "heute ab 06:00 Uhr"},
 		{"inside_summer_time", h, b(3, 30, 6, 0), off, "not_connected", ""},
 		{"outside_policy_on", h, b(3, 28, 12, 0), on, "not_connected", ""},
