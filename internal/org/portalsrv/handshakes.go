@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/dienstweg/dienstweg/internal/org/store"
 	"github.com/dienstweg/dienstweg/internal/portal/api"
 )
@@ -153,27 +155,27 @@ func gatewayOf(ctx context.Context) string {
 // handshakeLimiter is a token bucket per gateway, in memory: reports are
 // cheap to refuse and each portal instance guards its own store writes.
 type handshakeLimiter struct {
-	mu sync.Mutex
-	// tat is when each gateway's bucket is full again (GCRA).
-	tat map[string]time.Time
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
 }
 
 // take spends a token of gateway's bucket at now, or says how long
 // until there is one (spending nothing).
 func (l *handshakeLimiter) take(gateway string, now time.Time) time.Duration {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.tat == nil {
-		l.tat = map[string]time.Time{}
+	b := l.buckets[gateway]
+	if b == nil {
+		if l.buckets == nil {
+			l.buckets = map[string]*rate.Limiter{}
+		}
+		b = rate.NewLimiter(rate.Every(handshakeReportEvery), handshakeReportBurst)
+		l.buckets[gateway] = b
 	}
-	tat := l.tat[gateway]
-	if tat.Before(now) {
-		tat = now
-	}
-	next := tat.Add(handshakeReportEvery)
-	if wait := next.Sub(now) - handshakeReportBurst*handshakeReportEvery; wait > 0 {
+	l.mu.Unlock()
+	r := b.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
 		return wait
 	}
-	l.tat[gateway] = next
 	return 0
 }
